@@ -1,0 +1,86 @@
+// swift-tools-version: 6.2
+//
+// drctl: backup and disaster recovery for mail stores of encrypted SQLite mailboxes.
+//
+// Layering (see docs/ARCHITECTURE.md): each C library is imported by exactly one Swift
+// module (CSodium → DRCrypto, CZstd → DRCompression, CCurl → DRTransport,
+// CSQLite → DRSQLite); nothing above those modules sees a C type.
+import PackageDescription
+
+/// Settings for the project's own targets: Swift 6 mode, warnings are errors (here, not on
+/// the command line, so that dependencies are not affected), stricter import hygiene.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "drctl",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "drctl", targets: ["drctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, each behind a module map and a shim header of typed wrappers.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        // prctl(2) is variadic: typed wrappers in C (our own code, no external library).
+        .target(name: "CDRSystem"),
+        // Shared vocabulary: error protocol, exit codes, process hardening, file checks.
+        .target(name: "DRBase", dependencies: ["CDRSystem"], swiftSettings: strict),
+        // The only importer of libsodium.
+        .target(name: "DRCrypto", dependencies: ["CSodium", "DRBase"], swiftSettings: strict),
+        // The only importer of libzstd.
+        .target(name: "DRCompression", dependencies: ["CZstd", "DRBase"], swiftSettings: strict),
+        // The only importer of sqlite3 (plain databases: local caches, image checks).
+        .target(name: "DRSQLite", dependencies: ["CSQLite", "DRBase"], swiftSettings: strict),
+        // The only importer of libcurl: S3 over HTTPS, and file:// targets.
+        .target(name: "DRTransport", dependencies: ["CCurl", "DRBase"], swiftSettings: strict),
+        // TOML configuration with line-accurate errors.
+        .target(name: "DRConfig", dependencies: ["DRBase"], swiftSettings: strict),
+        // Keyless consistent snapshots of live SQLite files (POSIX locks, WAL, -shm).
+        .target(name: "DRSnapshot", dependencies: ["DRBase"], swiftSettings: strict),
+        // Repository format: config, keys, packs, index, manifests.
+        .target(name: "DRRepository",
+                dependencies: ["DRBase", "DRCrypto", "DRCompression", "DRTransport"],
+                swiftSettings: strict),
+        // The jobs (init, key management, backup, restore, drill, run).
+        .target(name: "DRCore",
+                dependencies: ["DRBase", "DRConfig", "DRCrypto", "DRRepository",
+                               "DRSnapshot", "DRTransport"],
+                swiftSettings: strict),
+        .executableTarget(
+            name: "drctl",
+            dependencies: [
+                "DRBase", "DRConfig", "DRCore", "DRSnapshot",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "DRCryptoTests", dependencies: ["DRCrypto", "DRBase"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
+        .testTarget(name: "DRCompressionTests", dependencies: ["DRCompression"],
+                    swiftSettings: strict),
+        .testTarget(name: "DRConfigTests", dependencies: ["DRConfig", "DRBase"],
+                    swiftSettings: strict),
+        .testTarget(name: "DRSnapshotTests", dependencies: ["DRSnapshot", "DRBase", "DRSQLite"],
+                    swiftSettings: strict),
+        .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto"],
+                    swiftSettings: strict),
+        // End-to-end tests: they run the built `drctl` binary.
+        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase"],
+                    swiftSettings: strict),
+    ]
+)

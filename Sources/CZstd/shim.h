@@ -1,0 +1,4 @@
+#ifndef DRCTL_CZSTD_SHIM_H
+#define DRCTL_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

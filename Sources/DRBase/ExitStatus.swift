@@ -1,0 +1,45 @@
+/// The process exit statuses of drctl, in one place (documented in docs/EXIT-CODES.md).
+///
+/// They follow BSD sysexits(3) so that systemd units, monitoring and shell scripts can tell
+/// "fix the configuration" from "try again later" without parsing messages.
+public enum ExitStatus: Int32, Sendable, CaseIterable {
+    /// Everything asked for was done.
+    case success = 0
+    /// The job ran but some part of it failed (for example one target of several).
+    case failure = 1
+    /// `check` found damage or inconsistency in a repository or an image.
+    case integrity = 3
+    /// The command line was wrong (also what ArgumentParser uses for validation errors).
+    case usage = 64
+    /// Input data was malformed: a corrupt object, a file that is not what it claims.
+    case dataError = 65
+    /// A file or object that was needed does not exist.
+    case noInput = 66
+    /// Refused to create something that already exists (an existing repository, a file).
+    case cannotCreate = 73
+    /// Reading or writing failed at the operating-system level (disk full, EIO).
+    case ioError = 74
+    /// A temporary condition (a lock held, a server busy): the same command may succeed later.
+    case temporaryFailure = 75
+    /// Wrong passphrase or key, or missing permission.
+    case permissionDenied = 77
+    /// The configuration is wrong: a syntax error, an unknown key, an unsafe file mode.
+    case configuration = 78
+
+    /// One line for `--help` and the docs.
+    public var meaning: String {
+        switch self {
+        case .success: "success"
+        case .failure: "the job ran, but part of it failed (see the summary)"
+        case .integrity: "damage or inconsistency found by a check"
+        case .usage: "wrong command-line usage"
+        case .dataError: "malformed or corrupt input data"
+        case .noInput: "a needed file or object does not exist"
+        case .cannotCreate: "refused to overwrite something that exists"
+        case .ioError: "an operating-system I/O error (disk full, EIO, …)"
+        case .temporaryFailure: "temporary condition; retrying later may succeed"
+        case .permissionDenied: "wrong passphrase or key, or no permission"
+        case .configuration: "configuration error"
+        }
+    }
+}
