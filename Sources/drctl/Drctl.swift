@@ -1,13 +1,55 @@
 import ArgumentParser
 import DRBase
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct Drctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drctl",
         abstract: "Backup and disaster recovery for mail stores of encrypted SQLite mailboxes.",
+        discussion: """
+            drctl snapshots live SQLite mailboxes without their keys, stores them deduplicated, \
+            compressed and encrypted on two or more targets, restores them to a point in time, \
+            runs restore drills and anonymizes mail logs.
+
+            With no configuration file it uses an embedded default (a demo mail store and two \
+            local targets under ~/.local/share/drctl) so that every command can be tried at once.
+
+            Exit codes: \(ExitStatus.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ")).
+            """,
         version: DrctlVersion.string,
         subcommands: [Version.self])
+
+    /// Entry point: harden the process before anything can touch a secret, then dispatch.
+    static func main() async {
+        do {
+            try ProcessHardening.apply()
+        } catch {
+            fail(error)
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as any DRError {
+            fail(error)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// Prints a domain error (its message is secret-free by construction) and exits with
+    /// the status documented for its kind.
+    static func fail(_ error: any DRError) -> Never {
+        StandardStreams.writeError("drctl: error: \(error.message)\n")
+        Glibc.exit(error.exitStatus.rawValue)
+    }
 }
 
 enum DrctlVersion {
