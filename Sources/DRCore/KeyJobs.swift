@@ -1,0 +1,166 @@
+import DRBase
+import DRConfig
+import DRCrypto
+import DRRepository
+import DRTransport
+
+/// `drctl init`: create the repository on every target, or complete it on new targets.
+public enum InitJob {
+    public struct Report: Sendable, Codable {
+        public struct TargetResult: Sendable, Codable {
+            public var name: String
+            public var location: String
+            /// "created", "copied" (from another target) or "present".
+            public var action: String
+        }
+        public var repository: String
+        public var keyID: String?
+        public var targets: [TargetResult]
+        /// A key file that init generated; the operator must keep a copy of it off this host.
+        public var createdKeyFile: String?
+    }
+
+    public static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
+        let stores = try Targets.stores(for: configuration)
+        let presence: [Bool]
+        do { presence = try Repository.presence(of: stores) } catch { throw SecretSources.rewrap(error) }
+
+        if !presence.contains(false) {
+            let names = stores.map { "\($0.targetName) (\($0.location))" }.joined(separator: ", ")
+            throw CoreError(code: "repository.exists", exitStatus: .cannotCreate,
+                            message: "every target already holds a repository: \(names); refusing to overwrite. Use drctl key add to add a key")
+        }
+        if presence.contains(true) {
+            // Some targets have it: open it there and copy its identity to the others.
+            let present = zip(stores, presence).filter { $0.1 }.map { $0.0 }
+            let missing = zip(stores, presence).filter { !$0.1 }.map { $0.0 }
+            let secret = try secrets.unlockSecret(for: configuration)
+            do {
+                let repository = try Repository.open(present, secret: secret)
+                let copied = try repository.replicateIdentity(to: missing)
+                let results = stores.map { store in
+                    Report.TargetResult(name: store.targetName, location: store.location,
+                                        action: copied.contains(store.targetName) ? "copied" : "present")
+                }
+                return Report(repository: repository.id, keyID: nil, targets: results, createdKeyFile: nil)
+            } catch {
+                throw SecretSources.rewrap(error)
+            }
+        }
+
+        var created: String?
+        let secret: UnlockSecret
+        if let path = secrets.passwordFile ?? (secrets.keyFile == nil ? configuration.repository.passwordFile : nil) {
+            secret = try SecretSources.newSecret(passwordFile: path, keyFile: nil, createdKeyFile: &created)
+        } else if let path = secrets.keyFile ?? configuration.repository.keyFile {
+            secret = try SecretSources.newSecret(passwordFile: nil, keyFile: path, createdKeyFile: &created)
+        } else {
+            secret = try SecretSources.newSecret(passwordFile: nil, keyFile: nil, createdKeyFile: &created)
+        }
+        do {
+            let repository = try Repository.create(on: stores, secret: secret, cost: cost(configuration),
+                                                   createdBy: "drctl")
+            return Report(repository: repository.id, keyID: repository.unlockedKeyID,
+                          targets: stores.map { .init(name: $0.targetName, location: $0.location, action: "created") },
+                          createdKeyFile: created)
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+    }
+
+    static func cost(_ configuration: Configuration) -> Argon2Cost {
+        Argon2Cost(opsLimit: UInt64(configuration.repository.argon2Iterations),
+                   memLimit: UInt64(configuration.repository.argon2Memory))
+    }
+}
+
+/// `drctl key …`: several wrappings of one master key.
+public enum KeyJobs {
+    public struct Listed: Sendable, Codable {
+        public var id: String
+        public var kind: String
+        public var created: String
+        public var host: String
+        public var user: String
+        public var current: Bool
+        public var targets: [String]
+    }
+
+    public static func open(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Repository {
+        let stores = try Targets.stores(for: configuration)
+        let secret = try secrets.unlockSecret(for: configuration)
+        do {
+            return try Repository.open(stores, secret: secret)
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+    }
+
+    public static func list(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> [Listed] {
+        let repository = try open(configuration, secrets: secrets)
+        do {
+            return try repository.keys().map {
+                Listed(id: $0.id, kind: $0.object.kind.rawValue, created: $0.object.created,
+                       host: $0.object.host, user: $0.object.user,
+                       current: $0.id == repository.unlockedKeyID, targets: $0.targets)
+            }
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+    }
+
+    public struct Added: Sendable, Codable {
+        public var id: String
+        public var createdKeyFile: String?
+    }
+
+    public static func add(_ configuration: Configuration, secrets: SecretSources,
+                           newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Added {
+        let repository = try open(configuration, secrets: secrets)
+        var created: String?
+        let secret = try SecretSources.newSecret(passwordFile: newPasswordFile, keyFile: newKeyFile,
+                                                 createdKeyFile: &created)
+        do {
+            let id = try repository.addKey(secret, cost: InitJob.cost(configuration))
+            return Added(id: id, createdKeyFile: created)
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+    }
+
+    public static func remove(_ configuration: Configuration, secrets: SecretSources, id: String) throws(CoreError) -> String {
+        let repository = try open(configuration, secrets: secrets)
+        do {
+            let entry = try repository.resolveKey(id)
+            try repository.removeKey(entry.id)
+            return entry.id
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+    }
+
+    public struct Replaced: Sendable, Codable {
+        public var newID: String
+        public var removedID: String
+        public var createdKeyFile: String?
+    }
+
+    /// Replaces the key in use: the new wrapping is written on every target before the old
+    /// one is removed, so a crash in between leaves both (never neither).
+    public static func passwd(_ configuration: Configuration, secrets: SecretSources,
+                              newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Replaced {
+        let repository = try open(configuration, secrets: secrets)
+        var created: String?
+        let secret = try SecretSources.newSecret(passwordFile: newPasswordFile, keyFile: newKeyFile,
+                                                 createdKeyFile: &created)
+        do {
+            let newID = try repository.addKey(secret, cost: InitJob.cost(configuration))
+            if newID != repository.unlockedKeyID {
+                try repository.removeKey(repository.unlockedKeyID, allowCurrent: true)
+            }
+            return Replaced(newID: newID, removedID: repository.unlockedKeyID, createdKeyFile: created)
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+    }
+}

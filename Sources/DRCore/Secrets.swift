@@ -1,0 +1,105 @@
+import DRBase
+import DRConfig
+import DRCrypto
+import DRRepository
+
+/// Where the secrets come from: files (the unattended way) or the terminal.
+///
+/// Never from an environment variable or an argument: both leak (to /proc/PID/environ,
+/// `ps`, shell history, the environment of every child).
+public struct SecretSources: Sendable {
+    /// `--password-file` given on the command line; takes precedence over the configuration.
+    public var passwordFile: String?
+    /// `--key-file` given on the command line.
+    public var keyFile: String?
+
+    public init(passwordFile: String? = nil, keyFile: String? = nil) {
+        self.passwordFile = passwordFile
+        self.keyFile = keyFile
+    }
+
+    /// The secret that opens an existing repository.
+    public func unlockSecret(for configuration: Configuration) throws(CoreError) -> UnlockSecret {
+        if let path = passwordFile ?? (keyFile == nil ? configuration.repository.passwordFile : nil) {
+            return try Self.passphrase(fromFile: path)
+        }
+        if let path = keyFile ?? configuration.repository.keyFile {
+            return try Self.keyFile(path)
+        }
+        if PassphrasePrompt.isAvailable {
+            let passphrase = try PassphrasePrompt.read(prompt: "Repository passphrase: ")
+            return try Self.convert { () throws(RepositoryError) in
+                try UnlockSecret(passphrase: passphrase, origin: "the terminal")
+            }
+        }
+        throw CoreError(code: "secret.none", exitStatus: .configuration,
+                        message: "no way to unlock the repository: set password_file or key_file under [repository] in the configuration, or pass --password-file (secrets are never taken from arguments or the environment)")
+    }
+
+    /// A new secret for `key add`, `key passwd` or `init`: from a password file, from a key
+    /// file (created with a fresh random key if it does not exist yet), or typed twice.
+    public static func newSecret(passwordFile: String?, keyFile: String?,
+                                 createdKeyFile: inout String?) throws(CoreError) -> UnlockSecret {
+        if let path = passwordFile {
+            return try passphrase(fromFile: path)
+        }
+        if let path = keyFile {
+            if !SecretFiles.exists(path) {
+                let text = try convert { () throws(RepositoryError) in try KeyFileFormat.generate() }
+                try SecretFiles.create(path, contents: text, purpose: "key file")
+                createdKeyFile = path
+            }
+            return try Self.keyFile(path)
+        }
+        if PassphrasePrompt.isAvailable {
+            let first = try PassphrasePrompt.read(prompt: "New passphrase: ")
+            let second = try PassphrasePrompt.read(prompt: "Repeat the new passphrase: ")
+            guard first.constantTimeEquals(second) else {
+                throw CoreError(code: "secret.mismatch", exitStatus: .usage,
+                                message: "the two passphrases differ; nothing was changed")
+            }
+            return try convert { () throws(RepositoryError) in
+                try UnlockSecret(passphrase: first, origin: "the terminal")
+            }
+        }
+        throw CoreError(code: "secret.none", exitStatus: .usage,
+                        message: "no new secret given: pass --new-password-file PATH or --new-key-file PATH (a key file that does not exist is created with a random key)")
+    }
+
+    static func passphrase(fromFile path: String) throws(CoreError) -> UnlockSecret {
+        let bytes: SecureBytes
+        do {
+            bytes = try SecureBytes.readSecretFile(path: path, purpose: "password file", trimTrailingNewline: true)
+        } catch {
+            throw rewrap(error)
+        }
+        return try convert { () throws(RepositoryError) in
+            try UnlockSecret(passphrase: bytes, origin: path)
+        }
+    }
+
+    static func keyFile(_ path: String) throws(CoreError) -> UnlockSecret {
+        let text: SecureBytes
+        do {
+            text = try SecureBytes.readSecretFile(path: path, purpose: "key file", trimTrailingNewline: true)
+        } catch {
+            throw rewrap(error)
+        }
+        return try convert { () throws(RepositoryError) in
+            try UnlockSecret(keyFileContents: text, origin: path)
+        }
+    }
+
+    static func convert<T: ~Copyable>(_ body: () throws(RepositoryError) -> T) throws(CoreError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+        }
+    }
+
+    static func rewrap(_ error: any Error) -> CoreError {
+        let known = CoreError.wrap(error)
+        return CoreError(code: known.code, exitStatus: known.exitStatus, message: known.message)
+    }
+}

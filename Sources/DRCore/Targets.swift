@@ -1,0 +1,20 @@
+import DRBase
+import DRConfig
+import DRTransport
+
+/// Builds the object stores of the configured targets.
+public enum Targets {
+    public static func stores(for configuration: Configuration) throws(CoreError) -> [any ObjectStore] {
+        var stores: [any ObjectStore] = []
+        for target in configuration.targets {
+            switch target.location {
+            case .file(let path):
+                stores.append(FileObjectStore(targetName: target.name, root: path))
+            case .s3:
+                throw CoreError(code: "target.s3-unsupported", exitStatus: .configuration,
+                                message: "target \(target.name) (\(target.url)): S3 targets are not supported by this build of drctl yet; use file:// targets for now")
+            }
+        }
+        return stores
+    }
+}

@@ -1,0 +1,68 @@
+import DRBase
+import DRCrypto
+import Foundation
+
+/// `keys/<id>`: the repository's master key, wrapped by one key-encryption key.
+///
+/// Stored as JSON in clear (it holds nothing usable without the passphrase or key file).
+/// The id is the lowercase hex BLAKE2b-256 of the object's bytes, so a key object is
+/// content-addressed like every other object. See docs/REPOSITORY.md.
+public struct KeyObject: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// The key-encryption key is Argon2id(passphrase, kdf parameters).
+        case passphrase
+        /// The key-encryption key is derived from a 32-byte random key kept in a file.
+        case keyFile = "key-file"
+    }
+
+    public static let formatName = "drctl-key-v1"
+
+    public var format: String
+    public var kind: Kind
+    public var repository: String
+    /// Present for `passphrase` wrappings.
+    public var kdf: Argon2idParameters?
+    /// Base64 of nonce ‖ ciphertext ‖ tag of the 32-byte master key.
+    public var wrappedKey: String
+    public var created: String
+    public var host: String
+    public var user: String
+
+    /// Associated data binding a wrapping to its repository.
+    static func associatedData(repository: String) -> [UInt8] {
+        Array("drctl master key for repository \(repository)".utf8)
+    }
+
+    /// Encodes the object the way it is stored (sorted keys, so the id is reproducible).
+    func encoded() throws(RepositoryError) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        do {
+            return Array(try encoder.encode(self))
+        } catch {
+            throw RepositoryError(code: "repository.encode", exitStatus: .failure,
+                                  message: "cannot encode a key object: \(error)")
+        }
+    }
+
+    static func decode(_ bytes: [UInt8], name: String, target: String) throws(RepositoryError) -> KeyObject {
+        do {
+            let object = try JSONDecoder().decode(KeyObject.self, from: Data(bytes))
+            guard object.format == formatName else {
+                throw RepositoryError(code: "repository.key-format", exitStatus: .dataError,
+                                      message: "target \(target): \(name) has format \"\(object.format)\"; this drctl reads \"\(formatName)\" — upgrade drctl")
+            }
+            return object
+        } catch let error as RepositoryError {
+            throw error
+        } catch {
+            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
+                                  message: "target \(target): \(name) is not a valid key object: \(error)")
+        }
+    }
+
+    /// The content address of stored bytes.
+    static func identifier(of bytes: [UInt8]) -> String {
+        Hex.encode(Blake2b.hash(bytes, outputLength: 32))
+    }
+}

@@ -1,0 +1,343 @@
+import DRBase
+import DRCrypto
+import DRTransport
+import Foundation
+
+/// `config`: what identifies a repository. Encrypted under the master key's "config" subkey.
+public struct RepositoryConfig: Codable, Sendable, Equatable {
+    /// The repository format version this object describes (docs/REPOSITORY.md).
+    public static let currentFormat = 1
+    public var format: Int
+    /// 64 hex digits, random; the same on every target (every target is a full copy).
+    public var id: String
+    public var created: String
+    public var createdBy: String
+}
+
+/// A key object as listed: its id, content, and the targets that hold it.
+public struct KeyEntry: Sendable, Equatable {
+    public var id: String
+    public var object: KeyObject
+    public var targets: [String]
+}
+
+/// Cost parameters for new passphrase wrappings (Argon2id).
+public struct Argon2Cost: Sendable, Equatable {
+    public var opsLimit: UInt64
+    public var memLimit: UInt64
+    public init(opsLimit: UInt64, memLimit: UInt64) {
+        self.opsLimit = opsLimit
+        self.memLimit = memLimit
+    }
+}
+
+/// An unlocked repository, present on one or more targets.
+///
+/// Holds the master key in secure memory for the lifetime of the object. Not Sendable: one
+/// job owns it; parallel stages get derived keys of their own.
+public final class Repository {
+    public let id: String
+    public let stores: [any ObjectStore]
+    /// The key object that opened the repository (the "current" key).
+    public let unlockedKeyID: String
+    let masterKey: SecureBytes
+
+    init(id: String, stores: [any ObjectStore], unlockedKeyID: String, masterKey: consuming SecureBytes) {
+        self.id = id
+        self.stores = stores
+        self.unlockedKeyID = unlockedKeyID
+        self.masterKey = masterKey
+    }
+
+    // MARK: - Probing
+
+    /// Which of `stores` already hold a repository (`config` exists).
+    public static func presence(of stores: [any ObjectStore]) throws(RepositoryError) -> [Bool] {
+        var result: [Bool] = []
+        for store in stores {
+            do { result.append(try store.exists("config")) } catch { throw RepositoryError.wrap(error) }
+        }
+        return result
+    }
+
+    // MARK: - Creating
+
+    /// Creates a new repository on every store: keys first, `config` last (write-once), so a
+    /// crash leaves either no repository or a complete one on each target.
+    public static func create(on stores: [any ObjectStore], secret: borrowing UnlockSecret,
+                              cost: Argon2Cost, createdBy: String) throws(RepositoryError) -> Repository {
+        let presence = try presence(of: stores)
+        if let index = presence.firstIndex(of: true) {
+            throw RepositoryError(code: "repository.exists", exitStatus: .cannotCreate,
+                                  message: "target \(stores[index].targetName) already holds a repository at \(stores[index].location); refusing to overwrite it. Use a new location, or drctl key add to add a key to it")
+        }
+        let id = Hex.encode(SecureRandom.bytes(32))
+        let master: SecureBytes
+        do { master = try SecureBytes.random(count: 32) } catch { throw RepositoryError.wrap(error) }
+        let (keyID, keyBytes) = try wrap(master: master, repository: id, secret: secret, cost: cost)
+        let config = RepositoryConfig(format: RepositoryConfig.currentFormat, id: id,
+                                      created: Timestamp.now(), createdBy: createdBy)
+        let configBytes = try sealConfig(config, master: master)
+        for store in stores {
+            do {
+                try store.put("keys/\(keyID)", keyBytes, ifAbsent: true)
+                try store.put("config", configBytes, ifAbsent: true)
+            } catch {
+                throw RepositoryError.wrap(error)
+            }
+        }
+        return Repository(id: id, stores: stores, unlockedKeyID: keyID, masterKey: master)
+    }
+
+    /// Copies the repository's `config` and `keys/` verbatim to targets that lack them, so a
+    /// newly configured target becomes a complete copy. Returns the names of targets set up.
+    public func replicateIdentity(to newStores: [any ObjectStore]) throws(RepositoryError) -> [String] {
+        guard let source = stores.first else { return [] }
+        var done: [String] = []
+        do {
+            let config = try source.get("config")
+            let keys = try source.list(prefix: "keys/")
+            for store in newStores {
+                for key in keys { try store.put(key, try source.get(key), ifAbsent: true) }
+                try store.put("config", config, ifAbsent: true)
+                done.append(store.targetName)
+            }
+        } catch {
+            throw RepositoryError.wrap(error)
+        }
+        return done
+    }
+
+    // MARK: - Opening
+
+    /// Opens the repository with a passphrase or key file. Every store must hold the same
+    /// repository; the first store whose keys open with the secret provides the master key.
+    public static func open(_ stores: [any ObjectStore], secret: borrowing UnlockSecret) throws(RepositoryError) -> Repository {
+        guard let first = stores.first else {
+            throw RepositoryError(code: "repository.no-target", exitStatus: .configuration,
+                                  message: "no target is configured")
+        }
+        let presence = try presence(of: stores)
+        if let missing = presence.firstIndex(of: false) {
+            let store = stores[missing]
+            let hint = presence.contains(true)
+                ? "run drctl init to copy the repository to it"
+                : "run drctl init first"
+            throw RepositoryError(code: "repository.not-initialized", exitStatus: .noInput,
+                                  message: "target \(store.targetName) holds no repository at \(store.location); \(hint)")
+        }
+        let entries = try listKeys(in: first)
+        let candidates = entries.filter { $0.object.kind == secret.kind }
+        var opened: (id: String, master: SecureBytes)?
+        for entry in candidates where opened == nil {
+            if let master = try unwrap(entry.object, secret: secret) {
+                opened = (entry.id, master)
+            }
+        }
+        guard let (keyID, master) = opened else {
+            let what = secret.kind == .passphrase ? "passphrase" : "key file"
+            throw RepositoryError(code: "repository.wrong-key", exitStatus: .permissionDenied,
+                                  message: "the \(what) from \(secret.origin) opens none of the \(entries.count) key(s) of the repository at \(first.location) (target \(first.targetName)); check that it is the right \(what). Nothing was changed")
+        }
+        var id: String?
+        for store in stores {
+            let config: RepositoryConfig
+            do {
+                config = try openConfig(try store.get("config"), master: master, target: store.targetName)
+            } catch let error as RepositoryError {
+                throw error
+            } catch let error as any DRError {
+                throw RepositoryError.wrap(error)
+            } catch {
+                throw RepositoryError(code: "repository.io", exitStatus: .ioError, message: "\(error)")
+            }
+            if let known = id, known != config.id {
+                throw RepositoryError(code: "repository.mismatch", exitStatus: .dataError,
+                                      message: "target \(store.targetName) holds a different repository (id \(config.id.prefix(12))…) than target \(first.targetName) (id \(known.prefix(12))…); targets of one configuration must be copies of one repository")
+            }
+            id = config.id
+        }
+        return Repository(id: id ?? "", stores: stores, unlockedKeyID: keyID, masterKey: master)
+    }
+
+    // MARK: - Keys
+
+    /// All key objects, with the targets that hold each.
+    public func keys() throws(RepositoryError) -> [KeyEntry] {
+        var merged: [String: KeyEntry] = [:]
+        for store in stores {
+            for entry in try Self.listKeys(in: store) {
+                if var known = merged[entry.id] {
+                    known.targets.append(store.targetName)
+                    merged[entry.id] = known
+                } else {
+                    merged[entry.id] = entry
+                }
+            }
+        }
+        return merged.values.sorted { ($0.object.created, $0.id) < ($1.object.created, $1.id) }
+    }
+
+    /// Adds a wrapping of the master key under a new secret, on every target.
+    public func addKey(_ secret: borrowing UnlockSecret, cost: Argon2Cost) throws(RepositoryError) -> String {
+        let (keyID, bytes) = try Self.wrap(master: masterKey, repository: id, secret: secret, cost: cost)
+        for store in stores {
+            do {
+                try store.put("keys/\(keyID)", bytes, ifAbsent: true)
+            } catch let error where error.kind == .exists {
+                continue
+            } catch {
+                throw RepositoryError.wrap(error)
+            }
+        }
+        return keyID
+    }
+
+    /// Resolves a full id or a unique prefix of at least 4 hex digits.
+    public func resolveKey(_ prefix: String) throws(RepositoryError) -> KeyEntry {
+        let all = try keys()
+        let matches = all.filter { $0.id.hasPrefix(prefix.lowercased()) }
+        if prefix.count < 4 || matches.count > 1 {
+            throw RepositoryError(code: "repository.ambiguous-key", exitStatus: .usage,
+                                  message: "key id \"\(prefix)\" is ambiguous (\(matches.count) keys match); give more digits (see drctl key list)")
+        }
+        guard let match = matches.first else {
+            throw RepositoryError(code: "repository.key-not-found", exitStatus: .noInput,
+                                  message: "no key with id \"\(prefix)\" (see drctl key list)")
+        }
+        return match
+    }
+
+    /// Removes a key from every target. Refuses the last key (the repository would be lost
+    /// for good) and the key in use, unless `allowCurrent` (used by `key passwd`, after it
+    /// has written the replacement).
+    public func removeKey(_ keyID: String, allowCurrent: Bool = false) throws(RepositoryError) {
+        let all = try keys()
+        guard all.contains(where: { $0.id == keyID }) else {
+            throw RepositoryError(code: "repository.key-not-found", exitStatus: .noInput,
+                                  message: "no key with id \(keyID)")
+        }
+        if all.count <= 1 {
+            throw RepositoryError(code: "repository.last-key", exitStatus: .usage,
+                                  message: "key \(keyID.prefix(12)) is the repository's only key; removing it would make every backup unreadable. Add another key first (drctl key add)")
+        }
+        if keyID == unlockedKeyID && !allowCurrent {
+            throw RepositoryError(code: "repository.current-key", exitStatus: .usage,
+                                  message: "key \(keyID.prefix(12)) is the one this command was unlocked with; unlock with another key to remove it, or use drctl key passwd to replace it")
+        }
+        for store in stores {
+            do { try store.delete("keys/\(keyID)") } catch { throw RepositoryError.wrap(error) }
+        }
+    }
+
+    // MARK: - Internals
+
+    static func listKeys(in store: any ObjectStore) throws(RepositoryError) -> [KeyEntry] {
+        var entries: [KeyEntry] = []
+        do {
+            for name in try store.list(prefix: "keys/") {
+                let bytes = try store.get(name)
+                let id = String(name.dropFirst("keys/".count))
+                guard KeyObject.identifier(of: bytes) == id else {
+                    throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
+                                          message: "target \(store.targetName): \(name) does not match its content hash: it was modified or damaged")
+                }
+                let object = try KeyObject.decode(bytes, name: name, target: store.targetName)
+                entries.append(KeyEntry(id: id, object: object, targets: [store.targetName]))
+            }
+        } catch let error as RepositoryError {
+            throw error
+        } catch let error as any DRError {
+            throw RepositoryError.wrap(error)
+        } catch {
+            throw RepositoryError(code: "repository.io", exitStatus: .ioError, message: "\(error)")
+        }
+        return entries
+    }
+
+    static func wrap(master: borrowing SecureBytes, repository: String, secret: borrowing UnlockSecret,
+                     cost: Argon2Cost) throws(RepositoryError) -> (String, [UInt8]) {
+        do {
+            let kdf: Argon2idParameters? = secret.kind == .passphrase
+                ? Argon2idParameters.generate(opsLimit: cost.opsLimit, memLimit: cost.memLimit)
+                : nil
+            var object = KeyObject(format: KeyObject.formatName, kind: secret.kind, repository: repository,
+                                   kdf: kdf, wrappedKey: "", created: Timestamp.now(),
+                                   host: Host.name, user: Host.user)
+            let kek = try secret.keyEncryptionKey(for: object)
+            let sealed = try master.withUnsafeBytes { raw in
+                try XChaCha20Poly1305.seal(raw, key: kek,
+                                           associatedData: KeyObject.associatedData(repository: repository))
+            }
+            object.wrappedKey = Base64.encode(sealed)
+            let bytes = try object.encoded()
+            return (KeyObject.identifier(of: bytes), bytes)
+        } catch let error as RepositoryError {
+            throw error
+        } catch let error as any DRError {
+            throw RepositoryError.wrap(error)
+        } catch {
+            throw RepositoryError(code: "repository.key-wrap", exitStatus: .failure, message: "\(error)")
+        }
+    }
+
+    /// The master key if `secret` opens `object`, nil if it does not (wrong secret).
+    static func unwrap(_ object: KeyObject, secret: borrowing UnlockSecret) throws(RepositoryError) -> SecureBytes? {
+        guard let sealed = Base64.decode(object.wrappedKey) else {
+            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
+                                  message: "a key object's wrappedKey is not base64")
+        }
+        let kek = try secret.keyEncryptionKey(for: object)
+        do {
+            return try XChaCha20Poly1305.openSecret(sealed, key: kek,
+                                                    associatedData: KeyObject.associatedData(repository: object.repository))
+        } catch {
+            return nil
+        }
+    }
+
+    static func sealConfig(_ config: RepositoryConfig, master: borrowing SecureBytes) throws(RepositoryError) -> [UInt8] {
+        let json: [UInt8]
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            json = Array(try encoder.encode(config))
+        } catch {
+            throw RepositoryError(code: "repository.encode", exitStatus: .failure, message: "cannot encode config: \(error)")
+        }
+        let key: SecureBytes
+        do { key = try KeyDerivation.subkey(from: master, purpose: "config") } catch { throw RepositoryError.wrap(error) }
+        return try ObjectEnvelope.seal(json, kind: .config, name: "config", key: key)
+    }
+
+    static func openConfig(_ bytes: [UInt8], master: borrowing SecureBytes, target: String) throws(RepositoryError) -> RepositoryConfig {
+        let key: SecureBytes
+        do { key = try KeyDerivation.subkey(from: master, purpose: "config") } catch { throw RepositoryError.wrap(error) }
+        let json = try ObjectEnvelope.open(bytes, kind: .config, name: "config", target: target, key: key)
+        let config: RepositoryConfig
+        do {
+            config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(json))
+        } catch {
+            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
+                                  message: "target \(target): config decrypts but is not valid: \(error)")
+        }
+        guard config.format == RepositoryConfig.currentFormat else {
+            throw RepositoryError(code: "repository.format", exitStatus: .dataError,
+                                  message: "target \(target): repository format \(config.format) is not supported by this drctl (it reads format \(RepositoryConfig.currentFormat)); upgrade drctl")
+        }
+        return config
+    }
+}
+
+/// RFC 3339 UTC timestamps as stored in repository objects.
+enum Timestamp {
+    static func now() -> String {
+        Date().formatted(.iso8601)
+    }
+}
+
+/// Who and where, recorded in key objects for `key list`.
+enum Host {
+    static var name: String { ProcessInfo.processInfo.hostName }
+    static var user: String { ProcessInfo.processInfo.userName }
+}

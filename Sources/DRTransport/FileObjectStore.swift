@@ -1,0 +1,220 @@
+import DRBase
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A target that is a folder: local disk or a mounted network share.
+///
+/// Writes go to a temporary name in the destination folder, are fsynced, then published
+/// with link(2) (write-once: fails if the name exists, atomically, also over NFS) or
+/// rename(2) (replace), and the folder is fsynced, so that a crash leaves either the whole
+/// object or none of it.
+public struct FileObjectStore: ObjectStore {
+    public let targetName: String
+    public let root: String
+    public var location: String { "file://\(root)" }
+
+    public init(targetName: String, root: String) {
+        self.targetName = targetName
+        self.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
+    }
+
+    public func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError) {
+        let path = try self.path(for: key)
+        let folder = parentFolder(of: path)
+        try makeFolders(folder, key: key)
+        let temporary = "\(folder)/.tmp-\(SecureRandomName.make())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 { throw failure("create \(temporary)", key: key, errno: errno) }
+        var ok = false
+        defer {
+            if !ok { unlink(temporary) }
+        }
+        do {
+            defer { close(fd) }
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeBytes { buffer in
+                    write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("write", key: key, errno: errno)
+                }
+                offset += written
+            }
+            if fsync(fd) != 0 { throw failure("fsync", key: key, errno: errno) }
+        }
+        if ifAbsent {
+            if link(temporary, path) != 0 {
+                let err = errno
+                if err == EEXIST {
+                    throw TransportError(.exists, code: "transport.exists",
+                                         message: "target \(targetName): \(key) already exists at \(location)")
+                }
+                throw failure("link", key: key, errno: err)
+            }
+            unlink(temporary)
+        } else if rename(temporary, path) != 0 {
+            throw failure("rename", key: key, errno: errno)
+        }
+        ok = true
+        syncFolder(folder)
+    }
+
+    public func get(_ key: String) throws(TransportError) -> [UInt8] {
+        let path = try self.path(for: key)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let err = errno
+            if err == ENOENT {
+                throw TransportError(.notFound, code: "transport.not-found",
+                                     message: "target \(targetName): \(key) does not exist at \(location)")
+            }
+            throw failure("open", key: key, errno: err)
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw failure("stat", key: key, errno: errno) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                read(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("read", key: key, errno: errno)
+            }
+            if count == 0 { break }
+            offset += count
+        }
+        if offset != bytes.count {
+            throw TransportError(.io, code: "transport.short-read",
+                                 message: "target \(targetName): \(key) shrank while being read (\(offset) of \(bytes.count) bytes)")
+        }
+        return bytes
+    }
+
+    public func exists(_ key: String) throws(TransportError) -> Bool {
+        let path = try self.path(for: key)
+        var info = stat()
+        if stat(path, &info) == 0 { return true }
+        let err = errno
+        if err == ENOENT || err == ENOTDIR { return false }
+        throw failure("stat", key: key, errno: err)
+    }
+
+    public func list(prefix: String) throws(TransportError) -> [String] {
+        var found: [String] = []
+        try walk(relative: "", into: &found, prefix: prefix)
+        return found.sorted()
+    }
+
+    public func delete(_ key: String) throws(TransportError) {
+        let path = try self.path(for: key)
+        if unlink(path) != 0 {
+            let err = errno
+            if err == ENOENT { return }
+            throw failure("delete", key: key, errno: err)
+        }
+        syncFolder(parentFolder(of: path))
+    }
+
+    // MARK: - Helpers
+
+    /// Object keys are relative slash-separated names; anything that could escape the
+    /// target's folder is refused.
+    private func path(for key: String) throws(TransportError) -> String {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        if key.isEmpty || parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." || $0.hasPrefix(".tmp-") }) {
+            throw TransportError(.invalidKey, code: "transport.invalid-key",
+                                 message: "target \(targetName): invalid object name \"\(key)\"")
+        }
+        return "\(root)/\(key)"
+    }
+
+    private func parentFolder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<slash])
+    }
+
+    private func makeFolders(_ folder: String, key: String) throws(TransportError) {
+        var current = ""
+        for part in folder.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 {
+                let err = errno
+                if err != EEXIST { throw failure("create folder \(current)", key: key, errno: err) }
+            }
+        }
+    }
+
+    private func syncFolder(_ folder: String) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fsync(fd)
+            close(fd)
+        }
+    }
+
+    private func walk(relative: String, into found: inout [String], prefix: String) throws(TransportError) {
+        let folder = relative.isEmpty ? root : "\(root)/\(relative)"
+        guard let dir = opendir(folder) else {
+            let err = errno
+            if err == ENOENT { return }
+            throw failure("list \(folder)", key: relative, errno: err)
+        }
+        defer { closedir(dir) }
+        var entries: [(String, Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." || name.hasPrefix(".tmp-") { continue }
+            let isFolder = entry.pointee.d_type == UInt8(DT_DIR)
+            entries.append((name, isFolder))
+        }
+        for (name, isFolder) in entries {
+            let key = relative.isEmpty ? name : "\(relative)/\(name)"
+            if isFolder {
+                // Descend only where the prefix can still match.
+                if key.hasPrefix(prefix) || prefix.hasPrefix(key + "/") {
+                    try walk(relative: key, into: &found, prefix: prefix)
+                }
+            } else if key.hasPrefix(prefix) {
+                found.append(key)
+            }
+        }
+    }
+
+    private func failure(_ operation: String, key: String, errno code: Int32) -> TransportError {
+        let kind: TransportError.Kind
+        let hint: String
+        switch code {
+        case ENOSPC, EDQUOT:
+            kind = .noSpace
+            hint = " — the target's disk is full; free space or add capacity, then run the command again (nothing was published)"
+        case EACCES, EPERM, EROFS:
+            kind = .permission
+            hint = " — check that drctl's user may write to \(root)"
+        default:
+            kind = .io
+            hint = ""
+        }
+        return TransportError(kind, code: kind == .noSpace ? "transport.no-space" : "transport.io",
+                              message: "target \(targetName): \(operation) for \(key) at \(location) failed: \(errnoDescription(code))\(hint)")
+    }
+}
+
+/// Random names for temporary files (not secret; only unique). The standard library's
+/// generator reads the kernel's getrandom(2).
+enum SecureRandomName {
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next()
+        let low = generator.next() as UInt32
+        return String(high, radix: 16) + String(low, radix: 16)
+    }
+}

@@ -1,0 +1,40 @@
+/// One target's object storage: a flat namespace of immutable objects under the target's
+/// prefix (`config`, `keys/<id>`, `data/<xx>/<id>`, …).
+///
+/// Every target of a repository is complete on its own; the repository layer writes the same
+/// objects to each. Implementations: `FileObjectStore` (a local or NFS folder) and, later,
+/// the S3 client. Calls block; callers run them on their own tasks or threads.
+public protocol ObjectStore: Sendable {
+    /// The target's name from the configuration, used in every message.
+    var targetName: String { get }
+    /// A human-readable location (`file:///…`, `s3://…`) for messages.
+    var location: String { get }
+
+    /// Stores an object durably. With `ifAbsent`, fails with `transport.exists` instead of
+    /// replacing an existing object (the write-once rule of config and keys).
+    func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError)
+    /// Reads a whole object; `transport.not-found` when it does not exist.
+    func get(_ key: String) throws(TransportError) -> [UInt8]
+    /// Whether an object exists.
+    func exists(_ key: String) throws(TransportError) -> Bool
+    /// Keys of all objects whose key starts with `prefix`, sorted.
+    func list(prefix: String) throws(TransportError) -> [String]
+    /// Deletes an object; deleting a missing object is not an error (idempotent retries).
+    func delete(_ key: String) throws(TransportError)
+}
+
+/// Errors talking to a target. Messages name the target and the object.
+public struct TransportError: Error, Sendable {
+    public enum Kind: Sendable, Equatable {
+        case notFound, exists, io, permission, noSpace, invalidKey, protocolError
+    }
+    public let kind: Kind
+    public let code: String
+    public let message: String
+
+    public init(_ kind: Kind, code: String, message: String) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+    }
+}

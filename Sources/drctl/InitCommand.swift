@@ -1,0 +1,46 @@
+import ArgumentParser
+import DRCore
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the repository on every configured target.",
+        discussion: """
+            Creates a new master key and writes the repository's config and a wrapping of the \
+            key (keys/<id>) to every target. The key is wrapped under the passphrase in \
+            [repository] password_file (Argon2id), or under the key in [repository] key_file, \
+            which is generated (mode 0600) when it does not exist yet.
+
+            An existing repository is never overwritten. When some targets already hold the \
+            repository and others are new, init copies the repository's identity to the new \
+            ones, so that every target is a complete copy.
+
+            Keep a copy of the key file or passphrase away from this host: without it, no \
+            backup can be restored.
+
+            Example:
+              drctl init
+              drctl init --config /etc/drctl/drctl.toml --json
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var repository: RepositoryOptions
+
+    func run() throws {
+        let configuration = try global.loadConfiguration()
+        let report = try InitJob.run(configuration, secrets: repository.sources)
+        if global.json {
+            try Output.json(report)
+            return
+        }
+        print("repository \(report.repository.prefix(16))")
+        for target in report.targets {
+            print("  \(target.action.padding(toLength: 8, withPad: " ", startingAt: 0)) \(target.name)  \(target.location)")
+        }
+        if let key = report.keyID {
+            print("key \(key.prefix(16)) added")
+        }
+        if let file = report.createdKeyFile {
+            print("generated key file \(file) (mode 0600): keep a copy of it off this host — without it no backup can be restored")
+        }
+    }
+}
