@@ -1,0 +1,40 @@
+import ArgumentParser
+import DRBase
+import Foundation
+
+/// Diagnostics for tests and support; hidden from `--help`.
+struct Debug: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Diagnostics (for tests and support).",
+        shouldDisplay: false,
+        subcommands: [ProcessState.self])
+
+    /// Reports the hardening state the kernel holds for this very process.
+    struct ProcessState: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "process",
+            abstract: "Print the core-dump limit and dumpable flag of this process.")
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        struct Report: Encodable {
+            var coreLimitSoft: UInt64
+            var coreLimitHard: UInt64
+            var dumpable: Bool
+            var procLimitsCoreLine: String
+        }
+
+        func run() throws {
+            let state = ProcessHardening.current()
+            let limits = (try? String(contentsOfFile: "/proc/self/limits", encoding: .utf8)) ?? ""
+            let coreLine = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") } ?? ""
+            let report = Report(coreLimitSoft: state.coreLimitSoft, coreLimitHard: state.coreLimitHard,
+                                dumpable: state.dumpable, procLimitsCoreLine: String(coreLine))
+            if json {
+                try Output.json(report)
+            } else {
+                print("core limit \(report.coreLimitSoft)/\(report.coreLimitHard), dumpable \(report.dumpable)")
+                print(report.procLimitsCoreLine)
+            }
+        }
+    }
+}

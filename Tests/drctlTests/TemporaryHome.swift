@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+/// Runs the built `drctl` binary.
+enum Drctl {
+    /// The binary next to the test bundle in the build products folder.
+    static var binary: String {
+        if let explicit = ProcessInfo.processInfo.environment["DRCTL_BINARY"] { return explicit }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent("drctl").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            .appendingPathComponent(".build/debug/drctl").path
+    }
+}
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// A throw-away HOME with its own data folder, so the embedded default of every test is
+/// private to it; removed at the end.
+final class TemporaryHome {
+    let root: String
+    var dataDirectory: String { "\(root)/data/drctl" }
+
+    init() throws {
+        let base = FileManager.default.temporaryDirectory.path
+        root = "\(base)/drctl-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// An environment with nothing of the caller's configuration in it.
+    var environment: [String: String] {
+        [
+            "HOME": root,
+            "XDG_DATA_HOME": "\(root)/data",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+        ]
+    }
+
+    func drctl(_ arguments: [String]) throws -> ProcessResult {
+        try run(Drctl.binary, arguments)
+    }
+
+    func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes to the end before waiting, so a chatty child cannot block.
+        let stderrData = LockedData()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            stderrData.set(err.fileHandleForReading.readDataToEndOfFile())
+            group.leave()
+        }
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus,
+                             stdout: String(decoding: stdoutData, as: UTF8.self),
+                             stderr: String(decoding: stderrData.get(), as: UTF8.self))
+    }
+
+    /// Writes a secret file with mode 0600.
+    func secretFile(_ name: String, _ contents: String) throws -> String {
+        let path = "\(root)/\(name)"
+        FileManager.default.createFile(atPath: path, contents: Data(contents.utf8),
+                                       attributes: [.posixPermissions: 0o600])
+        return path
+    }
+
+    /// A configuration with two file targets under this home and a passphrase file, with a
+    /// cheap Argon2id cost so that tests stay fast.
+    func configFile(passwordFile: String) throws -> String {
+        let path = "\(root)/drctl.toml"
+        let text = """
+            [store]
+            path = "\(root)/mailstore"
+
+            [repository]
+            password_file = "\(passwordFile)"
+            argon2_memory = "8MiB"
+            argon2_iterations = 1
+
+            [[target]]
+            name = "site-a"
+            url = "file://\(root)/targets/site-a"
+
+            [[target]]
+            name = "site-b"
+            url = "file://\(root)/targets/site-b"
+
+            [state]
+            path = "\(root)/state"
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Every file under the targets with its content, to prove that nothing changed.
+    func snapshotOfTargets() throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        let base = "\(root)"
+        guard let walker = FileManager.default.enumerator(atPath: base) else { return result }
+        for case let relative as String in walker where relative.contains("targets/") {
+            var isFolder: ObjCBool = false
+            let path = "\(base)/\(relative)"
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+                result[relative] = FileManager.default.contents(atPath: path)
+            }
+        }
+        return result
+    }
+
+    struct ListedKey: Decodable {
+        var id: String
+        var current: Bool
+        var targets: [String]
+    }
+
+    func listKeys(_ extra: [String] = []) throws -> [ListedKey] {
+        let result = try drctl(["key", "list", "--json"] + extra)
+        try #require(result.status == 0, "key list failed: \(result.stderr)")
+        return try JSONDecoder().decode([ListedKey].self, from: Data(result.stdout.utf8))
+    }
+}
+
+/// A Data box shared between the reader thread and the test.
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
