@@ -1,0 +1,38 @@
+public import DRBase
+
+/// Every failure of the crypto layer.
+///
+/// Codes are stable (`crypto.authentication-failed`, …) and documented; messages say what
+/// failed and what to do, and never contain key material, plaintext or passphrases.
+public struct CryptoError: DRError {
+    public let code: String
+    public let exitStatus: ExitStatus
+    public let message: String
+
+    public init(code: String, exitStatus: ExitStatus, message: String) {
+        self.code = code
+        self.exitStatus = exitStatus
+        self.message = message
+    }
+
+    /// An AEAD tag did not verify: the data was altered, truncated, or sealed under another
+    /// key or with other associated data.
+    static func authenticationFailed(_ what: String) -> CryptoError {
+        CryptoError(code: "crypto.authentication-failed", exitStatus: .dataError,
+                    message: "\(what) failed authentication: it was modified or damaged, or it was encrypted with a different key. Run `drctl check` on the repository, or try another copy of it.")
+    }
+
+    static func invalidLength(_ what: String, expected: String, actual: Int) -> CryptoError {
+        CryptoError(code: "crypto.invalid-length", exitStatus: .dataError,
+                    message: "\(what) must be \(expected) bytes long, but it is \(actual) bytes")
+    }
+
+    static func outOfSecureMemory(_ count: Int) -> CryptoError {
+        CryptoError(code: "crypto.secure-memory", exitStatus: .failure,
+                    message: "cannot allocate \(count) bytes of locked memory for key material: raise the locked-memory limit (ulimit -l, or LimitMEMLOCK= in the systemd unit)")
+    }
+
+    static let libraryUnavailable = CryptoError(
+        code: "crypto.init", exitStatus: .failure,
+        message: "libsodium could not be initialised (is /dev/urandom readable?)")
+}

@@ -1,0 +1,121 @@
+internal import CSodium
+import DRBase
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An Ed25519 (RFC 8032) signing key, for drill reports an auditor can verify.
+///
+/// The 32-byte seed (the RFC's "private key") and libsodium's expanded secret key stay in
+/// secure memory; only the public key is ordinary bytes.
+public struct Ed25519SigningKey: ~Copyable {
+    public static let seedLength = 32
+    public static let publicKeyLength = 32
+    public static let signatureLength = 64
+
+    /// libsodium's secret key: seed ‖ public key (64 bytes).
+    private let secretKey: SecureBytes
+    public let publicKey: [UInt8]
+
+    /// A new random key.
+    public static func generate() throws(CryptoError) -> Ed25519SigningKey {
+        let seed = try SecureBytes.random(count: seedLength)
+        return try Ed25519SigningKey(seed: seed)
+    }
+
+    /// The key determined by a 32-byte seed (RFC 8032's private key).
+    public init(seed: borrowing SecureBytes) throws(CryptoError) {
+        try Sodium.ready()
+        guard seed.count == Self.seedLength else {
+            throw CryptoError.invalidLength("an Ed25519 seed", expected: "\(Self.seedLength)", actual: seed.count)
+        }
+        var secretKey = try SecureBytes(count: Int(crypto_sign_secretkeybytes()))
+        var publicKey = [UInt8](repeating: 0, count: Self.publicKeyLength)
+        let status = secretKey.withUnsafeMutableBytes { sk in
+            seed.withUnsafeBytes { seedRaw in
+                crypto_sign_seed_keypair(&publicKey, sk.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                         seedRaw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        guard status == 0 else {
+            throw CryptoError(code: "crypto.signing-key", exitStatus: .failure,
+                              message: "cannot derive the Ed25519 key pair from its seed")
+        }
+        self.secretKey = secretKey
+        self.publicKey = publicKey
+    }
+
+    /// A 64-byte detached signature of `message` (deterministic, as RFC 8032 specifies).
+    public func sign(_ message: [UInt8]) -> [UInt8] {
+        secretKey.withUnsafeBytes { sk in
+            [UInt8](unsafeUninitializedCapacity: Self.signatureLength) { out, initialised in
+                // crypto_sign_detached has no failure path for a well-formed secret key.
+                let status = crypto_sign_detached(out.baseAddress!, nil, message, UInt64(message.count),
+                                                  sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                precondition(status == 0, "crypto_sign_detached failed")
+                initialised = Self.signatureLength
+            }
+        }
+    }
+
+    /// The 32-byte seed, in secure memory.
+    public func seed() throws(CryptoError) -> SecureBytes {
+        try secretKey.prefix(Self.seedLength)
+    }
+
+    /// Writes the raw 32-byte seed to a new file of mode 0600. Refuses to overwrite.
+    public func writeSeed(toFile path: String) throws(CryptoError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 {
+            let err = errno
+            throw CryptoError(code: err == EEXIST ? "crypto.key-file-exists" : "crypto.key-file-write",
+                              exitStatus: err == EEXIST ? .cannotCreate : .ioError,
+                              message: err == EEXIST
+                                ? "signing key file \(path) already exists: refusing to overwrite it; move it away first if you really mean to replace the key"
+                                : "cannot create signing key file \(path): \(errnoDescription(err))")
+        }
+        var failure: Int32 = 0
+        secretKey.withUnsafeBytes { sk in
+            var written = 0
+            while written < Self.seedLength {
+                let n = write(fd, sk.baseAddress! + written, Self.seedLength - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                written += n
+            }
+        }
+        if failure == 0, fsync(fd) != 0 { failure = errno }
+        close(fd)
+        if failure != 0 {
+            unlink(path)
+            throw CryptoError(code: "crypto.key-file-write", exitStatus: .ioError,
+                              message: "cannot write signing key file \(path): \(errnoDescription(failure))")
+        }
+    }
+
+    /// Loads a key from a seed file written by `writeSeed(toFile:)` (checked to be mode 0600).
+    public static func load(seedFile path: String) throws -> Ed25519SigningKey {
+        let seed = try SecureBytes.readSecretFile(path: path, purpose: "signing key file",
+                                                  trimTrailingNewline: false)
+        guard seed.count == seedLength else {
+            throw CryptoError(code: "crypto.key-file-invalid", exitStatus: .configuration,
+                              message: "signing key file \(path) holds \(seed.count) bytes, but an Ed25519 seed is exactly \(seedLength): it is not a drctl signing key")
+        }
+        return try Ed25519SigningKey(seed: seed)
+    }
+}
+
+/// Ed25519 signature verification.
+public enum Ed25519 {
+    /// True when `signature` is a valid signature of `message` under `publicKey`; false for
+    /// any malformed input.
+    public static func verify(signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
+        guard signature.count == Ed25519SigningKey.signatureLength,
+              publicKey.count == Ed25519SigningKey.publicKeyLength else { return false }
+        Sodium.require()
+        return crypto_sign_verify_detached(signature, message, UInt64(message.count), publicKey) == 0
+    }
+}

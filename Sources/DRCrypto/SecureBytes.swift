@@ -1,0 +1,193 @@
+internal import CSodium
+import DRBase
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where `SecureBytes` gets and returns its memory: `sodium_malloc`/`sodium_free` in
+/// production. A seam so that a test can look at the bytes between the wipe and the free.
+struct SecureAllocator: Sendable {
+    /// Returns `count` bytes (count ≥ 1) or nil.
+    var allocate: @Sendable (_ count: Int) -> UnsafeMutableRawPointer?
+    /// Called by `SecureBytes.deinit` after it has wiped all `count` bytes.
+    var release: @Sendable (_ pointer: UnsafeMutableRawPointer, _ count: Int) -> Void
+
+    /// Guard pages before and after, a canary, `mlock`ed so it is never swapped out, and
+    /// excluded from core dumps where the kernel supports `MADV_DONTDUMP`.
+    static let sodium = SecureAllocator(
+        allocate: { count in sodium_malloc(count) },
+        release: { pointer, _ in sodium_free(pointer) })
+}
+
+/// Secret bytes (keys, passphrases, seeds) in locked, guarded memory, wiped when released.
+///
+/// Non-copyable on purpose: there is exactly one owner of each secret, so exactly one place
+/// where it is wiped; a copy must be asked for with `copy()`. Never move the contents into a
+/// `[UInt8]`, `Data` or `String`: their copies live on in freed heap memory.
+public struct SecureBytes: ~Copyable {
+    private let pointer: UnsafeMutableRawPointer
+    /// Bytes allocated (at least one, so that an empty secret still has a distinct pointer).
+    private let allocated: Int
+    private let allocator: SecureAllocator
+    /// The number of secret bytes.
+    public let count: Int
+
+    /// `count` zero bytes in secure memory.
+    public init(count: Int) throws(CryptoError) {
+        try self.init(count: count, allocator: .sodium)
+    }
+
+    /// `count` zero bytes from `allocator` (tests pass their own to watch the release).
+    init(count: Int, allocator: SecureAllocator) throws(CryptoError) {
+        guard count >= 0 else {
+            throw CryptoError(code: "crypto.invalid-length", exitStatus: .failure,
+                              message: "a secret cannot have a negative length (\(count))")
+        }
+        try Sodium.ready()
+        let allocated = max(count, 1)
+        guard let pointer = allocator.allocate(allocated) else {
+            throw CryptoError.outOfSecureMemory(allocated)
+        }
+        // sodium_malloc fills with 0xdb to expose use of uninitialised memory; we promise zeros.
+        sodium_memzero(pointer, allocated)
+        self.pointer = pointer
+        self.allocated = allocated
+        self.allocator = allocator
+        self.count = count
+    }
+
+    /// Copies `bytes` into secure memory. The caller is responsible for wiping the source.
+    public init(copying bytes: UnsafeRawBufferPointer) throws(CryptoError) {
+        try self.init(count: bytes.count)
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            pointer.copyMemory(from: base, byteCount: bytes.count)
+        }
+    }
+
+    /// `count` bytes from the operating system's CSPRNG, generated straight into secure memory.
+    public static func random(count: Int) throws(CryptoError) -> SecureBytes {
+        let result = try SecureBytes(count: count)
+        if count > 0 { randombytes_buf(result.pointer, count) }
+        return result
+    }
+
+    deinit {
+        // The whole allocation, not just `count`: nothing of the secret may outlive us.
+        sodium_memzero(pointer, allocated)
+        allocator.release(pointer, allocated)
+    }
+
+    /// A second, independent copy in its own secure allocation.
+    public func copy() throws(CryptoError) -> SecureBytes {
+        try SecureBytes(copying: UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Reads the secret. The buffer is valid only inside `body`; do not copy it out.
+    public func withUnsafeBytes<R, E: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(E) -> R
+    ) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Writes the secret in place (deriving or decrypting a key straight into secure memory).
+    public mutating func withUnsafeMutableBytes<R, E: Error>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
+    ) throws(E) -> R {
+        try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Compares with another secret in constant time (for equal lengths); different lengths
+    /// are unequal.
+    public func constantTimeEquals(_ other: borrowing SecureBytes) -> Bool {
+        guard count == other.count else { return false }
+        if count == 0 { return true }
+        return sodium_memcmp(pointer, other.pointer, count) == 0
+    }
+
+    /// The first `length` bytes as a new secret (for trimming after a read).
+    func prefix(_ length: Int) throws(CryptoError) -> SecureBytes {
+        precondition(length >= 0 && length <= count)
+        return try SecureBytes(copying: UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+
+    /// Internal, unchecked access for the wrappers in this module.
+    var unsafePointer: UnsafeMutableRawPointer { pointer }
+}
+
+// MARK: - Secret files
+
+extension SecureBytes {
+    /// The largest secret file accepted: passphrases and keys are tiny, so anything larger
+    /// is a wrong path (a log file, a device) rather than a secret.
+    public static let maximumSecretFileSize = 64 * 1024
+
+    /// Reads a secret file (passphrase, key, seed) straight into secure memory.
+    ///
+    /// The file must be private to its owner (`PrivateFile.checkMode`: no group or other
+    /// permission bits), a regular file, not a symbolic link at the last component, non-empty
+    /// and at most `maximumSecretFileSize` bytes. Its bytes go from read(2) into locked memory
+    /// and nowhere else.
+    /// - Parameters:
+    ///   - purpose: what the file is, for messages ("repository password file").
+    ///   - trimTrailingNewline: drop one trailing `\n` or `\r\n` (what editors and `echo` add
+    ///     to a passphrase file); keep it false for binary keys.
+    /// - Throws: `BaseError` from the mode check, `CryptoError` otherwise.
+    public static func readSecretFile(path: String, purpose: String,
+                                      trimTrailingNewline: Bool) throws -> SecureBytes {
+        try PrivateFile.checkMode(path, purpose: purpose)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
+        if fd < 0 {
+            let err = errno
+            throw CryptoError(code: "crypto.secret-file-open", exitStatus: err == ENOENT ? .noInput : .ioError,
+                              message: "cannot open \(purpose) \(path): \(errnoDescription(err))")
+        }
+        defer { close(fd) }
+        // Check again on the descriptor we read from: the path may have been swapped between
+        // the check above and open(2).
+        var info = stat()
+        if fstat(fd, &info) != 0 {
+            let err = errno
+            throw CryptoError(code: "crypto.secret-file-read", exitStatus: .ioError,
+                              message: "cannot stat \(purpose) \(path): \(errnoDescription(err))")
+        }
+        if (info.st_mode & S_IFMT) != S_IFREG || (info.st_mode & 0o077) != 0 {
+            throw CryptoError(code: "crypto.secret-file-changed", exitStatus: .configuration,
+                              message: "\(purpose) \(path) changed while it was being opened (it is no longer a private regular file). Check who else writes to it, then run: chmod 600 \(path)")
+        }
+
+        // One byte more than the limit, to tell "exactly at the limit" from "too large".
+        var buffer = try SecureBytes(count: maximumSecretFileSize + 1)
+        var filled = 0
+        while filled < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                read(fd, raw.baseAddress! + filled, raw.count - filled)
+            }
+            if n < 0 {
+                let err = errno
+                if err == EINTR { continue }
+                throw CryptoError(code: "crypto.secret-file-read", exitStatus: .ioError,
+                                  message: "cannot read \(purpose) \(path): \(errnoDescription(err))")
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        if filled > maximumSecretFileSize {
+            throw CryptoError(code: "crypto.secret-file-too-large", exitStatus: .configuration,
+                              message: "\(purpose) \(path) is larger than \(maximumSecretFileSize / 1024) KiB, so it is not a key or passphrase file: check the path")
+        }
+        var length = filled
+        if trimTrailingNewline {
+            buffer.withUnsafeBytes { raw in
+                if length > 0, raw[length - 1] == UInt8(ascii: "\n") {
+                    length -= 1
+                    if length > 0, raw[length - 1] == UInt8(ascii: "\r") { length -= 1 }
+                }
+            }
+        }
+        if length == 0 {
+            throw CryptoError(code: "crypto.secret-file-empty", exitStatus: .configuration,
+                              message: "\(purpose) \(path) is empty\(filled > 0 ? " (only a line break)" : ""): write the secret into it, or point the configuration at the right file")
+        }
+        return try buffer.prefix(length)
+    }
+}
