@@ -62,13 +62,14 @@ public enum PassphrasePrompt {
             throw CoreError(code: "secret.read", exitStatus: .ioError,
                             message: "cannot read the passphrase from the terminal: \(errnoDescription(readError))")
         }
-        let result: SecureBytes
-        do {
-            result = try buffer.withUnsafeBytes { raw in
-                try SecureBytes(copying: UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+        var result: SecureBytes
+        do { result = try SecureBytes(count: length) } catch {
+            throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+        }
+        buffer.withUnsafeBytes { source in
+            result.withUnsafeMutableBytes { target in
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<length]))
             }
-        } catch {
-            throw CoreError(code: "secret.memory", exitStatus: .failure, message: "\(error)")
         }
         return result
     }

@@ -28,8 +28,10 @@ public struct SecretSources: Sendable {
         }
         if PassphrasePrompt.isAvailable {
             let passphrase = try PassphrasePrompt.read(prompt: "Repository passphrase: ")
-            return try Self.convert { () throws(RepositoryError) in
-                try UnlockSecret(passphrase: passphrase, origin: "the terminal")
+            do {
+                return try UnlockSecret(passphrase: passphrase, origin: "the terminal")
+            } catch {
+                throw Self.rewrap(error)
             }
         }
         throw CoreError(code: "secret.none", exitStatus: .configuration,
@@ -45,7 +47,8 @@ public struct SecretSources: Sendable {
         }
         if let path = keyFile {
             if !SecretFiles.exists(path) {
-                let text = try convert { () throws(RepositoryError) in try KeyFileFormat.generate() }
+                let text: SecureBytes
+                do { text = try KeyFileFormat.generate() } catch { throw rewrap(error) }
                 try SecretFiles.create(path, contents: text, purpose: "key file")
                 createdKeyFile = path
             }
@@ -58,8 +61,10 @@ public struct SecretSources: Sendable {
                 throw CoreError(code: "secret.mismatch", exitStatus: .usage,
                                 message: "the two passphrases differ; nothing was changed")
             }
-            return try convert { () throws(RepositoryError) in
-                try UnlockSecret(passphrase: first, origin: "the terminal")
+            do {
+                return try UnlockSecret(passphrase: first, origin: "the terminal")
+            } catch {
+                throw rewrap(error)
             }
         }
         throw CoreError(code: "secret.none", exitStatus: .usage,
@@ -73,8 +78,10 @@ public struct SecretSources: Sendable {
         } catch {
             throw rewrap(error)
         }
-        return try convert { () throws(RepositoryError) in
-            try UnlockSecret(passphrase: bytes, origin: path)
+        do {
+            return try UnlockSecret(passphrase: bytes, origin: path)
+        } catch {
+            throw rewrap(error)
         }
     }
 
@@ -85,16 +92,10 @@ public struct SecretSources: Sendable {
         } catch {
             throw rewrap(error)
         }
-        return try convert { () throws(RepositoryError) in
-            try UnlockSecret(keyFileContents: text, origin: path)
-        }
-    }
-
-    static func convert<T: ~Copyable>(_ body: () throws(RepositoryError) -> T) throws(CoreError) -> T {
         do {
-            return try body()
+            return try UnlockSecret(keyFileContents: text, origin: path)
         } catch {
-            throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+            throw rewrap(error)
         }
     }
 

@@ -1,3 +1,4 @@
+import DRBase
 import DRCrypto
 
 /// The encrypted envelope of repository objects (config, index, manifests).

@@ -128,13 +128,15 @@ public final class Repository {
         }
         let entries = try listKeys(in: first)
         let candidates = entries.filter { $0.object.kind == secret.kind }
-        var opened: (id: String, master: SecureBytes)?
-        for entry in candidates where opened == nil {
+        var openedID: String?
+        var opened: SecureBytes?
+        for entry in candidates where openedID == nil {
             if let master = try unwrap(entry.object, secret: secret) {
-                opened = (entry.id, master)
+                openedID = entry.id
+                opened = consume master
             }
         }
-        guard let (keyID, master) = opened else {
+        guard let keyID = openedID, let master = opened.take() else {
             let what = secret.kind == .passphrase ? "passphrase" : "key file"
             throw RepositoryError(code: "repository.wrong-key", exitStatus: .permissionDenied,
                                   message: "the \(what) from \(secret.origin) opens none of the \(entries.count) key(s) of the repository at \(first.location) (target \(first.targetName)); check that it is the right \(what). Nothing was changed")

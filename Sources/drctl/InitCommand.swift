@@ -34,7 +34,7 @@ struct Init: ParsableCommand {
         }
         print("repository \(report.repository.prefix(16))")
         for target in report.targets {
-            print("  \(target.action.padding(toLength: 8, withPad: " ", startingAt: 0)) \(target.name)  \(target.location)")
+            print("  \(target.action.column(8)) \(target.name)  \(target.location)")
         }
         if let key = report.keyID {
             print("key \(key.prefix(16)) added")

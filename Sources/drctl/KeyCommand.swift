@@ -29,7 +29,7 @@ struct Key: ParsableCommand {
             print("  ID                KIND        CREATED                   USER@HOST")
             for key in keys {
                 let mark = key.current ? "*" : " "
-                print("\(mark) \(key.id.prefix(16))  \(key.kind.padding(toLength: 10, withPad: " ", startingAt: 0))  \(key.created.padding(toLength: 24, withPad: " ", startingAt: 0))  \(key.user)@\(key.host)")
+                print("\(mark) \(key.id.prefix(16))  \(key.kind.column(10))  \(key.created.column(24))  \(key.user)@\(key.host)")
             }
         }
     }

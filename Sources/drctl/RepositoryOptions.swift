@@ -34,3 +34,10 @@ enum Output {
         print(String(decoding: data, as: UTF8.self))
     }
 }
+
+extension String {
+    /// Left-aligned in a column of `width` characters (for text tables).
+    func column(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
