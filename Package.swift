@@ -69,6 +69,10 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Measurements of the hot paths: `swift run -c release drctl-bench compression`.
+        .executableTarget(name: "drctl-bench", dependencies: ["DRCompression", "DRCrypto"],
+                          swiftSettings: strict),
+
         .testTarget(name: "DRCryptoTests", dependencies: ["DRCrypto", "DRBase"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "DRCompressionTests", dependencies: ["DRCompression"],

@@ -1,0 +1,29 @@
+public import DRBase
+
+/// Every failure of the compression layer. Messages name what failed and never include data.
+public struct CompressionError: DRError {
+    public let code: String
+    public let exitStatus: ExitStatus
+    public let message: String
+
+    public init(code: String, exitStatus: ExitStatus, message: String) {
+        self.code = code
+        self.exitStatus = exitStatus
+        self.message = message
+    }
+
+    static func corrupt(_ detail: String) -> CompressionError {
+        CompressionError(code: "compression.corrupt", exitStatus: .dataError,
+                         message: "compressed data is corrupt (\(detail)): the object was damaged after it was written. Run `drctl check`, or restore from another target.")
+    }
+
+    static func tooLarge(limit: Int) -> CompressionError {
+        CompressionError(code: "compression.output-too-large", exitStatus: .dataError,
+                         message: "compressed data expands to more than the expected \(limit) bytes; refusing to continue (a damaged or hostile object)")
+    }
+
+    static func library(_ what: String, _ name: String) -> CompressionError {
+        CompressionError(code: "compression.zstd", exitStatus: .failure,
+                         message: "zstd \(what) failed: \(name)")
+    }
+}
