@@ -1,0 +1,66 @@
+import DRBase
+
+/// A chunk's 32-byte id: keyed BLAKE2b-256 of its plaintext (key: the "chunk-id" subkey).
+///
+/// Keyed, so that the storage provider cannot confirm that a known file is stored. Held as
+/// four words to keep in-memory indexes small and hashing cheap.
+public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+
+    public init(bytes: some Collection<UInt8>) {
+        precondition(bytes.count == 32, "a chunk id has 32 bytes")
+        var words: [UInt64] = [0, 0, 0, 0]
+        for (index, byte) in bytes.enumerated() {
+            words[index / 8] = (words[index / 8] << 8) | UInt64(byte)
+        }
+        (a, b, c, d) = (words[0], words[1], words[2], words[3])
+    }
+
+    public init?(hex: String) {
+        guard hex.count == 64, let bytes = Hex.decode(hex) else { return nil }
+        self.init(bytes: bytes)
+    }
+
+    /// The 32 bytes, big-endian per word (the order they were hashed out in).
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for word in [a, b, c, d] {
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        return out
+    }
+
+    public var hex: String { Hex.encode(bytes) }
+    public var description: String { String(hex.prefix(16)) }
+
+    public static func < (l: ChunkID, r: ChunkID) -> Bool { (l.a, l.b, l.c, l.d) < (r.a, r.b, r.c, r.d) }
+}
+
+/// What a blob in a pack holds.
+public enum BlobKind: UInt8, Sendable, Codable {
+    /// A chunk of a file's content.
+    case data = 0
+    /// A node of a file's chunk tree: a list of child ids (docs/REPOSITORY.md, "Chunk trees").
+    case tree = 1
+}
+
+/// Little-endian integer coding for the binary formats.
+enum LittleEndian {
+    static func append(_ value: UInt32, to out: inout [UInt8]) {
+        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+    static func append(_ value: UInt64, to out: inout [UInt8]) {
+        for shift in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+    static func uint32(_ bytes: ArraySlice<UInt8>, at offset: Int) -> UInt32 {
+        var value: UInt32 = 0
+        for index in 0..<4 { value |= UInt32(bytes[bytes.startIndex + offset + index]) << UInt32(8 * index) }
+        return value
+    }
+    static func uint64(_ bytes: ArraySlice<UInt8>, at offset: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(bytes[bytes.startIndex + offset + index]) << UInt64(8 * index) }
+        return value
+    }
+}

@@ -1,0 +1,185 @@
+import DRBase
+import DRCompression
+import DRCrypto
+
+/// One blob's entry in a pack header and in the index.
+public struct BlobEntry: Sendable, Equatable {
+    public var kind: BlobKind
+    public var compressed: Bool
+    public var id: ChunkID
+    /// Offset of the sealed blob in its pack.
+    public var offset: UInt32
+    /// Length of the sealed blob (nonce ‖ ciphertext ‖ tag).
+    public var length: UInt32
+    /// Length of the plaintext.
+    public var rawLength: UInt32
+
+    /// kind (1) ‖ flags (1) ‖ id (32) ‖ offset (4) ‖ length (4) ‖ rawLength (4), little-endian.
+    static let encodedSize = 46
+
+    func encode(into out: inout [UInt8]) {
+        out.append(kind.rawValue)
+        out.append(compressed ? 1 : 0)
+        out.append(contentsOf: id.bytes)
+        LittleEndian.append(offset, to: &out)
+        LittleEndian.append(length, to: &out)
+        LittleEndian.append(rawLength, to: &out)
+    }
+
+    static func decode(_ bytes: ArraySlice<UInt8>) -> BlobEntry? {
+        guard bytes.count >= encodedSize, let kind = BlobKind(rawValue: bytes[bytes.startIndex]),
+              bytes[bytes.startIndex + 1] <= 1 else { return nil }
+        let start = bytes.startIndex
+        return BlobEntry(kind: kind, compressed: bytes[start + 1] == 1,
+                         id: ChunkID(bytes: bytes[(start + 2)..<(start + 34)]),
+                         offset: LittleEndian.uint32(bytes, at: 34),
+                         length: LittleEndian.uint32(bytes, at: 38),
+                         rawLength: LittleEndian.uint32(bytes, at: 42))
+    }
+
+    /// Associated data of a sealed blob: binds its id, kind, compression and size.
+    static func associatedData(kind: BlobKind, compressed: Bool, id: ChunkID, rawLength: UInt32) -> [UInt8] {
+        var ad = Array("DRB1".utf8)
+        ad.append(kind.rawValue)
+        ad.append(compressed ? 1 : 0)
+        ad.append(contentsOf: id.bytes)
+        LittleEndian.append(rawLength, to: &ad)
+        return ad
+    }
+}
+
+/// Builds one pack: sealed blobs back to back, then the sealed header, its length and a magic.
+///
+/// ```
+/// blob₁ ‖ … ‖ blobₙ ‖ sealed header ‖ u32 LE length of sealed header ‖ "DRP1"
+/// header plaintext: "DRH1" ‖ u32 LE n ‖ n × BlobEntry (46 bytes)
+/// ```
+public struct PackWriter {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var entries: [BlobEntry] = []
+    public var isEmpty: Bool { entries.isEmpty }
+    public var size: Int { bytes.count }
+
+    public init() {}
+
+    /// Compresses (when it shrinks), seals and appends one blob.
+    public mutating func add(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
+                             compressionLevel: Int) throws(RepositoryError) {
+        let encoded: (payload: [UInt8], compressed: Bool)
+        do {
+            encoded = try ChunkCompression.encode(plaintext, level: compressionLevel)
+        } catch {
+            throw RepositoryError.wrap(error)
+        }
+        let rawLength = UInt32(plaintext.count)
+        let ad = BlobEntry.associatedData(kind: kind, compressed: encoded.compressed, id: id, rawLength: rawLength)
+        let sealed: [UInt8]
+        do {
+            sealed = try XChaCha20Poly1305.seal(encoded.payload, key: keys.data, associatedData: ad)
+        } catch {
+            throw RepositoryError.wrap(error)
+        }
+        entries.append(BlobEntry(kind: kind, compressed: encoded.compressed, id: id,
+                                 offset: UInt32(bytes.count), length: UInt32(sealed.count),
+                                 rawLength: rawLength))
+        bytes.append(contentsOf: sealed)
+    }
+
+    /// Seals the header and returns the finished pack with its id (hex BLAKE2b-256 of the bytes).
+    public consuming func finish(keys: RepositoryKeys) throws(RepositoryError) -> FinishedPack {
+        var header = Array("DRH1".utf8)
+        LittleEndian.append(UInt32(entries.count), to: &header)
+        for entry in entries { entry.encode(into: &header) }
+        let sealed = try ObjectEnvelope.seal(header, kind: .packHeader, name: "", key: keys.pack)
+        var out = bytes
+        out.append(contentsOf: sealed)
+        LittleEndian.append(UInt32(sealed.count), to: &out)
+        out.append(contentsOf: Array("DRP1".utf8))
+        let id = Hex.encode(Blake2b.hash(out, outputLength: 32))
+        return FinishedPack(id: id, bytes: out, entries: entries)
+    }
+}
+
+public struct FinishedPack: Sendable {
+    public var id: String
+    public var bytes: [UInt8]
+    public var entries: [BlobEntry]
+    public var objectName: String { PackNaming.objectName(id) }
+}
+
+public enum PackNaming {
+    /// `data/<first two hex digits>/<id>`: spreads packs over 256 folders.
+    public static func objectName(_ id: String) -> String { "data/\(id.prefix(2))/\(id)" }
+    public static func id(fromObjectName name: String) -> String? {
+        let parts = name.split(separator: "/")
+        guard parts.count == 3, parts[0] == "data", parts[2].count == 64, parts[2].hasPrefix(parts[1]) else { return nil }
+        return String(parts[2])
+    }
+}
+
+/// Reading packs: the header (for index recovery and check) and single blobs.
+public enum PackReader {
+    /// Parses and opens a whole pack's header. Checks the trailer and that entries lie inside
+    /// the pack.
+    public static func header(of pack: [UInt8], name: String, target: String,
+                              keys: RepositoryKeys) throws(RepositoryError) -> [BlobEntry] {
+        let damaged = { (why: String) in
+            RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
+                            message: "target \(target): pack \(name) is damaged: \(why)")
+        }
+        guard pack.count >= 8, Array(pack[(pack.count - 4)...]) == Array("DRP1".utf8) else {
+            throw damaged("no DRP1 trailer (truncated?)")
+        }
+        let headerLength = Int(LittleEndian.uint32(pack[...], at: pack.count - 8))
+        guard headerLength <= pack.count - 8 else { throw damaged("header length out of range") }
+        let headerStart = pack.count - 8 - headerLength
+        let plain: [UInt8]
+        do {
+            plain = try ObjectEnvelope.open(Array(pack[headerStart..<(pack.count - 8)]), kind: .packHeader,
+                                            name: "", target: target, key: keys.pack)
+        } catch {
+            throw damaged("its header fails authentication")
+        }
+        guard plain.count >= 8, Array(plain[0..<4]) == Array("DRH1".utf8) else { throw damaged("bad header magic") }
+        let count = Int(LittleEndian.uint32(plain[...], at: 4))
+        guard plain.count == 8 + count * BlobEntry.encodedSize else { throw damaged("header size does not match its count") }
+        var entries: [BlobEntry] = []
+        entries.reserveCapacity(count)
+        for index in 0..<count {
+            let start = 8 + index * BlobEntry.encodedSize
+            guard let entry = BlobEntry.decode(plain[start..<(start + BlobEntry.encodedSize)]),
+                  Int(entry.offset) + Int(entry.length) <= headerStart else {
+                throw damaged("header entry \(index) is invalid")
+            }
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    /// Opens one sealed blob, decompresses it and checks that its plaintext hashes to its id.
+    public static func openBlob(_ sealed: ArraySlice<UInt8>, entry: BlobEntry, pack: String, target: String,
+                                keys: RepositoryKeys) throws(RepositoryError) -> [UInt8] {
+        let ad = BlobEntry.associatedData(kind: entry.kind, compressed: entry.compressed, id: entry.id,
+                                          rawLength: entry.rawLength)
+        let payload: [UInt8]
+        do {
+            payload = try XChaCha20Poly1305.open(Array(sealed), key: keys.data, associatedData: ad)
+        } catch {
+            throw RepositoryError(code: "repository.blob-damaged", exitStatus: .integrity,
+                                  message: "target \(target): blob \(entry.id) in pack \(pack) fails authentication: the pack is damaged")
+        }
+        let plain: [UInt8]
+        do {
+            plain = try ChunkCompression.decode(payload: payload, compressed: entry.compressed,
+                                                originalLength: Int(entry.rawLength))
+        } catch {
+            throw RepositoryError(code: "repository.blob-damaged", exitStatus: .integrity,
+                                  message: "target \(target): blob \(entry.id) in pack \(pack) does not decompress: \(error)")
+        }
+        guard plain.count == Int(entry.rawLength), keys.chunkID(of: plain) == entry.id else {
+            throw RepositoryError(code: "repository.blob-damaged", exitStatus: .integrity,
+                                  message: "target \(target): blob \(entry.id) in pack \(pack) does not hash to its id")
+        }
+        return plain
+    }
+}

@@ -1,0 +1,102 @@
+import DRBase
+import DRCrypto
+
+/// Where a blob lives.
+public struct BlobLocation: Sendable, Equatable {
+    public var pack: String
+    public var entry: BlobEntry
+}
+
+/// `index/<id>`: which blobs each pack holds. Rebuildable from the pack headers.
+///
+/// Plaintext (then sealed in a DRC1 envelope of kind `I` with the "index" subkey):
+/// ```
+/// "DRI1" ‖ u32 LE packCount ‖ packCount × ( packID (32) ‖ u64 LE packLength ‖ u32 LE n ‖ n × BlobEntry )
+/// ```
+/// The object's name is `index/` + hex BLAKE2b-256 of its stored bytes.
+public struct IndexObject: Sendable, Equatable {
+    public struct PackRecord: Sendable, Equatable {
+        public var pack: String
+        public var length: UInt64
+        public var entries: [BlobEntry]
+    }
+    public var packs: [PackRecord]
+
+    public init(packs: [PackRecord]) { self.packs = packs }
+
+    func seal(keys: RepositoryKeys) throws(RepositoryError) -> (name: String, bytes: [UInt8]) {
+        var plain = Array("DRI1".utf8)
+        LittleEndian.append(UInt32(packs.count), to: &plain)
+        for record in packs {
+            guard let id = Hex.decode(record.pack), id.count == 32 else {
+                throw RepositoryError(code: "repository.internal", exitStatus: .failure, message: "bad pack id \(record.pack)")
+            }
+            plain.append(contentsOf: id)
+            LittleEndian.append(record.length, to: &plain)
+            LittleEndian.append(UInt32(record.entries.count), to: &plain)
+            for entry in record.entries { entry.encode(into: &plain) }
+        }
+        let sealed = try ObjectEnvelope.seal(plain, kind: .index, name: "", key: keys.index)
+        return ("index/" + Hex.encode(Blake2b.hash(sealed, outputLength: 32)), sealed)
+    }
+
+    static func open(_ bytes: [UInt8], name: String, target: String,
+                     keys: RepositoryKeys) throws(RepositoryError) -> IndexObject {
+        let damaged = { (why: String) in
+            RepositoryError(code: "repository.index-damaged", exitStatus: .integrity,
+                            message: "target \(target): index object \(name) is damaged: \(why); run drctl check, then drctl repair index")
+        }
+        guard "index/" + Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == name else {
+            throw damaged("its content does not match its name")
+        }
+        let plain = try ObjectEnvelope.open(bytes, kind: .index, name: "", target: target, key: keys.index)
+        guard plain.count >= 8, Array(plain[0..<4]) == Array("DRI1".utf8) else { throw damaged("bad magic") }
+        let count = Int(LittleEndian.uint32(plain[...], at: 4))
+        var offset = 8
+        var packs: [PackRecord] = []
+        for _ in 0..<count {
+            guard offset + 44 <= plain.count else { throw damaged("truncated") }
+            let pack = Hex.encode(plain[offset..<(offset + 32)])
+            let length = LittleEndian.uint64(plain[...], at: offset + 32)
+            let n = Int(LittleEndian.uint32(plain[...], at: offset + 40))
+            offset += 44
+            guard offset + n * BlobEntry.encodedSize <= plain.count else { throw damaged("truncated") }
+            var entries: [BlobEntry] = []
+            entries.reserveCapacity(n)
+            for _ in 0..<n {
+                guard let entry = BlobEntry.decode(plain[offset..<(offset + BlobEntry.encodedSize)]) else {
+                    throw damaged("invalid entry")
+                }
+                entries.append(entry)
+                offset += BlobEntry.encodedSize
+            }
+            packs.append(PackRecord(pack: pack, length: length, entries: entries))
+        }
+        guard offset == plain.count else { throw damaged("trailing bytes") }
+        return IndexObject(packs: packs)
+    }
+}
+
+/// The in-memory view of one target's index objects: blob id → location.
+public struct BlobIndex: Sendable {
+    public private(set) var locations: [ChunkID: BlobLocation] = [:]
+    /// Packs the index objects name, with their recorded lengths.
+    public private(set) var packs: [String: UInt64] = [:]
+    /// The index objects read.
+    public private(set) var objects: [String] = []
+
+    public init() {}
+
+    public mutating func add(_ object: IndexObject, name: String?) {
+        if let name { objects.append(name) }
+        for record in object.packs {
+            packs[record.pack] = record.length
+            for entry in record.entries where locations[entry.id] == nil {
+                locations[entry.id] = BlobLocation(pack: record.pack, entry: entry)
+            }
+        }
+    }
+
+    public func contains(_ id: ChunkID) -> Bool { locations[id] != nil }
+    public subscript(id: ChunkID) -> BlobLocation? { locations[id] }
+}

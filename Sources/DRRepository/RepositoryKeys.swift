@@ -1,0 +1,53 @@
+import DRBase
+import DRCrypto
+
+/// The subkeys a job needs, derived once from the master key.
+///
+/// Each purpose has its own key so that a flaw in one use cannot be turned against another;
+/// the derivation is `KeyDerivation.subkey(from:purpose:)` (docs/REPOSITORY.md).
+public final class RepositoryKeys {
+    /// Keys the chunk ids (keyed BLAKE2b-256 of plaintext).
+    let chunkID: SecureBytes
+    /// Seals blobs (data chunks and tree nodes) inside packs.
+    let data: SecureBytes
+    /// Seals pack headers.
+    let pack: SecureBytes
+    /// Seals index objects.
+    let index: SecureBytes
+    /// Seals snapshot manifests.
+    let manifest: SecureBytes
+    /// Keys the whole-file hashes recorded in manifests.
+    let fileHash: SecureBytes
+
+    init(master: borrowing SecureBytes) throws(RepositoryError) {
+        do {
+            chunkID = try KeyDerivation.subkey(from: master, purpose: "chunk-id")
+            data = try KeyDerivation.subkey(from: master, purpose: "data")
+            pack = try KeyDerivation.subkey(from: master, purpose: "pack")
+            index = try KeyDerivation.subkey(from: master, purpose: "index")
+            manifest = try KeyDerivation.subkey(from: master, purpose: "manifest")
+            fileHash = try KeyDerivation.subkey(from: master, purpose: "file-hash")
+        } catch {
+            throw RepositoryError.wrap(error)
+        }
+    }
+
+    /// The id of a chunk's plaintext.
+    public func chunkID(of plaintext: UnsafeRawBufferPointer) -> ChunkID {
+        do {
+            return ChunkID(bytes: try Blake2b.hash(plaintext, key: chunkID, outputLength: 32))
+        } catch {
+            // Only a key or output length outside BLAKE2b's range can fail; ours are fixed at 32.
+            preconditionFailure("keyed BLAKE2b with a 32-byte key failed: \(error)")
+        }
+    }
+
+    public func chunkID(of plaintext: [UInt8]) -> ChunkID {
+        plaintext.withUnsafeBytes { chunkID(of: $0) }
+    }
+
+    /// A streaming keyed hash for whole files.
+    public func fileHasher() throws(RepositoryError) -> Blake2bHasher {
+        do { return try Blake2bHasher(key: fileHash, outputLength: 32) } catch { throw RepositoryError.wrap(error) }
+    }
+}
