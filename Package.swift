@@ -52,13 +52,15 @@ let package = Package(
         .target(name: "DRConfig", dependencies: ["DRBase"], swiftSettings: strict),
         // Keyless consistent snapshots of live SQLite files (POSIX locks, WAL, -shm).
         .target(name: "DRSnapshot", dependencies: ["DRBase"], swiftSettings: strict),
+        // Content-defined chunking for files that are not SQLite databases.
+        .target(name: "DRChunking", swiftSettings: strict),
         // Repository format: config, keys, packs, index, manifests.
         .target(name: "DRRepository",
                 dependencies: ["DRBase", "DRCrypto", "DRCompression", "DRTransport"],
                 swiftSettings: strict),
         // The jobs (init, key management, backup, restore, drill, run).
         .target(name: "DRCore",
-                dependencies: ["DRBase", "DRConfig", "DRCrypto", "DRRepository",
+                dependencies: ["DRBase", "DRChunking", "DRConfig", "DRCrypto", "DRRepository",
                                "DRSnapshot", "DRTransport"],
                 swiftSettings: strict),
         .executableTarget(
@@ -81,6 +83,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "DRSnapshotTests", dependencies: ["DRSnapshot", "DRBase", "DRSQLite"],
                     swiftSettings: strict),
+        .testTarget(name: "DRChunkingTests", dependencies: ["DRChunking"], swiftSettings: strict),
         .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto"],
                     swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
