@@ -86,6 +86,8 @@ struct ConfigurationDecoder {
                 var text = "unknown section \(written)"
                 if let guess = Suggestions.closest(to: entry.key, in: names) {
                     text += " — did you mean \(guess == "target" ? "[[target]]" : "[\(guess)]")?"
+                } else {
+                    text += "."
                 }
                 report("config.unknown-section", line: entry.line, text + " Known sections: \(allowedList)")
             default:
@@ -123,6 +125,8 @@ struct ConfigurationDecoder {
             var text = "\(section.context): unknown key \(quoted(entry.key))"
             if let guess = Suggestions.closest(to: entry.key, in: section.allowed) {
                 text += " — did you mean \(quoted(guess))?"
+            } else {
+                text += "."
             }
             text += " Allowed keys: \(section.allowed.joined(separator: ", "))"
             report("config.unknown-key", line: entry.line, text)

@@ -49,8 +49,8 @@ public struct SecretFileStatus: Sendable, Equatable {
             switch error.code {
             case "file.missing":
                 let detail = file.createdByInit
-                    ? "missing: will be created by drctl init"
-                    : "missing: create it (mode 0600) — \(file.purpose) \(file.path) does not exist, and drctl cannot create it for you"
+                    ? "\(file.purpose) \(file.path) does not exist yet: it will be created by drctl init"
+                    : "\(file.purpose) \(file.path) does not exist: create it with mode 0600 (drctl cannot create it for you)"
                 return SecretFileStatus(file: file, state: .missing, mode: nil, detail: detail)
             case "file.mode-too-open":
                 return SecretFileStatus(file: file, state: .modeTooOpen, mode: mode, detail: error.message)
