@@ -1,0 +1,56 @@
+extension Configuration {
+    /// A complete, commented configuration for a production server, printed by
+    /// `drctl config example` as a starting point. A test decodes it, so it stays valid.
+    public static let exampleText = """
+        # drctl configuration: /etc/drctl/drctl.toml
+        # Check it with: drctl config check --config /etc/drctl/drctl.toml
+        # Relative paths are resolved against the folder of this file.
+        # Secrets never go here: only the paths of files holding them (mode 0600).
+
+        [store]
+        path = "/var/lib/mail/mailboxes"        # every file matching include below it is a mailbox
+        include = ["**/*.sqlite"]
+        # fallback_page_size = 4096             # for SQLCipher files without a WAL
+
+        [repository]
+        password_file = "/etc/drctl/repository.pass"   # or: key_file = "/etc/drctl/repository.key"
+        # argon2_memory = "256MiB"              # cost of new passphrase wrappings
+        # argon2_iterations = 3
+
+        [[target]]
+        name = "eu-central"
+        url = "s3://fe-backups-eu/mailboxes"           # bucket and prefix
+        endpoint = "https://s3.eu-central-1.example.net"
+        region = "eu-central-1"
+        credentials_file = "/etc/drctl/eu-central.credentials"  # TOML: access_key_id, secret_access_key[, session_token]
+
+        [[target]]
+        name = "us-east"
+        url = "file:///mnt/dr-us/mailboxes"
+
+        [objectives]
+        rpo = "24h"
+        rto = "4h"
+
+        [retention]
+        keep_daily = 7
+        keep_weekly = 5
+        keep_monthly = 12
+
+        [drill]
+        every = "7d"
+        sample = 10
+        signing_key_file = "/etc/drctl/drill-signing.key"
+        report_dir = "/var/lib/drctl/reports"
+
+        [logs]
+        sources = ["/var/log/mail.log.*"]
+        retain = "30d"
+        ip = "prefix-preserving"                 # or "truncate"
+        key_file = "/etc/drctl/logs.key"
+
+        [state]
+        path = "/var/lib/drctl"                  # caches and locks of this host
+
+        """
+}

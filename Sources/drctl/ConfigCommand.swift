@@ -1,0 +1,365 @@
+import ArgumentParser
+import DRBase
+import DRConfig
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `drctl config`: inspect the configuration.
+struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check the configuration and show what drctl will use.",
+        discussion: """
+            drctl reads one TOML file: --config PATH if given, else $DRCTL_CONFIG, else \
+            /etc/drctl/drctl.toml if it exists, else an embedded default that keeps \
+            everything (mail store, two local file:// targets, keys) under \
+            $XDG_DATA_HOME/drctl or ~/.local/share/drctl. A file named by --config or \
+            $DRCTL_CONFIG must exist: drctl never falls back silently.
+
+            The file never holds a secret, only the paths of files that do (mode 0600). \
+            Relative paths are resolved against the folder of the configuration file.
+
+            Example:
+
+              $ drctl config check --config /etc/drctl/drctl.toml
+              $ drctl config example > /etc/drctl/drctl.toml   # a commented starting point
+
+            Errors name the file, the line and the key, and say what is expected:
+
+              /etc/drctl/drctl.toml:14: [[target]] #2 "us-east": unknown key "regoin" — did you mean "region"? …
+
+            See docs/CONFIGURATION.md for every section and key.
+            """,
+        subcommands: [Check.self, Example.self])
+}
+
+extension Config {
+    /// `drctl config check`: load, validate, show the effective configuration and the state
+    /// of every secret file.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the configuration and print the effective settings.",
+            discussion: """
+                Loads the configuration exactly as every other command does, validates it, \
+                and prints where it came from, every section, every target with its kind and \
+                location, and for each secret file (password_file, key_file, \
+                credentials_file, signing_key_file, logs key_file) whether it exists with a \
+                safe mode. Secret files are never opened: only their type and mode are looked at.
+
+                Exit status 0 when drctl can run with this configuration; 78 when the file \
+                has an error or a secret file is missing or readable by group or others \
+                (fix with chmod 600); 66 when a named configuration file does not exist.
+
+                  $ drctl config check --config /etc/drctl/drctl.toml
+                  $ drctl config check --json | jq '.targets[].name'
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let configuration: Configuration
+            do {
+                configuration = try ConfigurationLoader.load(explicitPath: global.config,
+                                                             environment: processEnvironment())
+            } catch {
+                if global.json {
+                    StandardStreams.writeOutput(ConfigReport.failureJSON(error).rendered() + "\n")
+                }
+                throw error
+            }
+            let statuses = configuration.inspectSecretFiles()
+            let report = ConfigReport(configuration: configuration, secretFiles: statuses)
+            StandardStreams.writeOutput(global.json ? report.json().rendered() + "\n" : report.text())
+            let problems = statuses.filter(\.isProblem).map { status in
+                ConfigError.Problem(code: "config.secret-file", file: nil,
+                                    text: status.detail ?? "\(status.file.purpose) \(status.file.path): \(status.state.rawValue)")
+            }
+            if !problems.isEmpty { throw ConfigError(problems: problems) }
+        }
+    }
+
+    /// `drctl config example`: a commented production configuration to start from.
+    struct Example: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a commented example configuration.",
+            discussion: """
+                The example is the layout of docs/CONFIGURATION.md: two targets (one S3, one \
+                file://), a passphrase file, objectives, retention, drills and log \
+                anonymization. Edit the paths, then run drctl config check on it.
+
+                  $ drctl config example > drctl.toml
+                """)
+
+        func run() throws {
+            StandardStreams.writeOutput(Configuration.exampleText)
+        }
+    }
+}
+
+/// The process environment, read from `environ` (no Foundation in the executable).
+private func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var cursor = environ
+    while let entry = cursor.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        cursor += 1
+    }
+    return result
+}
+
+/// What `config check` prints, as text for people and as JSON for scripts.
+private struct ConfigReport {
+    let configuration: Configuration
+    let secretFiles: [SecretFileStatus]
+
+    /// Version of the JSON layout; bump it when a field changes meaning or disappears.
+    static let schema = "drctl.config-check/1"
+
+    // MARK: Text
+
+    func text() -> String {
+        var out = ""
+        func line(_ text: String = "") { out += text + "\n" }
+        func field(_ name: String, _ value: String) {
+            line("  " + name.padding(18) + value)
+        }
+        let c = configuration
+        switch c.source {
+        case .file(let path):
+            line("Configuration: \(path)")
+        case .embedded(let data):
+            line("Configuration: embedded default (no configuration file found; data folder \(data))")
+        }
+        line()
+        line("[store]")
+        field("path", c.store.path)
+        field("include", c.store.include.joined(separator: ", "))
+        if let size = c.store.fallbackPageSize { field("fallback_page_size", String(size)) }
+        line("[repository]")
+        if let path = c.repository.passwordFile { field("password_file", path) }
+        if let path = c.repository.keyFile { field("key_file", path) }
+        field("argon2_memory", ConfigReport.size(c.repository.argon2Memory))
+        field("argon2_iterations", String(c.repository.argon2Iterations))
+        for target in c.targets {
+            line("[[target]] \(target.name)" + (target.line > 0 ? " (line \(target.line))" : ""))
+            switch target.location {
+            case .file(let path):
+                field("kind", "file")
+                field("path", path)
+            case .s3(let bucket, let prefix):
+                field("kind", "s3")
+                field("bucket", bucket)
+                field("prefix", prefix.isEmpty ? "(none)" : prefix)
+                if let endpoint = target.endpoint { field("endpoint", endpoint) }
+                if let region = target.region { field("region", region) }
+                if let path = target.credentialsFile { field("credentials_file", path) }
+            }
+        }
+        line("[objectives]")
+        field("rpo", c.objectives.rpo.description)
+        field("rto", c.objectives.rto.description)
+        line("[retention]")
+        field("keep_last", String(c.retention.keepLast))
+        field("keep_daily", String(c.retention.keepDaily))
+        field("keep_weekly", String(c.retention.keepWeekly))
+        field("keep_monthly", String(c.retention.keepMonthly))
+        line("[drill]")
+        field("every", c.drill.every.description)
+        field("sample", String(c.drill.sample))
+        field("signing_key_file", c.drill.signingKeyFile ?? "(none: reports are not signed)")
+        field("report_dir", c.drill.reportDirectory)
+        line("[logs]")
+        field("sources", c.logs.sources.isEmpty ? "(none)" : c.logs.sources.joined(separator: ", "))
+        field("retain", c.logs.retain.description)
+        field("ip", c.logs.ip.rawValue)
+        if let path = c.logs.keyFile { field("key_file", path) }
+        line("[state]")
+        field("path", c.stateDirectory)
+        line()
+        line("Secret files (type and mode only; never opened):")
+        if secretFiles.isEmpty { line("  (none)") }
+        for status in secretFiles {
+            let label: String = switch status.state {
+            case .ok: "ok"
+            case .missing: status.isProblem ? "MISSING" : "missing"
+            case .modeTooOpen: "MODE TOO OPEN"
+            case .notRegular: "NOT A FILE"
+            case .unreadable: "UNREADABLE"
+            }
+            var text = "  " + label.padding(15) + status.file.key.padding(36) + status.file.path
+            if let mode = status.mode { text += " (mode \(mode))" }
+            if status.state == .missing {
+                text += status.file.createdByInit ? " — will be created by drctl init" : " — create it (mode 0600)"
+            }
+            if status.state == .modeTooOpen { text += " — run: chmod 600 \(status.file.path)" }
+            line(text)
+        }
+        let notes = c.advisories
+        if !notes.isEmpty {
+            line()
+            line("Notes:")
+            for note in notes { line("  - " + note) }
+        }
+        line()
+        let problems = secretFiles.filter(\.isProblem).count
+        if problems == 0 {
+            line("OK: \(c.targets.count) target\(c.targets.count == 1 ? "" : "s"), configuration valid.")
+        } else {
+            line("NOT OK: \(problems) secret file problem\(problems == 1 ? "" : "s") (details on standard error).")
+        }
+        return out
+    }
+
+    private static func size(_ bytes: Int) -> String {
+        for (unit, factor) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where bytes != 0 && bytes % factor == 0 {
+            return "\(bytes / factor)\(unit)"
+        }
+        return "\(bytes) bytes"
+    }
+
+    // MARK: JSON
+
+    func json() -> JSONValue {
+        let c = configuration
+        let source: JSONValue = switch c.source {
+        case .file(let path): .object([("kind", "file"), ("path", .string(path))])
+        case .embedded(let data): .object([("kind", "embedded"), ("data_directory", .string(data))])
+        }
+        let targets: [JSONValue] = c.targets.map { target in
+            var fields: [(String, JSONValue)] = [("name", .string(target.name)), ("url", .string(target.url))]
+            switch target.location {
+            case .file(let path):
+                fields += [("kind", "file"), ("path", .string(path))]
+            case .s3(let bucket, let prefix):
+                fields += [("kind", "s3"), ("bucket", .string(bucket)), ("prefix", .string(prefix))]
+            }
+            fields += [("endpoint", .optional(target.endpoint)), ("region", .optional(target.region)),
+                       ("credentials_file", .optional(target.credentialsFile)),
+                       ("line", target.line > 0 ? .integer(target.line) : .null)]
+            return .object(fields)
+        }
+        func duration(_ value: ConfigDuration) -> JSONValue {
+            .object([("text", .string(value.description)), ("seconds", .integer(Int(value.seconds)))])
+        }
+        let secrets: [JSONValue] = secretFiles.map { status in
+            .object([("key", .string(status.file.key)), ("purpose", .string(status.file.purpose)),
+                     ("path", .string(status.file.path)), ("status", .string(status.state.rawValue)),
+                     ("mode", .optional(status.mode)), ("created_by_init", .bool(status.file.createdByInit)),
+                     ("problem", .bool(status.isProblem)), ("detail", .optional(status.detail))])
+        }
+        let problems = secretFiles.filter(\.isProblem).map { status in
+            JSONValue.object([("code", "config.secret-file"),
+                              ("message", .optional(status.detail))])
+        }
+        return .object([
+            ("schema", .string(Self.schema)),
+            ("ok", .bool(problems.isEmpty)),
+            ("source", source),
+            ("store", .object([("path", .string(c.store.path)),
+                               ("include", .array(c.store.include.map(JSONValue.string))),
+                               ("fallback_page_size", c.store.fallbackPageSize.map(JSONValue.integer) ?? .null)])),
+            ("repository", .object([("password_file", .optional(c.repository.passwordFile)),
+                                    ("key_file", .optional(c.repository.keyFile)),
+                                    ("argon2_memory", .integer(c.repository.argon2Memory)),
+                                    ("argon2_iterations", .integer(c.repository.argon2Iterations))])),
+            ("targets", .array(targets)),
+            ("objectives", .object([("rpo", duration(c.objectives.rpo)), ("rto", duration(c.objectives.rto))])),
+            ("retention", .object([("keep_last", .integer(c.retention.keepLast)),
+                                   ("keep_daily", .integer(c.retention.keepDaily)),
+                                   ("keep_weekly", .integer(c.retention.keepWeekly)),
+                                   ("keep_monthly", .integer(c.retention.keepMonthly))])),
+            ("drill", .object([("every", duration(c.drill.every)), ("sample", .integer(c.drill.sample)),
+                               ("signing_key_file", .optional(c.drill.signingKeyFile)),
+                               ("report_dir", .string(c.drill.reportDirectory))])),
+            ("logs", .object([("sources", .array(c.logs.sources.map(JSONValue.string))),
+                              ("retain", duration(c.logs.retain)), ("ip", .string(c.logs.ip.rawValue)),
+                              ("key_file", .optional(c.logs.keyFile))])),
+            ("state", .object([("path", .string(c.stateDirectory))])),
+            ("secret_files", .array(secrets)),
+            ("notes", .array(c.advisories.map(JSONValue.string))),
+            ("problems", .array(problems)),
+        ])
+    }
+
+    /// The JSON printed when the configuration cannot be loaded at all.
+    static func failureJSON(_ error: ConfigError) -> JSONValue {
+        .object([
+            ("schema", .string(schema)),
+            ("ok", .bool(false)),
+            ("exit_status", .integer(Int(error.exitStatus.rawValue))),
+            ("problems", .array(error.problems.map { problem in
+                .object([("code", .string(problem.code)), ("file", .optional(problem.file)),
+                         ("line", problem.line.map(JSONValue.integer) ?? .null),
+                         ("column", problem.column.map(JSONValue.integer) ?? .null),
+                         ("message", .string(problem.rendered))])
+            })),
+        ])
+    }
+}
+
+/// Just enough JSON for stable, ordered output (keys in the order given). Moves to DRBase
+/// when a second command needs it.
+private enum JSONValue: ExpressibleByStringLiteral {
+    case string(String)
+    case integer(Int)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    init(stringLiteral value: String) { self = .string(value) }
+
+    static func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+
+    func rendered(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .string(let text): return Self.escape(text)
+        case .integer(let value): return String(value)
+        case .bool(let value): return String(value)
+        case .null: return "null"
+        case .array(let items):
+            if items.isEmpty { return "[]" }
+            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n")
+                + "\n" + indent + "]"
+        case .object(let fields):
+            if fields.isEmpty { return "{}" }
+            return "{\n" + fields.map { inner + Self.escape($0.0) + ": " + $0.1.rendered(indent: inner) }
+                .joined(separator: ",\n") + "\n" + indent + "}"
+        }
+    }
+
+    private static func escape(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let digits = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+private extension String {
+    /// Left-aligned in a column of `width` characters (at least one space after).
+    func padding(_ width: Int) -> String {
+        self + String(repeating: " ", count: Swift.max(1, width - count))
+    }
+}
