@@ -83,7 +83,7 @@ final class TemporaryHome {
     /// Writes a secret file with mode 0600.
     func secretFile(_ name: String, _ contents: String) throws -> String {
         let path = "\(root)/\(name)"
-        FileManager.default.createFile(atPath: path, contents: Data(contents.utf8),
+        _ = FileManager.default.createFile(atPath: path, contents: Data(contents.utf8),
                                        attributes: [.posixPermissions: 0o600])
         return path
     }
