@@ -81,6 +81,14 @@ public struct ChunkTreeNode: Sendable, Equatable {
         return out
     }
 
+    /// Decodes a node's plaintext; throws if it is not a valid node.
+    public static func parse(_ bytes: [UInt8]) throws(RepositoryError) -> ChunkTreeNode {
+        guard let node = decode(bytes) else {
+            throw RepositoryError(code: "repository.bad-tree", exitStatus: .integrity, message: "not a valid chunk tree node")
+        }
+        return node
+    }
+
     static func decode(_ bytes: [UInt8]) -> ChunkTreeNode? {
         guard bytes.count >= 9, Array(bytes[0..<4]) == Array("DRT1".utf8), bytes[4] >= 1 else { return nil }
         let count = Int(LittleEndian.uint32(bytes[...], at: 5))

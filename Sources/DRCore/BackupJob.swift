@@ -1,0 +1,264 @@
+import DRBase
+import DRChunking
+import DRConfig
+import DRCrypto
+import DRRepository
+import DRSnapshot
+import Foundation
+
+/// `drctl backup`: one consistent image of every mailbox, deduplicated into the repository
+/// on every target, recorded in one snapshot manifest.
+public enum BackupJob {
+    public struct Options: Sendable {
+        /// Mailbox ids (paths relative to the store) to back up; empty means all.
+        public var mailboxes: [String] = []
+        /// Target chunk size for SQLite images, rounded to a whole number of pages (at least
+        /// one). Pages are the unit that changes; see docs/ARCHITECTURE.md for the measurement.
+        public var chunkBytes: Int = 4096
+        public var packBytes: Int = 16 << 20
+        public var compressionLevel: Int = 3
+        /// Show progress on standard error (when it is a terminal).
+        public var progress: Bool = false
+        public var snapshotOptions = SnapshotOptions()
+        public init() {}
+    }
+
+    public struct Report: Sendable, Codable {
+        public struct TargetResult: Sendable, Codable {
+            public var name: String
+            public var ok: Bool
+            public var error: String?
+            public var storedBytes: Int64
+            public var recoveredPacks: Int
+        }
+        public struct Failure: Sendable, Codable {
+            public var mailbox: String
+            public var code: String
+            public var error: String
+        }
+        public var snapshot: String?
+        public var time: String
+        public var files: Int
+        public var filesUnchanged: Int
+        public var bytesRead: Int64
+        public var imageBytes: Int64
+        public var newChunks: Int
+        public var newChunkBytes: Int64
+        public var durationSeconds: Double
+        public var targets: [TargetResult]
+        public var failures: [Failure]
+        /// Success only when every mailbox reached every target.
+        public var complete: Bool { failures.isEmpty && targets.allSatisfy(\.ok) }
+    }
+
+    public static func run(_ configuration: Configuration, secrets: SecretSources,
+                           options: Options) throws(CoreError) -> Report {
+        let started = Date()
+        let clock = ContinuousClock.now
+        let repository = try KeyJobs.open(configuration, secrets: secrets)
+        let writer: BackupWriter
+        do { writer = try BackupWriter(repository: repository, compressionLevel: options.compressionLevel,
+                                       packSize: options.packBytes) } catch { throw SecretSources.rewrap(error) }
+        var mailboxes = try MailStore.mailboxes(in: configuration.store.path, include: configuration.store.include)
+        if !options.mailboxes.isEmpty {
+            let wanted = Set(options.mailboxes)
+            let known = Set(mailboxes.map(\.id))
+            if let unknown = options.mailboxes.first(where: { !known.contains($0) }) {
+                throw CoreError(code: "backup.unknown-mailbox", exitStatus: .noInput,
+                                message: "mailbox \(unknown) is not in the mail store \(configuration.store.path) (mailbox ids are paths relative to it, as drctl snapshots lists them)")
+            }
+            mailboxes = mailboxes.filter { wanted.contains($0.id) }
+        }
+        let host = ProcessInfo.processInfo.hostName
+        let previous: [String: SnapshotManifest.FileEntry]
+        do {
+            let latest = try writer.latestManifest(host: host, storePath: configuration.store.path)
+            previous = Dictionary(latest?.files.map { ($0.path, $0) } ?? [], uniquingKeysWith: { a, _ in a })
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+
+        var snapshotOptions = options.snapshotOptions
+        if snapshotOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
+            snapshotOptions.pageSize = fallback
+        }
+        var entries: [SnapshotManifest.FileEntry] = []
+        var failures: [Report.Failure] = []
+        var statistics = SnapshotManifest.Statistics()
+        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: mailboxes.count)
+        for (number, mailbox) in mailboxes.enumerated() {
+            progress.update(done: number, current: mailbox.id, read: statistics.bytesRead, new: writer.newChunkBytes)
+            let state = MailStore.sourceState(of: mailbox.path)
+            if let state, var old = previous[mailbox.id], old.sourceState == state {
+                // Nothing about the file or its WAL changed: the committed content is the same.
+                old.unchanged = true
+                old.consistentAt = Timestamps.format(Date())
+                entries.append(old)
+                statistics.filesUnchanged += 1
+                statistics.imageBytes += old.size
+                continue
+            }
+            do {
+                let entry = try backUpFile(mailbox, state: state, writer: writer, options: options,
+                                           snapshotOptions: snapshotOptions)
+                statistics.bytesRead += entry.size
+                statistics.imageBytes += entry.size
+                entries.append(entry)
+            } catch {
+                failures.append(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
+            }
+        }
+        progress.finish()
+        statistics.files = entries.count
+        statistics.newChunks = writer.newChunks
+        statistics.newChunkBytes = writer.newChunkBytes
+        statistics.durationSeconds = Self.seconds(since: clock)
+        let manifest = SnapshotManifest(format: SnapshotManifest.currentFormat, time: Timestamps.format(started),
+                                        host: host, storePath: configuration.store.path,
+                                        files: entries, statistics: statistics)
+        let name: String
+        do { name = try writer.commit(manifest) } catch { throw SecretSources.rewrap(error) }
+        let targets = repository.stores.map { store in
+            Report.TargetResult(name: store.targetName, ok: writer.failures[store.targetName] == nil,
+                                error: writer.failures[store.targetName]?.message,
+                                storedBytes: writer.storedBytes[store.targetName] ?? 0,
+                                recoveredPacks: writer.recoveredPacks[store.targetName]?.count ?? 0)
+        }
+        return Report(snapshot: String(name.dropFirst("snapshots/".count)), time: manifest.time,
+                      files: entries.count, filesUnchanged: statistics.filesUnchanged,
+                      bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
+                      newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes,
+                      durationSeconds: Self.seconds(since: clock), targets: targets, failures: failures)
+    }
+
+    /// Snapshots one file and stores its chunks. Called again from the start by the snapshot
+    /// module if the file changed under an unprotected copy, so all state is local.
+    static func backUpFile(_ mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
+                           writer: BackupWriter, options: Options,
+                           snapshotOptions: SnapshotOptions) throws(SnapshotError) -> SnapshotManifest.FileEntry {
+        var storeError: RepositoryError?
+        do {
+            return try Snapshotter.withConsistentImage(of: mailbox.path, options: snapshotOptions) { (reader) throws(SnapshotError) -> SnapshotManifest.FileEntry in
+                let consistentAt = Timestamps.format(Date())
+                do {
+                    return try chunk(reader, mailbox: mailbox, state: state, consistentAt: consistentAt,
+                                     writer: writer, options: options)
+                } catch let error as SnapshotError {
+                    throw error
+                } catch let error as RepositoryError {
+                    storeError = error
+                    throw SnapshotError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+                } catch {
+                    throw SnapshotError(code: "backup.internal", exitStatus: .failure, message: "\(error)")
+                }
+            }
+        } catch {
+            if let storeError {
+                throw SnapshotError(code: storeError.code, exitStatus: storeError.exitStatus,
+                                    message: "\(mailbox.id): \(storeError.message)")
+            }
+            throw error
+        }
+    }
+
+    private static func chunk(_ reader: ImageReader, mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
+                              consistentAt: String, writer: BackupWriter, options: Options) throws -> SnapshotManifest.FileEntry {
+        let metadata = reader.metadata
+        var hasher = try writer.keys.fileHasher()
+        var tree = ChunkTreeBuilder(keys: writer.keys)
+        let sink: ChunkTreeBuilder.NodeSink = { (id, plain) throws(RepositoryError) in
+            try writer.store(plain, id: id, kind: .tree)
+        }
+        var size: Int64 = 0
+        if metadata.mode == .notSQLite {
+            var chunker = ContentDefinedChunker()
+            while true {
+                let block = try reader.readBlock(maxBytes: 1 << 20)
+                if block.isEmpty { break }
+                size += Int64(block.count)
+                hasher.update(block)
+                try chunker.append(block) { (piece: [UInt8]) throws(RepositoryError) in
+                    try tree.add(try writer.store(piece), sink: sink)
+                }
+            }
+            try chunker.finish { (piece: [UInt8]) throws(RepositoryError) in
+                try tree.add(try writer.store(piece), sink: sink)
+            }
+        } else {
+            let pages = max(1, options.chunkBytes / metadata.pageSize)
+            while true {
+                let block = try reader.readBlock(maxBytes: pages * metadata.pageSize)
+                if block.isEmpty { break }
+                size += Int64(block.count)
+                hasher.update(block)
+                try tree.add(try writer.store(block), sink: sink)
+            }
+        }
+        let chunks = tree.leafCount
+        let root = try tree.finish(sink: sink)
+        let hash = Hex.encode(hasher.finalize())
+        return SnapshotManifest.FileEntry(
+            path: mailbox.id, kind: metadata.mode == .notSQLite ? "file" : "sqlite", size: size,
+            mode: 0o600, snapshotMode: metadata.mode.rawValue, pageSize: metadata.pageSize,
+            pageCount: metadata.pageCount, consistentAt: consistentAt,
+            consistency: metadata.consistency.summary, root: root.hex, hash: hash, chunks: chunks,
+            sourceState: state ?? SnapshotManifest.SourceState(size: size, mtimeNanoseconds: 0, ctimeNanoseconds: 0,
+                                                               inode: 0, device: 0, walSize: nil, walMtimeNanoseconds: nil,
+                                                               walCtimeNanoseconds: nil, walInode: nil, journalPresent: false),
+            unchanged: false)
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
+
+/// RFC 3339 timestamps in UTC with milliseconds, as stored in manifests (sortable as text).
+public enum Timestamps {
+    public static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
+            return date
+        }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle())
+    }
+}
+
+/// A one-line progress display on a terminal's standard error, redrawn in place.
+final class Progress {
+    let enabled: Bool
+    let total: Int
+    init(enabled: Bool, total: Int) {
+        self.enabled = enabled
+        self.total = total
+    }
+
+    func update(done: Int, current: String, read: Int64, new: Int64) {
+        guard enabled else { return }
+        let name = current.count > 40 ? "…" + current.suffix(39) : current
+        StandardStreams.writeError("\r\u{1B}[K[\(done)/\(total)] \(ByteCount.format(read)) read, \(ByteCount.format(new)) new  \(name)")
+    }
+
+    func finish() {
+        guard enabled else { return }
+        StandardStreams.writeError("\r\u{1B}[K")
+    }
+}
+
+/// Human-readable byte counts (binary units).
+public enum ByteCount {
+    public static func format(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
+    }
+}

@@ -1,0 +1,107 @@
+import DRBase
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Offsets in the wal-index (`-shm`) and the lock bytes SQLite's unix VFS uses on it.
+enum WalIndexLayout {
+    static let headerSize = 48
+    static let nBackfillOffset = 96
+    static let readMarksOffset = 100
+    static let readerSlots = 5
+    /// Lock bytes: WRITE 120, CKPT 121, RECOVER 122, READ(i) 123+i, DMS 128.
+    static let lockBase: Int64 = 120
+    static let checkpointLock: Int64 = 121
+    static func readLock(_ slot: Int) -> Int64 { lockBase + 3 + Int64(slot) }
+    static let deadManSwitch: Int64 = 128
+    /// The part of the file drctl maps: both header copies and the checkpoint info.
+    static let mappedSize = 4096
+}
+
+/// A decoded, validated wal-index header (wal.c, WalIndexHdr).
+struct WalIndexHeader: Equatable {
+    var raw: [UInt8]
+    var change: UInt32
+    var pageSize: Int
+    var mxFrame: UInt32
+    var nPage: UInt32
+    var frameChecksum: WalChecksum
+    var salt1Raw: UInt32
+    var salt2Raw: UInt32
+}
+
+/// The `-shm` file mapped shared, as every SQLite connection maps it.
+///
+/// drctl reads the header and the read marks, and writes only what a reader writes: one read
+/// mark, under the exclusive lock of its slot.
+final class WalIndex {
+    let file: SystemFile
+    private let base: UnsafeMutableRawPointer
+
+    init(file: SystemFile) throws(SnapshotError) {
+        self.file = file
+        let size = try file.size()
+        if size < Int64(WalIndexLayout.nBackfillOffset + 40) {
+            throw SnapshotError(code: "snapshot.shm-short", exitStatus: .temporaryFailure,
+                                message: "\(file.path): the wal-index is only \(size) bytes although a connection holds it; it is being initialised. Retry", isTransient: true)
+        }
+        let mapped = mmap(nil, WalIndexLayout.mappedSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            throw SnapshotError.system("mmap", path: file.path, errno: errno)
+        }
+        base = mapped
+    }
+
+    deinit {
+        munmap(base, WalIndexLayout.mappedSize)
+    }
+
+    private func snapshotBytes(_ offset: Int, _ count: Int) -> [UInt8] {
+        // Volatile-enough copy: the two header copies are compared afterwards, as SQLite does.
+        [UInt8](UnsafeRawBufferPointer(start: base + offset, count: count))
+    }
+
+    /// Reads the header the way walIndexTryHdr does: both copies equal, initialised, and its
+    /// native-order checksum right; nil when a writer is in the middle of updating it.
+    func readHeader() -> WalIndexHeader? {
+        let first = snapshotBytes(0, WalIndexLayout.headerSize)
+        let second = snapshotBytes(WalIndexLayout.headerSize, WalIndexLayout.headerSize)
+        guard first == second else { return nil }
+        return first.withUnsafeBytes { raw -> WalIndexHeader? in
+            guard raw[12] != 0 else { return nil }  // isInit
+            let computed = WalChecksum.zero.adding(UnsafeRawBufferPointer(rebasing: raw[0..<40]),
+                                                   bigEndianWords: hostIsBigEndian)
+            let stored = WalChecksum(s1: raw.loadUnaligned(fromByteOffset: 40, as: UInt32.self),
+                                     s2: raw.loadUnaligned(fromByteOffset: 44, as: UInt32.self))
+            guard computed == stored else { return nil }
+            let rawPageSize = Int(raw.loadUnaligned(fromByteOffset: 14, as: UInt16.self))
+            let pageSize = rawPageSize == 1 ? 65536 : rawPageSize
+            return WalIndexHeader(
+                raw: first,
+                change: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self),
+                pageSize: pageSize,
+                mxFrame: raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self),
+                nPage: raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self),
+                frameChecksum: WalChecksum(s1: raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self),
+                                           s2: raw.loadUnaligned(fromByteOffset: 28, as: UInt32.self)),
+                salt1Raw: raw.loadUnaligned(fromByteOffset: 32, as: UInt32.self),
+                salt2Raw: raw.loadUnaligned(fromByteOffset: 36, as: UInt32.self))
+        }
+    }
+
+    var nBackfill: UInt32 {
+        base.loadUnaligned(fromByteOffset: WalIndexLayout.nBackfillOffset, as: UInt32.self)
+    }
+
+    func readMark(_ slot: Int) -> UInt32 {
+        base.loadUnaligned(fromByteOffset: WalIndexLayout.readMarksOffset + 4 * slot, as: UInt32.self)
+    }
+
+    /// Stores a read mark; only called while holding the slot's exclusive lock.
+    func setReadMark(_ slot: Int, _ value: UInt32) {
+        base.storeBytes(of: value, toByteOffset: WalIndexLayout.readMarksOffset + 4 * slot, as: UInt32.self)
+    }
+}
+
+/// The byte order SQLite calls "native" for wal-index checksums on this machine.
+let hostIsBigEndian = 1.bigEndian == 1

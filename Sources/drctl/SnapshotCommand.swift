@@ -1,0 +1,276 @@
+import ArgumentParser
+import DRBase
+import DRSnapshot
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `drctl snapshot MAILBOX --to FILE`: one consistent, self-contained copy of a live mailbox,
+/// made without its key.
+struct Snapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a consistent copy of a live (encrypted) SQLite mailbox, without its key.",
+        discussion: """
+            The copy is the database with its committed WAL applied (or a crashed writer's hot \
+            journal rolled back in the copy), ready to open with the mailbox's key. The mailbox \
+            is never written; in WAL mode drctl places a read mark in its -shm as any reader does. \
+            The report names the mode (wal-live, wal-offline, rollback, not-sqlite), the page \
+            size and count, and the consistency point. See docs/SNAPSHOT.md.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The mailbox database file.", valueName: "mailbox"))
+    var mailbox: String
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the copy (mode 0600); - for standard output.", valueName: "file"))
+    var to: String
+
+    @Flag(name: .long, help: "Replace the output file if it exists.")
+    var force = false
+
+    @Option(name: .long, help: ArgumentHelp("Page size to assume when neither the header nor a WAL tells (SQLCipher in rollback mode; default 1024).", valueName: "bytes"))
+    var pageSize: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Longest time to hold SQLite's SHARED lock in rollback mode, blocking writers.", valueName: "ms"))
+    var maxLockHoldMs = 10_000
+
+    @Option(name: .long, help: ArgumentHelp("How long to keep retrying while writers hold locks or the file changes.", valueName: "ms"))
+    var retryTimeoutMs = 10_000
+
+    func validate() throws {
+        if let pageSize, pageSize < 512 || pageSize > 65536 || pageSize & (pageSize - 1) != 0 {
+            throw ValidationError("--page-size must be a power of two from 512 to 65536")
+        }
+        if maxLockHoldMs < 1 || retryTimeoutMs < 0 {
+            throw ValidationError("--max-lock-hold-ms must be positive and --retry-timeout-ms not negative")
+        }
+        if to.isEmpty {
+            throw ValidationError("--to needs a file name (or - for standard output)")
+        }
+    }
+
+    func run() throws {
+        var options = SnapshotOptions()
+        options.pageSize = pageSize
+        options.maxSharedLockMilliseconds = maxLockHoldMs
+        options.retryTimeoutMilliseconds = retryTimeoutMs
+        let toStandardOutput = to == "-"
+        if toStandardOutput {
+            options.stabilityAttempts = 1
+        }
+        let output = try SnapshotOutput(path: to, mailbox: mailbox, force: force)
+        let started = monotonicMilliseconds()
+        let metadata: SnapshotMetadata
+        do throws(SnapshotError) {
+            metadata = try Snapshotter.withConsistentImage(of: mailbox, options: options) {
+                (reader) throws(SnapshotError) -> SnapshotMetadata in
+                try output.restart()
+                var buffer = [UInt8](repeating: 0, count: max(reader.metadata.pageSize, 1 << 20))
+                while true {
+                    let count = try buffer.withUnsafeMutableBytes { raw in
+                        Result { () throws(SnapshotError) -> Int in try reader.read(into: raw) }
+                    }.get()
+                    if count == 0 { break }
+                    try output.write(buffer, count: count)
+                }
+                return reader.metadata
+            }
+            try output.commit()
+        } catch {
+            output.discard()
+            throw error
+        }
+        let elapsed = monotonicMilliseconds() - started
+        report(metadata, elapsedMilliseconds: elapsed, toStandardOutput: toStandardOutput)
+    }
+
+    private func report(_ meta: SnapshotMetadata, elapsedMilliseconds: Int64, toStandardOutput: Bool) {
+        let text: String
+        if global.json {
+            let c = meta.consistency
+            var consistency: [(String, String)] = [("summary", jsonString(c.summary)),
+                                                   ("hotJournalApplied", c.hotJournalApplied ? "true" : "false")]
+            if let v = c.walFrame { consistency.append(("walFrame", "\(v)")) }
+            if let v = c.walSalt1 { consistency.append(("walSalt1", "\(v)")) }
+            if let v = c.walSalt2 { consistency.append(("walSalt2", "\(v)")) }
+            if let v = c.checkpointSequence { consistency.append(("checkpointSequence", "\(v)")) }
+            if let v = c.changeCounter { consistency.append(("changeCounter", "\(v)")) }
+            if let v = c.fileSize { consistency.append(("fileSize", "\(v)")) }
+            if let v = c.modificationTimeNanoseconds { consistency.append(("modificationTimeNanoseconds", "\(v)")) }
+            let fields: [(String, String)] = [
+                ("mailbox", jsonString(meta.path)),
+                ("output", jsonString(to)),
+                ("mode", jsonString(meta.mode.rawValue)),
+                ("cipher", jsonString(meta.cipher.rawValue)),
+                ("pageSize", "\(meta.pageSize)"),
+                ("pageSizeSource", jsonString(meta.pageSizeSource)),
+                ("pageCount", "\(meta.pageCount)"),
+                ("imageSize", "\(meta.imageSize)"),
+                ("reservedBytes", meta.reservedBytes.map { "\($0)" } ?? "null"),
+                ("overlaidPages", "\(meta.overlaidPages)"),
+                ("consistency", jsonObject(consistency)),
+                ("elapsedMilliseconds", "\(elapsedMilliseconds)"),
+            ]
+            text = jsonObject(fields) + "\n"
+        } else {
+            var lines = [
+                "snapshot of \(meta.path) written to \(toStandardOutput ? "standard output" : to)",
+                "  mode: \(meta.mode.rawValue)",
+                "  cipher (by header shape): \(meta.cipher.rawValue)",
+                "  page size: \(meta.pageSize) (from \(meta.pageSizeSource))",
+                "  pages: \(meta.pageCount) (\(meta.imageSize) bytes, \(meta.overlaidPages) from the \(meta.consistency.hotJournalApplied ? "hot journal" : "WAL"))",
+                "  consistency point: \(meta.consistency.summary)",
+                "  took: \(elapsedMilliseconds) ms",
+            ]
+            if let reserved = meta.reservedBytes { lines.insert("  reserved bytes per page: \(reserved)", at: 4) }
+            text = lines.joined(separator: "\n") + "\n"
+        }
+        if toStandardOutput {
+            StandardStreams.writeError(text)
+        } else {
+            StandardStreams.writeOutput(text)
+        }
+    }
+}
+
+private func monotonicMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+private func jsonObject(_ fields: [(String, String)]) -> String {
+    "{" + fields.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+}
+
+private func jsonString(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}
+
+/// The destination of `drctl snapshot`: a private temporary file renamed into place once the
+/// image is complete (so a failed snapshot never leaves a torn copy under the final name), or
+/// standard output.
+private final class SnapshotOutput {
+    let path: String
+    let temporaryPath: String?
+    let fd: Int32
+    private var written: Int64 = 0
+    private var attempts = 0
+    private var committed = false
+    private var closed = false
+    let force: Bool
+
+    init(path: String, mailbox: String, force: Bool) throws(SnapshotError) {
+        self.path = path
+        self.force = force
+        if path == "-" {
+            temporaryPath = nil
+            fd = 1
+            return
+        }
+        var target = stat()
+        var source = stat()
+        if stat(path, &target) == 0 {
+            if stat(mailbox, &source) == 0 && source.st_dev == target.st_dev && source.st_ino == target.st_ino {
+                throw SnapshotError(code: "snapshot.output-is-input", exitStatus: .usage,
+                                    message: "\(path) is the mailbox itself; choose another output file")
+            }
+            if !force {
+                throw SnapshotError(code: "snapshot.output-exists", exitStatus: .cannotCreate,
+                                    message: "\(path) already exists; choose another name or pass --force to replace it")
+            }
+        }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).drctl-\(getpid()).tmp"
+        let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if opened < 0 {
+            throw SnapshotError(code: "snapshot.output", exitStatus: errno == EACCES ? .permissionDenied : .cannotCreate,
+                                message: "\(temporary): cannot create the output file: \(errnoDescription(errno)); check that \(directory) exists and is writable",
+                                errnoValue: errno)
+        }
+        temporaryPath = temporary
+        fd = opened
+    }
+
+    /// Starts the output over (the snapshot may be retried from the start).
+    func restart() throws(SnapshotError) {
+        attempts += 1
+        if temporaryPath == nil {
+            if written > 0 {
+                throw SnapshotError(code: "snapshot.unstable", exitStatus: .temporaryFailure,
+                                    message: "the file changed while it was being copied to standard output, which cannot be rewound; retry, or write to a file with --to FILE")
+            }
+            return
+        }
+        if ftruncate(fd, 0) != 0 {
+            throw outputError("truncate")
+        }
+        written = 0
+    }
+
+    func write(_ buffer: [UInt8], count: Int) throws(SnapshotError) {
+        var done = 0
+        while done < count {
+            let n = buffer.withUnsafeBytes { raw in
+                temporaryPath == nil ? Glibc.write(fd, raw.baseAddress! + done, count - done)
+                    : pwrite(fd, raw.baseAddress! + done, count - done, off_t(written + Int64(done)))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw outputError("write")
+            }
+            done += n
+        }
+        written += Int64(count)
+    }
+
+    func commit() throws(SnapshotError) {
+        guard let temporaryPath else { return }
+        if fsync(fd) != 0 { throw outputError("fsync") }
+        closed = true
+        if close(fd) != 0 { throw outputError("close") }
+        if !force && access(path, F_OK) == 0 {
+            throw SnapshotError(code: "snapshot.output-exists", exitStatus: .cannotCreate,
+                                message: "\(path) appeared while the snapshot was taken; choose another name or pass --force")
+        }
+        if rename(temporaryPath, path) != 0 { throw outputError("rename into place") }
+        committed = true
+    }
+
+    func discard() {
+        guard let temporaryPath, !committed else { return }
+        if !closed {
+            closed = true
+            close(fd)
+        }
+        unlink(temporaryPath)
+    }
+
+    private func outputError(_ operation: String) -> SnapshotError {
+        let err = errno
+        return SnapshotError(code: "snapshot.output", exitStatus: .ioError,
+                             message: "\(temporaryPath ?? "standard output"): \(operation) failed while writing the snapshot to \(path): \(errnoDescription(err))",
+                             errnoValue: err)
+    }
+}
