@@ -1,10 +1,15 @@
 import DRBase
+import DRTransport
 import DRChunking
 import DRConfig
 import DRCrypto
 import DRRepository
 import DRSnapshot
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `drctl backup`: one consistent image of every mailbox, deduplicated into the repository
 /// on every target, recorded in one snapshot manifest.
@@ -194,12 +199,14 @@ public enum BackupJob {
                 try tree.add(try writer.store(block), sink: sink)
             }
         }
+        var info = stat()
+        let mode = stat(mailbox.path, &info) == 0 ? UInt32(info.st_mode & 0o7777) : 0o600
         let chunks = tree.leafCount
         let root = try tree.finish(sink: sink)
         let hash = Hex.encode(hasher.finalize())
         return SnapshotManifest.FileEntry(
             path: mailbox.id, kind: metadata.mode == .notSQLite ? "file" : "sqlite", size: size,
-            mode: 0o600, snapshotMode: metadata.mode.rawValue, pageSize: metadata.pageSize,
+            mode: mode, snapshotMode: metadata.mode.rawValue, pageSize: metadata.pageSize,
             pageCount: metadata.pageCount, consistentAt: consistentAt,
             consistency: metadata.consistency.summary, root: root.hex, hash: hash, chunks: chunks,
             sourceState: state ?? SnapshotManifest.SourceState(size: size, mtimeNanoseconds: 0, ctimeNanoseconds: 0,

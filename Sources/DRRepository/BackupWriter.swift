@@ -191,3 +191,17 @@ extension Repository {
         return result.sorted { $0.1.time < $1.1.time }
     }
 }
+
+extension Repository {
+    /// Opens one index object (for `check`, which reads them one by one).
+    public func openIndexObject(_ bytes: [UInt8], name: String, store: any ObjectStore,
+                                keys: RepositoryKeys) throws(RepositoryError) -> IndexObject {
+        try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
+    }
+
+    /// Opens one manifest (for `check`).
+    public func openManifest(_ bytes: [UInt8], name: String, store: any ObjectStore,
+                             keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
+        try SnapshotManifest.open(bytes, name: name, target: store.targetName, keys: keys)
+    }
+}

@@ -1,3 +1,5 @@
+import DRBase
+
 /// A file's content as a tree of chunk ids, so that a small change to a large file stores only
 /// the chunks that changed plus one short node per level (not the file's whole chunk list).
 ///

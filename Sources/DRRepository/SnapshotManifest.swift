@@ -19,6 +19,16 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
     public var files: [FileEntry]
     public var statistics: Statistics
 
+    public init(format: Int, time: String, host: String, storePath: String, files: [FileEntry],
+                statistics: Statistics) {
+        self.format = format
+        self.time = time
+        self.host = host
+        self.storePath = storePath
+        self.files = files
+        self.statistics = statistics
+    }
+
     public struct FileEntry: Codable, Sendable, Equatable {
         /// Path relative to `storePath`; it is also the mailbox id.
         public var path: String
@@ -45,6 +55,25 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         public var sourceState: SourceState
         /// Whether this run reused the previous snapshot's content without reading the file.
         public var unchanged: Bool
+
+        public init(path: String, kind: String, size: Int64, mode: UInt32, snapshotMode: String,
+                    pageSize: Int, pageCount: Int, consistentAt: String, consistency: String,
+                    root: String, hash: String, chunks: Int, sourceState: SourceState, unchanged: Bool) {
+            self.path = path
+            self.kind = kind
+            self.size = size
+            self.mode = mode
+            self.snapshotMode = snapshotMode
+            self.pageSize = pageSize
+            self.pageCount = pageCount
+            self.consistentAt = consistentAt
+            self.consistency = consistency
+            self.root = root
+            self.hash = hash
+            self.chunks = chunks
+            self.sourceState = sourceState
+            self.unchanged = unchanged
+        }
     }
 
     /// stat(2) facts of a mailbox and its WAL: if all are equal on the next run, the

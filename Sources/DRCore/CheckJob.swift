@@ -1,0 +1,219 @@
+import DRBase
+import DRConfig
+import DRCrypto
+import DRRepository
+import DRTransport
+import Foundation
+
+/// `drctl check`: verifies each target's repository on its own: structure always, and with
+/// `--read-data` every byte (downloaded, authenticated, hashed). Damage is reported with the
+/// snapshots and mailboxes it affects.
+public enum CheckJob {
+    /// Which packs `--read-data…` reads.
+    public enum DataSelection: Sendable, Equatable {
+        case none
+        case all
+        /// `--read-data-subset N/T`: the N-th of T groups (by pack id), N in 1…T.
+        case group(Int, of: Int)
+        /// `--read-data-subset P%`: a random P percent.
+        case percent(Double)
+
+        public static func parse(_ text: String) throws(CoreError) -> DataSelection {
+            if text.hasSuffix("%"), let value = Double(text.dropLast()), value > 0, value <= 100 {
+                return .percent(value)
+            }
+            let parts = text.split(separator: "/")
+            if parts.count == 2, let n = Int(parts[0]), let t = Int(parts[1]), t >= 1, n >= 1, n <= t {
+                return .group(n, of: t)
+            }
+            throw CoreError(code: "check.subset", exitStatus: .usage,
+                            message: "--read-data-subset \(text): expected N/T (1 ≤ N ≤ T, e.g. 2/7 for a weekly rotation) or a percentage like 10%")
+        }
+
+        func includes(_ packID: String) -> Bool {
+            switch self {
+            case .none: return false
+            case .all: return true
+            case .group(let n, let t):
+                let bucket = Int(Hex.decode(packID.prefix(8)).map { $0.reduce(0) { $0 << 8 | Int($1) } } ?? 0)
+                return bucket % t == n - 1
+            case .percent(let p):
+                return Double.random(in: 0..<100) < p
+            }
+        }
+    }
+
+    public struct Problem: Sendable, Codable, Equatable {
+        public var object: String
+        public var code: String
+        public var message: String
+    }
+
+    public struct Affected: Sendable, Codable, Equatable, Hashable {
+        public var snapshot: String
+        public var mailbox: String
+    }
+
+    public struct TargetReport: Sendable, Codable {
+        public var target: String
+        public var snapshots = 0
+        public var indexObjects = 0
+        public var packs = 0
+        public var packsRead = 0
+        public var bytesRead: Int64 = 0
+        public var blobsVerified = 0
+        public var errors: [Problem] = []
+        /// Harmless findings: packs no index names (left by an interrupted run; the next
+        /// backup indexes them again), temporary files.
+        public var warnings: [Problem] = []
+        public var damagedPacks: [String] = []
+        public var affected: [Affected] = []
+    }
+
+    public struct Report: Sendable, Codable {
+        public var targets: [TargetReport]
+        public var clean: Bool { targets.allSatisfy { $0.errors.isEmpty } }
+    }
+
+    public static func run(_ configuration: Configuration, secrets: SecretSources,
+                           selection: DataSelection) throws(CoreError) -> Report {
+        let repository = try KeyJobs.open(configuration, secrets: secrets)
+        let keys: RepositoryKeys
+        do { keys = try repository.derivedKeys() } catch { throw SecretSources.rewrap(error) }
+        var reports: [TargetReport] = []
+        for store in repository.stores {
+            reports.append(check(store, repository: repository, keys: keys, selection: selection))
+        }
+        return Report(targets: reports)
+    }
+
+    static func check(_ store: any ObjectStore, repository: Repository, keys: RepositoryKeys,
+                      selection: DataSelection) -> TargetReport {
+        var report = TargetReport(target: store.targetName)
+        func problem(_ object: String, _ error: any Error) {
+            let known = CoreError.wrap(error)
+            report.errors.append(Problem(object: object, code: known.code, message: known.message))
+        }
+
+        // Index objects, one by one, so that one damaged object does not hide the rest.
+        var index = BlobIndex()
+        var indexNames: [String] = []
+        do { indexNames = try store.list(prefix: "index/") } catch { problem("index/", error) }
+        for name in indexNames {
+            do {
+                index.add(try repository.openIndexObject(try store.get(name), name: name, store: store, keys: keys), name: name)
+                report.indexObjects += 1
+            } catch {
+                problem(name, error)
+            }
+        }
+
+        // Packs present versus packs indexed.
+        var present: [String: String] = [:]
+        do {
+            for name in try store.list(prefix: "data/") {
+                if let id = PackNaming.id(fromObjectName: name) {
+                    present[id] = name
+                } else {
+                    report.warnings.append(Problem(object: name, code: "check.stray-object", message: "\(name) is not a pack name"))
+                }
+            }
+        } catch {
+            problem("data/", error)
+        }
+        report.packs = present.count
+        for (pack, _) in index.packs where present[pack] == nil {
+            report.errors.append(Problem(object: PackNaming.objectName(pack), code: "check.pack-missing",
+                                         message: "pack \(PackNaming.objectName(pack)) is named by an index but missing from target \(store.targetName)"))
+            report.damagedPacks.append(pack)
+        }
+        for (pack, name) in present where index.packs[pack] == nil {
+            report.warnings.append(Problem(object: name, code: "check.pack-unindexed",
+                                           message: "\(name) is in no index (left by an interrupted backup; the next backup indexes it, prune removes it if unused)"))
+        }
+
+        // Every pack's bytes, when asked.
+        for (pack, name) in present.sorted(by: { $0.key < $1.key }) where index.packs[pack] != nil && selection.includes(pack) {
+            do {
+                let bytes = try store.get(name)
+                report.packsRead += 1
+                report.bytesRead += Int64(bytes.count)
+                guard Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == pack else {
+                    throw CoreError(code: "check.pack-hash", exitStatus: .integrity,
+                                    message: "target \(store.targetName): pack \(name) does not hash to its name: its content is damaged")
+                }
+                let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
+                for entry in entries {
+                    let start = Int(entry.offset)
+                    _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], entry: entry, pack: name,
+                                                target: store.targetName, keys: keys)
+                    report.blobsVerified += 1
+                }
+                let indexed = Set(index.locations.values.filter { $0.pack == pack }.map(\.entry.id))
+                if !indexed.isSubset(of: Set(entries.map(\.id))) {
+                    throw CoreError(code: "check.index-mismatch", exitStatus: .integrity,
+                                    message: "target \(store.targetName): the index names blobs that pack \(name) does not hold")
+                }
+            } catch {
+                problem(name, error)
+                report.damagedPacks.append(pack)
+            }
+        }
+
+        // Manifests and the trees they reference; attribute damage to snapshots and mailboxes.
+        let damaged = Set(report.damagedPacks)
+        var manifestNames: [String] = []
+        do { manifestNames = try store.list(prefix: "snapshots/") } catch { problem("snapshots/", error) }
+        let reader = ContentReader(store: store, index: index, keys: keys)
+        var affected: Set<Affected> = []
+        for name in manifestNames {
+            let manifest: SnapshotManifest
+            do {
+                manifest = try repository.openManifest(try store.get(name), name: name, store: store, keys: keys)
+                report.snapshots += 1
+            } catch {
+                problem(name, error)
+                continue
+            }
+            let snapshot = String(name.dropFirst("snapshots/".count))
+            for file in manifest.files {
+                do {
+                    var hit = false
+                    try reader.forEachBlobID(of: file) { id, kind in
+                        guard let location = index[id] else {
+                            throw CoreError(code: "check.blob-missing", exitStatus: .integrity,
+                                            message: "target \(store.targetName): snapshot \(snapshot.prefix(12)) mailbox \(file.path): \(kind == .tree ? "tree node" : "chunk") \(id) is in no index")
+                        }
+                        if damaged.contains(location.pack) { hit = true }
+                    }
+                    if hit { affected.insert(Affected(snapshot: snapshot, mailbox: file.path)) }
+                } catch {
+                    problem("\(name) \(file.path)", error)
+                    affected.insert(Affected(snapshot: snapshot, mailbox: file.path))
+                }
+            }
+        }
+        report.affected = affected.sorted { ($0.snapshot, $0.mailbox) < ($1.snapshot, $1.mailbox) }
+        report.damagedPacks = Array(Set(report.damagedPacks)).sorted()
+        return report
+    }
+}
+
+extension ContentReader {
+    /// Visits every blob id of a file's tree (tree nodes are read; data chunks are not).
+    func forEachBlobID(of entry: SnapshotManifest.FileEntry, _ body: (ChunkID, BlobKind) throws -> Void) throws {
+        guard let root = ChunkID(hex: entry.root) else {
+            throw CoreError(code: "check.bad-manifest", exitStatus: .integrity, message: "\(entry.path): invalid root id")
+        }
+        try visit(root, kind: .tree, file: entry.path, body)
+    }
+
+    private func visit(_ id: ChunkID, kind: BlobKind, file: String, _ body: (ChunkID, BlobKind) throws -> Void) throws {
+        try body(id, kind)
+        guard kind == .tree else { return }
+        let node = try ChunkTreeNode.parse(try blob(id, file: file))
+        for child in node.children {
+            try visit(child, kind: node.level == 1 ? .data : .tree, file: file, body)
+        }
+    }
+}

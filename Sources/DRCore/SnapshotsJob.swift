@@ -1,0 +1,66 @@
+import DRBase
+import DRConfig
+import DRRepository
+import DRTransport
+
+/// `drctl snapshots`: what exists, when, how large, what it added, and on which targets.
+public enum SnapshotsJob {
+    public struct Row: Sendable, Codable {
+        public var id: String
+        public var time: String
+        public var host: String
+        public var files: Int
+        public var filesUnchanged: Int
+        public var imageBytes: Int64
+        public var newChunkBytes: Int64
+        public var storedBytes: Int64
+        public var targets: [String]
+        /// With `--mailbox`: that mailbox's image in this snapshot.
+        public var mailbox: MailboxImage?
+    }
+
+    public struct MailboxImage: Sendable, Codable {
+        public var path: String
+        public var consistentAt: String
+        public var size: Int64
+        public var snapshotMode: String
+        public var consistency: String
+        public var unchanged: Bool
+    }
+
+    public static func run(_ configuration: Configuration, secrets: SecretSources,
+                           mailbox: String?) throws(CoreError) -> [Row] {
+        let repository = try KeyJobs.open(configuration, secrets: secrets)
+        do {
+            let keys = try repository.derivedKeys()
+            var presence: [String: [String]] = [:]
+            var manifests: [String: SnapshotManifest] = [:]
+            for store in repository.stores {
+                for (name, manifest) in try repository.manifests(on: store, keys: keys) {
+                    let id = String(name.dropFirst("snapshots/".count))
+                    presence[id, default: []].append(store.targetName)
+                    manifests[id] = manifest
+                }
+            }
+            var rows: [Row] = []
+            for (id, manifest) in manifests {
+                var image: MailboxImage?
+                if let mailbox {
+                    guard let file = manifest.files.first(where: { $0.path == mailbox }) else { continue }
+                    image = MailboxImage(path: file.path, consistentAt: file.consistentAt, size: file.size,
+                                         snapshotMode: file.snapshotMode, consistency: file.consistency,
+                                         unchanged: file.unchanged)
+                }
+                rows.append(Row(id: id, time: manifest.time, host: manifest.host, files: manifest.files.count,
+                                filesUnchanged: manifest.statistics.filesUnchanged,
+                                imageBytes: manifest.statistics.imageBytes,
+                                newChunkBytes: manifest.statistics.newChunkBytes,
+                                storedBytes: manifest.statistics.storedBytes,
+                                targets: presence[id] ?? [], mailbox: image))
+            }
+            return rows.sorted { ($0.time, $0.id) < ($1.time, $1.id) }
+        } catch {
+            throw SecretSources.rewrap(error)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import DRBase
+import DRCore
+import Foundation
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Back up every mailbox of the store to every target.",
+        discussion: """
+            Takes a consistent image of each mailbox (without its key, see docs/SNAPSHOT.md), \
+            stores only the chunks the repository lacks, and records one snapshot. Mailboxes \
+            whose file and WAL have not changed since the last snapshot are not read.
+
+            A target that fails is reported and skipped; the others still get the whole \
+            backup. Exit status 1 when any mailbox or target failed (the summary names them).
+
+            Examples:
+              drctl backup
+              drctl backup --mailbox users/alice.sqlite --json
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var repository: RepositoryOptions
+
+    @Option(name: .customLong("mailbox"), help: ArgumentHelp(
+        "Back up only this mailbox (its path relative to the store); repeatable.", valueName: "id"))
+    var mailboxes: [String] = []
+
+    @Flag(name: .long, help: "No progress display on a terminal.")
+    var noProgress = false
+
+    @Option(name: .long, help: ArgumentHelp("Target chunk size in bytes for SQLite images (rounded to whole pages).", visibility: .hidden))
+    var chunkBytes: Int?
+
+    func run() throws {
+        var options = BackupJob.Options()
+        options.mailboxes = mailboxes
+        options.progress = !noProgress && !global.json
+        if let chunkBytes { options.chunkBytes = chunkBytes }
+        let report = try BackupJob.run(try global.loadConfiguration(), secrets: repository.sources, options: options)
+        if global.json {
+            try Output.json(report)
+        } else {
+            print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
+            print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteCount.format(report.imageBytes)) in images, \(ByteCount.format(report.bytesRead)) read")
+            print("  \(report.newChunks) new chunks, \(ByteCount.format(report.newChunkBytes)) before compression and encryption")
+            for target in report.targets {
+                if target.ok {
+                    print("  target \(target.name): ok, \(ByteCount.format(target.storedBytes)) written\(target.recoveredPacks > 0 ? ", \(target.recoveredPacks) packs of an interrupted run indexed" : "")")
+                } else {
+                    print("  target \(target.name): FAILED — \(target.error ?? "")")
+                }
+            }
+            for failure in report.failures {
+                print("  mailbox \(failure.mailbox): FAILED — \(failure.error)")
+            }
+            print("  took \(String(format: "%.2f", report.durationSeconds)) s")
+        }
+        if !report.complete {
+            throw ExitCode(ExitStatus.failure.rawValue)
+        }
+    }
+}
