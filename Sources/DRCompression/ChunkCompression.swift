@@ -55,7 +55,8 @@ public final class ChunkCompressor {
         self.level = level
         self.strategy = strategy
         context = try CompressionContext(level: level, checksum: false)
-        if case .probe = strategy {
+        if case .probe(let sampleSize) = strategy {
+            precondition(sampleSize >= 1024, "a probe sample under 1 KiB says nothing about a chunk")
             probeContext = try CompressionContext(level: 1, checksum: false)
         } else {
             probeContext = nil
