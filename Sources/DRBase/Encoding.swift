@@ -129,3 +129,16 @@ public enum Base64 {
         return out
     }
 }
+
+// MARK: - Typed-throws byte access (for the wrappers of C libraries in this package)
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` that keeps a typed error: the standard library's is only `rethrows`,
+    /// which turns `throws(CryptoError)` into `any Error`.
+    package func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E> = withUnsafeBytes { raw in
+            Result { () throws(E) -> R in try body(raw) }
+        }
+        return try result.get()
+    }
+}

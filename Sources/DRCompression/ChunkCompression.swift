@@ -45,13 +45,18 @@ public final class ChunkCompressor {
     private let context: CompressionContext
     private let probeContext: CompressionContext?
 
-    public static let defaultStrategy = Strategy.probe(sampleSize: 4096)
+    /// Measured with `swift run -c release drctl-bench compression`: on random 64 KiB chunks
+    /// the capped compress already runs at several GB/s (zstd skips incompressible input
+    /// fast), far above encryption and hashing, while the probe costs about a tenth of the
+    /// throughput on compressible chunks. So the default is the capped compress.
+    public static let defaultStrategy = Strategy.cappedOutput
 
     public init(level: Int = Zstd.defaultLevel, strategy: Strategy = ChunkCompressor.defaultStrategy) throws(CompressionError) {
         self.level = level
         self.strategy = strategy
         context = try CompressionContext(level: level, checksum: false)
-        if case .probe = strategy {
+        if case .probe(let sampleSize) = strategy {
+            precondition(sampleSize >= 1024, "a probe sample under 1 KiB says nothing about a chunk")
             probeContext = try CompressionContext(level: 1, checksum: false)
         } else {
             probeContext = nil

@@ -119,6 +119,7 @@ public final class ZstdDecompressionStream {
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         let capacity = buffer.count
         while true {
+            let consumedBefore = inBuffer.pos
             let (code, written) = buffer.withUnsafeMutableBytes { raw in
                 var outBuffer = ZSTD_outBuffer(dst: raw.baseAddress, size: capacity, pos: 0)
                 let code = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
@@ -127,7 +128,10 @@ public final class ZstdDecompressionStream {
             if ZSTD_isError(code) != 0 {
                 throw CompressionError.corrupt(Zstd.errorName(code))
             }
-            pending = code
+            // A call that neither read nor wrote (the output ended exactly at a buffer
+            // boundary) returns the header size of a next frame that may never come: only
+            // calls that made progress say whether the stream stopped inside a frame.
+            if written > 0 || inBuffer.pos > consumedBefore { pending = code }
             if written > 0 {
                 if written > maxOutput - produced { throw CompressionError.tooLarge(limit: maxOutput) }
                 produced += written

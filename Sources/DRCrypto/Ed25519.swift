@@ -8,7 +8,7 @@ import Glibc
 ///
 /// The 32-byte seed (the RFC's "private key") and libsodium's expanded secret key stay in
 /// secure memory; only the public key is ordinary bytes.
-public struct Ed25519SigningKey: ~Copyable {
+public struct Ed25519SigningKey: ~Copyable, Sendable {
     public static let seedLength = 32
     public static let publicKeyLength = 32
     public static let signatureLength = 64

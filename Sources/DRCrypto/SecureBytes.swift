@@ -24,7 +24,11 @@ struct SecureAllocator: Sendable {
 /// Non-copyable on purpose: there is exactly one owner of each secret, so exactly one place
 /// where it is wiped; a copy must be asked for with `copy()`. Never move the contents into a
 /// `[UInt8]`, `Data` or `String`: their copies live on in freed heap memory.
-public struct SecureBytes: ~Copyable {
+///
+/// Sendable so that one key can be shared read-only by the tasks of a pipeline (for example
+/// in a `final class` holder with a `let`): the memory is written only during initialisation
+/// and through `mutating` methods, which the exclusivity rules keep to a single owner.
+public struct SecureBytes: ~Copyable, @unchecked Sendable {
     private let pointer: UnsafeMutableRawPointer
     /// Bytes allocated (at least one, so that an empty secret still has a distinct pointer).
     private let allocated: Int

@@ -110,8 +110,8 @@ func benchCompression() throws {
     print(pad("strategy", 34) + pad("random MB/s", 14) + pad("stored raw", 12) + pad("mail MB/s", 12) + "mail ratio")
     let strategies: [(String, ChunkCompressor.Strategy)] = [
         ("fullCompress (baseline)", .fullCompress),
-        ("cappedOutput", .cappedOutput),
-        ("probe(4 KiB) + capped [default]", .probe(sampleSize: 4096)),
+        ("cappedOutput [default]", .cappedOutput),
+        ("probe(4 KiB) + capped", .probe(sampleSize: 4096)),
     ]
     for (name, strategy) in strategies {
         let compressor = try ChunkCompressor(level: 3, strategy: strategy)
