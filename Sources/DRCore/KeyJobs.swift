@@ -18,6 +18,8 @@ public enum InitJob {
         public var targets: [TargetResult]
         /// A key file that init generated; the operator must keep a copy of it off this host.
         public var createdKeyFile: String?
+        /// Other secret files init generated (drill signing key, log anonymization key).
+        public var createdSecretFiles: [String] = []
     }
 
     public static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
@@ -42,7 +44,8 @@ public enum InitJob {
                     Report.TargetResult(name: store.targetName, location: store.location,
                                         action: copied.contains(store.targetName) ? "copied" : "present")
                 }
-                return Report(repository: repository.id, keyID: nil, targets: results, createdKeyFile: nil)
+                return Report(repository: repository.id, keyID: nil, targets: results, createdKeyFile: nil,
+                              createdSecretFiles: try createAuxiliaryKeys(configuration))
             } catch {
                 throw SecretSources.rewrap(error)
             }
@@ -62,10 +65,33 @@ public enum InitJob {
                                                    createdBy: "drctl")
             return Report(repository: repository.id, keyID: repository.unlockedKeyID,
                           targets: stores.map { .init(name: $0.targetName, location: $0.location, action: "created") },
-                          createdKeyFile: created)
+                          createdKeyFile: created, createdSecretFiles: try createAuxiliaryKeys(configuration))
         } catch {
             throw SecretSources.rewrap(error)
         }
+    }
+
+    /// The drill report signing key (Ed25519 seed) and the log anonymization key, when
+    /// configured and not there yet: generated here so that `config check` has nothing
+    /// missing after `init`, and never replaced once they exist.
+    static func createAuxiliaryKeys(_ configuration: Configuration) throws(CoreError) -> [String] {
+        var created: [String] = []
+        if let path = configuration.drill.signingKeyFile, !SecretFiles.exists(path) {
+            SecretFiles.makeParentFolders(of: path)
+            do {
+                try Ed25519SigningKey.generate().writeSeed(toFile: path)
+            } catch {
+                throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+            }
+            created.append(path)
+        }
+        if let path = configuration.logs.keyFile, !SecretFiles.exists(path) {
+            let text: SecureBytes
+            do { text = try KeyFileFormat.generate() } catch { throw SecretSources.rewrap(error) }
+            try SecretFiles.create(path, contents: text, purpose: "log anonymization key file")
+            created.append(path)
+        }
+        return created
     }
 
     static func cost(_ configuration: Configuration) -> Argon2Cost {

@@ -64,10 +64,10 @@ public struct PackWriter {
 
     /// Compresses (when it shrinks), seals and appends one blob.
     public mutating func add(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
-                             compressionLevel: Int) throws(RepositoryError) {
+                             compressor: ChunkCompressor) throws(RepositoryError) {
         let encoded: (payload: [UInt8], compressed: Bool)
         do {
-            encoded = try ChunkCompression.encode(plaintext, level: compressionLevel)
+            encoded = try compressor.encode(plaintext)
         } catch {
             throw RepositoryError.wrap(error)
         }

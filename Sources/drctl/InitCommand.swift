@@ -39,6 +39,9 @@ struct Init: ParsableCommand {
         if let key = report.keyID {
             print("key \(key.prefix(16)) added")
         }
+        for file in report.createdSecretFiles {
+            print("generated \(file) (mode 0600)")
+        }
         if let file = report.createdKeyFile {
             print("generated key file \(file) (mode 0600): keep a copy of it off this host — without it no backup can be restored")
         }
