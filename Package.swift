@@ -60,7 +60,7 @@ let package = Package(
                 swiftSettings: strict),
         // The jobs (init, key management, backup, restore, drill, run).
         .target(name: "DRCore",
-                dependencies: ["DRBase", "DRChunking", "DRConfig", "DRCrypto", "DRRepository",
+                dependencies: ["DRBase", "DRChunking", "DRCompression", "DRConfig", "DRCrypto", "DRRepository",
                                "DRSnapshot", "DRTransport"],
                 swiftSettings: strict),
         .executableTarget(

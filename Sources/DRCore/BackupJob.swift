@@ -1,11 +1,13 @@
 import DRBase
 import DRTransport
 import DRChunking
+import DRCompression
 import DRConfig
 import DRCrypto
 import DRRepository
 import DRSnapshot
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +27,8 @@ public enum BackupJob {
         /// Show progress on standard error (when it is a terminal).
         public var progress: Bool = false
         public var snapshotOptions = SnapshotOptions()
+        /// Files processed at once (default: one per core).
+        public var parallelism = ProcessInfo.processInfo.activeProcessorCount
         public init() {}
     }
 
@@ -77,7 +81,7 @@ public enum BackupJob {
         let host = ProcessInfo.processInfo.hostName
         let previous: [String: SnapshotManifest.FileEntry]
         do {
-            let latest = try writer.latestManifest(host: host, storePath: configuration.store.path)
+            let latest = try writer.latestManifest(host: host, storePath: configuration.store.path, repository: repository)
             previous = Dictionary(latest?.files.map { ($0.path, $0) } ?? [], uniquingKeysWith: { a, _ in a })
         } catch {
             throw SecretSources.rewrap(error)
@@ -87,30 +91,75 @@ public enum BackupJob {
         if snapshotOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
             snapshotOptions.pageSize = fallback
         }
+        // Files are processed by a bounded pool of workers (one per core by default): each
+        // reads its mailbox's image and hashes, compresses and seals its chunks; the writer
+        // serializes only the claim of new ids and the append to the open pack.
+        let workers = max(1, min(options.parallelism, mailboxes.count))
+        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: mailboxes.count)
+        let shared = Mutex(RunState(count: mailboxes.count))
+        let previousEntries = previous
+        let fileOptions = snapshotOptions
+        let mailboxList = mailboxes
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let compressor: ChunkCompressor
+            do throws(RepositoryError) { compressor = try writer.makeCompressor() } catch {
+                shared.withLock { $0.fatal = error }
+                return
+            }
+            while true {
+                let next = shared.withLock { state -> Int? in
+                    guard state.fatal == nil, state.next < mailboxList.count else { return nil }
+                    defer { state.next += 1 }
+                    return state.next
+                }
+                guard let index = next else { return }
+                let mailbox = mailboxList[index]
+                let sourceState = MailStore.sourceState(of: mailbox.path)
+                if let sourceState, var old = previousEntries[mailbox.id], old.sourceState == sourceState {
+                    // Nothing about the file or its WAL changed: the committed content is the same.
+                    old.unchanged = true
+                    old.consistentAt = Timestamps.format(Date())
+                    shared.withLock { $0.outcomes[index] = .entry(old) }
+                    continue
+                }
+                let outcome: FileOutcome
+                do {
+                    outcome = .entry(try backUpFile(mailbox, state: sourceState, writer: writer, compressor: compressor,
+                                                    options: options, snapshotOptions: fileOptions))
+                } catch let error as RepositoryError {
+                    shared.withLock { $0.fatal = error }
+                    return
+                } catch let error as any DRError {
+                    outcome = .failure(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
+                } catch {
+                    outcome = .failure(Report.Failure(mailbox: mailbox.id, code: "backup.internal", error: "\(error)"))
+                }
+                let (done, read) = shared.withLock { state -> (Int, Int64) in
+                    state.outcomes[index] = outcome
+                    if case .entry(let entry) = outcome { state.bytesRead += entry.size }
+                    return (state.outcomes.count, state.bytesRead)
+                }
+                progress.update(done: done, current: mailbox.id, read: read, new: writer.newChunkBytes)
+            }
+        }
+        let run = shared.withLock { $0 }
+        if let fatal = run.fatal {
+            // Nothing is committed: the packs already uploaded are indexed again by the next run.
+            throw SecretSources.rewrap(fatal)
+        }
         var entries: [SnapshotManifest.FileEntry] = []
         var failures: [Report.Failure] = []
         var statistics = SnapshotManifest.Statistics()
-        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: mailboxes.count)
-        for (number, mailbox) in mailboxes.enumerated() {
-            progress.update(done: number, current: mailbox.id, read: statistics.bytesRead, new: writer.newChunkBytes)
-            let state = MailStore.sourceState(of: mailbox.path)
-            if let state, var old = previous[mailbox.id], old.sourceState == state {
-                // Nothing about the file or its WAL changed: the committed content is the same.
-                old.unchanged = true
-                old.consistentAt = Timestamps.format(Date())
-                entries.append(old)
-                statistics.filesUnchanged += 1
-                statistics.imageBytes += old.size
-                continue
-            }
-            do {
-                let entry = try backUpFile(mailbox, state: state, writer: writer, options: options,
-                                           snapshotOptions: snapshotOptions)
-                statistics.bytesRead += entry.size
-                statistics.imageBytes += entry.size
+        for index in mailboxes.indices {
+            switch run.outcomes[index] {
+            case .entry(let entry):
                 entries.append(entry)
-            } catch {
-                failures.append(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
+                statistics.imageBytes += entry.size
+                if entry.unchanged { statistics.filesUnchanged += 1 } else { statistics.bytesRead += entry.size }
+            case .failure(let failure):
+                failures.append(failure)
+            case nil:
+                break
             }
         }
         progress.finish()
@@ -139,15 +188,15 @@ public enum BackupJob {
     /// Snapshots one file and stores its chunks. Called again from the start by the snapshot
     /// module if the file changed under an unprotected copy, so all state is local.
     static func backUpFile(_ mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
-                           writer: BackupWriter, options: Options,
-                           snapshotOptions: SnapshotOptions) throws(SnapshotError) -> SnapshotManifest.FileEntry {
+                           writer: BackupWriter, compressor: ChunkCompressor, options: Options,
+                           snapshotOptions: SnapshotOptions) throws -> SnapshotManifest.FileEntry {
         var storeError: RepositoryError?
         do {
             return try Snapshotter.withConsistentImage(of: mailbox.path, options: snapshotOptions) { (reader) throws(SnapshotError) -> SnapshotManifest.FileEntry in
                 let consistentAt = Timestamps.format(Date())
                 do {
                     return try chunk(reader, mailbox: mailbox, state: state, consistentAt: consistentAt,
-                                     writer: writer, options: options)
+                                     writer: writer, compressor: compressor, options: options)
                 } catch let error as SnapshotError {
                     throw error
                 } catch let error as RepositoryError {
@@ -158,21 +207,19 @@ public enum BackupJob {
                 }
             }
         } catch {
-            if let storeError {
-                throw SnapshotError(code: storeError.code, exitStatus: storeError.exitStatus,
-                                    message: "\(mailbox.id): \(storeError.message)")
-            }
+            if let storeError { throw storeError }
             throw error
         }
     }
 
     private static func chunk(_ reader: ImageReader, mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
-                              consistentAt: String, writer: BackupWriter, options: Options) throws -> SnapshotManifest.FileEntry {
+                              consistentAt: String, writer: BackupWriter, compressor: ChunkCompressor,
+                              options: Options) throws -> SnapshotManifest.FileEntry {
         let metadata = reader.metadata
         var hasher = try writer.keys.fileHasher()
         var tree = ChunkTreeBuilder(keys: writer.keys)
         let sink: ChunkTreeBuilder.NodeSink = { (id, plain) throws(RepositoryError) in
-            try writer.store(plain, id: id, kind: .tree)
+            try writer.store(plain, id: id, kind: .tree, compressor: compressor)
         }
         var size: Int64 = 0
         if metadata.mode == .notSQLite {
@@ -183,11 +230,11 @@ public enum BackupJob {
                 size += Int64(block.count)
                 hasher.update(block)
                 try chunker.append(block) { (piece: [UInt8]) throws(RepositoryError) in
-                    try tree.add(try writer.store(piece), sink: sink)
+                    try tree.add(try writer.store(piece, compressor: compressor), sink: sink)
                 }
             }
             try chunker.finish { (piece: [UInt8]) throws(RepositoryError) in
-                try tree.add(try writer.store(piece), sink: sink)
+                try tree.add(try writer.store(piece, compressor: compressor), sink: sink)
             }
         } else {
             let pages = max(1, options.chunkBytes / metadata.pageSize)
@@ -196,7 +243,7 @@ public enum BackupJob {
                 if block.isEmpty { break }
                 size += Int64(block.count)
                 hasher.update(block)
-                try tree.add(try writer.store(block), sink: sink)
+                try tree.add(try writer.store(block, compressor: compressor), sink: sink)
             }
         }
         var info = stat()
@@ -221,6 +268,21 @@ public enum BackupJob {
     }
 }
 
+/// What one file of a run came to.
+enum FileOutcome: Sendable {
+    case entry(SnapshotManifest.FileEntry)
+    case failure(BackupJob.Report.Failure)
+}
+
+/// The workers' shared bookkeeping.
+struct RunState: Sendable {
+    var next = 0
+    var outcomes: [Int: FileOutcome] = [:]
+    var bytesRead: Int64 = 0
+    var fatal: RepositoryError?
+    init(count: Int) { outcomes.reserveCapacity(count) }
+}
+
 /// RFC 3339 timestamps in UTC with milliseconds, as stored in manifests (sortable as text).
 public enum Timestamps {
     public static func format(_ date: Date) -> String {
@@ -236,7 +298,7 @@ public enum Timestamps {
 }
 
 /// A one-line progress display on a terminal's standard error, redrawn in place.
-final class Progress {
+final class Progress: Sendable {
     let enabled: Bool
     let total: Int
     init(enabled: Bool, total: Int) {

@@ -2,123 +2,170 @@ import DRBase
 import DRCompression
 import DRCrypto
 import DRTransport
+import Synchronization
 
 /// Stores new content in a repository on every target: deduplicates chunks, fills packs,
 /// uploads each pack to every healthy target, and at the end writes the index object and
 /// then the snapshot manifest (the write order that keeps a crash harmless).
 ///
+/// Safe to use from several worker threads at once: hashing, compressing and sealing run in
+/// the caller's thread without a lock; only claiming an id and appending to the open pack
+/// take the lock; a full pack is uploaded by the thread that filled it, outside the lock.
+///
 /// A target that fails is marked failed and skipped from then on; the run goes on for the
 /// others and reports the failure (every target is complete on its own, so one broken
 /// target must not cost the others their backup).
-public final class BackupWriter {
+public final class BackupWriter: Sendable {
     public let keys: RepositoryKeys
-    private let repository: Repository
-    /// One zstd context for the whole run (a new context per chunk costs 2.5× on random data).
-    private let compressor: ChunkCompressor
+    private let stores: [any ObjectStore]
     private let packSize: Int
-    private var indexes: [String: BlobIndex] = [:]
-    private var addedThisRun: Set<ChunkID> = []
-    private var pack = PackWriter()
-    private var newRecords: [IndexObject.PackRecord] = []
+    private let compressionLevel: Int
+
+    private struct State {
+        var indexes: [String: BlobIndex] = [:]
+        var addedThisRun: Set<ChunkID> = []
+        var pack = PackWriter()
+        var newRecords: [IndexObject.PackRecord] = []
+        var recoveredPacks: [String: [IndexObject.PackRecord]] = [:]
+        var failures: [String: RepositoryError] = [:]
+        var storedBytes: [String: Int64] = [:]
+        var newChunks = 0
+        var newChunkBytes: Int64 = 0
+    }
+    private let state: Mutex<State>
+
     /// Packs found on a target but named by no index (left by an interrupted run): indexed
     /// again by this run so their chunks are reused.
-    public private(set) var recoveredPacks: [String: [IndexObject.PackRecord]] = [:]
-    public private(set) var failures: [String: RepositoryError] = [:]
+    public var recoveredPacks: [String: [IndexObject.PackRecord]] { state.withLock { $0.recoveredPacks } }
+    public var failures: [String: RepositoryError] { state.withLock { $0.failures } }
     /// Bytes written per target by this run.
-    public private(set) var storedBytes: [String: Int64] = [:]
-    public private(set) var newChunks = 0
-    public private(set) var newChunkBytes: Int64 = 0
+    public var storedBytes: [String: Int64] { state.withLock { $0.storedBytes } }
+    public var newChunks: Int { state.withLock { $0.newChunks } }
+    public var newChunkBytes: Int64 { state.withLock { $0.newChunkBytes } }
 
-    public var healthyStores: [any ObjectStore] { repository.stores.filter { failures[$0.targetName] == nil } }
+    public var healthyStores: [any ObjectStore] {
+        let failed = state.withLock { $0.failures }
+        return stores.filter { failed[$0.targetName] == nil }
+    }
 
     public init(repository: Repository, compressionLevel: Int = 3, packSize: Int = 16 << 20) throws(RepositoryError) {
-        self.repository = repository
+        self.stores = repository.stores
         self.keys = try repository.derivedKeys()
-        do { self.compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError.wrap(error) }
+        self.compressionLevel = compressionLevel
         self.packSize = packSize
+        var initial = State()
         for store in repository.stores {
             do {
                 var index = try repository.loadIndex(from: store, keys: keys)
                 let recovered = try Self.recoverUnindexedPacks(store: store, index: index, keys: keys)
                 for record in recovered { index.add(IndexObject(packs: [record]), name: nil) }
-                recoveredPacks[store.targetName] = recovered
-                indexes[store.targetName] = index
+                initial.recoveredPacks[store.targetName] = recovered
+                initial.indexes[store.targetName] = index
             } catch {
-                failures[store.targetName] = error
+                initial.failures[store.targetName] = error
             }
         }
-        if healthyStores.isEmpty { throw Self.allFailed(failures) }
+        let failures = initial.failures
+        state = Mutex(initial)
+        if failures.count == stores.count { throw Self.allFailed(failures) }
+    }
+
+    /// A compressor for one worker thread (a zstd context is not thread-safe).
+    public func makeCompressor() throws(RepositoryError) -> ChunkCompressor {
+        do { return try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError.wrap(error) }
     }
 
     /// Stores a chunk unless every healthy target already has it. Returns its id.
     @discardableResult
-    public func store(_ plaintext: [UInt8], kind: BlobKind = .data) throws(RepositoryError) -> ChunkID {
+    public func store(_ plaintext: [UInt8], kind: BlobKind = .data,
+                      compressor: ChunkCompressor) throws(RepositoryError) -> ChunkID {
         let id = keys.chunkID(of: plaintext)
-        try store(plaintext, id: id, kind: kind)
+        try store(plaintext, id: id, kind: kind, compressor: compressor)
         return id
     }
 
-    public func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind) throws(RepositoryError) {
-        if addedThisRun.contains(id) { return }
-        if healthyStores.allSatisfy({ indexes[$0.targetName]?.contains(id) == true }) { return }
-        try pack.add(plaintext, id: id, kind: kind, keys: keys, compressor: compressor)
-        addedThisRun.insert(id)
-        newChunks += 1
-        newChunkBytes += Int64(plaintext.count)
-        if pack.size >= packSize { try flushPack() }
+    public func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind,
+                      compressor: ChunkCompressor) throws(RepositoryError) {
+        let claimed = state.withLock { state -> Bool in
+            if state.addedThisRun.contains(id) { return false }
+            let healthy = stores.filter { state.failures[$0.targetName] == nil }
+            if healthy.allSatisfy({ state.indexes[$0.targetName]?.contains(id) == true }) { return false }
+            state.addedThisRun.insert(id)
+            state.newChunks += 1
+            state.newChunkBytes += Int64(plaintext.count)
+            return true
+        }
+        guard claimed else { return }
+        // Once claimed, other files may reference this chunk: failing to store it must fail
+        // the whole run (the caller does not commit), never leave a dangling reference.
+        let blob = try SealedBlob(plaintext, id: id, kind: kind, keys: keys, compressor: compressor)
+        let full = state.withLock { state -> PackWriter? in
+            state.pack.append(blob)
+            guard state.pack.size >= packSize else { return nil }
+            let full = state.pack
+            state.pack = PackWriter()
+            return full
+        }
+        if let full { try upload(full) }
     }
 
-    /// Finishes the current pack and uploads it to every healthy target.
+    /// Finishes the open pack (if any) and uploads it to every healthy target.
     public func flushPack() throws(RepositoryError) {
-        guard !pack.isEmpty else { return }
+        let open = state.withLock { state -> PackWriter? in
+            guard !state.pack.isEmpty else { return nil }
+            let open = state.pack
+            state.pack = PackWriter()
+            return open
+        }
+        if let open { try upload(open) }
+    }
+
+    private func upload(_ pack: consuming PackWriter) throws(RepositoryError) {
         let finished = try pack.finish(keys: keys)
-        pack = PackWriter()
-        try upload(finished.objectName, finished.bytes, ifAbsent: true)
-        newRecords.append(IndexObject.PackRecord(pack: finished.id, length: UInt64(finished.bytes.count),
-                                                 entries: finished.entries))
+        for store in healthyStores { put(store, finished.objectName, finished.bytes) }
+        if healthyStores.isEmpty { throw Self.allFailed(failures) }
+        let record = IndexObject.PackRecord(pack: finished.id, length: UInt64(finished.bytes.count),
+                                            entries: finished.entries)
+        state.withLock { $0.newRecords.append(record) }
     }
 
     /// Flushes, writes the index object, then the manifest, on every healthy target.
     /// Returns the manifest's object name.
     public func commit(_ manifest: SnapshotManifest) throws(RepositoryError) -> String {
         try flushPack()
+        let (records, recovered) = state.withLock { ($0.newRecords, $0.recoveredPacks) }
         for store in healthyStores {
-            let records = newRecords + (recoveredPacks[store.targetName] ?? [])
-            guard !records.isEmpty else { continue }
-            let (name, bytes) = try IndexObject(packs: records).seal(keys: keys)
-            put(store, name, bytes, ifAbsent: true)
+            let all = records + (recovered[store.targetName] ?? [])
+            guard !all.isEmpty else { continue }
+            let (name, bytes) = try IndexObject(packs: all).seal(keys: keys)
+            put(store, name, bytes)
         }
         var manifest = manifest
         manifest.statistics.storedBytes = storedBytes.values.max() ?? 0
         let (name, bytes) = try manifest.seal(keys: keys)
-        for store in healthyStores {
-            put(store, name, bytes, ifAbsent: true)
-        }
+        for store in healthyStores { put(store, name, bytes) }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         return name
     }
 
     /// The newest manifest of this host and store on the first healthy target, to skip
     /// unchanged files.
-    public func latestManifest(host: String, storePath: String) throws(RepositoryError) -> SnapshotManifest? {
+    public func latestManifest(host: String, storePath: String, repository: Repository) throws(RepositoryError) -> SnapshotManifest? {
         guard let store = healthyStores.first else { return nil }
         let all = try repository.manifests(on: store, keys: keys)
         return all.map(\.manifest).filter { $0.host == host && $0.storePath == storePath }.max { $0.time < $1.time }
     }
 
-    private func upload(_ name: String, _ bytes: [UInt8], ifAbsent: Bool) throws(RepositoryError) {
-        for store in healthyStores { put(store, name, bytes, ifAbsent: ifAbsent) }
-        if healthyStores.isEmpty { throw Self.allFailed(failures) }
-    }
-
-    private func put(_ store: any ObjectStore, _ name: String, _ bytes: [UInt8], ifAbsent: Bool) {
+    /// Write-once put; an object that exists already holds the same bytes (content address).
+    private func put(_ store: any ObjectStore, _ name: String, _ bytes: [UInt8]) {
         do {
-            try store.put(name, bytes, ifAbsent: ifAbsent)
-            storedBytes[store.targetName, default: 0] += Int64(bytes.count)
+            try store.put(name, bytes, ifAbsent: true)
+            state.withLock { $0.storedBytes[store.targetName, default: 0] += Int64(bytes.count) }
         } catch let error where error.kind == .exists {
-            // Content-addressed: an object of that name already holds exactly these bytes.
+            return
         } catch {
-            failures[store.targetName] = RepositoryError.wrap(error)
+            let wrapped = RepositoryError.wrap(error)
+            state.withLock { $0.failures[store.targetName] = wrapped }
         }
     }
 

@@ -65,24 +65,15 @@ public struct PackWriter {
     /// Compresses (when it shrinks), seals and appends one blob.
     public mutating func add(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
                              compressor: ChunkCompressor) throws(RepositoryError) {
-        let encoded: (payload: [UInt8], compressed: Bool)
-        do {
-            encoded = try compressor.encode(plaintext)
-        } catch {
-            throw RepositoryError.wrap(error)
-        }
-        let rawLength = UInt32(plaintext.count)
-        let ad = BlobEntry.associatedData(kind: kind, compressed: encoded.compressed, id: id, rawLength: rawLength)
-        let sealed: [UInt8]
-        do {
-            sealed = try XChaCha20Poly1305.seal(encoded.payload, key: keys.data, associatedData: ad)
-        } catch {
-            throw RepositoryError.wrap(error)
-        }
-        entries.append(BlobEntry(kind: kind, compressed: encoded.compressed, id: id,
-                                 offset: UInt32(bytes.count), length: UInt32(sealed.count),
-                                 rawLength: rawLength))
-        bytes.append(contentsOf: sealed)
+        append(try SealedBlob(plaintext, id: id, kind: kind, keys: keys, compressor: compressor))
+    }
+
+    /// Appends a blob sealed beforehand (sealing is the expensive part and runs outside any lock).
+    public mutating func append(_ blob: SealedBlob) {
+        var entry = blob.entry
+        entry.offset = UInt32(bytes.count)
+        entries.append(entry)
+        bytes.append(contentsOf: blob.bytes)
     }
 
     /// Seals the header and returns the finished pack with its id (hex BLAKE2b-256 of the bytes).
@@ -97,6 +88,32 @@ public struct PackWriter {
         out.append(contentsOf: Array("DRP1".utf8))
         let id = Hex.encode(Blake2b.hash(out, outputLength: 32))
         return FinishedPack(id: id, bytes: out, entries: entries)
+    }
+}
+
+/// One blob, compressed when that helps and sealed, not yet placed in a pack.
+public struct SealedBlob: Sendable {
+    public let bytes: [UInt8]
+    /// Its entry, with offset 0 until it is appended to a pack.
+    public let entry: BlobEntry
+
+    public init(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
+                compressor: ChunkCompressor) throws(RepositoryError) {
+        let encoded: (payload: [UInt8], compressed: Bool)
+        do {
+            encoded = try compressor.encode(plaintext)
+        } catch {
+            throw RepositoryError.wrap(error)
+        }
+        let rawLength = UInt32(plaintext.count)
+        let ad = BlobEntry.associatedData(kind: kind, compressed: encoded.compressed, id: id, rawLength: rawLength)
+        do {
+            bytes = try XChaCha20Poly1305.seal(encoded.payload, key: keys.data, associatedData: ad)
+        } catch {
+            throw RepositoryError.wrap(error)
+        }
+        entry = BlobEntry(kind: kind, compressed: encoded.compressed, id: id, offset: 0,
+                          length: UInt32(bytes.count), rawLength: rawLength)
     }
 }
 

@@ -5,7 +5,7 @@ import DRCrypto
 ///
 /// Each purpose has its own key so that a flaw in one use cannot be turned against another;
 /// the derivation is `KeyDerivation.subkey(from:purpose:)` (docs/REPOSITORY.md).
-public final class RepositoryKeys {
+public final class RepositoryKeys: Sendable {
     /// Keys the chunk ids (keyed BLAKE2b-256 of plaintext).
     let chunkID: SecureBytes
     /// Seals blobs (data chunks and tree nodes) inside packs.

@@ -32,8 +32,12 @@ struct Backup: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Target chunk size in bytes for SQLite images (rounded to whole pages).", visibility: .hidden))
     var chunkBytes: Int?
 
+    @Option(help: ArgumentHelp("Mailboxes processed at once (default: one per core).", valueName: "n"))
+    var parallelism: Int?
+
     func run() throws {
         var options = BackupJob.Options()
+        if let parallelism { options.parallelism = max(1, parallelism) }
         options.mailboxes = mailboxes
         options.progress = !noProgress && !global.json
         if let chunkBytes { options.chunkBytes = chunkBytes }
