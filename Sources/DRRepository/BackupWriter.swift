@@ -148,12 +148,22 @@ public final class BackupWriter: Sendable {
         return name
     }
 
-    /// The newest manifest of this host and store on the first healthy target, to skip
-    /// unchanged files.
+    /// The newest manifest of this host and store that every healthy target holds, to skip
+    /// unchanged files. Only such a manifest may be reused: its chunks are then known to be on
+    /// every target, so the new manifest never names a chunk a target lacks (after a run in
+    /// which one target failed, that target's older state decides).
     public func latestManifest(host: String, storePath: String, repository: Repository) throws(RepositoryError) -> SnapshotManifest? {
-        guard let store = healthyStores.first else { return nil }
-        let all = try repository.manifests(on: store, keys: keys)
-        return all.map(\.manifest).filter { $0.host == host && $0.storePath == storePath }.max { $0.time < $1.time }
+        let healthy = healthyStores
+        guard let first = healthy.first else { return nil }
+        var common: Set<String>?
+        for store in healthy {
+            let names: [String]
+            do { names = try store.list(prefix: "snapshots/") } catch { throw RepositoryError.wrap(error) }
+            common = common.map { $0.intersection(names) } ?? Set(names)
+        }
+        let all = try repository.manifests(on: first, keys: keys)
+        return all.filter { common?.contains($0.name) == true }.map(\.manifest)
+            .filter { $0.host == host && $0.storePath == storePath }.max { $0.time < $1.time }
     }
 
     /// Write-once put; an object that exists already holds the same bytes (content address).
