@@ -164,7 +164,8 @@ public enum CheckJob {
         let damaged = Set(report.damagedPacks)
         var manifestNames: [String] = []
         do { manifestNames = try store.list(prefix: "snapshots/") } catch { problem("snapshots/", error) }
-        let reader = ContentReader(store: store, index: index, keys: keys)
+        let walker = TreeWalker(reader: ContentReader(store: store, index: index, keys: keys),
+                                damagedPacks: damaged, target: store.targetName)
         var affected: Set<Affected> = []
         for name in manifestNames {
             let manifest: SnapshotManifest
@@ -178,15 +179,9 @@ public enum CheckJob {
             let snapshot = String(name.dropFirst("snapshots/".count))
             for file in manifest.files {
                 do {
-                    var hit = false
-                    try reader.forEachBlobID(of: file) { id, kind in
-                        guard let location = index[id] else {
-                            throw CoreError(code: "check.blob-missing", exitStatus: .integrity,
-                                            message: "target \(store.targetName): snapshot \(snapshot.prefix(12)) mailbox \(file.path): \(kind == .tree ? "tree node" : "chunk") \(id) is in no index")
-                        }
-                        if damaged.contains(location.pack) { hit = true }
+                    if try walker.touchesDamage(file) {
+                        affected.insert(Affected(snapshot: snapshot, mailbox: file.path))
                     }
-                    if hit { affected.insert(Affected(snapshot: snapshot, mailbox: file.path)) }
                 } catch {
                     problem("\(name) \(file.path)", error)
                     affected.insert(Affected(snapshot: snapshot, mailbox: file.path))
@@ -199,21 +194,43 @@ public enum CheckJob {
     }
 }
 
-extension ContentReader {
-    /// Visits every blob id of a file's tree (tree nodes are read; data chunks are not).
-    func forEachBlobID(of entry: SnapshotManifest.FileEntry, _ body: (ChunkID, BlobKind) throws -> Void) throws {
+/// Walks chunk trees for `check`, remembering each node's verdict: unchanged mailboxes share
+/// their trees across snapshots, so each node is read and judged once per target.
+final class TreeWalker {
+    let reader: ContentReader
+    let damagedPacks: Set<String>
+    let target: String
+    private var verdicts: [ChunkID: Bool] = [:]
+
+    init(reader: ContentReader, damagedPacks: Set<String>, target: String) {
+        self.reader = reader
+        self.damagedPacks = damagedPacks
+        self.target = target
+    }
+
+    /// Whether any blob of the file's tree lies in a damaged pack. Throws when a blob is in
+    /// no index or a node cannot be read.
+    func touchesDamage(_ entry: SnapshotManifest.FileEntry) throws -> Bool {
         guard let root = ChunkID(hex: entry.root) else {
             throw CoreError(code: "check.bad-manifest", exitStatus: .integrity, message: "\(entry.path): invalid root id")
         }
-        try visit(root, kind: .tree, file: entry.path, body)
+        return try visit(root, kind: .tree, file: entry.path)
     }
 
-    private func visit(_ id: ChunkID, kind: BlobKind, file: String, _ body: (ChunkID, BlobKind) throws -> Void) throws {
-        try body(id, kind)
-        guard kind == .tree else { return }
-        let node = try ChunkTreeNode.parse(try blob(id, file: file))
-        for child in node.children {
-            try visit(child, kind: node.level == 1 ? .data : .tree, file: file, body)
+    private func visit(_ id: ChunkID, kind: BlobKind, file: String) throws -> Bool {
+        if let known = verdicts[id] { return known }
+        guard let location = reader.index[id] else {
+            throw CoreError(code: "check.blob-missing", exitStatus: .integrity,
+                            message: "target \(target): mailbox \(file): \(kind == .tree ? "tree node" : "chunk") \(id) is in no index")
         }
+        var damaged = damagedPacks.contains(location.pack)
+        if kind == .tree && !damaged {
+            let node = try ChunkTreeNode.parse(try reader.blob(id, file: file))
+            for child in node.children where try visit(child, kind: node.level == 1 ? .data : .tree, file: file) {
+                damaged = true
+            }
+        }
+        verdicts[id] = damaged
+        return damaged
     }
 }
