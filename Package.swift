@@ -83,6 +83,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "DRSnapshotTests", dependencies: ["DRSnapshot", "DRBase", "DRSQLite"],
                     swiftSettings: strict),
+        .testTarget(name: "DRCoreTests", dependencies: ["DRCore", "DRRepository"], swiftSettings: strict),
         .testTarget(name: "DRChunkingTests", dependencies: ["DRChunking"], swiftSettings: strict),
         .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto"],
                     swiftSettings: strict),
