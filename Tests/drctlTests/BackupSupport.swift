@@ -368,6 +368,16 @@ enum Files {
         all(under: "\(target)/data").filter { $0.split(separator: "/").last?.count == 64 }.map { "data/\($0)" }
     }
 
+    /// Total size of a target's pack files (temporary files left by a killed write excluded).
+    static func packBytes(in target: String) -> Int64 {
+        packs(in: target).reduce(0) { $0 + size("\(target)/\($1)") }
+    }
+
+    /// Temporary files (`.tmp-*`) below a target: writes that were interrupted.
+    static func temporaries(in target: String) -> [String] {
+        all(under: target).filter { $0.split(separator: "/").last?.hasPrefix(".tmp-") == true }
+    }
+
     static func copy(_ from: String, _ to: String) throws {
         try FileManager.default.copyItem(atPath: from, toPath: to)
     }
