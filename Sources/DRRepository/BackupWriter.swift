@@ -96,11 +96,21 @@ public final class BackupWriter {
         return name
     }
 
-    /// The newest manifest of this host and store on the first healthy target, to skip
-    /// unchanged files.
+    /// The newest manifest of this host and store that every healthy target holds, to skip
+    /// unchanged files. (A manifest is written to a target after its chunks, so one that
+    /// every target holds is backed by chunks on every target; one that a target missed, say
+    /// because its disk was full, is not reused, or that target would get a manifest
+    /// referencing chunks it never received.)
     public func latestManifest(host: String, storePath: String) throws(RepositoryError) -> SnapshotManifest? {
-        guard let store = healthyStores.first else { return nil }
-        let all = try repository.manifests(on: store, keys: keys)
+        let stores = healthyStores
+        guard let store = stores.first else { return nil }
+        var common: Set<String>?
+        for other in stores.dropFirst() {
+            let names: [String]
+            do { names = try other.list(prefix: "snapshots/") } catch { throw RepositoryError.wrap(error) }
+            common = common.map { $0.intersection(names) } ?? Set(names)
+        }
+        let all = try repository.manifests(on: store, keys: keys).filter { common?.contains($0.name) ?? true }
         return all.map(\.manifest).filter { $0.host == host && $0.storePath == storePath }.max { $0.time < $1.time }
     }
 

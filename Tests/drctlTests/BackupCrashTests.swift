@@ -165,9 +165,11 @@ struct BackupCrashTests {
                 #expect(data <= clean + clean / 50 + 65_536 + partialBytes[number],
                         "round \(round), \(target): \(data) B of packs after a killed and a completed backup, \(clean) B after one clean backup (packs left on this target only: \(partialBytes[number]) B)")
             }
-            if recovered > 0 {
+            if !onAll.isEmpty {
+                // Packs on every target: their chunks are not stored again. (A pack on one
+                // target only is re-packed for all, by design: see the bound above.)
                 let cleanNew = incremental ? incrementalReport.newChunkBytes : full.report.newChunkBytes
-                #expect(next.newChunkBytes < cleanNew, "round \(round): recovered packs but stored \(next.newChunkBytes) B of new chunks again")
+                #expect(next.newChunkBytes < cleanNew, "round \(round): \(onAll.count) packs left on every target, yet the next backup stored \(next.newChunkBytes) B of new chunks again")
             }
             if round % 5 == 0 {
                 let (after, afterReport) = try check(fixture, repo)
