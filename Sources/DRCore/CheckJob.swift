@@ -132,6 +132,17 @@ public enum CheckJob {
                                            message: "\(name) is in no index (left by an interrupted backup; the next backup indexes it, prune removes it if unused)"))
         }
 
+        do {
+            let leftovers = try store.incompleteWrites()
+            if !leftovers.isEmpty {
+                let bytes = leftovers.reduce(Int64(0)) { $0 + $1.size }
+                report.warnings.append(Problem(object: leftovers[0].name, code: "check.incomplete-writes",
+                                               message: "\(leftovers.count) incomplete write(s) of interrupted runs (\(ByteCount.format(bytes))), e.g. \(leftovers[0].name); backups remove those older than \(BackupWriter.staleWriteAge / 60) minutes"))
+            }
+        } catch {
+            problem("incomplete writes", error)
+        }
+
         // Every pack's bytes, when asked.
         for (pack, name) in present.sorted(by: { $0.key < $1.key }) where index.packs[pack] != nil && selection.includes(pack) {
             do {

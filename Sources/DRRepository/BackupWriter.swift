@@ -55,7 +55,16 @@ public final class BackupWriter: Sendable {
         self.packSize = packSize
         var initial = State()
         for store in repository.stores {
-            do {
+            do throws(RepositoryError) {
+                // Leftovers of killed runs. Only old ones: a fresh one may be another host's
+                // backup writing to the same target right now.
+                do throws(TransportError) {
+                    for write in try store.incompleteWrites() where write.ageSeconds > Self.staleWriteAge {
+                        try store.removeIncompleteWrite(write)
+                    }
+                } catch {
+                    throw RepositoryError.wrap(error)
+                }
                 var index = try repository.loadIndex(from: store, keys: keys)
                 let recovered = try Self.recoverUnindexedPacks(store: store, index: index, keys: keys)
                 for record in recovered { index.add(IndexObject(packs: [record]), name: nil) }
@@ -69,6 +78,9 @@ public final class BackupWriter: Sendable {
         state = Mutex(initial)
         if failures.count == stores.count { throw Self.allFailed(failures) }
     }
+
+    /// Incomplete writes older than this (seconds) are removed at the start of a backup.
+    public static let staleWriteAge: Int64 = 3600
 
     /// A compressor for one worker thread (a zstd context is not thread-safe).
     public func makeCompressor() throws(RepositoryError) -> ChunkCompressor {

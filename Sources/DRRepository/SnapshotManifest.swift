@@ -1,14 +1,17 @@
 import DRBase
 import DRCrypto
+import DRCompression
 import Foundation
 
 /// `snapshots/<id>`: one backup run — what was saved, from where, consistent when.
 ///
-/// JSON (sorted keys), sealed in a DRC1 envelope of kind `M` with the "manifest" subkey; the
+/// JSON (sorted keys), compressed with zstd, sealed in a DRC1 envelope of kind `M` with the "manifest" subkey; the
 /// name is `snapshots/` + hex BLAKE2b-256 of the stored bytes. Written last, after every pack
 /// and index object it relies on is durable on that target.
 public struct SnapshotManifest: Codable, Sendable, Equatable {
     public static let currentFormat = 1
+    /// Largest manifest JSON a reader accepts (a bound against decompression bombs).
+    static let maximumSize = 1 << 30
 
     public var format: Int
     /// When the run started (RFC 3339, UTC, microseconds).
@@ -129,7 +132,11 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         do { json = Array(try encoder.encode(self)) } catch {
             throw RepositoryError(code: "repository.encode", exitStatus: .failure, message: "cannot encode a manifest: \(error)")
         }
-        let sealed = try ObjectEnvelope.seal(json, kind: .manifest, name: "", key: keys.manifest)
+        // Compressed: a manifest repeats its keys for every mailbox, and it is written on every
+        // run whatever changed, so its size counts against small incremental backups.
+        let compressed: [UInt8]
+        do { compressed = try Zstd.compress(json, level: 9) } catch { throw RepositoryError.wrap(error) }
+        let sealed = try ObjectEnvelope.seal(compressed, kind: .manifest, name: "", key: keys.manifest)
         return ("snapshots/" + Hex.encode(Blake2b.hash(sealed, outputLength: 32)), sealed)
     }
 
@@ -139,8 +146,9 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
             throw RepositoryError(code: "repository.manifest-damaged", exitStatus: .integrity,
                                   message: "target \(target): snapshot manifest \(name) does not match its name: it is damaged")
         }
-        let json = try ObjectEnvelope.open(bytes, kind: .manifest, name: "", target: target, key: keys.manifest)
+        let compressed = try ObjectEnvelope.open(bytes, kind: .manifest, name: "", target: target, key: keys.manifest)
         do {
+            let json = try Zstd.decompress(compressed, maxOutput: maximumSize)
             let manifest = try JSONDecoder().decode(SnapshotManifest.self, from: Data(json))
             guard manifest.format == currentFormat else {
                 throw RepositoryError(code: "repository.format", exitStatus: .dataError,

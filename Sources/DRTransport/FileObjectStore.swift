@@ -122,6 +122,52 @@ public struct FileObjectStore: ObjectStore {
         syncFolder(parentFolder(of: path))
     }
 
+    public func incompleteWrites() throws(TransportError) -> [IncompleteWrite] {
+        var found: [IncompleteWrite] = []
+        try walkTemporary(relative: "", into: &found)
+        return found.sorted { $0.name < $1.name }
+    }
+
+    public func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError) {
+        guard write.name.split(separator: "/").last?.hasPrefix(".tmp-") == true, !write.name.contains("..") else {
+            throw TransportError(.invalidKey, code: "transport.invalid-key",
+                                 message: "target \(targetName): \(write.name) is not a temporary file")
+        }
+        if unlink("\(root)/\(write.name)") != 0 && errno != ENOENT {
+            throw failure("delete", key: write.name, errno: errno)
+        }
+    }
+
+    private func walkTemporary(relative: String, into found: inout [IncompleteWrite]) throws(TransportError) {
+        let folder = relative.isEmpty ? root : "\(root)/\(relative)"
+        guard let dir = opendir(folder) else {
+            if errno == ENOENT { return }
+            throw failure("list \(folder)", key: relative, errno: errno)
+        }
+        defer { closedir(dir) }
+        var names: [(String, Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            names.append((name, entry.pointee.d_type == UInt8(DT_DIR)))
+        }
+        let now = time(nil)
+        for (name, isFolder) in names {
+            let path = relative.isEmpty ? name : "\(relative)/\(name)"
+            if isFolder {
+                try walkTemporary(relative: path, into: &found)
+            } else if name.hasPrefix(".tmp-") {
+                var info = stat()
+                if stat("\(root)/\(path)", &info) == 0 {
+                    found.append(IncompleteWrite(name: path, size: Int64(info.st_size),
+                                                 ageSeconds: Int64(now - info.st_mtim.tv_sec)))
+                }
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     /// Object keys are relative slash-separated names; anything that could escape the

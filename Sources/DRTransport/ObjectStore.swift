@@ -21,6 +21,27 @@ public protocol ObjectStore: Sendable {
     func list(prefix: String) throws(TransportError) -> [String]
     /// Deletes an object; deleting a missing object is not an error (idempotent retries).
     func delete(_ key: String) throws(TransportError)
+
+    /// Leftovers of writes that never completed (the writer was killed): temporary files of a
+    /// folder target, incomplete multipart uploads of S3. Never visible as objects.
+    func incompleteWrites() throws(TransportError) -> [IncompleteWrite]
+    /// Removes one leftover found by `incompleteWrites()`.
+    func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError)
+}
+
+/// A write that was started and never published.
+public struct IncompleteWrite: Sendable, Equatable {
+    /// Where it is, for messages and for removal.
+    public var name: String
+    public var size: Int64
+    /// Seconds since it was last written to.
+    public var ageSeconds: Int64
+
+    public init(name: String, size: Int64, ageSeconds: Int64) {
+        self.name = name
+        self.size = size
+        self.ageSeconds = ageSeconds
+    }
 }
 
 /// Errors talking to a target. Messages name the target and the object.

@@ -65,7 +65,7 @@ struct BackupIncrementalTests {
         let stored = second.targets.map(\.storedBytes).max() ?? 0
         let grownA = Files.bytes(under: fixture.targetFolder("site-a")) - siteABefore
         let ratio = Double(stored) / Double(max(changedBytes, 1))
-        print("incremental: chunk bytes \(Self.chunkArguments.last ?? "default (4096)"); changed pages \(changedBytes) B (\(details.joined(separator: ", "))); stored by the second backup \(stored) B per target (targets: \(second.targets.map { "\($0.name) \($0.storedBytes)" }.joined(separator: ", "))); new chunk bytes \(second.newChunkBytes) in \(second.newChunks) chunks; ratio \(String(format: "%.2f", ratio)); site-a folder grew by \(grownA) B")
+        print("incremental: chunk bytes \(Self.chunkArguments.last ?? "default (one page)"); changed pages \(changedBytes) B (\(details.joined(separator: ", "))); stored by the second backup \(stored) B per target (targets: \(second.targets.map { "\($0.name) \($0.storedBytes)" }.joined(separator: ", "))); new chunk bytes \(second.newChunkBytes) in \(second.newChunks) chunks; ratio \(String(format: "%.2f", ratio)); site-a folder grew by \(grownA) B")
         #expect(second.targets.allSatisfy { $0.ok })
         #expect(stored > 0)
         #expect(stored == grownA, "storedBytes \(stored) should be what site-a's folder grew by (\(grownA))")
