@@ -218,11 +218,13 @@ public enum BackupJob {
                               consistentAt: String, writer: BackupWriter, compressor: ChunkCompressor,
                               options: Options) throws -> SnapshotManifest.FileEntry {
         let metadata = reader.metadata
-        var hasher = try writer.keys.fileHasher()
         var tree = ChunkTreeBuilder(keys: writer.keys)
+        // Tree nodes are lists of random-looking ids, and the pages of an encrypted database
+        // are ciphertext: neither ever shrinks, so they are stored without trying zstd.
         let sink: ChunkTreeBuilder.NodeSink = { (id, plain) throws(RepositoryError) in
-            try writer.store(plain, id: id, kind: .tree, compressor: compressor)
+            try writer.store(plain, id: id, kind: .tree, compressor: nil)
         }
+        let pageCompressor: ChunkCompressor? = [.sqlite3mc, .sqlcipher].contains(metadata.cipher) ? nil : compressor
         var size: Int64 = 0
         if metadata.mode == .notSQLite {
             var chunker = ContentDefinedChunker()
@@ -230,7 +232,6 @@ public enum BackupJob {
                 let block = try reader.readBlock(maxBytes: 1 << 20)
                 if block.isEmpty { break }
                 size += Int64(block.count)
-                hasher.update(block)
                 try chunker.append(block) { (piece: [UInt8]) throws(RepositoryError) in
                     try tree.add(try writer.store(piece, compressor: compressor), sink: sink)
                 }
@@ -244,20 +245,18 @@ public enum BackupJob {
                 let block = try reader.readBlock(maxBytes: pages * metadata.pageSize)
                 if block.isEmpty { break }
                 size += Int64(block.count)
-                hasher.update(block)
-                try tree.add(try writer.store(block, compressor: compressor), sink: sink)
+                try tree.add(try writer.store(block, compressor: pageCompressor), sink: sink)
             }
         }
         var info = stat()
         let mode = stat(mailbox.path, &info) == 0 ? UInt32(info.st_mode & 0o7777) : 0o600
         let chunks = tree.leafCount
         let root = try tree.finish(sink: sink)
-        let hash = Hex.encode(hasher.finalize())
         return SnapshotManifest.FileEntry(
             path: mailbox.id, kind: metadata.mode == .notSQLite ? "file" : "sqlite", size: size,
             mode: mode, snapshotMode: metadata.mode.rawValue, pageSize: metadata.pageSize,
             pageCount: metadata.pageCount, consistentAt: consistentAt,
-            consistency: metadata.consistency.summary, root: root.hex, hash: hash, chunks: chunks,
+            consistency: metadata.consistency.summary, root: root.hex, chunks: chunks,
             sourceState: state ?? SnapshotManifest.SourceState(size: size, mtimeNanoseconds: 0, ctimeNanoseconds: 0,
                                                                inode: 0, device: 0, walSize: nil, walMtimeNanoseconds: nil,
                                                                walCtimeNanoseconds: nil, walInode: nil, journalPresent: false),

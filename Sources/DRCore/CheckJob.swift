@@ -149,11 +149,12 @@ public enum CheckJob {
                 let bytes = try store.get(name)
                 report.packsRead += 1
                 report.bytesRead += Int64(bytes.count)
-                guard Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == pack else {
+                guard PackReader.id(of: bytes) == pack else {
                     throw CoreError(code: "check.pack-hash", exitStatus: .integrity,
-                                    message: "target \(store.targetName): pack \(name) does not hash to its name: its content is damaged")
+                                    message: "target \(store.targetName): pack \(name): its header does not hash to its name: the pack is damaged")
                 }
                 let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
+                try PackReader.checkTiling(entries, pack: bytes, name: name, target: store.targetName)
                 for entry in entries {
                     let start = Int(entry.offset)
                     _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], entry: entry, pack: name,

@@ -127,8 +127,9 @@ public enum RestoreJob {
         }
     }
 
-    /// Writes one file: to a temporary name beside it, verified against the whole-file hash,
-    /// fsynced, then renamed into place. On any failure the temporary file is removed and
+    /// Writes one file: to a temporary name beside it, every chunk verified against its id
+    /// (and every tree node against its own, so the root in the manifest vouches for every
+    /// byte), its size checked, fsynced, then renamed into place. On any failure the temporary file is removed and
     /// nothing else is touched.
     static func restoreFile(_ entry: SnapshotManifest.FileEntry, from reader: ContentReader, to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
@@ -143,22 +144,24 @@ public enum RestoreJob {
         defer {
             if !renamed { unlink(temporary) }
         }
-        var hasher = try reader.keys.fileHasher()
         var written: Int64 = 0
         do {
             defer { close(fd) }
+            // Chunks are small (one page); gather them into 1 MiB writes.
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(1 << 20)
             try reader.forEachChunk(of: entry) { chunk in
-                hasher.update(chunk)
-                try writeAll(fd, chunk, path: temporary)
+                buffer.append(contentsOf: chunk)
                 written += Int64(chunk.count)
+                if buffer.count >= 1 << 20 {
+                    try writeAll(fd, buffer, path: temporary)
+                    buffer.removeAll(keepingCapacity: true)
+                }
             }
+            try writeAll(fd, buffer, path: temporary)
             guard written == entry.size else {
                 throw CoreError(code: "restore.size-mismatch", exitStatus: .integrity,
                                 message: "\(entry.path): restored \(written) bytes, the snapshot recorded \(entry.size); nothing was written")
-            }
-            guard Hex.encode(hasher.finalize()) == entry.hash else {
-                throw CoreError(code: "restore.hash-mismatch", exitStatus: .integrity,
-                                message: "\(entry.path): the restored content does not match the snapshot's whole-file hash; nothing was written")
             }
             if fchmod(fd, mode_t(entry.mode & 0o7777)) != 0 || fsync(fd) != 0 {
                 throw CoreError(code: "restore.io", exitStatus: .ioError,

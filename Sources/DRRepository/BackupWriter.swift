@@ -88,16 +88,18 @@ public final class BackupWriter: Sendable {
     }
 
     /// Stores a chunk unless every healthy target already has it. Returns its id.
+    /// - Parameter compressor: this thread's compressor, or nil to store the chunk raw
+    ///   (pages of an encrypted database: ciphertext never shrinks, so trying is wasted work).
     @discardableResult
     public func store(_ plaintext: [UInt8], kind: BlobKind = .data,
-                      compressor: ChunkCompressor) throws(RepositoryError) -> ChunkID {
+                      compressor: ChunkCompressor?) throws(RepositoryError) -> ChunkID {
         let id = keys.chunkID(of: plaintext)
         try store(plaintext, id: id, kind: kind, compressor: compressor)
         return id
     }
 
     public func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind,
-                      compressor: ChunkCompressor) throws(RepositoryError) {
+                      compressor: ChunkCompressor?) throws(RepositoryError) {
         let claimed = state.withLock { state -> Bool in
             if state.addedThisRun.contains(id) { return false }
             let healthy = stores.filter { state.failures[$0.targetName] == nil }
@@ -115,7 +117,7 @@ public final class BackupWriter: Sendable {
             state.pack.append(blob)
             guard state.pack.size >= packSize else { return nil }
             let full = state.pack
-            state.pack = PackWriter()
+            state.pack = PackWriter(capacity: packSize + packSize / 8)
             return full
         }
         if let full { try upload(full) }
@@ -208,7 +210,7 @@ public final class BackupWriter: Sendable {
             guard let id = PackNaming.id(fromObjectName: name), index.packs[id] == nil else { continue }
             do {
                 let bytes = try store.get(name)
-                guard Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == id else { continue }
+                guard PackReader.id(of: bytes) == id else { continue }
                 let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
                 records.append(IndexObject.PackRecord(pack: id, length: UInt64(bytes.count), entries: entries))
             } catch {

@@ -60,7 +60,11 @@ public struct PackWriter {
     public var isEmpty: Bool { entries.isEmpty }
     public var size: Int { bytes.count }
 
-    public init() {}
+    /// - Parameter capacity: the expected size, reserved at once so that filling the pack
+    ///   never copies it while it grows.
+    public init(capacity: Int = 0) {
+        if capacity > 0 { bytes.reserveCapacity(capacity) }
+    }
 
     /// Compresses (when it shrinks), seals and appends one blob.
     public mutating func add(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
@@ -76,18 +80,22 @@ public struct PackWriter {
         bytes.append(contentsOf: blob.bytes)
     }
 
-    /// Seals the header and returns the finished pack with its id (hex BLAKE2b-256 of the bytes).
+    /// Seals the header and returns the finished pack with its id.
+    ///
+    /// The id is the hex BLAKE2b-256 of the sealed header: unique (the header's nonce is
+    /// random) and cheap (the blob bytes are not hashed a second time; each blob is
+    /// authenticated by its own AEAD tag, and the header fixes where every blob lies).
     public consuming func finish(keys: RepositoryKeys) throws(RepositoryError) -> FinishedPack {
         var header = Array("DRH1".utf8)
         LittleEndian.append(UInt32(entries.count), to: &header)
         for entry in entries { entry.encode(into: &header) }
         let sealed = try ObjectEnvelope.seal(header, kind: .packHeader, name: "", key: keys.pack)
         var out = bytes
+        bytes = []
         out.append(contentsOf: sealed)
         LittleEndian.append(UInt32(sealed.count), to: &out)
         out.append(contentsOf: Array("DRP1".utf8))
-        let id = Hex.encode(Blake2b.hash(out, outputLength: 32))
-        return FinishedPack(id: id, bytes: out, entries: entries)
+        return FinishedPack(id: Hex.encode(Blake2b.hash(sealed, outputLength: 32)), bytes: out, entries: entries)
     }
 }
 
@@ -98,12 +106,14 @@ public struct SealedBlob: Sendable {
     public let entry: BlobEntry
 
     public init(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
-                compressor: ChunkCompressor) throws(RepositoryError) {
-        let encoded: (payload: [UInt8], compressed: Bool)
-        do {
-            encoded = try compressor.encode(plaintext)
-        } catch {
-            throw RepositoryError.wrap(error)
+                compressor: ChunkCompressor?) throws(RepositoryError) {
+        var encoded: (payload: [UInt8], compressed: Bool) = (plaintext, false)
+        if let compressor {
+            do {
+                encoded = try compressor.encode(plaintext)
+            } catch {
+                throw RepositoryError.wrap(error)
+            }
         }
         let rawLength = UInt32(plaintext.count)
         let ad = BlobEntry.associatedData(kind: kind, compressed: encoded.compressed, id: id, rawLength: rawLength)
@@ -136,6 +146,43 @@ public enum PackNaming {
 
 /// Reading packs: the header (for index recovery and check) and single blobs.
 public enum PackReader {
+    /// The id a pack's bytes give (hex BLAKE2b-256 of its sealed header), or nil when the
+    /// trailer is unreadable.
+    public static func id(of pack: [UInt8]) -> String? {
+        guard let range = sealedHeaderRange(of: pack) else { return nil }
+        return pack.withUnsafeBytes { raw in
+            Hex.encode(Blake2b.hash(UnsafeRawBufferPointer(rebasing: raw[range]), outputLength: 32))
+        }
+    }
+
+    static func sealedHeaderRange(of pack: [UInt8]) -> Range<Int>? {
+        guard pack.count >= 8, Array(pack[(pack.count - 4)...]) == Array("DRP1".utf8) else { return nil }
+        let length = Int(LittleEndian.uint32(pack[...], at: pack.count - 8))
+        guard length <= pack.count - 8 else { return nil }
+        return (pack.count - 8 - length)..<(pack.count - 8)
+    }
+
+    /// Checks that the header's blobs tile the data area exactly, so that no byte of the pack
+    /// escapes authentication (every blob byte is under an AEAD tag, the rest is the header).
+    public static func checkTiling(_ entries: [BlobEntry], pack: [UInt8], name: String, target: String) throws(RepositoryError) {
+        guard let range = sealedHeaderRange(of: pack) else {
+            throw RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
+                                  message: "target \(target): pack \(name) is damaged: no DRP1 trailer")
+        }
+        var expected = 0
+        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
+            guard Int(entry.offset) == expected else {
+                throw RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
+                                      message: "target \(target): pack \(name) is damaged: bytes \(expected)..<\(entry.offset) belong to no blob")
+            }
+            expected += Int(entry.length)
+        }
+        guard expected == range.lowerBound else {
+            throw RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
+                                  message: "target \(target): pack \(name) is damaged: its blobs end at \(expected), its header starts at \(range.lowerBound)")
+        }
+    }
+
     /// Parses and opens a whole pack's header. Checks the trailer and that entries lie inside
     /// the pack.
     public static func header(of pack: [UInt8], name: String, target: String,

@@ -16,8 +16,6 @@ public final class RepositoryKeys: Sendable {
     let index: SecureBytes
     /// Seals snapshot manifests.
     let manifest: SecureBytes
-    /// Keys the whole-file hashes recorded in manifests.
-    let fileHash: SecureBytes
 
     init(master: borrowing SecureBytes) throws(RepositoryError) {
         do {
@@ -26,7 +24,6 @@ public final class RepositoryKeys: Sendable {
             pack = try KeyDerivation.subkey(from: master, purpose: "pack")
             index = try KeyDerivation.subkey(from: master, purpose: "index")
             manifest = try KeyDerivation.subkey(from: master, purpose: "manifest")
-            fileHash = try KeyDerivation.subkey(from: master, purpose: "file-hash")
         } catch {
             throw RepositoryError.wrap(error)
         }
@@ -44,10 +41,5 @@ public final class RepositoryKeys: Sendable {
 
     public func chunkID(of plaintext: [UInt8]) -> ChunkID {
         plaintext.withUnsafeBytes { chunkID(of: $0) }
-    }
-
-    /// A streaming keyed hash for whole files.
-    public func fileHasher() throws(RepositoryError) -> Blake2bHasher {
-        do { return try Blake2bHasher(key: fileHash, outputLength: 32) } catch { throw RepositoryError.wrap(error) }
     }
 }

@@ -51,8 +51,6 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         public var consistency: String
         /// Root of the chunk tree (hex).
         public var root: String
-        /// Keyed BLAKE2b-256 (subkey "file-hash") of the whole image (hex).
-        public var hash: String
         public var chunks: Int
         /// The files' state when read, to skip unchanged files on the next run.
         public var sourceState: SourceState
@@ -61,7 +59,7 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
 
         public init(path: String, kind: String, size: Int64, mode: UInt32, snapshotMode: String,
                     pageSize: Int, pageCount: Int, consistentAt: String, consistency: String,
-                    root: String, hash: String, chunks: Int, sourceState: SourceState, unchanged: Bool) {
+                    root: String, chunks: Int, sourceState: SourceState, unchanged: Bool) {
             self.path = path
             self.kind = kind
             self.size = size
@@ -72,7 +70,6 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
             self.consistentAt = consistentAt
             self.consistency = consistency
             self.root = root
-            self.hash = hash
             self.chunks = chunks
             self.sourceState = sourceState
             self.unchanged = unchanged

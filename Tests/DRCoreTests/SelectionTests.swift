@@ -45,7 +45,7 @@ struct CatalogueTests {
     static func file(_ path: String, at time: String) -> SnapshotManifest.FileEntry {
         SnapshotManifest.FileEntry(path: path, kind: "sqlite", size: 4096, mode: 0o600, snapshotMode: "wal-live",
                                    pageSize: 4096, pageCount: 1, consistentAt: time, consistency: "",
-                                   root: String(repeating: "0", count: 64), hash: "", chunks: 1,
+                                   root: String(repeating: "0", count: 64), chunks: 1,
                                    sourceState: .init(size: 0, mtimeNanoseconds: 0, ctimeNanoseconds: 0, inode: 0, device: 0,
                                                       walSize: nil, walMtimeNanoseconds: nil, walCtimeNanoseconds: nil,
                                                       walInode: nil, journalPresent: false),
