@@ -144,6 +144,7 @@ public enum CheckJob {
         }
 
         // Every pack's bytes, when asked.
+        let indexedIDs = selection == .none ? [:] : index.idsByPack()
         for (pack, name) in present.sorted(by: { $0.key < $1.key }) where index.packs[pack] != nil && selection.includes(pack) {
             do {
                 let bytes = try store.get(name)
@@ -161,8 +162,7 @@ public enum CheckJob {
                                                 target: store.targetName, keys: keys)
                     report.blobsVerified += 1
                 }
-                let indexed = Set(index.locations.values.filter { $0.pack == pack }.map(\.entry.id))
-                if !indexed.isSubset(of: Set(entries.map(\.id))) {
+                if !(indexedIDs[pack] ?? []).isSubset(of: Set(entries.map(\.id))) {
                     throw CoreError(code: "check.index-mismatch", exitStatus: .integrity,
                                     message: "target \(store.targetName): the index names blobs that pack \(name) does not hold")
                 }

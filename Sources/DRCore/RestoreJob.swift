@@ -4,6 +4,7 @@ import DRCrypto
 import DRRepository
 import DRTransport
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +29,8 @@ public enum RestoreJob {
         public var force = false
         /// Read from this target only (default: the first target that has what is needed).
         public var target: String?
+        /// Mailboxes restored at once (default: one per core).
+        public var parallelism = ProcessInfo.processInfo.activeProcessorCount
         public init() {}
     }
 
@@ -81,35 +84,62 @@ public enum RestoreJob {
         let chosen = try catalogue.select(options.selection, mailboxes: options.mailboxes)
         try prepareDestination(options.destination)
 
+        // Mailboxes are restored by a bounded pool of workers (one per core). Each worker has
+        // its own readers (a reader caches the pack it last read); indexes are loaded once per
+        // target, when first needed, and shared.
+        let indexes = IndexCache(keys: keys)
+        let outcomes = Mutex<[Int: RestoreOutcome]>([:])
+        let next = Mutex(0)
+        let work = chosen
+        let readFrom = stores
+        let workers = max(1, min(options.parallelism, work.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var readers: [String: ContentReader] = [:]
+            while true {
+                let index = next.withLock { value -> Int in
+                    defer { value += 1 }
+                    return value
+                }
+                guard index < work.count else { return }
+                let (snapshot, entry) = work[index]
+                let target = options.destination + "/" + entry.path
+                if !options.force && FileManager.default.fileExists(atPath: target) {
+                    outcomes.withLock {
+                        $0[index] = .failure(.init(mailbox: entry.path, code: "restore.exists",
+                                                   error: "\(target) exists; refusing to overwrite it (use --force, or restore to another folder)"))
+                    }
+                    continue
+                }
+                // Try each target in turn: a damaged or missing object on one is read from another.
+                var lastFailure: (any DRError)?
+                var outcome: RestoreOutcome?
+                for store in readFrom where outcome == nil {
+                    do {
+                        if readers[store.targetName] == nil {
+                            readers[store.targetName] = ContentReader(store: store, index: try indexes.index(for: store), keys: keys)
+                        }
+                        guard let reader = readers[store.targetName] else { continue }
+                        try restoreFile(entry, from: reader, to: target)
+                        outcome = .restored(.init(mailbox: entry.path, snapshot: snapshot, consistentAt: entry.consistentAt,
+                                                  size: entry.size, path: target, target: store.targetName))
+                    } catch {
+                        lastFailure = CoreError.wrap(error)
+                    }
+                }
+                if outcome == nil, let lastFailure {
+                    outcome = .failure(.init(mailbox: entry.path, code: lastFailure.code, error: lastFailure.message))
+                }
+                if let outcome { outcomes.withLock { $0[index] = outcome } }
+            }
+        }
         var restored: [Report.Restored] = []
         var failures: [Report.Failure] = []
-        var readers: [String: ContentReader] = [:]
-        for (snapshot, entry) in chosen {
-            let target = options.destination + "/" + entry.path
-            if !options.force && FileManager.default.fileExists(atPath: target) {
-                failures.append(.init(mailbox: entry.path, code: "restore.exists",
-                                      error: "\(target) exists; refusing to overwrite it (use --force, or restore to another folder)"))
-                continue
-            }
-            // Try each target in turn: a damaged or missing object on one is read from another.
-            var lastFailure: (any DRError)?
-            var done = false
-            for store in stores where !done {
-                do {
-                    if readers[store.targetName] == nil {
-                        readers[store.targetName] = ContentReader(store: store, index: try repository.loadIndex(from: store, keys: keys), keys: keys)
-                    }
-                    guard let reader = readers[store.targetName] else { continue }
-                    try restoreFile(entry, from: reader, to: target)
-                    restored.append(.init(mailbox: entry.path, snapshot: snapshot, consistentAt: entry.consistentAt,
-                                          size: entry.size, path: target, target: store.targetName))
-                    done = true
-                } catch {
-                    lastFailure = CoreError.wrap(error)
-                }
-            }
-            if !done, let lastFailure {
-                failures.append(.init(mailbox: entry.path, code: lastFailure.code, error: lastFailure.message))
+        let all = outcomes.withLock { $0 }
+        for index in work.indices {
+            switch all[index] {
+            case .restored(let item): restored.append(item)
+            case .failure(let failure): failures.append(failure)
+            case nil: break
             }
         }
         return Report(restored: restored, failures: failures, durationSeconds: BackupJob.seconds(since: clock))
@@ -194,14 +224,39 @@ public enum RestoreJob {
     }
 }
 
+enum RestoreOutcome: Sendable {
+    case restored(RestoreJob.Report.Restored)
+    case failure(RestoreJob.Report.Failure)
+}
+
+/// Each target's index, loaded once when first needed, shared by the restore workers.
+final class IndexCache: Sendable {
+    private let keys: RepositoryKeys
+    private let loaded = Mutex<[String: BlobIndex]>([:])
+
+    init(keys: RepositoryKeys) { self.keys = keys }
+
+    func index(for store: any ObjectStore) throws(RepositoryError) -> BlobIndex {
+        // Loaded under the lock, so that two workers never hold two copies of one index.
+        try loaded.withLock { (cache) throws(RepositoryError) -> BlobIndex in
+            if let known = cache[store.targetName] { return known }
+            let index = try BlobIndex.load(from: store, keys: keys)
+            cache[store.targetName] = index
+            return index
+        }
+    }
+}
+
 /// Reads a file's content back from one target: walks its chunk tree, fetches each blob's
 /// byte range from its pack, authenticates and checks it.
 final class ContentReader {
     let store: any ObjectStore
     let index: BlobIndex
     let keys: RepositoryKeys
-    /// The last pack read whole, since consecutive blobs usually share a pack.
-    private var cachedPack: (name: String, bytes: [UInt8])?
+    /// A window of the pack read last: consecutive chunks of a file usually lie next to each
+    /// other in one pack, so one read serves many (and memory stays at one window per reader).
+    private var window: (pack: String, start: Int, bytes: [UInt8])?
+    static let windowSize = 4 << 20
 
     init(store: any ObjectStore, index: BlobIndex, keys: RepositoryKeys) {
         self.store = store
@@ -237,19 +292,19 @@ final class ContentReader {
                             message: "\(file): chunk \(id) is in no index of target \(store.targetName); run drctl check")
         }
         let name = PackNaming.objectName(location.pack)
-        let pack: [UInt8]
-        if let cached = cachedPack, cached.name == name {
-            pack = cached.bytes
-        } else {
-            pack = try store.get(name)
-            cachedPack = (name, pack)
-        }
         let start = Int(location.entry.offset), end = start + Int(location.entry.length)
-        guard end <= pack.count else {
+        if let current = window, current.pack == location.pack, start >= current.start,
+           end <= current.start + current.bytes.count {
+            return try PackReader.openBlob(current.bytes[(start - current.start)..<(end - current.start)],
+                                           entry: location.entry, pack: name, target: store.targetName, keys: keys)
+        }
+        let bytes = try store.get(name, offset: Int64(start), length: max(end - start, Self.windowSize))
+        guard bytes.count >= end - start else {
             throw CoreError(code: "restore.pack-truncated", exitStatus: .integrity,
                             message: "target \(store.targetName): pack \(name) is shorter than its index says; run drctl check")
         }
-        return try PackReader.openBlob(pack[start..<end], entry: location.entry, pack: name,
+        window = (location.pack, start, bytes)
+        return try PackReader.openBlob(bytes[0..<(end - start)], entry: location.entry, pack: name,
                                        target: store.targetName, keys: keys)
     }
 }

@@ -22,7 +22,9 @@ public final class BackupWriter: Sendable {
     private let compressionLevel: Int
 
     private struct State {
-        var indexes: [String: BlobIndex] = [:]
+        /// Which targets hold each chunk: bit i for `stores[i]`. One small table for all
+        /// targets instead of a full index per target (memory per chunk, not per location).
+        var present: [ChunkID: UInt16] = [:]
         var addedThisRun: Set<ChunkID> = []
         var pack = PackWriter()
         var newRecords: [IndexObject.PackRecord] = []
@@ -53,8 +55,13 @@ public final class BackupWriter: Sendable {
         self.keys = try repository.derivedKeys()
         self.compressionLevel = compressionLevel
         self.packSize = packSize
+        guard repository.stores.count <= 16 else {
+            throw RepositoryError(code: "repository.too-many-targets", exitStatus: .configuration,
+                                  message: "\(repository.stores.count) targets are configured; drctl supports at most 16")
+        }
         var initial = State()
-        for store in repository.stores {
+        for (number, store) in repository.stores.enumerated() {
+            let bit = UInt16(1) << UInt16(number)
             do throws(RepositoryError) {
                 // Leftovers of killed runs. Only old ones: a fresh one may be another host's
                 // backup writing to the same target right now.
@@ -65,11 +72,24 @@ public final class BackupWriter: Sendable {
                 } catch {
                     throw RepositoryError.wrap(error)
                 }
-                var index = try repository.loadIndex(from: store, keys: keys)
-                let recovered = try Self.recoverUnindexedPacks(store: store, index: index, keys: keys)
-                for record in recovered { index.add(IndexObject(packs: [record]), name: nil) }
+                var indexedPacks: Set<String> = []
+                // One index object in memory at a time; only the presence bits are kept.
+                let names: [String]
+                do { names = try store.list(prefix: "index/") } catch { throw RepositoryError.wrap(error) }
+                for name in names {
+                    let bytes: [UInt8]
+                    do { bytes = try store.get(name) } catch { throw RepositoryError.wrap(error) }
+                    let object = try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
+                    for record in object.packs {
+                        indexedPacks.insert(record.pack)
+                        for entry in record.entries { initial.present[entry.id, default: 0] |= bit }
+                    }
+                }
+                let recovered = try Self.recoverUnindexedPacks(store: store, indexedPacks: indexedPacks, keys: keys)
+                for record in recovered {
+                    for entry in record.entries { initial.present[entry.id, default: 0] |= bit }
+                }
                 initial.recoveredPacks[store.targetName] = recovered
-                initial.indexes[store.targetName] = index
             } catch {
                 initial.failures[store.targetName] = error
             }
@@ -102,8 +122,11 @@ public final class BackupWriter: Sendable {
                       compressor: ChunkCompressor?) throws(RepositoryError) {
         let claimed = state.withLock { state -> Bool in
             if state.addedThisRun.contains(id) { return false }
-            let healthy = stores.filter { state.failures[$0.targetName] == nil }
-            if healthy.allSatisfy({ state.indexes[$0.targetName]?.contains(id) == true }) { return false }
+            var healthy: UInt16 = 0
+            for (number, store) in stores.enumerated() where state.failures[store.targetName] == nil {
+                healthy |= UInt16(1) << UInt16(number)
+            }
+            if let mask = state.present[id], mask & healthy == healthy { return false }
             state.addedThisRun.insert(id)
             state.newChunks += 1
             state.newChunkBytes += Int64(plaintext.count)
@@ -201,13 +224,13 @@ public final class BackupWriter: Sendable {
     }
 
     /// Reads the header of every pack that no index names.
-    static func recoverUnindexedPacks(store: any ObjectStore, index: BlobIndex,
+    static func recoverUnindexedPacks(store: any ObjectStore, indexedPacks: Set<String>,
                                       keys: RepositoryKeys) throws(RepositoryError) -> [IndexObject.PackRecord] {
         var records: [IndexObject.PackRecord] = []
         let names: [String]
         do { names = try store.list(prefix: "data/") } catch { throw RepositoryError.wrap(error) }
         for name in names {
-            guard let id = PackNaming.id(fromObjectName: name), index.packs[id] == nil else { continue }
+            guard let id = PackNaming.id(fromObjectName: name), !indexedPacks.contains(id) else { continue }
             do {
                 let bytes = try store.get(name)
                 guard PackReader.id(of: bytes) == id else { continue }
@@ -230,11 +253,15 @@ extension Repository {
 
     /// Every index object of one target, merged.
     public func loadIndex(from store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> BlobIndex {
-        var index = BlobIndex()
+        try BlobIndex.load(from: store, keys: keys)
+    }
+
+    /// Reads one target's index objects one at a time (only one is in memory at once).
+    public func forEachIndexObject(on store: any ObjectStore, keys: RepositoryKeys,
+                                   _ body: (IndexObject) -> Void) throws(RepositoryError) {
         do {
             for name in try store.list(prefix: "index/") {
-                let object = try IndexObject.open(try store.get(name), name: name, target: store.targetName, keys: keys)
-                index.add(object, name: name)
+                body(try IndexObject.open(try store.get(name), name: name, target: store.targetName, keys: keys))
             }
         } catch let error as RepositoryError {
             throw error
@@ -243,7 +270,6 @@ extension Repository {
         } catch {
             throw RepositoryError(code: "repository.io", exitStatus: .ioError, message: "\(error)")
         }
-        return index
     }
 
     /// Every snapshot manifest of one target.

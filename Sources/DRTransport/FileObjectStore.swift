@@ -97,6 +97,35 @@ public struct FileObjectStore: ObjectStore {
         return bytes
     }
 
+    public func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8] {
+        let path = try self.path(for: key)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let err = errno
+            if err == ENOENT {
+                throw TransportError(.notFound, code: "transport.not-found",
+                                     message: "target \(targetName): \(key) does not exist at \(location)")
+            }
+            throw failure("open", key: key, errno: err)
+        }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: max(0, length))
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("read", key: key, errno: errno)
+            }
+            if count == 0 { break }
+            done += count
+        }
+        if done < bytes.count { bytes.removeSubrange(done...) }
+        return bytes
+    }
+
     public func exists(_ key: String) throws(TransportError) -> Bool {
         let path = try self.path(for: key)
         var info = stat()

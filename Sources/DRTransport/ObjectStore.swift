@@ -15,6 +15,8 @@ public protocol ObjectStore: Sendable {
     func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError)
     /// Reads a whole object; `transport.not-found` when it does not exist.
     func get(_ key: String) throws(TransportError) -> [UInt8]
+    /// Reads `length` bytes from `offset` (fewer at the object's end).
+    func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8]
     /// Whether an object exists.
     func exists(_ key: String) throws(TransportError) -> Bool
     /// Keys of all objects whose key starts with `prefix`, sorted.
