@@ -1,4 +1,4 @@
-import CDRSystem
+internal import CDRSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,1 +1,1 @@
-import CSQLite
+internal import CSQLite
