@@ -77,7 +77,6 @@ public enum InitJob {
     static func createAuxiliaryKeys(_ configuration: Configuration) throws(CoreError) -> [String] {
         var created: [String] = []
         if let path = configuration.drill.signingKeyFile, !SecretFiles.exists(path) {
-            SecretFiles.makeParentFolders(of: path)
             do {
                 try Ed25519SigningKey.generate().writeSeed(toFile: path)
             } catch {

@@ -65,35 +65,7 @@ public struct Ed25519SigningKey: ~Copyable, Sendable {
 
     /// Writes the raw 32-byte seed to a new file of mode 0600. Refuses to overwrite.
     public func writeSeed(toFile path: String) throws(CryptoError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if fd < 0 {
-            let err = errno
-            throw CryptoError(code: err == EEXIST ? "crypto.key-file-exists" : "crypto.key-file-write",
-                              exitStatus: err == EEXIST ? .cannotCreate : .ioError,
-                              message: err == EEXIST
-                                ? "signing key file \(path) already exists: refusing to overwrite it; move it away first if you really mean to replace the key"
-                                : "cannot create signing key file \(path): \(errnoDescription(err))")
-        }
-        var failure: Int32 = 0
-        secretKey.withUnsafeBytes { sk in
-            var written = 0
-            while written < Self.seedLength {
-                let n = write(fd, sk.baseAddress! + written, Self.seedLength - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                written += n
-            }
-        }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure != 0 {
-            unlink(path)
-            throw CryptoError(code: "crypto.key-file-write", exitStatus: .ioError,
-                              message: "cannot write signing key file \(path): \(errnoDescription(failure))")
-        }
+        try seed().writeNewSecretFile(path: path, purpose: "signing key file")
     }
 
     /// Loads a key from a seed file written by `writeSeed(toFile:)` (checked to be mode 0600).

@@ -121,6 +121,48 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
 // MARK: - Secret files
 
 extension SecureBytes {
+    /// Writes these bytes to a new file of mode 0600 (from the first byte on), fsynced.
+    ///
+    /// Never replaces an existing file (a key is never overwritten behind the operator's
+    /// back) and never follows a symbolic link; on a failed write the file is removed.
+    /// Missing parent folders are created with mode 0700.
+    public func writeNewSecretFile(path: String, purpose: String) throws(CryptoError) {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            var current = ""
+            for part in path[..<slash].split(separator: "/") {
+                current += "/" + part
+                _ = mkdir(current, 0o700)
+            }
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 {
+            let err = errno
+            throw CryptoError(code: err == EEXIST ? "crypto.secret-file-exists" : "crypto.secret-file-create",
+                              exitStatus: err == EEXIST ? .cannotCreate : .ioError,
+                              message: err == EEXIST
+                                ? "\(purpose) \(path) already exists: refusing to overwrite it; move it away first if you really mean to replace it"
+                                : "cannot create \(purpose) \(path): \(errnoDescription(err))")
+        }
+        var failure: Int32 = 0
+        var written = 0
+        while written < count {
+            let n = write(fd, pointer + written, count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                break
+            }
+            written += n
+        }
+        if failure == 0, fsync(fd) != 0 { failure = errno }
+        close(fd)
+        if failure != 0 {
+            unlink(path)
+            throw CryptoError(code: "crypto.secret-file-write", exitStatus: .ioError,
+                              message: "cannot write \(purpose) \(path): \(errnoDescription(failure)); nothing was kept")
+        }
+    }
+
     /// The largest secret file accepted: passphrases and keys are tiny, so anything larger
     /// is a wrong path (a log file, a device) rather than a secret.
     public static let maximumSecretFileSize = 64 * 1024

@@ -263,12 +263,8 @@ extension Repository {
             for name in try store.list(prefix: "index/") {
                 body(try IndexObject.open(try store.get(name), name: name, target: store.targetName, keys: keys))
             }
-        } catch let error as RepositoryError {
-            throw error
-        } catch let error as any DRError {
-            throw RepositoryError.wrap(error)
         } catch {
-            throw RepositoryError(code: "repository.io", exitStatus: .ioError, message: "\(error)")
+            throw RepositoryError.from(error)
         }
     }
 
@@ -280,12 +276,8 @@ extension Repository {
                 result.append((name, try SnapshotManifest.open(try store.get(name), name: name,
                                                                target: store.targetName, keys: keys)))
             }
-        } catch let error as RepositoryError {
-            throw error
-        } catch let error as any DRError {
-            throw RepositoryError.wrap(error)
         } catch {
-            throw RepositoryError(code: "repository.io", exitStatus: .ioError, message: "\(error)")
+            throw RepositoryError.from(error)
         }
         return result.sorted { $0.1.time < $1.1.time }
     }

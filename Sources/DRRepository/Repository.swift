@@ -146,12 +146,8 @@ public final class Repository {
             let config: RepositoryConfig
             do {
                 config = try openConfig(try store.get("config"), master: master, target: store.targetName)
-            } catch let error as RepositoryError {
-                throw error
-            } catch let error as any DRError {
-                throw RepositoryError.wrap(error)
             } catch {
-                throw RepositoryError(code: "repository.io", exitStatus: .ioError, message: "\(error)")
+                throw RepositoryError.from(error)
             }
             if let known = id, known != config.id {
                 throw RepositoryError(code: "repository.mismatch", exitStatus: .dataError,
@@ -247,12 +243,8 @@ public final class Repository {
                 let object = try KeyObject.decode(bytes, name: name, target: store.targetName)
                 entries.append(KeyEntry(id: id, object: object, targets: [store.targetName]))
             }
-        } catch let error as RepositoryError {
-            throw error
-        } catch let error as any DRError {
-            throw RepositoryError.wrap(error)
         } catch {
-            throw RepositoryError(code: "repository.io", exitStatus: .ioError, message: "\(error)")
+            throw RepositoryError.from(error)
         }
         return entries
     }
@@ -274,12 +266,8 @@ public final class Repository {
             object.wrappedKey = Base64.encode(sealed)
             let bytes = try object.encoded()
             return (KeyObject.identifier(of: bytes), bytes)
-        } catch let error as RepositoryError {
-            throw error
-        } catch let error as any DRError {
-            throw RepositoryError.wrap(error)
         } catch {
-            throw RepositoryError(code: "repository.key-wrap", exitStatus: .failure, message: "\(error)")
+            throw RepositoryError.from(error)
         }
     }
 

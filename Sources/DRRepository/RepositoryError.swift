@@ -17,4 +17,11 @@ public struct RepositoryError: DRError {
     static func wrap(_ error: any DRError) -> RepositoryError {
         RepositoryError(code: error.code, exitStatus: error.exitStatus, message: error.message)
     }
+
+    /// Any error from a block that mixes layers (transport, crypto, our own), as ours.
+    static func from(_ error: any Error) -> RepositoryError {
+        if let own = error as? RepositoryError { return own }
+        if let known = error as? any DRError { return wrap(known) }
+        return RepositoryError(code: "repository.internal", exitStatus: .failure, message: "\(error)")
+    }
 }

@@ -39,12 +39,8 @@ public struct UnlockSecret: ~Copyable {
             case .keyFile:
                 return try KeyDerivation.subkey(from: bytes, purpose: "key-file-wrap")
             }
-        } catch let error as RepositoryError {
-            throw error
-        } catch let error as any DRError {
-            throw RepositoryError.wrap(error)
         } catch {
-            throw RepositoryError(code: "repository.kdf", exitStatus: .failure, message: "\(error)")
+            throw RepositoryError.from(error)
         }
     }
 }

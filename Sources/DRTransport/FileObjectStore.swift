@@ -64,16 +64,7 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func get(_ key: String) throws(TransportError) -> [UInt8] {
-        let path = try self.path(for: key)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let err = errno
-            if err == ENOENT {
-                throw TransportError(.notFound, code: "transport.not-found",
-                                     message: "target \(targetName): \(key) does not exist at \(location)")
-            }
-            throw failure("open", key: key, errno: err)
-        }
+        let fd = try openForReading(key)
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) != 0 { throw failure("stat", key: key, errno: errno) }
@@ -98,16 +89,7 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8] {
-        let path = try self.path(for: key)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let err = errno
-            if err == ENOENT {
-                throw TransportError(.notFound, code: "transport.not-found",
-                                     message: "target \(targetName): \(key) does not exist at \(location)")
-            }
-            throw failure("open", key: key, errno: err)
-        }
+        let fd = try openForReading(key)
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: max(0, length))
         var done = 0
@@ -198,6 +180,20 @@ public struct FileObjectStore: ObjectStore {
     }
 
     // MARK: - Helpers
+
+    private func openForReading(_ key: String) throws(TransportError) -> Int32 {
+        let path = try self.path(for: key)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let err = errno
+            if err == ENOENT {
+                throw TransportError(.notFound, code: "transport.not-found",
+                                     message: "target \(targetName): \(key) does not exist at \(location)")
+            }
+            throw failure("open", key: key, errno: err)
+        }
+        return fd
+    }
 
     /// Object keys are relative slash-separated names; anything that could escape the
     /// target's folder is refused.
