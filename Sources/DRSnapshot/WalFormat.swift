@@ -117,7 +117,7 @@ enum WalScanner {
             if mxFrame > 0 && walSize < needed {
                 throw SnapshotError(
                     code: "snapshot.shm-inconsistent", exitStatus: .dataError,
-                    message: "\(wal.path): the wal-index (-shm) says \(mxFrame) frames are committed, but the WAL holds only \(max(0, (walSize - Int64(WalHeader.size)) / Int64(frameSize))); the -shm or the WAL is damaged. Open the mailbox with its key so SQLite rebuilds the index, or restore it from a backup")
+                    message: "\(String(wal.path.dropLast(4)))-shm: the wal-index does not match the WAL: it says \(mxFrame) frames are committed, but \(wal.path) holds only \(max(0, (walSize - Int64(WalHeader.size)) / Int64(frameSize))). Nothing was changed; open the mailbox with its key so SQLite rebuilds the index, or restore it from a backup")
             }
             limit = mxFrame
         case .recovery:
