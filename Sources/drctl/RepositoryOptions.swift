@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRConfig
+import DRBase
 import DRCore
 import Foundation
 
@@ -28,10 +29,14 @@ extension GlobalOptions {
 /// Printing results: text for people, `--json` for machines (one JSON document on stdout).
 enum Output {
     static func json<T: Encodable>(_ value: T) throws {
+        StandardStreams.writeOutput(try jsonText(value))
+    }
+
+    /// The JSON text (pretty, sorted keys) with a final newline.
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        print(String(decoding: data, as: UTF8.self))
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
     }
 }
 

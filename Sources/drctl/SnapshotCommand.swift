@@ -89,31 +89,12 @@ struct Snapshot: ParsableCommand {
     private func report(_ meta: SnapshotMetadata, elapsedMilliseconds: Int64, toStandardOutput: Bool) {
         let text: String
         if global.json {
-            let c = meta.consistency
-            var consistency: [(String, String)] = [("summary", jsonString(c.summary)),
-                                                   ("hotJournalApplied", c.hotJournalApplied ? "true" : "false")]
-            if let v = c.walFrame { consistency.append(("walFrame", "\(v)")) }
-            if let v = c.walSalt1 { consistency.append(("walSalt1", "\(v)")) }
-            if let v = c.walSalt2 { consistency.append(("walSalt2", "\(v)")) }
-            if let v = c.checkpointSequence { consistency.append(("checkpointSequence", "\(v)")) }
-            if let v = c.changeCounter { consistency.append(("changeCounter", "\(v)")) }
-            if let v = c.fileSize { consistency.append(("fileSize", "\(v)")) }
-            if let v = c.modificationTimeNanoseconds { consistency.append(("modificationTimeNanoseconds", "\(v)")) }
-            let fields: [(String, String)] = [
-                ("mailbox", jsonString(meta.path)),
-                ("output", jsonString(to)),
-                ("mode", jsonString(meta.mode.rawValue)),
-                ("cipher", jsonString(meta.cipher.rawValue)),
-                ("pageSize", "\(meta.pageSize)"),
-                ("pageSizeSource", jsonString(meta.pageSizeSource)),
-                ("pageCount", "\(meta.pageCount)"),
-                ("imageSize", "\(meta.imageSize)"),
-                ("reservedBytes", meta.reservedBytes.map { "\($0)" } ?? "null"),
-                ("overlaidPages", "\(meta.overlaidPages)"),
-                ("consistency", jsonObject(consistency)),
-                ("elapsedMilliseconds", "\(elapsedMilliseconds)"),
-            ]
-            text = jsonObject(fields) + "\n"
+            let report = SnapshotReport(
+                mailbox: meta.path, output: to, mode: meta.mode.rawValue, cipher: meta.cipher.rawValue,
+                pageSize: meta.pageSize, pageSizeSource: meta.pageSizeSource, pageCount: meta.pageCount,
+                imageSize: meta.imageSize, reservedBytes: meta.reservedBytes, overlaidPages: meta.overlaidPages,
+                consistency: .init(point: meta.consistency), elapsedMilliseconds: elapsedMilliseconds)
+            text = (try? Output.jsonText(report)) ?? "{}\n"
         } else {
             var lines = [
                 "snapshot of \(meta.path) written to \(toStandardOutput ? "standard output" : to)",
@@ -141,29 +122,43 @@ private func monotonicMilliseconds() -> Int64 {
     return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }
 
-private func jsonObject(_ fields: [(String, String)]) -> String {
-    "{" + fields.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
-}
+/// What `drctl snapshot --json` prints.
+private struct SnapshotReport: Encodable {
+    struct Consistency: Encodable {
+        var summary: String
+        var hotJournalApplied: Bool
+        var walFrame: UInt32?
+        var walSalt1: UInt32?
+        var walSalt2: UInt32?
+        var checkpointSequence: UInt32?
+        var changeCounter: UInt32?
+        var fileSize: Int64?
+        var modificationTimeNanoseconds: Int64?
 
-private func jsonString(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
+        init(point: ConsistencyPoint) {
+            summary = point.summary
+            hotJournalApplied = point.hotJournalApplied
+            walFrame = point.walFrame
+            walSalt1 = point.walSalt1
+            walSalt2 = point.walSalt2
+            checkpointSequence = point.checkpointSequence
+            changeCounter = point.changeCounter
+            fileSize = point.fileSize
+            modificationTimeNanoseconds = point.modificationTimeNanoseconds
         }
     }
-    return out + "\""
+    var mailbox: String
+    var output: String
+    var mode: String
+    var cipher: String
+    var pageSize: Int
+    var pageSizeSource: String
+    var pageCount: Int
+    var imageSize: Int64
+    var reservedBytes: Int?
+    var overlaidPages: Int
+    var consistency: Consistency
+    var elapsedMilliseconds: Int64
 }
 
 /// The destination of `drctl snapshot`: a private temporary file renamed into place once the
