@@ -1,6 +1,7 @@
 import ArgumentParser
 import DRBase
 import DRCore
+import Foundation
 
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,6 +65,8 @@ struct Restore: ParsableCommand {
             for failure in report.failures {
                 StandardStreams.writeError("drctl: error: \(failure.mailbox): \(failure.error)\n")
             }
+            let bytes = report.restored.reduce(Int64(0)) { $0 + $1.size }
+            print("\(report.restored.count) mailboxes restored (\(ByteCount.format(bytes))), \(report.failures.count) failed, in \(String(format: "%.2f", report.durationSeconds)) s")
         }
         if !report.failures.isEmpty {
             throw ExitCode(report.restored.isEmpty ? ExitStatus.integrity.rawValue : ExitStatus.failure.rawValue)
