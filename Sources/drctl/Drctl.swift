@@ -13,7 +13,7 @@ struct Drctl: AsyncParsableCommand {
         discussion: """
             drctl snapshots live SQLite mailboxes without their keys, stores them deduplicated, \
             compressed and encrypted on two or more targets, restores them to a point in time, \
-            runs restore drills and anonymizes mail logs.
+            and verifies every byte of every target.
 
             With no configuration file it uses an embedded default (a demo mail store and two \
             local targets under ~/.local/share/drctl) so that every command can be tried at once.

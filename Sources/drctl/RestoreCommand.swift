@@ -11,9 +11,9 @@ struct Restore: ParsableCommand {
             the moment (RFC 3339 such as 2026-11-28T03:00:00Z, or relative such as "2h ago"); \
             --snapshot picks one snapshot exactly; with neither, the newest image.
 
-            Each file is written under a temporary name, checked against the snapshot's \
-            whole-file hash, fsynced and renamed: a restore never leaves a partial file and \
-            never returns wrong bytes. Existing files are not overwritten without --force. \
+            Each file is written under a temporary name, every chunk authenticated and checked \
+            against its id (which the snapshot's chunk tree vouches for), fsynced and renamed: \
+            a restore never leaves a partial file and never returns wrong bytes. Existing files are not overwritten without --force. \
             A chunk that is damaged on one target is read from another.
 
             Examples:
