@@ -122,7 +122,9 @@ struct KeyEndToEndTests {
     @Test("the process disables core dumps and is not dumpable, even when started with a core limit")
     func coreDumpsOff() throws {
         let home = try TemporaryHome()
-        let result = try home.run("/bin/sh", ["-c", "ulimit -c unlimited && exec \"$0\" debug process --json", Drctl.binary])
+        // Raise the soft limit to the hard one (unlimited unless the caller lowered it), so that
+        // drctl starts with core dumps allowed and must turn them off itself.
+        let result = try home.run("/bin/sh", ["-c", "ulimit -S -c \"$(ulimit -H -c)\" && exec \"$0\" debug process --json", Drctl.binary])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(json["coreLimitSoft"] as? Int == 0)
