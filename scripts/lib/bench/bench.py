@@ -597,7 +597,7 @@ def notes(runs, args):
              "Encrypted pages do not compress for anyone.")
     n.append("Chunking: drctl page-aligned chunks for SQLite images; restic and borg their default "
              "content-defined chunking (~1 MiB and ~2 MiB average).")
-    n.append("drctl restore checks each file's whole-file hash and fsyncs it before renaming; restic and "
+    n.append("drctl restore checks every chunk against its id and fsyncs each file before renaming it; restic and "
              "borg restores do not fsync: 'restore + sync' adds the time of a sync(1) right after each "
              "restore (machine-wide, so other engineers' writes can land in it).")
     n.append("Every measured command starts after a sync(1) (not timed). The store is in the page cache "
