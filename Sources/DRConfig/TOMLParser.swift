@@ -599,6 +599,26 @@ struct TOMLParser {
         }
     }
 
+    /// In a multi-line string, a run of quotes: three close the string (up to two more before
+    /// them belong to the content); fewer are content. Returns whether the string closed.
+    private mutating func consumeQuoteRun(_ quote: Unicode.Scalar,
+                                          into out: inout String.UnicodeScalarView) throws(ConfigError) -> Bool {
+        var run = 0
+        while peek(run) == quote { run += 1 }
+        if run >= 3 {
+            guard run <= 5 else {
+                let q = String(quote)
+                throw fail("too many quotes: at most two \(q) may come right before the closing \(q)\(q)\(q)")
+            }
+            for _ in 0..<(run - 3) { out.append(quote) }
+            advance(run)
+            return true
+        }
+        for _ in 0..<run { out.append(quote) }
+        advance(run)
+        return false
+    }
+
     private mutating func parseMultilineBasicString() throws(ConfigError) -> String {
         let openLine = line, openColumn = column
         advance(3)
@@ -610,18 +630,7 @@ struct TOMLParser {
             }
             switch scalar {
             case "\"":
-                var run = 0
-                while peek(run) == "\"" { run += 1 }
-                if run >= 3 {
-                    guard run <= 5 else {
-                        throw fail("too many quotes: at most two \" may come right before the closing \"\"\"")
-                    }
-                    for _ in 0..<(run - 3) { out.append("\"") }
-                    advance(run)
-                    return String(out)
-                }
-                for _ in 0..<run { out.append("\"") }
-                advance(run)
+                if try consumeQuoteRun("\"", into: &out) { return String(out) }
             case "\\":
                 // A backslash at the end of a line joins it to the next, trimming the
                 // whitespace and newlines in between.
@@ -684,18 +693,7 @@ struct TOMLParser {
             }
             switch scalar {
             case "'":
-                var run = 0
-                while peek(run) == "'" { run += 1 }
-                if run >= 3 {
-                    guard run <= 5 else {
-                        throw fail("too many quotes: at most two ' may come right before the closing '''")
-                    }
-                    for _ in 0..<(run - 3) { out.append("'") }
-                    advance(run)
-                    return String(out)
-                }
-                for _ in 0..<run { out.append("'") }
-                advance(run)
+                if try consumeQuoteRun("'", into: &out) { return String(out) }
             case "\n", "\r":
                 guard atNewline else { throw fail("a carriage return must be followed by a line feed") }
                 skipNewline()
