@@ -1,3 +1,5 @@
+import DRBase
+
 /// A value of a TOML document, with the position it was written at.
 ///
 /// Every node keeps its line and column so that the configuration decoder (and anyone else
@@ -110,23 +112,7 @@ extension TOMLTable {
 
 /// A string in double quotes with TOML escapes, as it would be written in a file.
 func quoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\u" + hex(scalar.value, width: 4)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
+    StringLiteral.quoted(text)
 }
 
 func hex(_ value: UInt32, width: Int) -> String {
