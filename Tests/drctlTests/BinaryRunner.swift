@@ -32,9 +32,13 @@ enum BinaryRunner {
     }
 
     /// Runs any executable (found on PATH when `executable` has no slash) to completion.
+    /// - Parameter inheritEnvironment: false gives the child exactly `environment` (so that the
+    ///   developer's own DRCTL_CONFIG or HOME can never leak into a result).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                    inheritEnvironment: Bool = true,
                     currentDirectory: String? = nil, standardInput: String? = nil) throws -> RunResult {
         let process = try RunningProcess(executable, arguments, environment: environment,
+                                         inheritEnvironment: inheritEnvironment,
                                          currentDirectory: currentDirectory, standardInput: standardInput)
         return process.wait()
     }
@@ -47,7 +51,7 @@ final class RunningProcess: @unchecked Sendable {
     private let errPath: String
 
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-         currentDirectory: String? = nil, standardInput: String? = nil) throws {
+         inheritEnvironment: Bool = true, currentDirectory: String? = nil, standardInput: String? = nil) throws {
         let id = UUID().uuidString
         outPath = NSTemporaryDirectory() + "drctl-run-\(id).out"
         errPath = NSTemporaryDirectory() + "drctl-run-\(id).err"
@@ -61,7 +65,9 @@ final class RunningProcess: @unchecked Sendable {
             process.arguments = [executable] + arguments
         }
         if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.environment = inheritEnvironment
+                ? ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                : environment
         }
         if let currentDirectory {
             process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory)

@@ -1,27 +1,14 @@
 import Foundation
 import Testing
 
-/// Runs the built `drctl` binary.
+/// The built `drctl` binary (or $DRCTL_BINARY).
 enum Drctl {
-    /// The binary next to the test bundle in the build products folder.
     static var binary: String {
-        if let explicit = ProcessInfo.processInfo.environment["DRCTL_BINARY"] { return explicit }
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            let candidate = url.appendingPathComponent("drctl").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            .appendingPathComponent(".build/debug/drctl").path
+        ProcessInfo.processInfo.environment["DRCTL_BINARY"] ?? BinaryRunner.drctlPath
     }
 }
 
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
+typealias ProcessResult = RunResult
 
 /// A throw-away HOME with its own data folder, so the embedded default of every test is
 /// private to it; removed at the end.
@@ -54,30 +41,8 @@ final class TemporaryHome {
     }
 
     func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes to the end before waiting, so a chatty child cannot block.
-        let stderrData = LockedData()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            stderrData.set(err.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus,
-                             stdout: String(decoding: stdoutData, as: UTF8.self),
-                             stderr: String(decoding: stderrData.get(), as: UTF8.self))
+        try BinaryRunner.run(executable, arguments, environment: environment, inheritEnvironment: false,
+                             currentDirectory: root)
     }
 
     /// Writes a secret file with mode 0600.
@@ -142,12 +107,4 @@ final class TemporaryHome {
         try #require(result.status == 0, "key list failed: \(result.stderr)")
         return try JSONDecoder().decode([ListedKey].self, from: Data(result.stdout.utf8))
     }
-}
-
-/// A Data box shared between the reader thread and the test.
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }
