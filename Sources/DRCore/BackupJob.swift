@@ -29,6 +29,14 @@ public enum BackupJob {
         /// Show progress on standard error (when it is a terminal).
         public var progress: Bool = false
         public var snapshotOptions = SnapshotOptions()
+        /// Where rollback-mode images are spooled: `<[state] path>/spool`, set by `run`.
+        var spoolDirectory: String = "/var/lib/drctl/spool"
+
+        func spooling(to folder: String) -> Options {
+            var copy = self
+            copy.spoolDirectory = folder
+            return copy
+        }
         /// Files processed at once (default: one per core).
         public var parallelism = ProcessInfo.processInfo.activeProcessorCount
         public init() {}
@@ -66,6 +74,7 @@ public enum BackupJob {
                            options: Options) throws(CoreError) -> Report {
         let started = Date()
         let clock = ContinuousClock.now
+        let options = options.spooling(to: configuration.stateDirectory + "/spool")
         let repository = try KeyJobs.open(configuration, secrets: secrets)
         let writer: BackupWriter
         do { writer = try BackupWriter(repository: repository, compressionLevel: options.compressionLevel,
@@ -193,31 +202,54 @@ public enum BackupJob {
                            writer: BackupWriter, compressor: ChunkCompressor, options: Options,
                            snapshotOptions: SnapshotOptions) throws -> SnapshotManifest.FileEntry {
         var storeError: RepositoryError?
+        var spooled: (spool: Spool, metadata: SnapshotMetadata, consistentAt: String)?
         do {
-            return try Snapshotter.withConsistentImage(of: mailbox.path, options: snapshotOptions) { (reader) throws(SnapshotError) -> SnapshotManifest.FileEntry in
+            let entry = try Snapshotter.withConsistentImage(of: mailbox.path, options: snapshotOptions) { (reader) throws(SnapshotError) -> SnapshotManifest.FileEntry? in
                 let consistentAt = Timestamps.format(Date())
                 do {
-                    return try chunk(reader, mailbox: mailbox, state: state, consistentAt: consistentAt,
-                                     writer: writer, compressor: compressor, options: options)
+                    if reader.metadata.mode == .rollback {
+                        // Writers are locked out while a rollback database is read: copy the
+                        // image aside at disk speed and chunk it after the lock is gone.
+                        let spool = try Spool(directory: options.spoolDirectory, pageSize: reader.metadata.pageSize)
+                        while true {
+                            let block: [UInt8] = try reader.readBlock(maxBytes: 1 << 20)
+                            if block.isEmpty { break }
+                            try spool.append(block)
+                        }
+                        spooled = (spool, reader.metadata, consistentAt)
+                        return nil
+                    }
+                    spooled = nil
+                    return try chunk(reader, metadata: reader.metadata, mailbox: mailbox, state: state,
+                                     consistentAt: consistentAt, writer: writer, compressor: compressor,
+                                     options: options)
                 } catch let error as SnapshotError {
                     throw error
                 } catch let error as RepositoryError {
                     storeError = error
                     throw SnapshotError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+                } catch let error as any DRError {
+                    throw SnapshotError(code: error.code, exitStatus: error.exitStatus, message: "\(mailbox.id): \(error.message)")
                 } catch {
                     throw SnapshotError(code: "backup.internal", exitStatus: .failure, message: "\(error)")
                 }
             }
+            if let entry { return entry }
+            guard let spooled else {
+                throw CoreError(code: "backup.internal", exitStatus: .failure, message: "\(mailbox.id): no image")
+            }
+            return try chunk(spooled.spool, metadata: spooled.metadata, mailbox: mailbox, state: state,
+                             consistentAt: spooled.consistentAt, writer: writer, compressor: compressor,
+                             options: options)
         } catch {
             if let storeError { throw storeError }
             throw error
         }
     }
 
-    private static func chunk(_ reader: ImageReader, mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
-                              consistentAt: String, writer: BackupWriter, compressor: ChunkCompressor,
-                              options: Options) throws -> SnapshotManifest.FileEntry {
-        let metadata = reader.metadata
+    private static func chunk(_ reader: any BlockSource, metadata: SnapshotMetadata, mailbox: MailStore.Mailbox,
+                              state: SnapshotManifest.SourceState?, consistentAt: String, writer: BackupWriter,
+                              compressor: ChunkCompressor, options: Options) throws -> SnapshotManifest.FileEntry {
         var tree = ChunkTreeBuilder(keys: writer.keys)
         // Tree nodes are lists of random-looking ids, and the pages of an encrypted database
         // are ciphertext: neither ever shrinks, so they are stored without trying zstd.

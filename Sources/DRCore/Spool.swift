@@ -1,0 +1,90 @@
+import DRBase
+import DRSnapshot
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the chunker reads an image from: straight from the snapshot, or from a spool.
+protocol BlockSource: AnyObject {
+    /// Up to `maxBytes` (whole pages for SQLite images); empty at the end.
+    func readBlock(maxBytes: Int) throws -> [UInt8]
+}
+
+extension ImageReader: BlockSource {}
+
+/// A private, nameless temporary file holding one image.
+///
+/// Used for rollback-journal databases: while their image is read, SQLite's SHARED lock keeps
+/// every writer out, so the image is copied here at disk speed under the lock, the lock is
+/// released, and only then is it hashed, sealed and uploaded. The file is opened with
+/// O_TMPFILE (it never has a name, so nothing else can open it, and it vanishes when closed,
+/// also if drctl is killed) in the state folder (mode 0700).
+final class Spool: BlockSource {
+    private let fd: Int32
+    private var readOffset: Int64 = 0
+    private(set) var size: Int64 = 0
+    let pageSize: Int
+
+    init(directory: String, pageSize: Int) throws(CoreError) {
+        self.pageSize = pageSize
+        var current = ""
+        for part in directory.split(separator: "/") {
+            current += "/" + part
+            _ = mkdir(current, 0o700)
+        }
+        var descriptor = open(directory, O_RDWR | Self.openTemporaryFile | O_CLOEXEC, 0o600)
+        if descriptor < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+            // A filesystem without O_TMPFILE: a named file, unlinked at once.
+            var template = Array("\(directory)/.spool-XXXXXX".utf8CString)
+            descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if descriptor >= 0 {
+                template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            }
+        }
+        guard descriptor >= 0 else {
+            throw CoreError(code: "backup.spool", exitStatus: .ioError,
+                            message: "cannot create a spool file in \(directory) (the [state] folder): \(errnoDescription(errno))")
+        }
+        fd = descriptor
+    }
+
+    deinit { close(fd) }
+
+    /// O_TMPFILE, a macro Swift does not import: __O_TMPFILE (020000000, the same on every
+    /// Linux architecture drctl builds for) with O_DIRECTORY.
+    private static let openTemporaryFile: Int32 = 0o20_000_000 | O_DIRECTORY
+
+    func append(_ bytes: [UInt8]) throws(CoreError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(size) + off_t(done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CoreError(code: "backup.spool", exitStatus: .ioError,
+                                message: "cannot write the spool file in the [state] folder: \(errnoDescription(errno)) (is the disk full?)")
+            }
+            done += n
+        }
+        size += Int64(bytes.count)
+    }
+
+    func readBlock(maxBytes: Int) throws -> [UInt8] {
+        let wanted = Int(min(Int64(max(pageSize, maxBytes / pageSize * pageSize)), size - readOffset))
+        guard wanted > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: wanted)
+        var done = 0
+        while done < wanted {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, wanted - done, off_t(readOffset) + off_t(done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CoreError(code: "backup.spool", exitStatus: .ioError,
+                                message: "cannot read the spool file: \(errnoDescription(errno))")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        readOffset += Int64(done)
+        return done == wanted ? bytes : Array(bytes[0..<done])
+    }
+}
