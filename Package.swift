@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "DRChunking", swiftSettings: strict),
         // Repository format: config, keys, packs, index, manifests.
         .target(name: "DRRepository",
-                dependencies: ["DRBase", "DRCrypto", "DRCompression", "DRTransport"],
+                dependencies: ["DRBase", "DRCrypto", "DRCompression", "DRSQLite", "DRTransport"],
                 swiftSettings: strict),
         // The jobs (init, key management, backup, restore, drill, run).
         .target(name: "DRCore",
@@ -85,7 +85,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "DRCoreTests", dependencies: ["DRCore", "DRRepository"], swiftSettings: strict),
         .testTarget(name: "DRChunkingTests", dependencies: ["DRChunking"], swiftSettings: strict),
-        .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto"],
+        .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto", "DRBase"],
                     swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
         .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase"],

@@ -77,7 +77,9 @@ public enum BackupJob {
         let options = options.spooling(to: configuration.stateDirectory + "/spool")
         let repository = try KeyJobs.open(configuration, secrets: secrets)
         let writer: BackupWriter
-        do { writer = try BackupWriter(repository: repository, compressionLevel: options.compressionLevel,
+        do { writer = try BackupWriter(repository: repository,
+                                       cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
+                                       compressionLevel: options.compressionLevel,
                                        packSize: options.packBytes) } catch { throw SecretSources.rewrap(error) }
         var mailboxes = try MailStore.mailboxes(in: configuration.store.path, include: configuration.store.include)
         if !options.mailboxes.isEmpty {

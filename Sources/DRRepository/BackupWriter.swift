@@ -4,6 +4,10 @@ import DRCrypto
 import DRTransport
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Stores new content in a repository on every target: deduplicates chunks, fills packs,
 /// uploads each pack to every healthy target, and at the end writes the index object and
 /// then the snapshot manifest (the write order that keeps a crash harmless).
@@ -22,10 +26,13 @@ public final class BackupWriter: Sendable {
     private let compressionLevel: Int
 
     private struct State {
-        /// Which targets hold each chunk: bit i for `stores[i]`. One small table for all
-        /// targets instead of a full index per target (memory per chunk, not per location).
-        var present: [ChunkID: UInt16] = [:]
-        var addedThisRun: Set<ChunkID> = []
+        /// Which targets hold each chunk, on disk (memory stays flat whatever the repository's
+        /// size), and the chunks this run has claimed.
+        var presence: ChunkPresence
+        /// Each target's bit in `presence`.
+        var bits: [String: UInt16] = [:]
+        /// Chunks in packs that no index names yet (a killed run's), for this run only.
+        var recovered: [ChunkID: UInt16] = [:]
         var pack = PackWriter()
         var newRecords: [IndexObject.PackRecord] = []
         var recoveredPacks: [String: [IndexObject.PackRecord]] = [:]
@@ -50,7 +57,10 @@ public final class BackupWriter: Sendable {
         return stores.filter { failed[$0.targetName] == nil }
     }
 
-    public init(repository: Repository, compressionLevel: Int = 3, packSize: Int = 16 << 20) throws(RepositoryError) {
+    /// - Parameter cacheFolder: where the presence cache lives (the state folder's
+    ///   `cache/<repository id>`); nil keeps it in memory (tests).
+    public init(repository: Repository, cacheFolder: String?, compressionLevel: Int = 3,
+                packSize: Int = 16 << 20) throws(RepositoryError) {
         self.stores = repository.stores
         self.keys = try repository.derivedKeys()
         self.compressionLevel = compressionLevel
@@ -59,10 +69,20 @@ public final class BackupWriter: Sendable {
             throw RepositoryError(code: "repository.too-many-targets", exitStatus: .configuration,
                                   message: "\(repository.stores.count) targets are configured; drctl supports at most 16")
         }
-        var initial = State()
-        for (number, store) in repository.stores.enumerated() {
-            let bit = UInt16(1) << UInt16(number)
+        var cachePath = ":memory:"
+        if let cacheFolder {
+            var current = ""
+            for part in cacheFolder.split(separator: "/") {
+                current += "/" + part
+                _ = mkdir(current, 0o700)
+            }
+            cachePath = cacheFolder + "/presence.sqlite"
+        }
+        var initial = State(presence: try ChunkPresence(path: cachePath))
+        for store in repository.stores {
             do throws(RepositoryError) {
+                let bit = try initial.presence.bit(for: store.targetName)
+                initial.bits[store.targetName] = bit
                 // Leftovers of killed runs. Only old ones: a fresh one may be another host's
                 // backup writing to the same target right now.
                 do throws(TransportError) {
@@ -72,22 +92,19 @@ public final class BackupWriter: Sendable {
                 } catch {
                     throw RepositoryError.wrap(error)
                 }
-                var indexedPacks: Set<String> = []
-                // One index object in memory at a time; only the presence bits are kept.
+                // Index objects not merged into the cache yet are read one at a time.
                 let names: [String]
                 do { names = try store.list(prefix: "index/") } catch { throw RepositoryError.wrap(error) }
-                for name in names {
+                let keys = self.keys
+                try initial.presence.synchronize(target: store.targetName, names: names) { (name) throws(RepositoryError) in
                     let bytes: [UInt8]
-                    do { bytes = try store.get(name) } catch { throw RepositoryError.wrap(error) }
-                    let object = try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
-                    for record in object.packs {
-                        indexedPacks.insert(record.pack)
-                        for entry in record.entries { initial.present[entry.id, default: 0] |= bit }
-                    }
+                    do throws(TransportError) { bytes = try store.get(name) } catch { throw RepositoryError.wrap(error) }
+                    return try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
                 }
+                let indexedPacks = try initial.presence.indexedPacks(of: store.targetName)
                 let recovered = try Self.recoverUnindexedPacks(store: store, indexedPacks: indexedPacks, keys: keys)
                 for record in recovered {
-                    for entry in record.entries { initial.present[entry.id, default: 0] |= bit }
+                    for entry in record.entries { initial.recovered[entry.id, default: 0] |= bit }
                 }
                 initial.recoveredPacks[store.targetName] = recovered
             } catch {
@@ -120,14 +137,14 @@ public final class BackupWriter: Sendable {
 
     public func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind,
                       compressor: ChunkCompressor?) throws(RepositoryError) {
-        let claimed = state.withLock { state -> Bool in
-            if state.addedThisRun.contains(id) { return false }
+        let claimed = try state.withLock { (state) throws(RepositoryError) -> Bool in
             var healthy: UInt16 = 0
-            for (number, store) in stores.enumerated() where state.failures[store.targetName] == nil {
-                healthy |= UInt16(1) << UInt16(number)
+            for store in stores where state.failures[store.targetName] == nil {
+                healthy |= state.bits[store.targetName] ?? 0
             }
-            if let mask = state.present[id], mask & healthy == healthy { return false }
-            state.addedThisRun.insert(id)
+            let mask = try state.presence.targets(holding: id) | (state.recovered[id] ?? 0)
+            if mask & healthy == healthy { return false }
+            guard try state.presence.claim(id) else { return false }
             state.newChunks += 1
             state.newChunkBytes += Int64(plaintext.count)
             return true

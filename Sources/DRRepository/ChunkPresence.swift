@@ -1,0 +1,197 @@
+import DRBase
+import DRSQLite
+import DRTransport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which targets hold each chunk, kept on disk so that a backup's memory does not grow with
+/// the repository (a million chunks would otherwise be ~50 MB of memory on every run).
+///
+/// A cache, never the truth: the index objects on the targets are. It records which index
+/// objects it has merged; at the start of a run each target's index names are listed, new
+/// objects are merged, and if one it merged has disappeared (a prune rewrote the index) that
+/// target's knowledge is dropped and rebuilt, so the cache never claims a chunk a target no
+/// longer indexes. It lives in `<[state] path>/cache/<repository id>/presence.sqlite`; a
+/// damaged or unreadable cache is deleted and rebuilt. Not thread-safe: `BackupWriter` calls
+/// it under its lock.
+final class ChunkPresence {
+    private let database: SQLiteDatabase
+    private let select: SQLiteDatabase.Statement
+    private let selectPending: SQLiteDatabase.Statement
+    private let insertPending: SQLiteDatabase.Statement
+    private let merge: SQLiteDatabase.Statement
+    private var pendingInTransaction = 0
+
+    /// Opens the cache at `path` (":memory:" for none on disk).
+    init(path: String) throws(RepositoryError) {
+        do {
+            database = try Self.openOrRebuild(path)
+            select = try database.prepare("SELECT targets FROM chunks WHERE id = ?1")
+            selectPending = try database.prepare("SELECT 1 FROM pending WHERE id = ?1")
+            insertPending = try database.prepare("INSERT OR IGNORE INTO pending(id) VALUES (?1)")
+            merge = try database.prepare(
+                "INSERT INTO chunks(id, targets) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET targets = targets | ?2")
+            // Chunks claimed by an earlier run that never finished mean nothing now.
+            try database.execute("DELETE FROM pending")
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    private static func openOrRebuild(_ path: String) throws(SQLiteError) -> SQLiteDatabase {
+        do {
+            return try open(path)
+        } catch {
+            // A cache is never worth failing a backup for: start it again.
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+            return try open(path)
+        }
+    }
+
+    private static func open(_ path: String) throws(SQLiteError) -> SQLiteDatabase {
+        let database = try SQLiteDatabase(path: path)
+        // The cache can always be rebuilt from the targets: favour speed over durability, but
+        // keep WAL so that a killed drctl never leaves it inconsistent.
+        try database.execute("""
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = OFF;
+            PRAGMA cache_size = -16384;
+            CREATE TABLE IF NOT EXISTS chunks(id BLOB PRIMARY KEY, targets INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS merged(target TEXT NOT NULL, object TEXT NOT NULL,
+                                              PRIMARY KEY(target, object)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS bits(target TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS pending(id BLOB PRIMARY KEY) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack TEXT NOT NULL,
+                                             PRIMARY KEY(target, pack)) WITHOUT ROWID;
+            """)
+        return database
+    }
+
+    /// The bit that stands for `target` in this cache (stable across runs, whatever the
+    /// order of targets in the configuration).
+    func bit(for target: String) throws(RepositoryError) -> UInt16 {
+        do {
+            let find = try database.prepare("SELECT bit FROM bits WHERE target = ?1")
+            find.bind(1, text: target)
+            if try find.step() { return UInt16(1) << UInt16(find.int(0)) }
+            let used = try database.prepare("SELECT bit FROM bits")
+            var taken: Set<Int64> = []
+            while try used.step() { taken.insert(used.int(0)) }
+            guard let free = (0..<16).first(where: { !taken.contains(Int64($0)) }) else {
+                throw RepositoryError(code: "repository.cache-full", exitStatus: .failure,
+                                      message: "the presence cache \(database.path) knows 16 targets already; delete it to start afresh")
+            }
+            let add = try database.prepare("INSERT INTO bits(target, bit) VALUES (?1, ?2)")
+            add.bind(1, text: target)
+            add.bind(2, int: Int64(free))
+            _ = try add.step()
+            return UInt16(1) << UInt16(free)
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// Brings one target's knowledge up to date with its index objects (`names`, as listed
+    /// now); `load` reads and opens one of them.
+    func synchronize(target: String, names: [String],
+                     load: (String) throws(RepositoryError) -> IndexObject) throws(RepositoryError) {
+        try flush()  // claims are batched in an open transaction; merges take their own
+        let bit = try bit(for: target)
+        do {
+            let known = try database.prepare("SELECT object FROM merged WHERE target = ?1")
+            known.bind(1, text: target)
+            var merged: Set<String> = []
+            while try known.step() { merged.insert(known.text(0)) }
+            let current = Set(names)
+            if !merged.isSubset(of: current) {
+                // An index object this cache merged is gone: forget the target, rebuild it.
+                try database.transaction { () throws(SQLiteError) in
+                    try database.execute("UPDATE chunks SET targets = targets & \(~Int64(bit) & 0xFFFF) WHERE targets & \(bit) != 0")
+                    for table in ["merged", "packs"] {
+                        let forget = try database.prepare("DELETE FROM \(table) WHERE target = ?1")
+                        forget.bind(1, text: target)
+                        _ = try forget.step()
+                    }
+                }
+                merged = []
+            }
+            let record = try database.prepare("INSERT INTO merged(target, object) VALUES (?1, ?2)")
+            let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack) VALUES (?1, ?2)")
+            for name in names.sorted() where !merged.contains(name) {
+                let object = try load(name)
+                try database.transaction { () throws(SQLiteError) in
+                    for pack in object.packs {
+                        recordPack.bind(1, text: target)
+                        recordPack.bind(2, text: pack.pack)
+                        _ = try recordPack.step()
+                        recordPack.reset()
+                        for entry in pack.entries {
+                            merge.bind(1, blob: entry.id.bytes)
+                            merge.bind(2, int: Int64(bit))
+                            _ = try merge.step()
+                            merge.reset()
+                        }
+                    }
+                    record.bind(1, text: target)
+                    record.bind(2, text: name)
+                    _ = try record.step()
+                    record.reset()
+                }
+            }
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// The packs that `target`'s index objects name.
+    func indexedPacks(of target: String) throws(RepositoryError) -> Set<String> {
+        do {
+            let query = try database.prepare("SELECT pack FROM packs WHERE target = ?1")
+            query.bind(1, text: target)
+            var packs: Set<String> = []
+            while try query.step() { packs.insert(query.text(0)) }
+            return packs
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// The targets (bits) known to hold `id`.
+    func targets(holding id: ChunkID) throws(RepositoryError) -> UInt16 {
+        do {
+            defer { select.reset() }
+            select.bind(1, blob: id.bytes)
+            return try select.step() ? UInt16(truncatingIfNeeded: select.int(0)) : 0
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// Claims `id` for this run; false if it was claimed already.
+    func claim(_ id: ChunkID) throws(RepositoryError) -> Bool {
+        do {
+            selectPending.bind(1, blob: id.bytes)
+            let taken = try selectPending.step()
+            selectPending.reset()
+            if taken { return false }
+            if pendingInTransaction == 0 { try database.execute("BEGIN") }
+            insertPending.bind(1, blob: id.bytes)
+            _ = try insertPending.step()
+            insertPending.reset()
+            pendingInTransaction += 1
+            if pendingInTransaction >= 50_000 { try flush() }
+            return true
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// Commits the claims made so far (they are batched for speed).
+    func flush() throws(RepositoryError) {
+        guard pendingInTransaction > 0 else { return }
+        do { try database.execute("COMMIT") } catch { throw RepositoryError.from(error) }
+        pendingInTransaction = 0
+    }
+}
