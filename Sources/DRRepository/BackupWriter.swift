@@ -191,8 +191,17 @@ public final class BackupWriter: Sendable {
         for store in healthyStores {
             let all = records + (recovered[store.targetName] ?? [])
             guard !all.isEmpty else { continue }
-            let (name, bytes) = try IndexObject(packs: all).seal(keys: keys)
+            let object = IndexObject(packs: all)
+            let (name, bytes) = try object.seal(keys: keys)
             put(store, name, bytes)
+            guard failures[store.targetName] == nil else { continue }
+            // Tell the cache what this target now indexes, so that the next run has nothing
+            // to read back (the run's claims become presence at C speed, in one statement).
+            try state.withLock { (state) throws(RepositoryError) in
+                try state.presence.recordCommitted(target: store.targetName, indexObject: name,
+                                                   claimed: records.isEmpty ? [] : records,
+                                                   recovered: recovered[store.targetName] ?? [])
+            }
         }
         var manifest = manifest
         manifest.statistics.storedBytes = storedBytes.values.max() ?? 0

@@ -188,6 +188,47 @@ final class ChunkPresence {
         }
     }
 
+    /// Records that `target` now holds an index object written by this run: every chunk this
+    /// run claimed (they are all in `claimed`'s packs) and the recovered packs' chunks.
+    func recordCommitted(target: String, indexObject: String, claimed: [IndexObject.PackRecord],
+                         recovered: [IndexObject.PackRecord]) throws(RepositoryError) {
+        try flush()
+        let bit = try bit(for: target)
+        do {
+            let record = try database.prepare("INSERT OR IGNORE INTO merged(target, object) VALUES (?1, ?2)")
+            let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack) VALUES (?1, ?2)")
+            let promote = try database.prepare("""
+                INSERT INTO chunks(id, targets) SELECT id, ?1 FROM pending WHERE true
+                ON CONFLICT(id) DO UPDATE SET targets = targets | excluded.targets
+                """)
+            try database.transaction { () throws(SQLiteError) in
+                if !claimed.isEmpty {
+                    promote.bind(1, int: Int64(bit))
+                    _ = try promote.step()
+                }
+                for pack in recovered {
+                    for entry in pack.entries {
+                        merge.bind(1, blob: entry.id.bytes)
+                        merge.bind(2, int: Int64(bit))
+                        _ = try merge.step()
+                        merge.reset()
+                    }
+                }
+                for pack in claimed + recovered {
+                    recordPack.bind(1, text: target)
+                    recordPack.bind(2, text: pack.pack)
+                    _ = try recordPack.step()
+                    recordPack.reset()
+                }
+                record.bind(1, text: target)
+                record.bind(2, text: indexObject)
+                _ = try record.step()
+            }
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
     /// Commits the claims made so far (they are batched for speed).
     func flush() throws(RepositoryError) {
         guard pendingInTransaction > 0 else { return }

@@ -61,6 +61,30 @@ struct ChunkPresenceTests {
         #expect(try cache.targets(holding: Self.id(1)) == a | b)
     }
 
+    @Test("a committed run's claims become presence on the targets it indexed, without reading its index back")
+    func commitPromotesClaims() throws {
+        let cache = try ChunkPresence(path: ":memory:")
+        let a = try cache.bit(for: "a"), b = try cache.bit(for: "b")
+        #expect(try cache.claim(Self.id(7)))
+        #expect(try cache.claim(Self.id(8)))
+        let pack = String(repeating: "cd", count: 32)
+        let records = Self.index([Self.id(7), Self.id(8)], pack: pack).packs
+        try cache.recordCommitted(target: "a", indexObject: "index/new", claimed: records, recovered: [])
+        #expect(try cache.targets(holding: Self.id(7)) == a)
+        try cache.recordCommitted(target: "b", indexObject: "index/new", claimed: records, recovered: [])
+        #expect(try cache.targets(holding: Self.id(8)) == a | b)
+        #expect(try cache.indexedPacks(of: "b") == [pack])
+        // The next run lists index/new on both targets and reads nothing.
+        var loads = 0
+        for target in ["a", "b"] {
+            try cache.synchronize(target: target, names: ["index/new"]) { (_) throws(RepositoryError) -> IndexObject in
+                loads += 1
+                return IndexObject(packs: [])
+            }
+        }
+        #expect(loads == 0)
+    }
+
     @Test("a damaged cache file is rebuilt, not fatal")
     func damagedCache() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("presence-\(UUID().uuidString).sqlite").path
