@@ -75,7 +75,7 @@ public enum BackupJob {
         let started = Date()
         let clock = ContinuousClock.now
         let options = options.spooling(to: configuration.stateDirectory + "/spool")
-        let repository = try KeyJobs.open(configuration, secrets: secrets)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let writer: BackupWriter
         do { writer = try BackupWriter(repository: repository,
                                        cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
@@ -190,6 +190,9 @@ public enum BackupJob {
                                 error: writer.failures[store.targetName]?.message,
                                 storedBytes: writer.storedBytes[store.targetName] ?? 0,
                                 recoveredPacks: writer.recoveredPacks[store.targetName]?.count ?? 0)
+        } + repository.unavailable.map { unavailable in
+            Report.TargetResult(name: unavailable.target, ok: false, error: unavailable.error.message,
+                                storedBytes: 0, recoveredPacks: 0)
         }
         return Report(snapshot: String(name.dropFirst("snapshots/".count)), time: manifest.time,
                       files: entries.count, filesUnchanged: statistics.filesUnchanged,

@@ -77,12 +77,18 @@ public enum CheckJob {
 
     public static func run(_ configuration: Configuration, secrets: SecretSources,
                            selection: DataSelection) throws(CoreError) -> Report {
-        let repository = try KeyJobs.open(configuration, secrets: secrets)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw SecretSources.rewrap(error) }
         var reports: [TargetReport] = []
         for store in repository.stores {
             reports.append(check(store, repository: repository, keys: keys, selection: selection))
+        }
+        for unavailable in repository.unavailable {
+            var report = TargetReport(target: unavailable.target)
+            report.errors.append(Problem(object: unavailable.location, code: unavailable.error.code,
+                                         message: unavailable.error.message))
+            reports.append(report)
         }
         return Report(targets: reports)
     }

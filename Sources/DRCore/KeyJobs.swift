@@ -111,11 +111,14 @@ public enum KeyJobs {
         public var targets: [String]
     }
 
-    public static func open(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Repository {
+    /// Opens the repository. `requireAll` false leaves out targets that cannot be opened
+    /// (listed in `unavailable`), for the jobs that must go on with the others.
+    public static func open(_ configuration: Configuration, secrets: SecretSources,
+                            requireAll: Bool = true) throws(CoreError) -> Repository {
         let stores = try Targets.stores(for: configuration)
         let secret = try secrets.unlockSecret(for: configuration)
         do {
-            return try Repository.open(stores, secret: secret)
+            return try Repository.open(stores, secret: secret, requireAll: requireAll)
         } catch {
             throw SecretSources.rewrap(error)
         }

@@ -56,7 +56,7 @@ public enum RestoreJob {
     public static func run(_ configuration: Configuration, secrets: SecretSources,
                            options: Options) throws(CoreError) -> Report {
         let clock = ContinuousClock.now
-        let repository = try KeyJobs.open(configuration, secrets: secrets)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw SecretSources.rewrap(error) }
         var stores = repository.stores

@@ -30,7 +30,7 @@ public enum SnapshotsJob {
 
     public static func run(_ configuration: Configuration, secrets: SecretSources,
                            mailbox: String?) throws(CoreError) -> [Row] {
-        let repository = try KeyJobs.open(configuration, secrets: secrets)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         do {
             let keys = try repository.derivedKeys()
             var presence: [String: [String]] = [:]

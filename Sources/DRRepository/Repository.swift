@@ -40,13 +40,18 @@ public final class Repository {
     public let stores: [any ObjectStore]
     /// The key object that opened the repository (the "current" key).
     public let unlockedKeyID: String
+    /// Targets left out when the repository was opened without requiring all of them (not
+    /// reachable, not mounted, or holding no repository), with why.
+    public let unavailable: [(target: String, location: String, error: RepositoryError)]
     let masterKey: SecureBytes
 
-    init(id: String, stores: [any ObjectStore], unlockedKeyID: String, masterKey: consuming SecureBytes) {
+    init(id: String, stores: [any ObjectStore], unlockedKeyID: String, masterKey: consuming SecureBytes,
+         unavailable: [(target: String, location: String, error: RepositoryError)] = []) {
         self.id = id
         self.stores = stores
         self.unlockedKeyID = unlockedKeyID
         self.masterKey = masterKey
+        self.unavailable = unavailable
     }
 
     // MARK: - Probing
@@ -112,19 +117,50 @@ public final class Repository {
 
     /// Opens the repository with a passphrase or key file. Every store must hold the same
     /// repository; the first store whose keys open with the secret provides the master key.
-    public static func open(_ stores: [any ObjectStore], secret: borrowing UnlockSecret) throws(RepositoryError) -> Repository {
-        guard let first = stores.first else {
+    /// - Parameter requireAll: true (key management, init) fails when any target cannot be
+    ///   opened; false (backup, restore, check) leaves such targets out and lists them in
+    ///   `unavailable`, as long as one target opens: one broken target must not cost the
+    ///   others their backup.
+    public static func open(_ all: [any ObjectStore], secret: borrowing UnlockSecret,
+                            requireAll: Bool = true) throws(RepositoryError) -> Repository {
+        guard !all.isEmpty else {
             throw RepositoryError(code: "repository.no-target", exitStatus: .configuration,
                                   message: "no target is configured")
         }
-        let presence = try presence(of: stores)
-        if let missing = presence.firstIndex(of: false) {
-            let store = stores[missing]
-            let hint = presence.contains(true)
-                ? "run drctl init to copy the repository to it"
-                : "run drctl init first"
-            throw RepositoryError(code: "repository.not-initialized", exitStatus: .noInput,
-                                  message: "target \(store.targetName) holds no repository at \(store.location); \(hint)")
+        var stores: [any ObjectStore] = []
+        var unavailable: [(target: String, location: String, error: RepositoryError)] = []
+        var anyPresent = false
+        var probes: [(any ObjectStore, Result<Bool, TransportError>)] = []
+        for store in all {
+            do throws(TransportError) {
+                let present = try store.exists("config")
+                anyPresent = anyPresent || present
+                probes.append((store, .success(present)))
+            } catch {
+                probes.append((store, .failure(error)))
+            }
+        }
+        for (store, probe) in probes {
+            switch probe {
+            case .success(true):
+                stores.append(store)
+            case .success(false):
+                let hint = anyPresent
+                    ? "check that it is mounted and reachable, or run drctl init to copy the repository to it"
+                    : "run drctl init first"
+                let error = RepositoryError(code: "repository.not-initialized", exitStatus: .noInput,
+                                            message: "target \(store.targetName) holds no repository at \(store.location); \(hint)")
+                if requireAll { throw error }
+                unavailable.append((store.targetName, store.location, error))
+            case .failure(let failure):
+                let error = RepositoryError.wrap(failure)
+                if requireAll { throw error }
+                unavailable.append((store.targetName, store.location, error))
+            }
+        }
+        guard let first = stores.first else {
+            throw unavailable.first?.error ?? RepositoryError(code: "repository.no-target", exitStatus: .failure,
+                                                              message: "no target could be opened")
         }
         let entries = try listKeys(in: first)
         let candidates = entries.filter { $0.object.kind == secret.kind }
@@ -155,7 +191,8 @@ public final class Repository {
             }
             id = config.id
         }
-        return Repository(id: id ?? "", stores: stores, unlockedKeyID: keyID, masterKey: master)
+        return Repository(id: id ?? "", stores: stores, unlockedKeyID: keyID, masterKey: master,
+                          unavailable: unavailable)
     }
 
     // MARK: - Keys
