@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// The runbooks' commands are run as written, so that a runbook can never drift from drctl.
+@Suite("runbooks")
+struct RunbookTests {
+    /// The `sh` blocks of a runbook, in order.
+    static func shellBlocks(_ path: String) throws -> [String] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var blocks: [String] = []
+        var current: [String]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line.trimmingCharacters(in: .whitespaces) == "```sh" {
+                current = []
+            } else if current != nil, line.trimmingCharacters(in: .whitespaces) == "```" {
+                blocks.append(current?.joined(separator: "\n") ?? "")
+                current = nil
+            } else {
+                current?.append(String(line))
+            }
+        }
+        return blocks
+    }
+
+    @Test("runbooks/restore-a-mailbox.md: every command works as written")
+    func restoreAMailbox() throws {
+        let home = try BackupHome()
+        let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 120)
+        try home.initRepository()
+        _ = try home.backupOK()
+        try home.write(mailboxes[0], transactions: 3, seed: 9)
+        _ = try home.backupOK()
+
+        let runbook = "\(ProjectRoot.path)/runbooks/restore-a-mailbox.md"
+        let blocks = try Self.shellBlocks(runbook)
+        #expect(blocks.count >= 5, "the runbook's sh blocks were not found")
+        let staging = "\(home.root)/staging"
+        var environment = home.home.environment
+        environment["PATH"] = BinaryRunner.productsDirectory + ":/usr/bin:/bin"
+        environment["DRCTL_CONFIG"] = home.config
+        environment["MAILBOX"] = mailboxes[0].path
+        environment["AT"] = "now"
+        environment["STAGING"] = staging
+        let script = "set -euo pipefail\n" + blocks.joined(separator: "\n")
+        let result = try BinaryRunner.run("/bin/bash", ["-c", script], environment: environment,
+                                          inheritEnvironment: false, currentDirectory: home.root)
+        #expect(result.status == 0, "runbook failed (\(result.status)): \(result.stderr)\n\(result.stdout)")
+
+        let restored = "\(staging)/\(mailboxes[0].path)"
+        let verdicts = try home.verify([restored], cipher: "chacha20")
+        #expect(verdicts.first?.problems.isEmpty == true)
+        #expect(verdicts.first?.counter == 3, "the restore should hold the 3 transactions of the last backup")
+        let record = try Data(contentsOf: URL(fileURLWithPath: "\(staging)/restore-record.json"))
+        let rows = try JSONSerialization.jsonObject(with: record) as? [[String: Any]]
+        #expect(rows?.count == 2)
+    }
+}
