@@ -75,6 +75,8 @@ public enum BackupJob {
         let started = Date()
         let clock = ContinuousClock.now
         let options = options.spooling(to: configuration.stateDirectory + "/spool")
+        let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
+        defer { withExtendedLifetime(lock) {} }
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let writer: BackupWriter
         do { writer = try BackupWriter(repository: repository,

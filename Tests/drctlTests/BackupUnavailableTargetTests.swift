@@ -53,4 +53,25 @@ struct BackupUnavailableTargetTests {
         let (fromB, _) = try home.restore(["--snapshot", latest, "--target", "site-b", "--to", "\(home.root)/from-b"])
         #expect(fromB.status == 0, "\(fromB.stderr)")
     }
+
+    @Test("a second backup while one runs: exit 75 with a clear message, nothing written")
+    func oneBackupAtATime() throws {
+        let home = try BackupHome()
+        try home.generate(cipher: "none", journal: "wal", count: 1, messages: 50)
+        try home.initRepository()
+        let state = "\(home.root)/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        // Hold the lock the way a running backup does.
+        let fd = open("\(state)/backup.lock", O_RDWR | O_CREAT, 0o600)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        try #require(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let before = Files.all(under: home.targetFolder("site-a"))
+        let (result, _) = try home.backup()
+        #expect(result.status == 75)
+        #expect(result.stderr.contains("another drctl backup is running"))
+        #expect(Files.all(under: home.targetFolder("site-a")) == before)
+        flock(fd, LOCK_UN)
+        _ = try home.backupOK()
+    }
 }

@@ -1,0 +1,41 @@
+import DRBase
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One backup at a time per state folder (the nightly timer and an operator's manual run
+/// must not interleave their local caches): an exclusive flock(2) on `<state>/backup.lock`,
+/// dropped by the kernel when the process ends, also if it is killed.
+final class RunLock {
+    private let fd: Int32
+
+    init(stateDirectory: String, job: String) throws(CoreError) {
+        var current = ""
+        for part in stateDirectory.split(separator: "/") {
+            current += "/" + part
+            _ = mkdir(current, 0o700)
+        }
+        let path = "\(stateDirectory)/\(job).lock"
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            throw CoreError(code: "lock.open", exitStatus: .ioError,
+                            message: "cannot open \(path): \(errnoDescription(errno)); check the [state] folder")
+        }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let err = errno
+            close(fd)
+            if err == EWOULDBLOCK {
+                throw CoreError(code: "lock.busy", exitStatus: .temporaryFailure,
+                                message: "another drctl \(job) is running with this state folder (\(stateDirectory)); wait for it to finish, or stop it, then run again")
+            }
+            throw CoreError(code: "lock.open", exitStatus: .ioError,
+                            message: "cannot lock \(path): \(errnoDescription(err))")
+        }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}
