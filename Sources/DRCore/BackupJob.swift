@@ -96,8 +96,8 @@ public enum BackupJob {
         let host = ProcessInfo.processInfo.hostName
         let previous: [String: SnapshotManifest.FileEntry]
         do {
-            let latest = try writer.latestManifest(host: host, storePath: configuration.store.path, repository: repository)
-            previous = Dictionary(latest?.files.map { ($0.path, $0) } ?? [], uniquingKeysWith: { a, _ in a })
+            previous = try writer.latestEntries(host: host, storePath: configuration.store.path,
+                                                mailboxes: Set(mailboxes.map(\.id)))
         } catch {
             throw SecretSources.rewrap(error)
         }

@@ -211,22 +211,44 @@ public final class BackupWriter: Sendable {
         return name
     }
 
-    /// The newest manifest of this host and store that every healthy target holds, to skip
-    /// unchanged files. Only such a manifest may be reused: its chunks are then known to be on
-    /// every target, so the new manifest never names a chunk a target lacks (after a run in
-    /// which one target failed, that target's older state decides).
-    public func latestManifest(host: String, storePath: String, repository: Repository) throws(RepositoryError) -> SnapshotManifest? {
+    /// Each mailbox's newest entry in the manifests of this host and store that every healthy
+    /// target holds, to skip unchanged files. Only such manifests may be reused: their chunks
+    /// are then known to be on every target, so the new manifest never names a chunk a target
+    /// lacks (after a run in which one target failed, that target's older state decides).
+    public func latestEntries(host: String, storePath: String,
+                              mailboxes: Set<String>) throws(RepositoryError) -> [String: SnapshotManifest.FileEntry] {
         let healthy = healthyStores
-        guard let first = healthy.first else { return nil }
+        guard let first = healthy.first else { return [:] }
         var common: Set<String>?
         for store in healthy {
             let names: [String]
             do { names = try store.list(prefix: "snapshots/") } catch { throw RepositoryError.wrap(error) }
             common = common.map { $0.intersection(names) } ?? Set(names)
         }
-        let all = try repository.manifests(on: first, keys: keys)
-        return all.filter { common?.contains($0.name) == true }.map(\.manifest)
-            .filter { $0.host == host && $0.storePath == storePath }.max { $0.time < $1.time }
+        // Newest first, taking each mailbox's newest entry, until every mailbox of this run has
+        // one (usually after the first manifest; a run limited with --mailbox does not make
+        // the other mailboxes look new to the next run). Manifests' times come from the local
+        // cache, so only the manifests used are decrypted.
+        let keys = self.keys
+        func load(_ name: String) throws(RepositoryError) -> SnapshotManifest {
+            let bytes: [UInt8]
+            do throws(TransportError) { bytes = try first.get(name) } catch { throw RepositoryError.wrap(error) }
+            return try SnapshotManifest.open(bytes, name: name, target: first.targetName, keys: keys)
+        }
+        let names = (common ?? []).sorted()
+        let summaries = try state.withLock { (state) throws(RepositoryError) -> [(name: String, time: String, host: String, store: String)] in
+            try state.presence.manifestSummaries(names: names, load: load)
+        }
+        let ours = summaries.filter { $0.host == host && $0.store == storePath }
+        var entries: [String: SnapshotManifest.FileEntry] = [:]
+        for summary in ours.sorted(by: { $0.time > $1.time }) {
+            if mailboxes.isSubset(of: Set(entries.keys)) { break }
+            let manifest = try load(summary.name)
+            for file in manifest.files where entries[file.path] == nil {
+                entries[file.path] = file
+            }
+        }
+        return entries
     }
 
     /// Write-once put; an object that exists already holds the same bytes (content address).

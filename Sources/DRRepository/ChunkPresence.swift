@@ -65,6 +65,8 @@ final class ChunkPresence {
             CREATE TABLE IF NOT EXISTS pending(id BLOB PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack TEXT NOT NULL,
                                              PRIMARY KEY(target, pack)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
+                                                 host TEXT NOT NULL, store TEXT NOT NULL) WITHOUT ROWID;
             """)
         return database
     }
@@ -140,6 +142,40 @@ final class ChunkPresence {
                     record.reset()
                 }
             }
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// The time, host and store of each named manifest; manifests not seen before are read
+    /// once (`load`) and remembered, so a run does not decrypt a year of history to find its
+    /// previous snapshot.
+    func manifestSummaries(names: [String],
+                           load: (String) throws(RepositoryError) -> SnapshotManifest) throws(RepositoryError)
+        -> [(name: String, time: String, host: String, store: String)] {
+        try flush()
+        do {
+            let find = try database.prepare("SELECT time, host, store FROM manifests WHERE name = ?1")
+            let add = try database.prepare("INSERT OR REPLACE INTO manifests(name, time, host, store) VALUES (?1, ?2, ?3, ?4)")
+            var result: [(name: String, time: String, host: String, store: String)] = []
+            for name in names {
+                find.bind(1, text: name)
+                if try find.step() {
+                    result.append((name, find.text(0), find.text(1), find.text(2)))
+                    find.reset()
+                    continue
+                }
+                find.reset()
+                let manifest = try load(name)
+                add.bind(1, text: name)
+                add.bind(2, text: manifest.time)
+                add.bind(3, text: manifest.host)
+                add.bind(4, text: manifest.storePath)
+                _ = try add.step()
+                add.reset()
+                result.append((name, manifest.time, manifest.host, manifest.storePath))
+            }
+            return result
         } catch {
             throw RepositoryError.from(error)
         }
