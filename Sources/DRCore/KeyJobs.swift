@@ -145,12 +145,18 @@ public enum KeyJobs {
     public static func add(_ configuration: Configuration, secrets: SecretSources,
                            newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Added {
         let repository = try open(configuration, secrets: secrets)
+        return try addKey(to: repository, configuration, newPasswordFile: newPasswordFile, newKeyFile: newKeyFile)
+    }
+
+    /// Wraps the master key under a new secret (from a file, a new key file, or the terminal)
+    /// on every target.
+    private static func addKey(to repository: Repository, _ configuration: Configuration,
+                               newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Added {
         var created: String?
         let secret = try SecretSources.newSecret(passwordFile: newPasswordFile, keyFile: newKeyFile,
                                                  createdKeyFile: &created)
         do {
-            let id = try repository.addKey(secret, cost: InitJob.cost(configuration))
-            return Added(id: id, createdKeyFile: created)
+            return Added(id: try repository.addKey(secret, cost: InitJob.cost(configuration)), createdKeyFile: created)
         } catch {
             throw SecretSources.rewrap(error)
         }
@@ -178,15 +184,12 @@ public enum KeyJobs {
     public static func passwd(_ configuration: Configuration, secrets: SecretSources,
                               newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Replaced {
         let repository = try open(configuration, secrets: secrets)
-        var created: String?
-        let secret = try SecretSources.newSecret(passwordFile: newPasswordFile, keyFile: newKeyFile,
-                                                 createdKeyFile: &created)
+        let added = try addKey(to: repository, configuration, newPasswordFile: newPasswordFile, newKeyFile: newKeyFile)
         do {
-            let newID = try repository.addKey(secret, cost: InitJob.cost(configuration))
-            if newID != repository.unlockedKeyID {
+            if added.id != repository.unlockedKeyID {
                 try repository.removeKey(repository.unlockedKeyID, allowCurrent: true)
             }
-            return Replaced(newID: newID, removedID: repository.unlockedKeyID, createdKeyFile: created)
+            return Replaced(newID: added.id, removedID: repository.unlockedKeyID, createdKeyFile: added.createdKeyFile)
         } catch {
             throw SecretSources.rewrap(error)
         }
