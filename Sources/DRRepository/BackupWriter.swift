@@ -180,7 +180,32 @@ public final class BackupWriter: Sendable {
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         let record = IndexObject.PackRecord(pack: finished.id, length: UInt64(finished.bytes.count),
                                             entries: finished.entries)
-        state.withLock { $0.newRecords.append(record) }
+        // Every `indexEvery` packs an index object is written, so that memory does not grow
+        // with a large first backup and a killed run leaves little to re-read.
+        let batch = state.withLock { state -> [IndexObject.PackRecord]? in
+            state.newRecords.append(record)
+            guard state.newRecords.count >= Self.indexEvery else { return nil }
+            defer { state.newRecords.removeAll() }
+            return state.newRecords
+        }
+        if let batch { try writeIndex(IndexObject(packs: batch)) }
+    }
+
+    /// Packs per intermediate index object (64 × 16 MiB ≈ 1 GiB of new data).
+    static let indexEvery = 64
+
+    /// Writes an index object naming packs already on every healthy target, and records it
+    /// in the presence cache.
+    private func writeIndex(_ object: IndexObject) throws(RepositoryError) {
+        let (name, bytes) = try object.seal(keys: keys)
+        for store in healthyStores {
+            put(store, name, bytes)
+            guard failures[store.targetName] == nil else { continue }
+            try state.withLock { (state) throws(RepositoryError) in
+                try state.presence.record(indexObject: object, named: name, target: store.targetName)
+            }
+        }
+        if healthyStores.isEmpty { throw Self.allFailed(failures) }
     }
 
     /// Flushes, writes the index object, then the manifest, on every healthy target.

@@ -119,28 +119,42 @@ final class ChunkPresence {
                 }
                 merged = []
             }
-            let record = try database.prepare("INSERT INTO merged(target, object) VALUES (?1, ?2)")
-            let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack) VALUES (?1, ?2)")
             for name in names.sorted() where !merged.contains(name) {
-                let object = try load(name)
-                try database.transaction { () throws(SQLiteError) in
-                    for pack in object.packs {
-                        recordPack.bind(1, text: target)
-                        recordPack.bind(2, text: pack.pack)
-                        _ = try recordPack.step()
-                        recordPack.reset()
-                        for entry in pack.entries {
-                            merge.bind(1, blob: entry.id.bytes)
-                            merge.bind(2, int: Int64(bit))
-                            _ = try merge.step()
-                            merge.reset()
-                        }
+                try record(indexObject: try load(name), named: name, target: target, bit: bit)
+            }
+        } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// Records one index object of `target`: its chunks, its packs and its name, in one
+    /// transaction (a killed run leaves it merged or not, never half).
+    func record(indexObject object: IndexObject, named name: String, target: String) throws(RepositoryError) {
+        try flush()
+        try record(indexObject: object, named: name, target: target, bit: try bit(for: target))
+    }
+
+    private func record(indexObject object: IndexObject, named name: String, target: String,
+                        bit: UInt16) throws(RepositoryError) {
+        do {
+            let record = try database.prepare("INSERT OR IGNORE INTO merged(target, object) VALUES (?1, ?2)")
+            let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack) VALUES (?1, ?2)")
+            try database.transaction { () throws(SQLiteError) in
+                for pack in object.packs {
+                    recordPack.bind(1, text: target)
+                    recordPack.bind(2, text: pack.pack)
+                    _ = try recordPack.step()
+                    recordPack.reset()
+                    for entry in pack.entries {
+                        merge.bind(1, blob: entry.id.bytes)
+                        merge.bind(2, int: Int64(bit))
+                        _ = try merge.step()
+                        merge.reset()
                     }
-                    record.bind(1, text: target)
-                    record.bind(2, text: name)
-                    _ = try record.step()
-                    record.reset()
                 }
+                record.bind(1, text: target)
+                record.bind(2, text: name)
+                _ = try record.step()
             }
         } catch {
             throw RepositoryError.from(error)

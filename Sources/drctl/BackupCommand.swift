@@ -35,9 +35,13 @@ struct Backup: ParsableCommand {
     @Option(help: ArgumentHelp("Mailboxes processed at once (default: one per core).", valueName: "n"))
     var parallelism: Int?
 
+    @Option(help: ArgumentHelp("Pack size in bytes (default 16 MiB).", visibility: .hidden))
+    var packBytes: Int?
+
     func run() throws {
         var options = BackupJob.Options()
         if let parallelism { options.parallelism = max(1, parallelism) }
+        if let packBytes { options.packBytes = max(4096, packBytes) }
         options.mailboxes = mailboxes
         options.progress = !noProgress && !global.json
         if let chunkBytes { options.chunkBytes = chunkBytes }
