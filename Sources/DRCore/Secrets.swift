@@ -90,7 +90,12 @@ public struct SecretSources: Sendable {
         do {
             text = try SecureBytes.readSecretFile(path: path, purpose: "key file", trimTrailingNewline: true)
         } catch {
-            throw rewrap(error)
+            let known = rewrap(error)
+            if known.exitStatus == .noInput {
+                throw CoreError(code: known.code, exitStatus: .noInput,
+                                message: "\(known.message). If no repository exists yet, run drctl init (it creates the key file); otherwise put back the key file you kept, or point key_file (or --key-file) at it")
+            }
+            throw known
         }
         do {
             return try UnlockSecret(keyFileContents: text, origin: path)

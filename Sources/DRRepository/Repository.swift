@@ -232,7 +232,11 @@ public final class Repository {
     public func resolveKey(_ prefix: String) throws(RepositoryError) -> KeyEntry {
         let all = try keys()
         let matches = all.filter { $0.id.hasPrefix(prefix.lowercased()) }
-        if prefix.count < 4 || matches.count > 1 {
+        if prefix.count < 4 {
+            throw RepositoryError(code: "repository.short-key-id", exitStatus: .usage,
+                                  message: "key id \"\(prefix)\" is too short: give at least 4 hex digits of an id that drctl key list shows")
+        }
+        if matches.count > 1 {
             throw RepositoryError(code: "repository.ambiguous-key", exitStatus: .usage,
                                   message: "key id \"\(prefix)\" is ambiguous (\(matches.count) keys match); give more digits (see drctl key list)")
         }
