@@ -142,9 +142,9 @@ public final class BackupWriter: Sendable {
             for store in stores where state.failures[store.targetName] == nil {
                 healthy |= state.bits[store.targetName] ?? 0
             }
-            let mask = try state.presence.targets(holding: id) | (state.recovered[id] ?? 0)
-            if mask & healthy == healthy { return false }
-            guard try state.presence.claim(id) else { return false }
+            guard try state.presence.claimUnlessHeld(id, needed: healthy, alsoHeld: state.recovered[id] ?? 0) else {
+                return false
+            }
             state.newChunks += 1
             state.newChunkBytes += Int64(plaintext.count)
             return true

@@ -20,6 +20,7 @@ final class ChunkPresence {
     private let database: SQLiteDatabase
     private let select: SQLiteDatabase.Statement
     private let selectPending: SQLiteDatabase.Statement
+    private let lookup: SQLiteDatabase.Statement
     private let insertPending: SQLiteDatabase.Statement
     private let merge: SQLiteDatabase.Statement
     private var pendingInTransaction = 0
@@ -30,6 +31,9 @@ final class ChunkPresence {
             database = try Self.openOrRebuild(path)
             select = try database.prepare("SELECT targets FROM chunks WHERE id = ?1")
             selectPending = try database.prepare("SELECT 1 FROM pending WHERE id = ?1")
+            lookup = try database.prepare("""
+                SELECT (SELECT targets FROM chunks WHERE id = ?1), EXISTS (SELECT 1 FROM pending WHERE id = ?1)
+                """)
             insertPending = try database.prepare("INSERT OR IGNORE INTO pending(id) VALUES (?1)")
             merge = try database.prepare(
                 "INSERT INTO chunks(id, targets) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET targets = targets | ?2")
@@ -215,6 +219,30 @@ final class ChunkPresence {
             select.bind(1, blob: id.bytes)
             return try select.step() ? UInt16(truncatingIfNeeded: select.int(0)) : 0
         } catch {
+            throw RepositoryError.from(error)
+        }
+    }
+
+    /// Claims `id` for this run unless it is claimed already or the targets in `needed` all
+    /// hold it (counting `alsoHeld`, what the caller knows besides the cache). One lookup.
+    func claimUnlessHeld(_ id: ChunkID, needed: UInt16, alsoHeld: UInt16) throws(RepositoryError) -> Bool {
+        let key = id.bytes
+        do {
+            lookup.bind(1, blob: key)
+            guard try lookup.step() else { return false }
+            let held = UInt16(truncatingIfNeeded: lookup.int(0)) | alsoHeld
+            let claimed = lookup.int(1) != 0
+            lookup.reset()
+            if claimed || held & needed == needed { return false }
+            if pendingInTransaction == 0 { try database.execute("BEGIN") }
+            insertPending.bind(1, blob: key)
+            _ = try insertPending.step()
+            insertPending.reset()
+            pendingInTransaction += 1
+            if pendingInTransaction >= 50_000 { try flush() }
+            return true
+        } catch {
+            lookup.reset()
             throw RepositoryError.from(error)
         }
     }
