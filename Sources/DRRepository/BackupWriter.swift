@@ -33,6 +33,10 @@ public final class BackupWriter: Sendable {
         var bits: [String: UInt16] = [:]
         /// Chunks in packs that no index names yet (a killed run's), for this run only.
         var recovered: [ChunkID: UInt16] = [:]
+        /// Chunks this run has claimed whose packs no index object written by this run names
+        /// yet. Bounded: every 64 packs an index object is written and recorded in the cache,
+        /// and its chunks leave this set (at most ~64 × 4096 ids).
+        var claims: Set<ChunkID> = []
         var pack = PackWriter()
         var newRecords: [IndexObject.PackRecord] = []
         var recoveredPacks: [String: [IndexObject.PackRecord]] = [:]
@@ -142,9 +146,10 @@ public final class BackupWriter: Sendable {
             for store in stores where state.failures[store.targetName] == nil {
                 healthy |= state.bits[store.targetName] ?? 0
             }
-            guard try state.presence.claimUnlessHeld(id, needed: healthy, alsoHeld: state.recovered[id] ?? 0) else {
-                return false
-            }
+            if state.claims.contains(id) { return false }
+            let held = try state.presence.targets(holding: id) | (state.recovered[id] ?? 0)
+            if held & healthy == healthy { return false }
+            state.claims.insert(id)
             state.newChunks += 1
             state.newChunkBytes += Int64(plaintext.count)
             return true
@@ -196,16 +201,22 @@ public final class BackupWriter: Sendable {
 
     /// Writes an index object naming packs already on every healthy target, and records it
     /// in the presence cache.
-    private func writeIndex(_ object: IndexObject) throws(RepositoryError) {
+    private func writeIndex(_ object: IndexObject, to stores: [any ObjectStore]? = nil) throws(RepositoryError) {
         let (name, bytes) = try object.seal(keys: keys)
-        for store in healthyStores {
-            put(store, name, bytes)
-            guard failures[store.targetName] == nil else { continue }
-            try state.withLock { (state) throws(RepositoryError) in
-                try state.presence.record(indexObject: object, named: name, target: store.targetName)
+        let destinations = stores ?? healthyStores
+        for store in destinations { put(store, name, bytes) }
+        let failed = failures
+        let holders = destinations.map(\.targetName).filter { failed[$0] == nil }
+        if healthyStores.isEmpty { throw Self.allFailed(failures) }
+        try state.withLock { (state) throws(RepositoryError) in
+            try state.presence.record(indexObject: object, named: name, targets: holders)
+        }
+        // Every healthy target's cache entry now holds these chunks: the set can let them go.
+        state.withLock { state in
+            for pack in object.packs {
+                for entry in pack.entries { state.claims.remove(entry.id) }
             }
         }
-        if healthyStores.isEmpty { throw Self.allFailed(failures) }
     }
 
     /// Flushes, writes the index object, then the manifest, on every healthy target.
@@ -213,20 +224,15 @@ public final class BackupWriter: Sendable {
     public func commit(_ manifest: SnapshotManifest) throws(RepositoryError) -> String {
         try flushPack()
         let (records, recovered) = state.withLock { ($0.newRecords, $0.recoveredPacks) }
+        // Targets without recovered packs share one index object (written and recorded in
+        // the cache once); a target with recovered packs gets its own, naming them too.
+        if !records.isEmpty {
+            let plain = healthyStores.filter { recovered[$0.targetName]?.isEmpty ?? true }
+            if !plain.isEmpty { try writeIndex(IndexObject(packs: records), to: plain) }
+        }
         for store in healthyStores {
-            let all = records + (recovered[store.targetName] ?? [])
-            guard !all.isEmpty else { continue }
-            let object = IndexObject(packs: all)
-            let (name, bytes) = try object.seal(keys: keys)
-            put(store, name, bytes)
-            guard failures[store.targetName] == nil else { continue }
-            // Tell the cache what this target now indexes, so that the next run has nothing
-            // to read back (the run's claims become presence at C speed, in one statement).
-            try state.withLock { (state) throws(RepositoryError) in
-                try state.presence.recordCommitted(target: store.targetName, indexObject: name,
-                                                   claimed: records.isEmpty ? [] : records,
-                                                   recovered: recovered[store.targetName] ?? [])
-            }
+            guard let own = recovered[store.targetName], !own.isEmpty else { continue }
+            try writeIndex(IndexObject(packs: records + own), to: [store])
         }
         var manifest = manifest
         manifest.statistics.storedBytes = storedBytes.values.max() ?? 0

@@ -19,26 +19,17 @@ import Glibc
 final class ChunkPresence {
     private let database: SQLiteDatabase
     private let select: SQLiteDatabase.Statement
-    private let selectPending: SQLiteDatabase.Statement
-    private let lookup: SQLiteDatabase.Statement
-    private let insertPending: SQLiteDatabase.Statement
     private let merge: SQLiteDatabase.Statement
-    private var pendingInTransaction = 0
 
     /// Opens the cache at `path` (":memory:" for none on disk).
     init(path: String) throws(RepositoryError) {
         do {
             database = try Self.openOrRebuild(path)
             select = try database.prepare("SELECT targets FROM chunks WHERE id = ?1")
-            selectPending = try database.prepare("SELECT 1 FROM pending WHERE id = ?1")
-            lookup = try database.prepare("""
-                SELECT (SELECT targets FROM chunks WHERE id = ?1), EXISTS (SELECT 1 FROM pending WHERE id = ?1)
-                """)
-            insertPending = try database.prepare("INSERT OR IGNORE INTO pending(id) VALUES (?1)")
             merge = try database.prepare(
                 "INSERT INTO chunks(id, targets) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET targets = targets | ?2")
-            // Chunks claimed by an earlier run that never finished mean nothing now.
-            try database.execute("DELETE FROM pending")
+            // Earlier versions kept claims here; they are held in memory now.
+            try database.execute("DROP TABLE IF EXISTS pending")
         } catch {
             throw RepositoryError.from(error)
         }
@@ -66,7 +57,6 @@ final class ChunkPresence {
             CREATE TABLE IF NOT EXISTS merged(target TEXT NOT NULL, object TEXT NOT NULL,
                                               PRIMARY KEY(target, object)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS bits(target TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS pending(id BLOB PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack TEXT NOT NULL,
                                              PRIMARY KEY(target, pack)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
@@ -103,7 +93,6 @@ final class ChunkPresence {
     /// now); `load` reads and opens one of them.
     func synchronize(target: String, names: [String],
                      load: (String) throws(RepositoryError) -> IndexObject) throws(RepositoryError) {
-        try flush()  // claims are batched in an open transaction; merges take their own
         let bit = try bit(for: target)
         do {
             let known = try database.prepare("SELECT object FROM merged WHERE target = ?1")
@@ -134,31 +123,48 @@ final class ChunkPresence {
     /// Records one index object of `target`: its chunks, its packs and its name, in one
     /// transaction (a killed run leaves it merged or not, never half).
     func record(indexObject object: IndexObject, named name: String, target: String) throws(RepositoryError) {
-        try flush()
-        try record(indexObject: object, named: name, target: target, bit: try bit(for: target))
+        try record(indexObject: object, named: name, targets: [target])
+    }
+
+    /// Records one index object that several targets now hold (one pass over its entries).
+    func record(indexObject object: IndexObject, named name: String, targets: [String]) throws(RepositoryError) {
+        var bits: UInt16 = 0
+        for target in targets { bits |= try bit(for: target) }
+        try record(indexObject: object, named: name, targets: targets, bits: bits)
     }
 
     private func record(indexObject object: IndexObject, named name: String, target: String,
                         bit: UInt16) throws(RepositoryError) {
+        try record(indexObject: object, named: name, targets: [target], bits: bit)
+    }
+
+    private func record(indexObject object: IndexObject, named name: String, targets: [String],
+                        bits: UInt16) throws(RepositoryError) {
+        guard !targets.isEmpty else { return }
         do {
             let record = try database.prepare("INSERT OR IGNORE INTO merged(target, object) VALUES (?1, ?2)")
             let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack) VALUES (?1, ?2)")
             try database.transaction { () throws(SQLiteError) in
                 for pack in object.packs {
-                    recordPack.bind(1, text: target)
-                    recordPack.bind(2, text: pack.pack)
-                    _ = try recordPack.step()
-                    recordPack.reset()
+                    for target in targets {
+                        recordPack.bind(1, text: target)
+                        recordPack.bind(2, text: pack.pack)
+                        _ = try recordPack.step()
+                        recordPack.reset()
+                    }
                     for entry in pack.entries {
                         merge.bind(1, blob: entry.id.bytes)
-                        merge.bind(2, int: Int64(bit))
+                        merge.bind(2, int: Int64(bits))
                         _ = try merge.step()
                         merge.reset()
                     }
                 }
-                record.bind(1, text: target)
-                record.bind(2, text: name)
-                _ = try record.step()
+                for target in targets {
+                    record.bind(1, text: target)
+                    record.bind(2, text: name)
+                    _ = try record.step()
+                    record.reset()
+                }
             }
         } catch {
             throw RepositoryError.from(error)
@@ -171,7 +177,6 @@ final class ChunkPresence {
     func manifestSummaries(names: [String],
                            load: (String) throws(RepositoryError) -> SnapshotManifest) throws(RepositoryError)
         -> [(name: String, time: String, host: String, store: String)] {
-        try flush()
         do {
             let find = try database.prepare("SELECT time, host, store FROM manifests WHERE name = ?1")
             let add = try database.prepare("INSERT OR REPLACE INTO manifests(name, time, host, store) VALUES (?1, ?2, ?3, ?4)")
@@ -223,94 +228,4 @@ final class ChunkPresence {
         }
     }
 
-    /// Claims `id` for this run unless it is claimed already or the targets in `needed` all
-    /// hold it (counting `alsoHeld`, what the caller knows besides the cache). One lookup.
-    func claimUnlessHeld(_ id: ChunkID, needed: UInt16, alsoHeld: UInt16) throws(RepositoryError) -> Bool {
-        let key = id.bytes
-        do {
-            lookup.bind(1, blob: key)
-            guard try lookup.step() else { return false }
-            let held = UInt16(truncatingIfNeeded: lookup.int(0)) | alsoHeld
-            let claimed = lookup.int(1) != 0
-            lookup.reset()
-            if claimed || held & needed == needed { return false }
-            if pendingInTransaction == 0 { try database.execute("BEGIN") }
-            insertPending.bind(1, blob: key)
-            _ = try insertPending.step()
-            insertPending.reset()
-            pendingInTransaction += 1
-            if pendingInTransaction >= 50_000 { try flush() }
-            return true
-        } catch {
-            lookup.reset()
-            throw RepositoryError.from(error)
-        }
-    }
-
-    /// Claims `id` for this run; false if it was claimed already.
-    func claim(_ id: ChunkID) throws(RepositoryError) -> Bool {
-        do {
-            selectPending.bind(1, blob: id.bytes)
-            let taken = try selectPending.step()
-            selectPending.reset()
-            if taken { return false }
-            if pendingInTransaction == 0 { try database.execute("BEGIN") }
-            insertPending.bind(1, blob: id.bytes)
-            _ = try insertPending.step()
-            insertPending.reset()
-            pendingInTransaction += 1
-            if pendingInTransaction >= 50_000 { try flush() }
-            return true
-        } catch {
-            throw RepositoryError.from(error)
-        }
-    }
-
-    /// Records that `target` now holds an index object written by this run: every chunk this
-    /// run claimed (they are all in `claimed`'s packs) and the recovered packs' chunks.
-    func recordCommitted(target: String, indexObject: String, claimed: [IndexObject.PackRecord],
-                         recovered: [IndexObject.PackRecord]) throws(RepositoryError) {
-        try flush()
-        let bit = try bit(for: target)
-        do {
-            let record = try database.prepare("INSERT OR IGNORE INTO merged(target, object) VALUES (?1, ?2)")
-            let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack) VALUES (?1, ?2)")
-            let promote = try database.prepare("""
-                INSERT INTO chunks(id, targets) SELECT id, ?1 FROM pending WHERE true
-                ON CONFLICT(id) DO UPDATE SET targets = targets | excluded.targets
-                """)
-            try database.transaction { () throws(SQLiteError) in
-                if !claimed.isEmpty {
-                    promote.bind(1, int: Int64(bit))
-                    _ = try promote.step()
-                }
-                for pack in recovered {
-                    for entry in pack.entries {
-                        merge.bind(1, blob: entry.id.bytes)
-                        merge.bind(2, int: Int64(bit))
-                        _ = try merge.step()
-                        merge.reset()
-                    }
-                }
-                for pack in claimed + recovered {
-                    recordPack.bind(1, text: target)
-                    recordPack.bind(2, text: pack.pack)
-                    _ = try recordPack.step()
-                    recordPack.reset()
-                }
-                record.bind(1, text: target)
-                record.bind(2, text: indexObject)
-                _ = try record.step()
-            }
-        } catch {
-            throw RepositoryError.from(error)
-        }
-    }
-
-    /// Commits the claims made so far (they are batched for speed).
-    func flush() throws(RepositoryError) {
-        guard pendingInTransaction > 0 else { return }
-        do { try database.execute("COMMIT") } catch { throw RepositoryError.from(error) }
-        pendingInTransaction = 0
-    }
 }

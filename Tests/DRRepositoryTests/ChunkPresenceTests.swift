@@ -43,16 +43,12 @@ struct ChunkPresenceTests {
             #expect(try cache.targets(holding: Self.id(3)) == a)
             #expect(try cache.targets(holding: Self.id(4)) == 0)
             #expect(try cache.indexedPacks(of: "a") == [pack])
-            #expect(try cache.claim(Self.id(4)))
-            #expect(try !cache.claim(Self.id(4)))
-            try cache.flush()
         }
         #expect(loads == 3)
-        // Reopened: nothing is read again; claims of the earlier run are forgotten.
+        // Reopened: nothing is read again.
         let cache = try ChunkPresence(path: path)
         try cache.synchronize(target: "a", names: ["index/1", "index/2"], load: load)
         #expect(loads == 3)
-        #expect(try cache.claim(Self.id(4)))
         // index/2 vanished from target a (a prune rewrote it): a's knowledge is rebuilt.
         try cache.synchronize(target: "a", names: ["index/1"], load: load)
         #expect(loads == 4)
@@ -61,20 +57,17 @@ struct ChunkPresenceTests {
         #expect(try cache.targets(holding: Self.id(1)) == a | b)
     }
 
-    @Test("a committed run's claims become presence on the targets it indexed, without reading its index back")
-    func commitPromotesClaims() throws {
+    @Test("an index object a run writes is recorded without being read back by the next run")
+    func recordWritten() throws {
         let cache = try ChunkPresence(path: ":memory:")
         let a = try cache.bit(for: "a"), b = try cache.bit(for: "b")
-        #expect(try cache.claim(Self.id(7)))
-        #expect(try cache.claim(Self.id(8)))
         let pack = String(repeating: "cd", count: 32)
-        let records = Self.index([Self.id(7), Self.id(8)], pack: pack).packs
-        try cache.recordCommitted(target: "a", indexObject: "index/new", claimed: records, recovered: [])
+        let object = Self.index([Self.id(7), Self.id(8)], pack: pack)
+        try cache.record(indexObject: object, named: "index/new", target: "a")
         #expect(try cache.targets(holding: Self.id(7)) == a)
-        try cache.recordCommitted(target: "b", indexObject: "index/new", claimed: records, recovered: [])
+        try cache.record(indexObject: object, named: "index/new", target: "b")
         #expect(try cache.targets(holding: Self.id(8)) == a | b)
         #expect(try cache.indexedPacks(of: "b") == [pack])
-        // The next run lists index/new on both targets and reads nothing.
         var loads = 0
         for target in ["a", "b"] {
             try cache.synchronize(target: target, names: ["index/new"]) { (_) throws(RepositoryError) -> IndexObject in
@@ -92,6 +85,8 @@ struct ChunkPresenceTests {
         try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: path))
         let cache = try ChunkPresence(path: path)
         #expect(try cache.targets(holding: Self.id(1)) == 0)
-        #expect(try cache.claim(Self.id(1)))
+        try cache.record(indexObject: Self.index([Self.id(1)], pack: String(repeating: "ef", count: 32)),
+                         named: "index/x", target: "a")
+        #expect(try cache.targets(holding: Self.id(1)) == cache.bit(for: "a"))
     }
 }
