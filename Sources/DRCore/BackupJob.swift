@@ -346,10 +346,11 @@ final class Progress: Sendable {
         self.total = total
     }
 
-    func update(done: Int, current: String, read: Int64, new: Int64) {
+    func update(done: Int, current: String, read: Int64, new: Int64, verb: String = "read") {
         guard enabled else { return }
         let name = current.count > 40 ? "…" + current.suffix(39) : current
-        StandardStreams.writeError("\r\u{1B}[K[\(done)/\(total)] \(ByteCount.format(read)) read, \(ByteCount.format(new)) new  \(name)")
+        let added = verb == "read" ? ", \(ByteCount.format(new)) new" : ""
+        StandardStreams.writeError("\r\u{1B}[K[\(done)/\(total)] \(ByteCount.format(read)) \(verb)\(added)  \(name)")
     }
 
     func finish() {

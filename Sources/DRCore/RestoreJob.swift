@@ -31,6 +31,8 @@ public enum RestoreJob {
         public var target: String?
         /// Mailboxes restored at once (default: one per core).
         public var parallelism = ProcessInfo.processInfo.activeProcessorCount
+        /// Show progress on standard error (when it is a terminal).
+        public var progress = false
         public init() {}
     }
 
@@ -93,6 +95,9 @@ public enum RestoreJob {
         let work = chosen
         let readFrom = stores
         let workers = max(1, min(options.parallelism, work.count))
+        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: work.count)
+        let written = Mutex((files: 0, bytes: Int64(0)))
+        defer { progress.finish() }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var readers: [String: ContentReader] = [:]
             while true {
@@ -130,6 +135,12 @@ public enum RestoreJob {
                     outcome = .failure(.init(mailbox: entry.path, code: lastFailure.code, error: lastFailure.message))
                 }
                 if let outcome { outcomes.withLock { $0[index] = outcome } }
+                let done = written.withLock { state -> (Int, Int64) in
+                    state.files += 1
+                    state.bytes += entry.size
+                    return (state.files, state.bytes)
+                }
+                progress.update(done: done.0, current: entry.path, read: done.1, new: 0, verb: "restored")
             }
         }
         var restored: [Report.Restored] = []

@@ -55,6 +55,7 @@ struct Restore: ParsableCommand {
         options.destination = to
         options.force = force
         options.target = target
+        options.progress = !global.json
         let report = try RestoreJob.run(try global.loadConfiguration(), secrets: repository.sources, options: options)
         if global.json {
             try Output.json(report)
