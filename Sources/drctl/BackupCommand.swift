@@ -38,10 +38,15 @@ struct Backup: ParsableCommand {
     @Option(help: ArgumentHelp("Pack size in bytes (default 16 MiB).", visibility: .hidden))
     var packBytes: Int?
 
+    @Option(help: ArgumentHelp("Spool rollback-mode images larger than this many bytes (default 0: all).",
+                               visibility: .hidden))
+    var spoolAbove: Int64?
+
     func run() throws {
         var options = BackupJob.Options()
         if let parallelism { options.parallelism = max(1, parallelism) }
         if let packBytes { options.packBytes = max(4096, packBytes) }
+        if let spoolAbove { options.spoolAbove = max(0, spoolAbove) }
         options.mailboxes = mailboxes
         options.progress = !noProgress && !global.json
         if let chunkBytes { options.chunkBytes = chunkBytes }
