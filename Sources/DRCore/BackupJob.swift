@@ -70,6 +70,8 @@ public enum BackupJob {
         public var durationSeconds: Double
         public var targets: [TargetResult]
         public var failures: [Failure]
+        /// Mailboxes that were deleted after the store was listed (not failures).
+        public var vanished: [String] = []
         /// Success only when every mailbox reached every target.
         public var complete: Bool { failures.isEmpty && targets.allSatisfy(\.ok) }
     }
@@ -149,7 +151,13 @@ public enum BackupJob {
                     shared.withLock { $0.fatal = error }
                     return
                 } catch let error as any DRError {
-                    outcome = .failure(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
+                    if error.code == "snapshot.missing" && MailStore.sourceState(of: mailbox.path) == nil {
+                        // Deleted between listing and reading (an account removed): not a
+                        // failure of the backup; said in the report.
+                        outcome = .vanished(mailbox.id)
+                    } else {
+                        outcome = .failure(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
+                    }
                 } catch {
                     outcome = .failure(Report.Failure(mailbox: mailbox.id, code: "backup.internal", error: "\(error)"))
                 }
@@ -168,6 +176,7 @@ public enum BackupJob {
         }
         var entries: [SnapshotManifest.FileEntry] = []
         var failures: [Report.Failure] = []
+        var vanished: [String] = []
         var statistics = SnapshotManifest.Statistics()
         for index in mailboxes.indices {
             switch run.outcomes[index] {
@@ -177,6 +186,8 @@ public enum BackupJob {
                 if entry.unchanged { statistics.filesUnchanged += 1 } else { statistics.bytesRead += entry.size }
             case .failure(let failure):
                 failures.append(failure)
+            case .vanished(let id):
+                vanished.append(id)
             case nil:
                 break
             }
@@ -204,7 +215,8 @@ public enum BackupJob {
                       files: entries.count, filesUnchanged: statistics.filesUnchanged,
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
                       newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes,
-                      durationSeconds: Self.seconds(since: clock), targets: targets, failures: failures)
+                      durationSeconds: Self.seconds(since: clock), targets: targets, failures: failures,
+                      vanished: vanished)
     }
 
     /// Snapshots one file and stores its chunks. Called again from the start by the snapshot
@@ -318,6 +330,7 @@ public enum BackupJob {
 enum FileOutcome: Sendable {
     case entry(SnapshotManifest.FileEntry)
     case failure(BackupJob.Report.Failure)
+    case vanished(String)
 }
 
 /// The workers' shared bookkeeping.

@@ -67,6 +67,9 @@ struct Backup: ParsableCommand {
             for failure in report.failures {
                 print("  mailbox \(failure.mailbox): FAILED — \(failure.error)")
             }
+            for mailbox in report.vanished {
+                print("  mailbox \(mailbox): deleted while the backup ran (its earlier snapshots remain)")
+            }
             print("  took \(String(format: "%.2f", report.durationSeconds)) s")
         }
         if !report.complete {
