@@ -9,8 +9,8 @@ import Glibc
 #endif
 
 /// Stores new content in a repository on every target: deduplicates chunks, fills packs,
-/// uploads each pack to every healthy target, and at the end writes the index object and
-/// then the snapshot manifest (the write order that keeps a crash harmless).
+/// uploads each pack to every healthy target, writes index objects (every 64 packs and at the
+/// end) and then the snapshot manifest (the write order that keeps a crash harmless).
 ///
 /// Safe to use from several worker threads at once: hashing, compressing and sealing run in
 /// the caller's thread without a lock; only claiming an id and appending to the open pack
@@ -27,7 +27,7 @@ public final class BackupWriter: Sendable {
 
     private struct State {
         /// Which targets hold each chunk, on disk (memory stays flat whatever the repository's
-        /// size), and the chunks this run has claimed.
+        /// size).
         var presence: ChunkPresence
         /// Each target's bit in `presence`.
         var bits: [String: UInt16] = [:]
