@@ -76,13 +76,14 @@ public enum CheckJob {
     }
 
     public static func run(_ configuration: Configuration, secrets: SecretSources,
-                           selection: DataSelection) throws(CoreError) -> Report {
+                           selection: DataSelection, progress: Bool = false) throws(CoreError) -> Report {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw SecretSources.rewrap(error) }
         var reports: [TargetReport] = []
         for store in repository.stores {
-            reports.append(check(store, repository: repository, keys: keys, selection: selection))
+            reports.append(check(store, repository: repository, keys: keys, selection: selection,
+                                 progress: progress && StandardStreams.errorIsTerminal))
         }
         for unavailable in repository.unavailable {
             var report = TargetReport(target: unavailable.target)
@@ -94,7 +95,7 @@ public enum CheckJob {
     }
 
     static func check(_ store: any ObjectStore, repository: Repository, keys: RepositoryKeys,
-                      selection: DataSelection) -> TargetReport {
+                      selection: DataSelection, progress showProgress: Bool = false) -> TargetReport {
         var report = TargetReport(target: store.targetName)
         func problem(_ object: String, _ error: any Error) {
             let known = CoreError.wrap(error)
@@ -151,7 +152,12 @@ public enum CheckJob {
 
         // Every pack's bytes, when asked.
         let indexedIDs = selection == .none ? [:] : index.idsByPack()
-        for (pack, name) in present.sorted(by: { $0.key < $1.key }) where index.packs[pack] != nil && selection.includes(pack) {
+        let toRead = present.sorted(by: { $0.key < $1.key }).filter { index.packs[$0.key] != nil && selection.includes($0.key) }
+        let progress = Progress(enabled: showProgress && !toRead.isEmpty, total: toRead.count)
+        defer { progress.finish() }
+        for (pack, name) in toRead {
+            progress.update(done: report.packsRead, current: "target \(store.targetName)", read: report.bytesRead,
+                            new: 0, verb: "verified")
             do {
                 let bytes = try store.get(name)
                 report.packsRead += 1

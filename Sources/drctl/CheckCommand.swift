@@ -32,7 +32,8 @@ struct Check: ParsableCommand {
         var selection = CheckJob.DataSelection.none
         if readData { selection = .all }
         if let readDataSubset { selection = try CheckJob.DataSelection.parse(readDataSubset) }
-        let report = try CheckJob.run(try global.loadConfiguration(), secrets: repository.sources, selection: selection)
+        let report = try CheckJob.run(try global.loadConfiguration(), secrets: repository.sources, selection: selection,
+                                      progress: !global.json)
         if global.json {
             try Output.json(report)
         } else {
