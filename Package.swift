@@ -83,7 +83,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "DRSnapshotTests", dependencies: ["DRSnapshot", "DRBase", "DRSQLite"],
                     swiftSettings: strict),
-        .testTarget(name: "DRCoreTests", dependencies: ["DRCore", "DRRepository"], swiftSettings: strict),
+        .testTarget(name: "DRCoreTests", dependencies: ["DRCore", "DRRepository", "DRBase"], swiftSettings: strict),
         .testTarget(name: "DRChunkingTests", dependencies: ["DRChunking"], swiftSettings: strict),
         .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto", "DRBase"],
                     swiftSettings: strict),

@@ -1,17 +1,10 @@
 public import DRBase
 
 /// Every failure of the compression layer. Messages name what failed and never include data.
-public struct CompressionError: DRError {
-    public let code: String
-    public let exitStatus: ExitStatus
-    public let message: String
+public enum CompressionDomain: ErrorDomain {}
+public typealias CompressionError = DomainError<CompressionDomain>
 
-    public init(code: String, exitStatus: ExitStatus, message: String) {
-        self.code = code
-        self.exitStatus = exitStatus
-        self.message = message
-    }
-
+extension CompressionError {
     static func corrupt(_ detail: String) -> CompressionError {
         CompressionError(code: "compression.corrupt", exitStatus: .dataError,
                          message: "compressed data is corrupt (\(detail)): the object was damaged after it was written. Run `drctl check`, or restore from another target.")

@@ -4,17 +4,10 @@ public import DRBase
 ///
 /// Codes are stable (`crypto.authentication-failed`, …) and documented; messages say what
 /// failed and what to do, and never contain key material, plaintext or passphrases.
-public struct CryptoError: DRError {
-    public let code: String
-    public let exitStatus: ExitStatus
-    public let message: String
+public enum CryptoDomain: ErrorDomain {}
+public typealias CryptoError = DomainError<CryptoDomain>
 
-    public init(code: String, exitStatus: ExitStatus, message: String) {
-        self.code = code
-        self.exitStatus = exitStatus
-        self.message = message
-    }
-
+extension CryptoError {
     /// An AEAD tag did not verify: the data was altered, truncated, or sealed under another
     /// key or with other associated data.
     static func authenticationFailed(_ what: String) -> CryptoError {

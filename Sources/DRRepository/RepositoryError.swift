@@ -2,20 +2,13 @@ import DRBase
 import DRTransport
 
 /// Errors of the repository layer. Messages name the target and object involved.
-public struct RepositoryError: DRError {
-    public let code: String
-    public let exitStatus: ExitStatus
-    public let message: String
+public enum RepositoryDomain: ErrorDomain {}
+public typealias RepositoryError = DomainError<RepositoryDomain>
 
-    public init(code: String, exitStatus: ExitStatus, message: String) {
-        self.code = code
-        self.exitStatus = exitStatus
-        self.message = message
-    }
-
+extension RepositoryError {
     /// Wraps a lower layer's error, keeping its code and status.
     static func wrap(_ error: any DRError) -> RepositoryError {
-        RepositoryError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+        RepositoryError(error)
     }
 
     /// Any error from a block that mixes layers (transport, crypto, our own), as ours.

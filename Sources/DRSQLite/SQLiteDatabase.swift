@@ -7,11 +7,8 @@ import Glibc
 
 /// Errors of local SQLite databases (drctl's caches; never the mailboxes, which drctl only
 /// reads as files).
-public struct SQLiteError: DRError {
-    public let code: String
-    public let exitStatus: ExitStatus
-    public let message: String
-}
+public enum SQLiteDomain: ErrorDomain {}
+public typealias SQLiteError = DomainError<SQLiteDomain>
 
 /// A plain (unencrypted) SQLite database drctl owns, such as the chunk presence cache.
 ///

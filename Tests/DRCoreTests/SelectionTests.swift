@@ -1,3 +1,4 @@
+import DRBase
 import DRCore
 import DRRepository
 import Foundation
