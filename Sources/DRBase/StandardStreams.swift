@@ -15,18 +15,7 @@ public enum StandardStreams {
     public static var inputIsTerminal: Bool { isatty(0) == 1 }
 
     private static func write(fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += written
-        }
+        FileIO.writeAll(fd, Array(text.utf8))
     }
 }
 

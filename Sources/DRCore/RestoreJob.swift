@@ -222,15 +222,10 @@ public enum RestoreJob {
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CoreError(code: "restore.io", exitStatus: .ioError,
-                                message: "cannot write \(path): \(errnoDescription(errno))")
-            }
-            offset += n
+        let err = FileIO.writeAll(fd, bytes)
+        if err != 0 {
+            throw CoreError(code: "restore.io", exitStatus: .ioError,
+                            message: "cannot write \(path): \(errnoDescription(err))")
         }
     }
 }

@@ -56,15 +56,10 @@ final class Spool: BlockSource {
     private static let openTemporaryFile: Int32 = 0o20_000_000 | O_DIRECTORY
 
     func append(_ bytes: [UInt8]) throws(CoreError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(size) + off_t(done)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CoreError(code: "backup.spool", exitStatus: .ioError,
-                                message: "cannot write the spool file in the [state] folder: \(errnoDescription(errno)) (is the disk full?)")
-            }
-            done += n
+        let err = FileIO.writeAll(fd, bytes, at: size)
+        if err != 0 {
+            throw CoreError(code: "backup.spool", exitStatus: .ioError,
+                            message: "cannot write the spool file in the [state] folder: \(errnoDescription(err)) (is the disk full?)")
         }
         size += Int64(bytes.count)
     }
@@ -73,18 +68,13 @@ final class Spool: BlockSource {
         let wanted = Int(min(Int64(max(pageSize, maxBytes / pageSize * pageSize)), size - readOffset))
         guard wanted > 0 else { return [] }
         var bytes = [UInt8](repeating: 0, count: wanted)
-        var done = 0
-        while done < wanted {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, wanted - done, off_t(readOffset) + off_t(done)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CoreError(code: "backup.spool", exitStatus: .ioError,
-                                message: "cannot read the spool file: \(errnoDescription(errno))")
-            }
-            if n == 0 { break }
-            done += n
+        switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0, at: readOffset) }) {
+        case .success(let done):
+            readOffset += Int64(done)
+            return done == wanted ? bytes : Array(bytes[0..<done])
+        case .failure(let error):
+            throw CoreError(code: "backup.spool", exitStatus: .ioError,
+                            message: "cannot read the spool file: \(errnoDescription(error.errno))")
         }
-        readOffset += Int64(done)
-        return done == wanted ? bytes : Array(bytes[0..<done])
     }
 }

@@ -33,17 +33,8 @@ public struct FileObjectStore: ObjectStore {
         }
         do {
             defer { close(fd) }
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { buffer in
-                    write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw failure("write", key: key, errno: errno)
-                }
-                offset += written
-            }
+            let err = FileIO.writeAll(fd, bytes)
+            if err != 0 { throw failure("write", key: key, errno: err) }
             if fsync(fd) != 0 { throw failure("fsync", key: key, errno: errno) }
         }
         if ifAbsent {
@@ -69,17 +60,10 @@ public struct FileObjectStore: ObjectStore {
         var info = stat()
         if fstat(fd, &info) != 0 { throw failure("stat", key: key, errno: errno) }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                read(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("read", key: key, errno: errno)
-            }
-            if count == 0 { break }
-            offset += count
+        let offset: Int
+        switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0) }) {
+        case .success(let count): offset = count
+        case .failure(let error): throw failure("read", key: key, errno: error.errno)
         }
         if offset != bytes.count {
             throw TransportError(.io, code: "transport.short-read",
@@ -92,17 +76,10 @@ public struct FileObjectStore: ObjectStore {
         let fd = try openForReading(key)
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: max(0, length))
-        var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("read", key: key, errno: errno)
-            }
-            if count == 0 { break }
-            done += count
+        let done: Int
+        switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0, at: offset) }) {
+        case .success(let count): done = count
+        case .failure(let error): throw failure("read", key: key, errno: error.errno)
         }
         if done < bytes.count { bytes.removeSubrange(done...) }
         return bytes
