@@ -196,7 +196,7 @@ public enum BackupJob {
         statistics.files = entries.count
         statistics.newChunks = writer.newChunks
         statistics.newChunkBytes = writer.newChunkBytes
-        statistics.durationSeconds = Self.seconds(since: clock)
+        statistics.durationSeconds = Elapsed.seconds(since: clock)
         let manifest = SnapshotManifest(format: SnapshotManifest.currentFormat, time: Timestamps.format(started),
                                         host: host, storePath: configuration.store.path,
                                         files: entries, statistics: statistics)
@@ -215,7 +215,7 @@ public enum BackupJob {
                       files: entries.count, filesUnchanged: statistics.filesUnchanged,
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
                       newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes,
-                      durationSeconds: Self.seconds(since: clock), targets: targets, failures: failures,
+                      durationSeconds: Elapsed.seconds(since: clock), targets: targets, failures: failures,
                       vanished: vanished)
     }
 
@@ -319,11 +319,6 @@ public enum BackupJob {
                                                                walCtimeNanoseconds: nil, walInode: nil, journalPresent: false),
             unchanged: false)
     }
-
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 }
 
 /// What one file of a run came to.
@@ -340,54 +335,4 @@ struct RunState: Sendable {
     var bytesRead: Int64 = 0
     var fatal: RepositoryError?
     init(count: Int) { outcomes.reserveCapacity(count) }
-}
-
-/// RFC 3339 timestamps in UTC with milliseconds, as stored in manifests (sortable as text).
-public enum Timestamps {
-    public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    public static func parse(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
-            return date
-        }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle())
-    }
-}
-
-/// A one-line progress display on a terminal's standard error, redrawn in place.
-final class Progress: Sendable {
-    let enabled: Bool
-    let total: Int
-    init(enabled: Bool, total: Int) {
-        self.enabled = enabled
-        self.total = total
-    }
-
-    func update(done: Int, current: String, read: Int64, new: Int64, verb: String = "read") {
-        guard enabled else { return }
-        let name = current.count > 40 ? "…" + current.suffix(39) : current
-        let added = verb == "read" ? ", \(ByteCount.format(new)) new" : ""
-        StandardStreams.writeError("\r\u{1B}[K[\(done)/\(total)] \(ByteCount.format(read)) \(verb)\(added)  \(name)")
-    }
-
-    func finish() {
-        guard enabled else { return }
-        StandardStreams.writeError("\r\u{1B}[K")
-    }
-}
-
-/// Human-readable byte counts (binary units).
-public enum ByteCount {
-    public static func format(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
-    }
 }

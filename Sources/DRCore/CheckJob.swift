@@ -108,7 +108,7 @@ public enum CheckJob {
         do { indexNames = try store.list(prefix: "index/") } catch { problem("index/", error) }
         for name in indexNames {
             do {
-                index.add(try repository.openIndexObject(try store.get(name), name: name, store: store, keys: keys), name: name)
+                index.add(try repository.openIndexObject(try store.get(name), name: name, store: store, keys: keys))
                 report.indexObjects += 1
             } catch {
                 problem(name, error)

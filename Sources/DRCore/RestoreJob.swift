@@ -90,28 +90,33 @@ public enum RestoreJob {
         // its own readers (a reader caches the pack it last read); indexes are loaded once per
         // target, when first needed, and shared.
         let indexes = IndexCache(keys: keys)
-        let outcomes = Mutex<[Int: RestoreOutcome]>([:])
-        let next = Mutex(0)
+        /// The workers' shared bookkeeping: the next mailbox to take, what became of each, and
+        /// the totals for the progress line.
+        struct Shared: Sendable {
+            var next = 0
+            var outcomes: [Int: RestoreOutcome] = [:]
+            var bytes: Int64 = 0
+        }
+        let shared = Mutex(Shared())
         let work = chosen
         let readFrom = stores
         let workers = max(1, min(options.parallelism, work.count))
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: work.count)
-        let written = Mutex((files: 0, bytes: Int64(0)))
         defer { progress.finish() }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var readers: [String: ContentReader] = [:]
             while true {
-                let index = next.withLock { value -> Int in
-                    defer { value += 1 }
-                    return value
+                let index = shared.withLock { state -> Int in
+                    defer { state.next += 1 }
+                    return state.next
                 }
                 guard index < work.count else { return }
                 let (snapshot, entry) = work[index]
                 let target = options.destination + "/" + entry.path
                 if !options.force && FileManager.default.fileExists(atPath: target) {
-                    outcomes.withLock {
-                        $0[index] = .failure(.init(mailbox: entry.path, code: "restore.exists",
-                                                   error: "\(target) exists; refusing to overwrite it (use --force, or restore to another folder)"))
+                    shared.withLock {
+                        $0.outcomes[index] = .failure(.init(mailbox: entry.path, code: "restore.exists",
+                                                            error: "\(target) exists; refusing to overwrite it (use --force, or restore to another folder)"))
                     }
                     continue
                 }
@@ -134,18 +139,17 @@ public enum RestoreJob {
                 if outcome == nil, let lastFailure {
                     outcome = .failure(.init(mailbox: entry.path, code: lastFailure.code, error: lastFailure.message))
                 }
-                if let outcome { outcomes.withLock { $0[index] = outcome } }
-                let done = written.withLock { state -> (Int, Int64) in
-                    state.files += 1
+                let done = shared.withLock { state -> (Int, Int64) in
+                    state.outcomes[index] = outcome
                     state.bytes += entry.size
-                    return (state.files, state.bytes)
+                    return (state.outcomes.count, state.bytes)
                 }
                 progress.update(done: done.0, current: entry.path, read: done.1, new: 0, verb: "restored")
             }
         }
         var restored: [Report.Restored] = []
         var failures: [Report.Failure] = []
-        let all = outcomes.withLock { $0 }
+        let all = shared.withLock { $0.outcomes }
         for index in work.indices {
             switch all[index] {
             case .restored(let item): restored.append(item)
@@ -153,7 +157,7 @@ public enum RestoreJob {
             case nil: break
             }
         }
-        return Report(restored: restored, failures: failures, durationSeconds: BackupJob.seconds(since: clock))
+        return Report(restored: restored, failures: failures, durationSeconds: Elapsed.seconds(since: clock))
     }
 
     static func prepareDestination(_ path: String) throws(CoreError) {

@@ -11,11 +11,7 @@ final class RunLock {
     private let fd: Int32
 
     init(stateDirectory: String, job: String) throws(CoreError) {
-        var current = ""
-        for part in stateDirectory.split(separator: "/") {
-            current += "/" + part
-            _ = mkdir(current, 0o700)
-        }
+        Folders.create(stateDirectory)
         let path = "\(stateDirectory)/\(job).lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {

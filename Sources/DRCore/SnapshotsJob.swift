@@ -33,14 +33,24 @@ public enum SnapshotsJob {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         do {
             let keys = try repository.derivedKeys()
+            // Which targets hold each manifest comes from listings; each manifest is then read
+            // and decrypted once, from the first target that holds it.
             var presence: [String: [String]] = [:]
-            var manifests: [String: SnapshotManifest] = [:]
+            var source: [String: any ObjectStore] = [:]
             for store in repository.stores {
-                for (name, manifest) in try repository.manifests(on: store, keys: keys) {
-                    let id = String(name.dropFirst("snapshots/".count))
-                    presence[id, default: []].append(store.targetName)
-                    manifests[id] = manifest
+                let names: [String]
+                do { names = try store.list(prefix: "snapshots/") } catch { throw SecretSources.rewrap(error) }
+                for name in names {
+                    presence[String(name.dropFirst("snapshots/".count)), default: []].append(store.targetName)
+                    if source[name] == nil { source[name] = store }
                 }
+            }
+            var manifests: [String: SnapshotManifest] = [:]
+            for (name, store) in source {
+                let bytes: [UInt8]
+                do { bytes = try store.get(name) } catch { throw SecretSources.rewrap(error) }
+                manifests[String(name.dropFirst("snapshots/".count))] =
+                    try repository.openManifest(bytes, name: name, store: store, keys: keys)
             }
             var rows: [Row] = []
             for (id, manifest) in manifests {

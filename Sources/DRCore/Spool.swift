@@ -28,11 +28,7 @@ final class Spool: BlockSource {
 
     init(directory: String, pageSize: Int) throws(CoreError) {
         self.pageSize = pageSize
-        var current = ""
-        for part in directory.split(separator: "/") {
-            current += "/" + part
-            _ = mkdir(current, 0o700)
-        }
+        Folders.create(directory)
         var descriptor = open(directory, O_RDWR | Self.openTemporaryFile | O_CLOEXEC, 0o600)
         if descriptor < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
             // A filesystem without O_TMPFILE: a named file, unlinked at once.

@@ -127,13 +127,7 @@ extension SecureBytes {
     /// back) and never follows a symbolic link; on a failed write the file is removed.
     /// Missing parent folders are created with mode 0700.
     public func writeNewSecretFile(path: String, purpose: String) throws(CryptoError) {
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            var current = ""
-            for part in path[..<slash].split(separator: "/") {
-                current += "/" + part
-                _ = mkdir(current, 0o700)
-            }
-        }
+        if let folder = Folders.parent(of: path) { Folders.create(folder) }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if fd < 0 {
             let err = errno

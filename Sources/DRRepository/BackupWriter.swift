@@ -31,6 +31,9 @@ public final class BackupWriter: Sendable {
         var presence: ChunkPresence
         /// Each target's bit in `presence`.
         var bits: [String: UInt16] = [:]
+        /// The bits of the targets that have not failed: a chunk is stored unless all of
+        /// them hold it.
+        var healthy: UInt16 = 0
         /// Chunks in packs that no index names yet (a killed run's), for this run only.
         var recovered: [ChunkID: UInt16] = [:]
         /// Chunks this run has claimed whose packs no index object written by this run names
@@ -75,11 +78,7 @@ public final class BackupWriter: Sendable {
         }
         var cachePath = ":memory:"
         if let cacheFolder {
-            var current = ""
-            for part in cacheFolder.split(separator: "/") {
-                current += "/" + part
-                _ = mkdir(current, 0o700)
-            }
+            Folders.create(cacheFolder)
             cachePath = cacheFolder + "/presence.sqlite"
         }
         var initial = State(presence: try ChunkPresence(path: cachePath))
@@ -115,6 +114,7 @@ public final class BackupWriter: Sendable {
                 initial.failures[store.targetName] = error
             }
         }
+        for (target, bit) in initial.bits where initial.failures[target] == nil { initial.healthy |= bit }
         let failures = initial.failures
         state = Mutex(initial)
         if failures.count == stores.count { throw Self.allFailed(failures) }
@@ -142,13 +142,9 @@ public final class BackupWriter: Sendable {
     public func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind,
                       compressor: ChunkCompressor?) throws(RepositoryError) {
         let claimed = try state.withLock { (state) throws(RepositoryError) -> Bool in
-            var healthy: UInt16 = 0
-            for store in stores where state.failures[store.targetName] == nil {
-                healthy |= state.bits[store.targetName] ?? 0
-            }
             if state.claims.contains(id) { return false }
             let held = try state.presence.targets(holding: id) | (state.recovered[id] ?? 0)
-            if held & healthy == healthy { return false }
+            if held & state.healthy == state.healthy { return false }
             state.claims.insert(id)
             state.newChunks += 1
             state.newChunkBytes += Int64(plaintext.count)
@@ -291,7 +287,10 @@ public final class BackupWriter: Sendable {
             return
         } catch {
             let wrapped = RepositoryError.wrap(error)
-            state.withLock { $0.failures[store.targetName] = wrapped }
+            state.withLock { state in
+                state.failures[store.targetName] = wrapped
+                state.healthy &= ~(state.bits[store.targetName] ?? 0)
+            }
         }
     }
 
@@ -328,23 +327,6 @@ extension Repository {
     /// The subkeys for reading and writing content.
     public func derivedKeys() throws(RepositoryError) -> RepositoryKeys {
         try RepositoryKeys(master: masterKey)
-    }
-
-    /// Every index object of one target, merged.
-    public func loadIndex(from store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> BlobIndex {
-        try BlobIndex.load(from: store, keys: keys)
-    }
-
-    /// Reads one target's index objects one at a time (only one is in memory at once).
-    public func forEachIndexObject(on store: any ObjectStore, keys: RepositoryKeys,
-                                   _ body: (IndexObject) -> Void) throws(RepositoryError) {
-        do {
-            for name in try store.list(prefix: "index/") {
-                body(try IndexObject.open(try store.get(name), name: name, target: store.targetName, keys: keys))
-            }
-        } catch {
-            throw RepositoryError.from(error)
-        }
     }
 
     /// Every snapshot manifest of one target.

@@ -227,7 +227,10 @@ public enum PackReader {
                                           rawLength: entry.rawLength)
         let payload: [UInt8]
         do {
-            payload = try XChaCha20Poly1305.open(Array(sealed), key: keys.data, associatedData: ad)
+            // Opened in place: no copy of the blob on the restore and check path.
+            payload = try sealed.withUnsafeBytes { raw in
+                try XChaCha20Poly1305.open(raw, key: keys.data, associatedData: ad)
+            }
         } catch {
             throw RepositoryError(code: "repository.blob-damaged", exitStatus: .integrity,
                                   message: "target \(target): blob \(entry.id) in pack \(pack) fails authentication: the pack is damaged")

@@ -96,15 +96,10 @@ public struct BlobIndex: Sendable {
     private var packNumbers: [String: UInt32] = [:]
     /// Packs the index objects name, with their recorded lengths.
     public private(set) var packs: [String: UInt64] = [:]
-    /// The index objects read.
-    public private(set) var objects: [String] = []
 
     public init() {}
 
-    public var count: Int { table.count }
-
-    public mutating func add(_ object: IndexObject, name: String?) {
-        if let name { objects.append(name) }
+    public mutating func add(_ object: IndexObject) {
         for record in object.packs {
             packs[record.pack] = record.length
             let number: UInt32
@@ -148,7 +143,7 @@ public struct BlobIndex: Sendable {
         for name in names {
             let bytes: [UInt8]
             do { bytes = try store.get(name) } catch { throw RepositoryError.wrap(error) }
-            index.add(try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys), name: name)
+            index.add(try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys))
         }
         return index
     }

@@ -189,14 +189,8 @@ public struct FileObjectStore: ObjectStore {
     }
 
     private func makeFolders(_ folder: String, key: String) throws(TransportError) {
-        var current = ""
-        for part in folder.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o700) != 0 {
-                let err = errno
-                if err != EEXIST { throw failure("create folder \(current)", key: key, errno: err) }
-            }
-        }
+        let err = Folders.create(folder)
+        if err != 0 { throw failure("create folder \(folder)", key: key, errno: err) }
     }
 
     private func syncFolder(_ folder: String) {
