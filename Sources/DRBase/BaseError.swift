@@ -2,27 +2,27 @@
 /// jobs, …) is an empty enum, so that every domain has its own error type — `catch let e as
 /// RepositoryError` catches the repository's errors only — without each one repeating the
 /// same three fields.
-public protocol ErrorDomain: Sendable {}
+package protocol ErrorDomain: Sendable {}
 
 /// The error type of one domain: an opaque stable `code`, the exit status it maps to, and an
 /// actionable, secret-free message (see `DRError`).
-public struct DomainError<Domain: ErrorDomain>: DRError {
-    public let code: String
-    public let exitStatus: ExitStatus
-    public let message: String
+package struct DomainError<Domain: ErrorDomain>: DRError {
+    package let code: String
+    package let exitStatus: ExitStatus
+    package let message: String
 
-    public init(code: String, exitStatus: ExitStatus, message: String) {
+    package init(code: String, exitStatus: ExitStatus, message: String) {
         self.code = code
         self.exitStatus = exitStatus
         self.message = message
     }
 
     /// Another domain's error as this domain's, keeping its code, status and message.
-    public init(_ other: any DRError) {
+    package init(_ other: any DRError) {
         self.init(code: other.code, exitStatus: other.exitStatus, message: other.message)
     }
 }
 
 /// The base layer: process set-up and local files.
-public enum BaseDomain: ErrorDomain {}
-public typealias BaseError = DomainError<BaseDomain>
+package enum BaseDomain: ErrorDomain {}
+package typealias BaseError = DomainError<BaseDomain>

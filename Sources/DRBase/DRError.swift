@@ -4,7 +4,7 @@
 /// struct with an opaque `code` (stable, for scripts and docs), the exit status it maps to,
 /// and a message a person can act on: what failed, on which file/line/object/target, and
 /// what to do. Messages must never contain secret material.
-public protocol DRError: Error, CustomStringConvertible, Sendable {
+package protocol DRError: Error, CustomStringConvertible, Sendable {
     /// A stable identifier such as `config.unknown-key`; documented, never localized.
     var code: String { get }
     /// How the process should exit when this error ends it.
@@ -14,11 +14,11 @@ public protocol DRError: Error, CustomStringConvertible, Sendable {
 }
 
 extension DRError {
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// An error that carries an operating-system errno, rendered the same way everywhere.
-public func errnoDescription(_ code: Int32) -> String {
+package func errnoDescription(_ code: Int32) -> String {
     guard let text = strerror(code) else { return "errno \(code)" }
     return String(cString: text) + " (errno \(code))"
 }

@@ -2,11 +2,11 @@
 ///
 /// Only for non-secret bytes: the results are ordinary `String`s and `[UInt8]`s, whose copies
 /// cannot be wiped. Secret material stays in DRCrypto's `SecureBytes`.
-public enum Hex {
+package enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Encodes bytes as lower-case hexadecimal, two characters per byte.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
@@ -18,7 +18,7 @@ public enum Hex {
 
     /// Decodes hexadecimal (either case); nil when the length is odd or a character is not a
     /// hex digit. No whitespace or `0x` prefix is accepted.
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    package static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
@@ -45,8 +45,8 @@ public enum Hex {
 /// Base64 (RFC 4648 section 4) and its URL- and file-name-safe alphabet (section 5).
 ///
 /// Only for non-secret bytes, like `Hex`.
-public enum Base64 {
-    public enum Alphabet: Sendable {
+package enum Base64 {
+    package enum Alphabet: Sendable {
         /// `A–Z a–z 0–9 + /`
         case standard
         /// `A–Z a–z 0–9 - _` (safe in URLs and file names)
@@ -59,7 +59,7 @@ public enum Base64 {
         Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Encodes bytes; `padded` appends `=` up to a multiple of four characters.
-    public static func encode(_ bytes: some Collection<UInt8>, alphabet: Alphabet = .standard,
+    package static func encode(_ bytes: some Collection<UInt8>, alphabet: Alphabet = .standard,
                               padded: Bool = true) -> String {
         let table = alphabet == .standard ? standardTable : urlSafeTable
         let input = Array(bytes)
@@ -93,7 +93,7 @@ public enum Base64 {
     /// Decodes Base64 in the given alphabet; nil on any character outside it, on whitespace,
     /// on a wrong length, on misplaced padding, or on non-zero bits after the last byte (so
     /// that each byte string has exactly one accepted encoding). Padding is optional.
-    public static func decode(_ text: some StringProtocol, alphabet: Alphabet = .standard) -> [UInt8]? {
+    package static func decode(_ text: some StringProtocol, alphabet: Alphabet = .standard) -> [UInt8]? {
         var chars = Array(text.utf8)
         if chars.count % 4 == 0, chars.last == UInt8(ascii: "=") {
             chars.removeLast()

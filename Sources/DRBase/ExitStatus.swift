@@ -2,7 +2,7 @@
 ///
 /// They follow BSD sysexits(3) so that systemd units, monitoring and shell scripts can tell
 /// "fix the configuration" from "try again later" without parsing messages.
-public enum ExitStatus: Int32, Sendable, CaseIterable {
+package enum ExitStatus: Int32, Sendable, CaseIterable {
     /// Everything asked for was done.
     case success = 0
     /// The job ran but some part of it failed (for example one target of several).
@@ -27,7 +27,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case configuration = 78
 
     /// One line for `--help` and the docs.
-    public var meaning: String {
+    package var meaning: String {
         switch self {
         case .success: "success"
         case .failure: "the job ran, but part of it failed (see the summary)"

@@ -4,11 +4,11 @@ import Glibc
 
 /// Whole reads and writes on file descriptors: retried on EINTR and on short counts, so that
 /// no caller forgets either.
-public enum FileIO {
+package enum FileIO {
     /// Writes every byte (at `offset` with pwrite(2), else at the current position).
     /// - Returns: 0, or the errno of the failure.
     @discardableResult
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64? = nil) -> Int32 {
+    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64? = nil) -> Int32 {
         var done = 0
         while done < bytes.count {
             let pointer = bytes.baseAddress! + done
@@ -24,14 +24,14 @@ public enum FileIO {
     }
 
     @discardableResult
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int64? = nil) -> Int32 {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int64? = nil) -> Int32 {
         bytes.withUnsafeBytes { writeAll(fd, $0, at: offset) }
     }
 
     /// Reads until `buffer` is full or the file ends (at `offset` with pread(2), else at the
     /// current position).
     /// - Returns: the bytes read, or the errno of the failure.
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer,
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer,
                             at offset: Int64? = nil) -> Result<Int, FileIOError> {
         var done = 0
         while done < buffer.count {
@@ -50,6 +50,6 @@ public enum FileIO {
 }
 
 /// An errno from `FileIO`.
-public struct FileIOError: Error, Sendable {
-    public let errno: Int32
+package struct FileIOError: Error, Sendable {
+    package let errno: Int32
 }

@@ -1,14 +1,14 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
 
 /// Creating folders, the way drctl wants them everywhere: every missing component of an
 /// absolute path made with mode 0700 (drctl's folders hold nothing for other users).
-public enum Folders {
+package enum Folders {
     /// Creates `path` and its missing parents.
     /// - Returns: 0, or the errno of the first component that could not be created.
     @discardableResult
-    public static func create(_ path: String, mode: mode_t = 0o700) -> Int32 {
+    package static func create(_ path: String, mode: mode_t = 0o700) -> Int32 {
         var current = ""
         for part in path.split(separator: "/") {
             current += "/" + part
@@ -18,7 +18,7 @@ public enum Folders {
     }
 
     /// The folder part of `path` ("/a/b/c" → "/a/b"), or nil for a bare name or "/x".
-    public static func parent(of path: String) -> String? {
+    package static func parent(of path: String) -> String? {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return nil }
         return String(path[..<slash])
     }

@@ -6,10 +6,10 @@ import Glibc
 ///
 /// A secret file readable by the group or by others is refused, as ssh does for private
 /// keys: on a shared mail server any local account could otherwise read the repository key.
-public enum PrivateFile {
+package enum PrivateFile {
     /// Throws unless `path` is a regular file without group or other permission bits.
     /// - Parameter purpose: what the file is for, used in the message ("repository key file").
-    public static func checkMode(_ path: String, purpose: String) throws(BaseError) {
+    package static func checkMode(_ path: String, purpose: String) throws(BaseError) {
         var info = stat()
         if stat(path, &info) != 0 {
             let err = errno

@@ -8,15 +8,15 @@ import Glibc
 /// Called first thing in `main`: RLIMIT_CORE 0 stops the kernel writing a core file, and
 /// PR_SET_DUMPABLE 0 additionally stops systemd-coredump (which ignores RLIMIT_CORE when
 /// it is the core_pattern pipe) and non-root same-user processes from reading our memory.
-public enum ProcessHardening {
-    public struct Status: Sendable, Equatable {
-        public var coreLimitSoft: UInt64
-        public var coreLimitHard: UInt64
-        public var dumpable: Bool
+package enum ProcessHardening {
+    package struct Status: Sendable, Equatable {
+        package var coreLimitSoft: UInt64
+        package var coreLimitHard: UInt64
+        package var dumpable: Bool
     }
 
     /// Applies the hardening; throws if the kernel refuses (then drctl must not continue).
-    public static func apply() throws(BaseError) {
+    package static func apply() throws(BaseError) {
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
         if setrlimit(Int32(RLIMIT_CORE.rawValue), &limit) != 0 {
             throw BaseError(code: "process.rlimit", exitStatus: .failure,
@@ -29,7 +29,7 @@ public enum ProcessHardening {
     }
 
     /// Reads the state back from the kernel (for `drctl debug hardening` and its test).
-    public static func current() -> Status {
+    package static func current() -> Status {
         var limit = rlimit()
         _ = getrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
         let dumpable = CDRSystem_get_dumpable()

@@ -6,13 +6,13 @@ import Glibc
 ///
 /// Going through the file descriptor (not the C `FILE*` globals) keeps Swift 6's strict
 /// concurrency checking happy and makes every line reach the journal even if we exit at once.
-public enum StandardStreams {
-    public static func writeError(_ text: String) { write(fd: 2, text) }
-    public static func writeOutput(_ text: String) { write(fd: 1, text) }
+package enum StandardStreams {
+    package static func writeError(_ text: String) { write(fd: 2, text) }
+    package static func writeOutput(_ text: String) { write(fd: 1, text) }
 
     /// Whether standard error is a terminal (progress display, prompts).
-    public static var errorIsTerminal: Bool { isatty(2) == 1 }
-    public static var inputIsTerminal: Bool { isatty(0) == 1 }
+    package static var errorIsTerminal: Bool { isatty(2) == 1 }
+    package static var inputIsTerminal: Bool { isatty(0) == 1 }
 
     private static func write(fd: Int32, _ text: String) {
         FileIO.writeAll(fd, Array(text.utf8))
@@ -20,7 +20,7 @@ public enum StandardStreams {
 }
 
 /// A `TextOutputStream` for `print(..., to: &stream)` onto standard error.
-public struct StandardErrorStream: TextOutputStream {
-    public init() {}
-    public mutating func write(_ string: String) { StandardStreams.writeError(string) }
+package struct StandardErrorStream: TextOutputStream {
+    package init() {}
+    package mutating func write(_ string: String) { StandardStreams.writeError(string) }
 }

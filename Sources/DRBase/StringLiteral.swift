@@ -1,7 +1,7 @@
 /// Double-quoted string literals that are valid both as TOML basic strings and as JSON
 /// strings: `"`, backslash and control characters escaped (`\n`, `\t`, `\r`, `\uXXXX`).
-public enum StringLiteral {
-    public static func quoted(_ text: String) -> String {
+package enum StringLiteral {
+    package static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

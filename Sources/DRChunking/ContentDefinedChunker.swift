@@ -3,10 +3,10 @@
 ///
 /// Boundaries depend only on the bytes, never on how the input is fed in (tested), so a file
 /// read in any block sizes chunks identically.
-public struct ContentDefinedChunker: Sendable {
-    public let minimumSize: Int
-    public let averageSize: Int
-    public let maximumSize: Int
+package struct ContentDefinedChunker: Sendable {
+    package let minimumSize: Int
+    package let averageSize: Int
+    package let maximumSize: Int
     private let maskSmall: UInt64
     private let maskLarge: UInt64
 
@@ -27,7 +27,7 @@ public struct ContentDefinedChunker: Sendable {
     private var buffer: [UInt8] = []
 
     /// - Parameters: sizes in bytes; `averageSize` must be a power of two.
-    public init(minimumSize: Int = 256 * 1024, averageSize: Int = 1024 * 1024, maximumSize: Int = 4 * 1024 * 1024) {
+    package init(minimumSize: Int = 256 * 1024, averageSize: Int = 1024 * 1024, maximumSize: Int = 4 * 1024 * 1024) {
         precondition(averageSize > 0 && averageSize & (averageSize - 1) == 0, "average size must be a power of two")
         precondition(minimumSize < averageSize && averageSize < maximumSize)
         self.minimumSize = minimumSize
@@ -46,7 +46,7 @@ public struct ContentDefinedChunker: Sendable {
     private var scanHash: UInt64 = 0
 
     /// Feeds bytes; calls `emit` for every complete chunk.
-    public mutating func append<E: Error>(_ bytes: some Collection<UInt8>, emit: ([UInt8]) throws(E) -> Void) throws(E) {
+    package mutating func append<E: Error>(_ bytes: some Collection<UInt8>, emit: ([UInt8]) throws(E) -> Void) throws(E) {
         buffer.append(contentsOf: bytes)
         var start = 0
         while let cut = boundary(from: start) {
@@ -59,7 +59,7 @@ public struct ContentDefinedChunker: Sendable {
     }
 
     /// Emits what is left as the last chunk (if anything).
-    public mutating func finish<E: Error>(emit: ([UInt8]) throws(E) -> Void) throws(E) {
+    package mutating func finish<E: Error>(emit: ([UInt8]) throws(E) -> Void) throws(E) {
         if !buffer.isEmpty { try emit(buffer) }
         buffer.removeAll()
         scanIndex = 0

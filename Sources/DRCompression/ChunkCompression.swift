@@ -6,28 +6,28 @@ import DRBase
 /// Pages of encrypted SQLite databases are indistinguishable from random bytes and never
 /// shrink, so the common case must cost little: see `ChunkCompressor.Strategy`.
 /// Chunk frames carry no zstd checksum (the AEAD around each chunk authenticates it).
-public enum ChunkCompression {
+package enum ChunkCompression {
     /// Compresses `chunk` if that saves at least `minimumSaving(for:)` bytes.
     /// - Returns: the payload to store and whether it is compressed (to be recorded beside it).
-    public static func encode(_ chunk: [UInt8], level: Int = Zstd.defaultLevel) throws(CompressionError) -> (payload: [UInt8], compressed: Bool) {
+    package static func encode(_ chunk: [UInt8], level: Int = Zstd.defaultLevel) throws(CompressionError) -> (payload: [UInt8], compressed: Bool) {
         try ChunkCompressor(level: level).encode(chunk)
     }
 
     /// Reverses `encode`, checking that exactly `originalLength` bytes come out.
-    public static func decode(payload: [UInt8], compressed: Bool, originalLength: Int) throws(CompressionError) -> [UInt8] {
+    package static func decode(payload: [UInt8], compressed: Bool, originalLength: Int) throws(CompressionError) -> [UInt8] {
         try ChunkCompressor.decode(payload: payload, compressed: compressed, originalLength: originalLength)
     }
 
     /// The saving below which a chunk is stored raw: 1/32 of its size, at least 32 bytes.
     /// Less is not worth a decompression on every restore.
-    public static func minimumSaving(for count: Int) -> Int { max(32, count / 32) }
+    package static func minimumSaving(for count: Int) -> Int { max(32, count / 32) }
 }
 
 /// A reusable chunk compressor that keeps zstd's context (and its tables) between chunks.
 /// Not thread-safe: one per task.
-public final class ChunkCompressor {
+package final class ChunkCompressor {
     /// How to find out that a chunk does not shrink.
-    public enum Strategy: Sendable, Equatable {
+    package enum Strategy: Sendable, Equatable {
         /// Compress fully, then compare sizes (the baseline, for measurements).
         case fullCompress
         /// Compress into a buffer smaller than the chunk by the minimum saving: zstd gives up
@@ -40,8 +40,8 @@ public final class ChunkCompressor {
         case probe(sampleSize: Int)
     }
 
-    public let level: Int
-    public let strategy: Strategy
+    package let level: Int
+    package let strategy: Strategy
     private let context: CompressionContext
     private let probeContext: CompressionContext?
 
@@ -49,9 +49,9 @@ public final class ChunkCompressor {
     /// the capped compress already runs at several GB/s (zstd skips incompressible input
     /// fast), far above encryption and hashing, while the probe costs about a tenth of the
     /// throughput on compressible chunks. So the default is the capped compress.
-    public static let defaultStrategy = Strategy.cappedOutput
+    package static let defaultStrategy = Strategy.cappedOutput
 
-    public init(level: Int = Zstd.defaultLevel, strategy: Strategy = ChunkCompressor.defaultStrategy) throws(CompressionError) {
+    package init(level: Int = Zstd.defaultLevel, strategy: Strategy = ChunkCompressor.defaultStrategy) throws(CompressionError) {
         self.level = level
         self.strategy = strategy
         context = try CompressionContext(level: level, checksum: false)
@@ -64,7 +64,7 @@ public final class ChunkCompressor {
     }
 
     /// Compresses `chunk` if that saves at least `ChunkCompression.minimumSaving(for:)` bytes.
-    public func encode(_ chunk: [UInt8]) throws(CompressionError) -> (payload: [UInt8], compressed: Bool) {
+    package func encode(_ chunk: [UInt8]) throws(CompressionError) -> (payload: [UInt8], compressed: Bool) {
         try chunk.withBytes { (raw) throws(CompressionError) in
             let limit = raw.count - ChunkCompression.minimumSaving(for: raw.count)
             guard limit > 0 else { return (chunk, false) }
@@ -92,7 +92,7 @@ public final class ChunkCompressor {
 
     /// Reverses `encode`, checking that exactly `originalLength` bytes come out.
     /// - Throws: `compression.corrupt` if the payload is damaged or of the wrong length.
-    public static func decode(payload: [UInt8], compressed: Bool, originalLength: Int) throws(CompressionError) -> [UInt8] {
+    package static func decode(payload: [UInt8], compressed: Bool, originalLength: Int) throws(CompressionError) -> [UInt8] {
         guard compressed else {
             guard payload.count == originalLength else {
                 throw CompressionError.corrupt("a stored chunk is \(payload.count) bytes, its index says \(originalLength)")

@@ -1,8 +1,8 @@
-public import DRBase
+package import DRBase
 
 /// Every failure of the compression layer. Messages name what failed and never include data.
-public enum CompressionDomain: ErrorDomain {}
-public typealias CompressionError = DomainError<CompressionDomain>
+package enum CompressionDomain: ErrorDomain {}
+package typealias CompressionError = DomainError<CompressionDomain>
 
 extension CompressionError {
     static func corrupt(_ detail: String) -> CompressionError {

@@ -2,19 +2,19 @@ internal import CZstd
 import DRBase
 
 /// One-shot zstd (RFC 8878) compression and bounded decompression.
-public enum Zstd {
+package enum Zstd {
     /// zstd's levels: 1 (fastest) … 19 (22 with ultra), negative for faster still.
-    public static let defaultLevel = 3
-    public static var maximumLevel: Int { Int(ZSTD_maxCLevel()) }
+    package static let defaultLevel = 3
+    package static var maximumLevel: Int { Int(ZSTD_maxCLevel()) }
 
     /// Compresses `input` into one zstd frame (with its content size and a checksum).
-    public static func compress(_ input: UnsafeRawBufferPointer, level: Int = defaultLevel) throws(CompressionError) -> [UInt8] {
+    package static func compress(_ input: UnsafeRawBufferPointer, level: Int = defaultLevel) throws(CompressionError) -> [UInt8] {
         let context = try CompressionContext(level: level, checksum: true)
         return try context.compress(input)
     }
 
     /// Compresses `input` into one zstd frame (with its content size and a checksum).
-    public static func compress(_ input: [UInt8], level: Int = defaultLevel) throws(CompressionError) -> [UInt8] {
+    package static func compress(_ input: [UInt8], level: Int = defaultLevel) throws(CompressionError) -> [UInt8] {
         try input.withBytes { (raw) throws(CompressionError) in try compress(raw, level: level) }
     }
 
@@ -24,7 +24,7 @@ public enum Zstd {
     /// expand past what the caller expects is an error, found without allocating the excess.
     /// - Throws: `compression.corrupt` for damaged or truncated input,
     ///   `compression.output-too-large` past `maxOutput`.
-    public static func decompress(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws(CompressionError) -> [UInt8] {
+    package static func decompress(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws(CompressionError) -> [UInt8] {
         precondition(maxOutput >= 0, "negative maxOutput")
         guard input.count > 0 else { throw CompressionError.corrupt("empty input, not a zstd frame") }
         // The frame header may announce the size: refuse early, and allocate once.
@@ -45,7 +45,7 @@ public enum Zstd {
     }
 
     /// Decompresses one or more concatenated zstd frames, producing at most `maxOutput` bytes.
-    public static func decompress(_ input: [UInt8], maxOutput: Int) throws(CompressionError) -> [UInt8] {
+    package static func decompress(_ input: [UInt8], maxOutput: Int) throws(CompressionError) -> [UInt8] {
         try input.withBytes { (raw) throws(CompressionError) in try decompress(raw, maxOutput: maxOutput) }
     }
 

@@ -5,16 +5,16 @@ import DRBase
 /// `ZstdCompressionStream.outputPieceSize`, memory flat whatever the total size.
 ///
 /// Not thread-safe (one per task); not `Sendable`, so the compiler enforces that.
-public final class ZstdCompressionStream {
+package final class ZstdCompressionStream {
     private let stream: OpaquePointer
     private var buffer: [UInt8]
     private var finished = false
 
     /// The size of the pieces handed to `emit` (zstd's recommended output buffer size).
-    public static var outputPieceSize: Int { ZSTD_CStreamOutSize() }
+    package static var outputPieceSize: Int { ZSTD_CStreamOutSize() }
 
     /// - Parameter checksum: append a 32-bit content checksum that decompression verifies.
-    public init(level: Int = Zstd.defaultLevel, checksum: Bool = true) throws(CompressionError) {
+    package init(level: Int = Zstd.defaultLevel, checksum: Bool = true) throws(CompressionError) {
         guard let stream = ZSTD_createCCtx() else {
             throw CompressionError.library("context creation", "out of memory")
         }
@@ -30,7 +30,7 @@ public final class ZstdCompressionStream {
 
     /// Feeds `input`; calls `emit` with each piece of output that is ready (valid only during
     /// the call).
-    public func compress(_ input: UnsafeRawBufferPointer,
+    package func compress(_ input: UnsafeRawBufferPointer,
                          emit: (UnsafeRawBufferPointer) throws(CompressionError) -> Void) throws(CompressionError) {
         precondition(!finished, "compress after finish")
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
@@ -40,7 +40,7 @@ public final class ZstdCompressionStream {
     }
 
     /// Feeds `input`; returns the output that is ready (often empty: zstd buffers a block).
-    public func compress(_ input: [UInt8]) throws(CompressionError) -> [UInt8] {
+    package func compress(_ input: [UInt8]) throws(CompressionError) -> [UInt8] {
         var output: [UInt8] = []
         try input.withBytes { (raw) throws(CompressionError) in
             try compress(raw) { (piece) throws(CompressionError) in output.append(contentsOf: piece) }
@@ -49,7 +49,7 @@ public final class ZstdCompressionStream {
     }
 
     /// Ends the frame; calls `emit` with the remaining output.
-    public func finish(emit: (UnsafeRawBufferPointer) throws(CompressionError) -> Void) throws(CompressionError) {
+    package func finish(emit: (UnsafeRawBufferPointer) throws(CompressionError) -> Void) throws(CompressionError) {
         precondition(!finished, "finish called twice")
         var inBuffer = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
         while try step(&inBuffer, ZSTD_e_end, emit: emit) != 0 {}
@@ -57,7 +57,7 @@ public final class ZstdCompressionStream {
     }
 
     /// Ends the frame; returns the remaining output.
-    public func finish() throws(CompressionError) -> [UInt8] {
+    package func finish() throws(CompressionError) -> [UInt8] {
         var output: [UInt8] = []
         try finish { (piece) throws(CompressionError) in output.append(contentsOf: piece) }
         return output
@@ -85,7 +85,7 @@ public final class ZstdCompressionStream {
 
 /// Streaming zstd decompression with a bound on the total output and on zstd's window
 /// (memory), so that neither a damaged nor a hostile stream can exhaust memory.
-public final class ZstdDecompressionStream {
+package final class ZstdDecompressionStream {
     private let stream: OpaquePointer
     private var buffer: [UInt8]
     private let maxOutput: Int
@@ -96,10 +96,10 @@ public final class ZstdDecompressionStream {
 
     /// The largest back-reference window accepted: 2^27 = 128 MiB, zstd's own default limit,
     /// which every level up to 19 stays within.
-    public static let windowLogMax = 27
+    package static let windowLogMax = 27
 
     /// - Parameter maxOutput: total bytes this stream may produce; more is an error.
-    public init(maxOutput: Int = Int.max) throws(CompressionError) {
+    package init(maxOutput: Int = Int.max) throws(CompressionError) {
         guard let stream = ZSTD_createDCtx() else {
             throw CompressionError.library("context creation", "out of memory")
         }
@@ -113,7 +113,7 @@ public final class ZstdDecompressionStream {
     deinit { ZSTD_freeDCtx(stream) }
 
     /// Feeds compressed `input`; calls `emit` with each piece of decompressed output.
-    public func decompress(_ input: UnsafeRawBufferPointer,
+    package func decompress(_ input: UnsafeRawBufferPointer,
                            emit: (UnsafeRawBufferPointer) throws(CompressionError) -> Void) throws(CompressionError) {
         if input.count > 0 { sawInput = true }
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
@@ -146,7 +146,7 @@ public final class ZstdDecompressionStream {
     }
 
     /// Feeds compressed `input`; returns the decompressed output it yields.
-    public func decompress(_ input: [UInt8]) throws(CompressionError) -> [UInt8] {
+    package func decompress(_ input: [UInt8]) throws(CompressionError) -> [UInt8] {
         var output: [UInt8] = []
         try input.withBytes { (raw) throws(CompressionError) in
             try decompress(raw) { (piece) throws(CompressionError) in output.append(contentsOf: piece) }
@@ -155,11 +155,11 @@ public final class ZstdDecompressionStream {
     }
 
     /// Total decompressed bytes so far.
-    public var outputCount: Int { produced }
+    package var outputCount: Int { produced }
 
     /// Checks that the input ended at the end of a frame.
     /// - Throws: `compression.corrupt` when the stream was empty or stopped inside a frame.
-    public func finish() throws(CompressionError) {
+    package func finish() throws(CompressionError) {
         guard sawInput else { throw CompressionError.corrupt("empty input, not a zstd frame") }
         guard pending == 0 else { throw CompressionError.corrupt("truncated: the data ends inside a zstd frame") }
     }

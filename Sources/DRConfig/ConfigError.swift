@@ -1,4 +1,4 @@
-import DRBase
+package import DRBase
 
 /// Everything that can be wrong with a configuration, as one error.
 ///
@@ -7,22 +7,22 @@ import DRBase
 /// file order; `code` and `exitStatus` are those of the first, and `message` is one line per
 /// problem, each starting `FILE:LINE:` (`FILE:LINE:COLUMN:` for syntax errors) so that
 /// editors and `grep` can jump to it.
-public struct ConfigError: DRError, Equatable {
+package struct ConfigError: DRError, Equatable {
     /// One thing wrong, with where it is.
-    public struct Problem: Sendable, Equatable {
+    package struct Problem: Sendable, Equatable {
         /// `config.syntax`, `config.unknown-key`, `config.unknown-section`, `config.type`,
         /// `config.missing-key`, `config.invalid-value`, `config.not-found`, `config.io`,
         /// `config.secret-file`.
-        public var code: String
+        package var code: String
         /// The file as it was named (nil for the embedded default or the environment).
-        public var file: String?
+        package var file: String?
         /// 1-based; nil when the problem is about the whole file.
-        public var line: Int?
-        public var column: Int?
+        package var line: Int?
+        package var column: Int?
         /// What is wrong and what is expected, without the location prefix.
-        public var text: String
+        package var text: String
 
-        public init(code: String, file: String?, line: Int? = nil, column: Int? = nil,
+        package init(code: String, file: String?, line: Int? = nil, column: Int? = nil,
                     text: String) {
             self.code = code
             self.file = file
@@ -32,7 +32,7 @@ public struct ConfigError: DRError, Equatable {
         }
 
         /// `FILE:LINE:COLUMN: text`, leaving out the parts that are unknown.
-        public var rendered: String {
+        package var rendered: String {
             var location = file ?? ""
             if let line {
                 location += location.isEmpty ? "line \(line)" : ":\(line)"
@@ -42,18 +42,18 @@ public struct ConfigError: DRError, Equatable {
         }
     }
 
-    public let problems: [Problem]
-    public let exitStatus: ExitStatus
+    package let problems: [Problem]
+    package let exitStatus: ExitStatus
 
-    public var code: String { problems.first?.code ?? "config.invalid-value" }
-    public var message: String { problems.map(\.rendered).joined(separator: "\n") }
+    package var code: String { problems.first?.code ?? "config.invalid-value" }
+    package var message: String { problems.map(\.rendered).joined(separator: "\n") }
 
-    public init(problems: [Problem], exitStatus: ExitStatus = .configuration) {
+    package init(problems: [Problem], exitStatus: ExitStatus = .configuration) {
         self.problems = problems
         self.exitStatus = exitStatus
     }
 
-    public init(code: String, file: String?, line: Int? = nil, column: Int? = nil,
+    package init(code: String, file: String?, line: Int? = nil, column: Int? = nil,
                 text: String, exitStatus: ExitStatus = .configuration) {
         self.init(problems: [Problem(code: code, file: file, line: line, column: column,
                                      text: text)],

@@ -2,27 +2,27 @@
 ///
 /// Section and key names are those of docs/CONFIGURATION.md (operators and scripts depend on
 /// them). Secrets never live here: only the paths of files that hold them.
-public struct Configuration: Sendable, Equatable {
+package struct Configuration: Sendable, Equatable {
     /// Where this configuration came from.
-    public enum Source: Sendable, Equatable {
+    package enum Source: Sendable, Equatable {
         /// A TOML file at this path.
         case file(String)
         /// The embedded default, rooted at this data folder.
         case embedded(dataDirectory: String)
     }
 
-    public var source: Source
-    public var store: Store
-    public var repository: Repository
-    public var targets: [Target]
-    public var objectives: Objectives
-    public var retention: Retention
-    public var drill: Drill
-    public var logs: Logs
+    package var source: Source
+    package var store: Store
+    package var repository: Repository
+    package var targets: [Target]
+    package var objectives: Objectives
+    package var retention: Retention
+    package var drill: Drill
+    package var logs: Logs
     /// Local state: caches, locks of this host, temporary files. Never holds secrets in clear.
-    public var stateDirectory: String
+    package var stateDirectory: String
 
-    public init(source: Source, store: Store, repository: Repository, targets: [Target],
+    package init(source: Source, store: Store, repository: Repository, targets: [Target],
                 objectives: Objectives, retention: Retention, drill: Drill, logs: Logs,
                 stateDirectory: String) {
         self.source = source
@@ -37,16 +37,16 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// `[store]`: the live mail store.
-    public struct Store: Sendable, Equatable {
+    package struct Store: Sendable, Equatable {
         /// Folder holding the mailboxes.
-        public var path: String
+        package var path: String
         /// Glob patterns (relative to `path`, `**` crosses folders) naming the mailboxes.
-        public var include: [String]
+        package var include: [String]
         /// Page size to assume when neither the database header nor the WAL tells it
         /// (a SQLCipher database with no WAL). Nil: refuse such a file with a clear error.
-        public var fallbackPageSize: Int?
+        package var fallbackPageSize: Int?
 
-        public init(path: String, include: [String], fallbackPageSize: Int? = nil) {
+        package init(path: String, include: [String], fallbackPageSize: Int? = nil) {
             self.path = path
             self.include = include
             self.fallbackPageSize = fallbackPageSize
@@ -54,16 +54,16 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// `[repository]`: how to unlock the repository's master key.
-    public struct Repository: Sendable, Equatable {
+    package struct Repository: Sendable, Equatable {
         /// A file holding the passphrase (first line, trailing newline ignored).
-        public var passwordFile: String?
+        package var passwordFile: String?
         /// A file holding a raw repository key (base64 of 32 random bytes).
-        public var keyFile: String?
+        package var keyFile: String?
         /// Argon2id cost for new passphrase wrappings.
-        public var argon2Memory: Int
-        public var argon2Iterations: Int
+        package var argon2Memory: Int
+        package var argon2Iterations: Int
 
-        public init(passwordFile: String?, keyFile: String?,
+        package init(passwordFile: String?, keyFile: String?,
                     argon2Memory: Int = 256 * 1024 * 1024, argon2Iterations: Int = 3) {
             self.passwordFile = passwordFile
             self.keyFile = keyFile
@@ -73,26 +73,26 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// One `[[target]]`: a complete copy of the repository.
-    public struct Target: Sendable, Equatable {
-        public enum Location: Sendable, Equatable {
+    package struct Target: Sendable, Equatable {
+        package enum Location: Sendable, Equatable {
             /// `file:///abs/path`: a local folder (or a mounted NFS share).
             case file(path: String)
             /// `s3://bucket/prefix`.
             case s3(bucket: String, prefix: String)
         }
 
-        public var name: String
-        public var location: Location
+        package var name: String
+        package var location: Location
         /// The URL exactly as written, for messages.
-        public var url: String
-        public var endpoint: String?
-        public var region: String?
+        package var url: String
+        package var endpoint: String?
+        package var region: String?
         /// TOML file with access_key_id, secret_access_key[, session_token]; mode 0600.
-        public var credentialsFile: String?
+        package var credentialsFile: String?
         /// The line of `[[target]]` in the configuration file (0 for the embedded default).
-        public var line: Int
+        package var line: Int
 
-        public init(name: String, location: Location, url: String, endpoint: String? = nil,
+        package init(name: String, location: Location, url: String, endpoint: String? = nil,
                     region: String? = nil, credentialsFile: String? = nil, line: Int = 0) {
             self.name = name
             self.location = location
@@ -105,22 +105,22 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// `[objectives]`: recovery point and recovery time objectives.
-    public struct Objectives: Sendable, Equatable {
-        public var rpo: ConfigDuration
-        public var rto: ConfigDuration
-        public init(rpo: ConfigDuration, rto: ConfigDuration) {
+    package struct Objectives: Sendable, Equatable {
+        package var rpo: ConfigDuration
+        package var rto: ConfigDuration
+        package init(rpo: ConfigDuration, rto: ConfigDuration) {
             self.rpo = rpo
             self.rto = rto
         }
     }
 
     /// `[retention]`: which snapshots prune keeps.
-    public struct Retention: Sendable, Equatable {
-        public var keepLast: Int
-        public var keepDaily: Int
-        public var keepWeekly: Int
-        public var keepMonthly: Int
-        public init(keepLast: Int = 0, keepDaily: Int, keepWeekly: Int, keepMonthly: Int) {
+    package struct Retention: Sendable, Equatable {
+        package var keepLast: Int
+        package var keepDaily: Int
+        package var keepWeekly: Int
+        package var keepMonthly: Int
+        package init(keepLast: Int = 0, keepDaily: Int, keepWeekly: Int, keepMonthly: Int) {
             self.keepLast = keepLast
             self.keepDaily = keepDaily
             self.keepWeekly = keepWeekly
@@ -129,12 +129,12 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// `[drill]`: restore drills.
-    public struct Drill: Sendable, Equatable {
-        public var every: ConfigDuration
-        public var sample: Int
-        public var signingKeyFile: String?
-        public var reportDirectory: String
-        public init(every: ConfigDuration, sample: Int, signingKeyFile: String?,
+    package struct Drill: Sendable, Equatable {
+        package var every: ConfigDuration
+        package var sample: Int
+        package var signingKeyFile: String?
+        package var reportDirectory: String
+        package init(every: ConfigDuration, sample: Int, signingKeyFile: String?,
                     reportDirectory: String) {
             self.every = every
             self.sample = sample
@@ -144,16 +144,16 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// `[logs]`: mail-server log anonymization and retention.
-    public struct Logs: Sendable, Equatable {
-        public enum IPMode: String, Sendable, Equatable, CaseIterable {
+    package struct Logs: Sendable, Equatable {
+        package enum IPMode: String, Sendable, Equatable, CaseIterable {
             case prefixPreserving = "prefix-preserving"
             case truncate
         }
-        public var sources: [String]
-        public var retain: ConfigDuration
-        public var ip: IPMode
-        public var keyFile: String?
-        public init(sources: [String], retain: ConfigDuration, ip: IPMode, keyFile: String?) {
+        package var sources: [String]
+        package var retain: ConfigDuration
+        package var ip: IPMode
+        package var keyFile: String?
+        package init(sources: [String], retain: ConfigDuration, ip: IPMode, keyFile: String?) {
             self.sources = sources
             self.retain = retain
             self.ip = ip
@@ -163,12 +163,12 @@ public struct Configuration: Sendable, Equatable {
 }
 
 /// A duration written as in the configuration: `90s`, `30m`, `24h`, `7d`, `2w`.
-public struct ConfigDuration: Sendable, Equatable, Comparable, CustomStringConvertible {
-    public var seconds: Int64
-    public init(seconds: Int64) { self.seconds = seconds }
+package struct ConfigDuration: Sendable, Equatable, Comparable, CustomStringConvertible {
+    package var seconds: Int64
+    package init(seconds: Int64) { self.seconds = seconds }
 
     /// Parses `<number><unit>` with unit s, m, h, d or w; nil when malformed.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
         guard let unit = text.last, let factor = units[unit],
               let value = Int64(text.dropLast()), value >= 0,
@@ -176,7 +176,7 @@ public struct ConfigDuration: Sendable, Equatable, Comparable, CustomStringConve
         self.seconds = value * factor
     }
 
-    public var description: String {
+    package var description: String {
         for (unit, factor) in [("w", Int64(604800)), ("d", 86400), ("h", 3600), ("m", 60)]
         where seconds != 0 && seconds % factor == 0 {
             return "\(seconds / factor)\(unit)"
@@ -184,5 +184,5 @@ public struct ConfigDuration: Sendable, Equatable, Comparable, CustomStringConve
         return "\(seconds)s"
     }
 
-    public static func < (a: ConfigDuration, b: ConfigDuration) -> Bool { a.seconds < b.seconds }
+    package static func < (a: ConfigDuration, b: ConfigDuration) -> Bool { a.seconds < b.seconds }
 }

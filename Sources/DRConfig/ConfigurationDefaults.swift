@@ -1,25 +1,25 @@
 extension Configuration {
     /// Values used when a file leaves a key or an optional section out (docs/CONFIGURATION.md
     /// lists them; keep the two in step).
-    public enum Defaults {
-        public static let stateDirectory = "/var/lib/drctl"
-        public static let include = ["**/*.sqlite"]
-        public static let region = "us-east-1"
-        public static let argon2Memory = 256 * 1024 * 1024
-        public static let argon2Iterations = 3
-        public static let objectives = Objectives(rpo: ConfigDuration(seconds: 24 * 3600),
+    package enum Defaults {
+        package static let stateDirectory = "/var/lib/drctl"
+        package static let include = ["**/*.sqlite"]
+        package static let region = "us-east-1"
+        package static let argon2Memory = 256 * 1024 * 1024
+        package static let argon2Iterations = 3
+        package static let objectives = Objectives(rpo: ConfigDuration(seconds: 24 * 3600),
                                                   rto: ConfigDuration(seconds: 4 * 3600))
-        public static let retention = Retention(keepLast: 0, keepDaily: 7, keepWeekly: 5, keepMonthly: 12)
-        public static let drillEvery = ConfigDuration(seconds: 7 * 86400)
-        public static let drillSample = 10
-        public static let logsRetain = ConfigDuration(seconds: 30 * 86400)
+        package static let retention = Retention(keepLast: 0, keepDaily: 7, keepWeekly: 5, keepMonthly: 12)
+        package static let drillEvery = ConfigDuration(seconds: 7 * 86400)
+        package static let drillSample = 10
+        package static let logsRetain = ConfigDuration(seconds: 30 * 86400)
     }
 
     /// The configuration used when there is no file at all: everything under one data folder,
     /// two local `file://` targets, a key file that `drctl init` generates — so that a newcomer
     /// can try every command without an S3 account.
     /// - Parameter dataDirectory: absolute, normally from `ConfigurationLoader.dataDirectory`.
-    public static func embeddedDefault(dataDirectory: String) -> Configuration {
+    package static func embeddedDefault(dataDirectory: String) -> Configuration {
         let data = Paths.normalize(dataDirectory)
         func inData(_ relative: String) -> String { Paths.resolve(relative, against: data) }
         return Configuration(
@@ -40,7 +40,7 @@ extension Configuration {
     }
 
     /// Advice that is not an error: the configuration works, but is weaker than intended.
-    public var advisories: [String] {
+    package var advisories: [String] {
         var notes: [String] = []
         if case .embedded(let data) = source {
             notes.append("no configuration file: using the embedded default (everything under \(data)); fine for trying drctl, not a disaster-recovery setup — write /etc/drctl/drctl.toml (drctl config example prints one)")
@@ -57,7 +57,7 @@ extension Configuration {
     }
 
     /// Every file this configuration names that holds a secret, with what it is for.
-    public var secretFiles: [SecretFile] {
+    package var secretFiles: [SecretFile] {
         var files: [SecretFile] = []
         if let path = repository.passwordFile {
             files.append(SecretFile(key: "repository.password_file", purpose: "repository passphrase file",
@@ -88,17 +88,17 @@ extension Configuration {
 
 /// A file named by the configuration that holds a secret. Only its path and mode are ever
 /// looked at here: its contents are read by the module that needs them, into locked memory.
-public struct SecretFile: Sendable, Equatable {
+package struct SecretFile: Sendable, Equatable {
     /// Where it is configured: `repository.key_file`, `target.eu-central.credentials_file`.
-    public var key: String
+    package var key: String
     /// For messages: "repository key file".
-    public var purpose: String
-    public var path: String
+    package var purpose: String
+    package var path: String
     /// Generated keys (`drctl init` creates them when missing); passphrases and S3
     /// credentials must be provided by the operator.
-    public var createdByInit: Bool
+    package var createdByInit: Bool
 
-    public init(key: String, purpose: String, path: String, createdByInit: Bool) {
+    package init(key: String, purpose: String, path: String, createdByInit: Bool) {
         self.key = key
         self.purpose = purpose
         self.path = path

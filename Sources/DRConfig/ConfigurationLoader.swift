@@ -4,14 +4,14 @@ import Glibc
 #endif
 
 /// Finds, reads and validates the configuration.
-public enum ConfigurationLoader {
+package enum ConfigurationLoader {
     /// The system-wide file, used when neither `--config` nor `$DRCTL_CONFIG` names one.
-    public static let systemPath = "/etc/drctl/drctl.toml"
+    package static let systemPath = "/etc/drctl/drctl.toml"
     /// The environment variable naming a configuration file.
-    public static let environmentVariable = "DRCTL_CONFIG"
+    package static let environmentVariable = "DRCTL_CONFIG"
     /// Larger files are refused: a configuration is a few kilobytes, and this stops a wrong
     /// `--config` (a mailbox, a log) from being read whole into memory.
-    public static let maximumFileSize = 1 << 20
+    package static let maximumFileSize = 1 << 20
 
     /// The effective configuration, from the first of: `explicitPath` (`--config`),
     /// `$DRCTL_CONFIG`, `systemPath` if it exists, else the embedded default.
@@ -21,7 +21,7 @@ public enum ConfigurationLoader {
     /// counts as unset (as `DRCTL_CONFIG= drctl …` is the shell's way to unset it).
     /// - Throws: `ConfigError`; `.noInput` when a named file does not exist, `.configuration`
     ///   for everything wrong inside a file.
-    public static func load(explicitPath: String?, environment: [String: String],
+    package static func load(explicitPath: String?, environment: [String: String],
                             systemPath: String = ConfigurationLoader.systemPath) throws(ConfigError) -> Configuration {
         if let explicitPath {
             return try load(file: explicitPath, environment: environment, origin: "--config")
@@ -40,7 +40,7 @@ public enum ConfigurationLoader {
 
     /// Reads and validates one file.
     /// - Parameter origin: how the file was chosen, for the not-found message.
-    public static func load(file path: String, environment: [String: String] = [:],
+    package static func load(file path: String, environment: [String: String] = [:],
                             origin: String = "--config") throws(ConfigError) -> Configuration {
         guard !path.isEmpty else {
             throw ConfigError(code: "config.not-found", file: nil,
@@ -53,7 +53,7 @@ public enum ConfigurationLoader {
 
     /// Parses and validates configuration text; the path is used for messages and to resolve
     /// relative paths (against the file's folder).
-    public static func decode(text: String, path: String,
+    package static func decode(text: String, path: String,
                               workingDirectory: String = "/") throws(ConfigError) -> Configuration {
         let absolute = Paths.resolve(path, against: workingDirectory)
         let root = try TOML.parse(text, path: path)
@@ -63,7 +63,7 @@ public enum ConfigurationLoader {
 
     /// `$XDG_DATA_HOME/drctl`, else `$HOME/.local/share/drctl` (XDG Base Directory rules:
     /// a relative XDG_DATA_HOME is ignored).
-    public static func dataDirectory(environment: [String: String]) throws(ConfigError) -> String {
+    package static func dataDirectory(environment: [String: String]) throws(ConfigError) -> String {
         if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
             return Paths.resolve("drctl", against: xdg)
         }

@@ -1,7 +1,7 @@
 extension Configuration {
     /// A complete, commented configuration for a production server, printed by
     /// `drctl config example` as a starting point. A test decodes it, so it stays valid.
-    public static let exampleText = """
+    package static let exampleText = """
         # drctl configuration: /etc/drctl/drctl.toml
         # Check it with: drctl config check --config /etc/drctl/drctl.toml
         # Relative paths are resolved against the folder of this file.

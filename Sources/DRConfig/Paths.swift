@@ -1,12 +1,12 @@
 /// Lexical path handling (no file-system access, so no symlink surprises at load time).
-public enum Paths {
+package enum Paths {
     /// `path` made absolute against `base` (itself absolute), then normalized.
-    public static func resolve(_ path: String, against base: String) -> String {
+    package static func resolve(_ path: String, against base: String) -> String {
         normalize(path.hasPrefix("/") ? path : base + "/" + path)
     }
 
     /// Collapses `//`, `.` and `..` components; `..` never climbs above `/`.
-    public static func normalize(_ path: String) -> String {
+    package static func normalize(_ path: String) -> String {
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             switch part {
@@ -19,7 +19,7 @@ public enum Paths {
     }
 
     /// The folder part of an absolute path (`/etc/drctl/drctl.toml` → `/etc/drctl`).
-    public static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         let normalized = normalize(path)
         guard let slash = normalized.lastIndex(of: "/"), slash != normalized.startIndex else { return "/" }
         return String(normalized[..<slash])

@@ -4,8 +4,8 @@ import Glibc
 #endif
 
 /// What `drctl config check` found about one secret file: its mode, never its contents.
-public struct SecretFileStatus: Sendable, Equatable {
-    public enum State: String, Sendable, Equatable {
+package struct SecretFileStatus: Sendable, Equatable {
+    package enum State: String, Sendable, Equatable {
         /// A regular file with no group or other permission bits.
         case ok
         /// Does not exist.
@@ -18,18 +18,18 @@ public struct SecretFileStatus: Sendable, Equatable {
         case unreadable
     }
 
-    public var file: SecretFile
-    public var state: State
+    package var file: SecretFile
+    package var state: State
     /// Permission bits as `0600`, when the file could be looked at.
-    public var mode: String?
+    package var mode: String?
     /// Why this state matters and what to do; nil when all is well.
-    public var detail: String?
+    package var detail: String?
 
     /// Whether this state stops drctl from running with the configuration.
     ///
     /// A missing generated key is fine (`drctl init` writes it); a missing passphrase or S3
     /// credentials file is not, since nothing will create it.
-    public var isProblem: Bool {
+    package var isProblem: Bool {
         switch state {
         case .ok: false
         case .missing: !file.createdByInit
@@ -38,7 +38,7 @@ public struct SecretFileStatus: Sendable, Equatable {
     }
 
     /// Looks at the file's type and mode with stat(2) — it is never opened.
-    public static func inspect(_ file: SecretFile) -> SecretFileStatus {
+    package static func inspect(_ file: SecretFile) -> SecretFileStatus {
         var info = stat()
         let mode: String? = stat(file.path, &info) == 0
             ? "0" + String(info.st_mode & 0o777, radix: 8) : nil
@@ -66,7 +66,7 @@ public struct SecretFileStatus: Sendable, Equatable {
 
 extension Configuration {
     /// The status of every secret file (see `secretFiles`), in configuration order.
-    public func inspectSecretFiles() -> [SecretFileStatus] {
+    package func inspectSecretFiles() -> [SecretFileStatus] {
         secretFiles.map(SecretFileStatus.inspect)
     }
 }

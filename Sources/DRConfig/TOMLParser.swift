@@ -2,11 +2,11 @@
 ///
 /// No package dependency: the configuration is the first thing drctl reads, its errors must
 /// point at `FILE:LINE:COLUMN`, and the grammar is small enough to own.
-public enum TOML {
+package enum TOML {
     /// Parses a whole document.
     /// - Parameter path: the file name used in error messages.
     /// - Throws: `ConfigError` with code `config.syntax`, located at the offending character.
-    public static func parse(_ text: String, path: String) throws(ConfigError) -> TOMLTable {
+    package static func parse(_ text: String, path: String) throws(ConfigError) -> TOMLTable {
         var parser = TOMLParser(text: text, path: path)
         return try parser.parseDocument()
     }

@@ -4,21 +4,21 @@ import DRBase
 ///
 /// Every node keeps its line and column so that the configuration decoder (and anyone else
 /// reading a TOML file, such as an S3 credentials file) can point at the exact spot.
-public struct TOMLNode: Sendable, Equatable {
-    public var value: TOMLValue
+package struct TOMLNode: Sendable, Equatable {
+    package var value: TOMLValue
     /// 1-based line of the value's first character (of the header for `[table]`s).
-    public var line: Int
+    package var line: Int
     /// 1-based column, counted in Unicode scalars.
-    public var column: Int
+    package var column: Int
 
-    public init(value: TOMLValue, line: Int, column: Int) {
+    package init(value: TOMLValue, line: Int, column: Int) {
         self.value = value
         self.line = line
         self.column = column
     }
 }
 
-public enum TOMLValue: Sendable, Equatable {
+package enum TOMLValue: Sendable, Equatable {
     case string(String)
     case integer(Int64)
     case float(Double)
@@ -30,7 +30,7 @@ public enum TOMLValue: Sendable, Equatable {
     case table(TOMLTable)
 
     /// How the value is named in messages: "the integer 24", "a string", "an array".
-    public var kindDescription: String {
+    package var kindDescription: String {
         switch self {
         case .string(let text): "the string \(quoted(text))"
         case .integer(let value): "the integer \(value)"
@@ -44,16 +44,16 @@ public enum TOMLValue: Sendable, Equatable {
 }
 
 /// A TOML table: keys in the order they were written, each with its position.
-public struct TOMLTable: Sendable, Equatable {
-    public struct Entry: Sendable, Equatable {
-        public var key: String
+package struct TOMLTable: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
+        package var key: String
         /// Where the key was written (for a `[table]`, the header).
-        public var line: Int
-        public var column: Int
-        public var node: TOMLNode
+        package var line: Int
+        package var column: Int
+        package var node: TOMLNode
     }
 
-    public enum Origin: Sendable, Equatable {
+    package enum Origin: Sendable, Equatable {
         /// The document itself.
         case root
         /// A `[header]` or `[[header]]`.
@@ -66,30 +66,30 @@ public struct TOMLTable: Sendable, Equatable {
         case inline
     }
 
-    public var entries: [Entry]
-    public var origin: Origin
+    package var entries: [Entry]
+    package var origin: Origin
     /// The line of the header (or of the first key or `{` for other tables).
-    public var line: Int
-    public var column: Int
+    package var line: Int
+    package var column: Int
 
-    public init(entries: [Entry] = [], origin: Origin, line: Int, column: Int) {
+    package init(entries: [Entry] = [], origin: Origin, line: Int, column: Int) {
         self.entries = entries
         self.origin = origin
         self.line = line
         self.column = column
     }
 
-    public subscript(key: String) -> Entry? {
+    package subscript(key: String) -> Entry? {
         entries.first { $0.key == key }
     }
 
-    public var keys: [String] { entries.map(\.key) }
+    package var keys: [String] { entries.map(\.key) }
 }
 
 extension TOMLValue {
     /// A compact canonical rendering, without positions, for tests and debugging:
     /// `{a = "x", b = [1, 2.5, true], c = {d = 1}}`.
-    public var canonical: String {
+    package var canonical: String {
         switch self {
         case .string(let text): quoted(text)
         case .integer(let value): String(value)
@@ -104,7 +104,7 @@ extension TOMLValue {
 }
 
 extension TOMLTable {
-    public var canonical: String {
+    package var canonical: String {
         "{" + entries.map { "\(displayKey([$0.key])) = \($0.node.value.canonical)" }
             .joined(separator: ", ") + "}"
     }

@@ -2,10 +2,10 @@ import DRBase
 import DRTransport
 import DRChunking
 import DRCompression
-import DRConfig
+package import DRConfig
 import DRCrypto
 import DRRepository
-import DRSnapshot
+package import DRSnapshot
 import Foundation
 import Synchronization
 
@@ -15,24 +15,24 @@ import Glibc
 
 /// `drctl backup`: one consistent image of every mailbox, deduplicated into the repository
 /// on every target, recorded in one snapshot manifest.
-public enum BackupJob {
-    public struct Options: Sendable {
+package enum BackupJob {
+    package struct Options: Sendable {
         /// Mailbox ids (paths relative to the store) to back up; empty means all.
-        public var mailboxes: [String] = []
+        package var mailboxes: [String] = []
         /// Target chunk size for SQLite images, rounded down to a whole number of pages (at
         /// least one). The default makes every page a chunk: pages are the unit that changes,
         /// and larger chunks store 2–4× the changed bytes for SQLCipher's 1 KiB pages
         /// (measured; see docs/ARCHITECTURE.md, "Chunk size").
-        public var chunkBytes: Int = 1024
-        public var packBytes: Int = 16 << 20
-        public var compressionLevel: Int = 3
+        package var chunkBytes: Int = 1024
+        package var packBytes: Int = 16 << 20
+        package var compressionLevel: Int = 3
         /// Show progress on standard error (when it is a terminal).
-        public var progress: Bool = false
-        public var snapshotOptions = SnapshotOptions()
+        package var progress: Bool = false
+        package var snapshotOptions = SnapshotOptions()
         /// Rollback-mode images larger than this are spooled rather than chunked under
         /// SQLite's SHARED lock (which keeps writers out for as long as it is held). Default:
         /// all of them; the spool needs temporary space for the images being backed up.
-        public var spoolAbove: Int64 = 0
+        package var spoolAbove: Int64 = 0
         /// Where rollback-mode images are spooled: `<[state] path>/spool`, set by `run`.
         var spoolDirectory: String = "/var/lib/drctl/spool"
 
@@ -42,41 +42,41 @@ public enum BackupJob {
             return copy
         }
         /// Files processed at once (default: one per core).
-        public var parallelism = ProcessInfo.processInfo.activeProcessorCount
-        public init() {}
+        package var parallelism = ProcessInfo.processInfo.activeProcessorCount
+        package init() {}
     }
 
-    public struct Report: Sendable, Codable {
-        public struct TargetResult: Sendable, Codable {
-            public var name: String
-            public var ok: Bool
-            public var error: String?
-            public var storedBytes: Int64
-            public var recoveredPacks: Int
+    package struct Report: Sendable, Codable {
+        package struct TargetResult: Sendable, Codable {
+            package var name: String
+            package var ok: Bool
+            package var error: String?
+            package var storedBytes: Int64
+            package var recoveredPacks: Int
         }
-        public struct Failure: Sendable, Codable {
-            public var mailbox: String
-            public var code: String
-            public var error: String
+        package struct Failure: Sendable, Codable {
+            package var mailbox: String
+            package var code: String
+            package var error: String
         }
-        public var snapshot: String?
-        public var time: String
-        public var files: Int
-        public var filesUnchanged: Int
-        public var bytesRead: Int64
-        public var imageBytes: Int64
-        public var newChunks: Int
-        public var newChunkBytes: Int64
-        public var durationSeconds: Double
-        public var targets: [TargetResult]
-        public var failures: [Failure]
+        package var snapshot: String?
+        package var time: String
+        package var files: Int
+        package var filesUnchanged: Int
+        package var bytesRead: Int64
+        package var imageBytes: Int64
+        package var newChunks: Int
+        package var newChunkBytes: Int64
+        package var durationSeconds: Double
+        package var targets: [TargetResult]
+        package var failures: [Failure]
         /// Mailboxes that were deleted after the store was listed (not failures).
-        public var vanished: [String] = []
+        package var vanished: [String] = []
         /// Success only when every mailbox reached every target.
-        public var complete: Bool { failures.isEmpty && targets.allSatisfy(\.ok) }
+        package var complete: Bool { failures.isEmpty && targets.allSatisfy(\.ok) }
     }
 
-    public static func run(_ configuration: Configuration, secrets: SecretSources,
+    package static func run(_ configuration: Configuration, secrets: SecretSources,
                            options: Options) throws(CoreError) -> Report {
         let started = Date()
         let clock = ContinuousClock.now

@@ -1,5 +1,5 @@
 import DRBase
-import DRConfig
+package import DRConfig
 import DRCrypto
 import DRRepository
 import DRTransport
@@ -8,9 +8,9 @@ import Foundation
 /// `drctl check`: verifies each target's repository on its own: structure always, and with
 /// `--read-data` every byte (downloaded, authenticated, hashed). Damage is reported with the
 /// snapshots and mailboxes it affects.
-public enum CheckJob {
+package enum CheckJob {
     /// Which packs `--read-data…` reads.
-    public enum DataSelection: Sendable, Equatable {
+    package enum DataSelection: Sendable, Equatable {
         case none
         case all
         /// `--read-data-subset N/T`: the N-th of T groups (by pack id), N in 1…T.
@@ -18,7 +18,7 @@ public enum CheckJob {
         /// `--read-data-subset P%`: a random P percent.
         case percent(Double)
 
-        public static func parse(_ text: String) throws(CoreError) -> DataSelection {
+        package static func parse(_ text: String) throws(CoreError) -> DataSelection {
             if text.hasSuffix("%"), let value = Double(text.dropLast()), value > 0, value <= 100 {
                 return .percent(value)
             }
@@ -43,39 +43,39 @@ public enum CheckJob {
         }
     }
 
-    public struct Problem: Sendable, Codable, Equatable {
-        public var object: String
-        public var code: String
-        public var message: String
+    package struct Problem: Sendable, Codable, Equatable {
+        package var object: String
+        package var code: String
+        package var message: String
     }
 
-    public struct Affected: Sendable, Codable, Equatable, Hashable {
-        public var snapshot: String
-        public var mailbox: String
+    package struct Affected: Sendable, Codable, Equatable, Hashable {
+        package var snapshot: String
+        package var mailbox: String
     }
 
-    public struct TargetReport: Sendable, Codable {
-        public var target: String
-        public var snapshots = 0
-        public var indexObjects = 0
-        public var packs = 0
-        public var packsRead = 0
-        public var bytesRead: Int64 = 0
-        public var blobsVerified = 0
-        public var errors: [Problem] = []
+    package struct TargetReport: Sendable, Codable {
+        package var target: String
+        package var snapshots = 0
+        package var indexObjects = 0
+        package var packs = 0
+        package var packsRead = 0
+        package var bytesRead: Int64 = 0
+        package var blobsVerified = 0
+        package var errors: [Problem] = []
         /// Harmless findings: packs no index names (left by an interrupted run; the next
         /// backup indexes them again), temporary files.
-        public var warnings: [Problem] = []
-        public var damagedPacks: [String] = []
-        public var affected: [Affected] = []
+        package var warnings: [Problem] = []
+        package var damagedPacks: [String] = []
+        package var affected: [Affected] = []
     }
 
-    public struct Report: Sendable, Codable {
-        public var targets: [TargetReport]
-        public var clean: Bool { targets.allSatisfy { $0.errors.isEmpty } }
+    package struct Report: Sendable, Codable {
+        package var targets: [TargetReport]
+        package var clean: Bool { targets.allSatisfy { $0.errors.isEmpty } }
     }
 
-    public static func run(_ configuration: Configuration, secrets: SecretSources,
+    package static func run(_ configuration: Configuration, secrets: SecretSources,
                            selection: DataSelection, progress: Bool = false) throws(CoreError) -> Report {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys

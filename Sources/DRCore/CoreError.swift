@@ -1,8 +1,8 @@
-import DRBase
+package import DRBase
 
 /// Errors of the jobs layer (secret acquisition, job orchestration).
-public enum CoreDomain: ErrorDomain {}
-public typealias CoreError = DomainError<CoreDomain>
+package enum CoreDomain: ErrorDomain {}
+package typealias CoreError = DomainError<CoreDomain>
 
 extension CoreError {
     static func wrap(_ error: any Error) -> any DRError {

@@ -1,28 +1,28 @@
 import DRBase
-import DRConfig
+package import DRConfig
 import DRCrypto
-import DRRepository
+package import DRRepository
 import DRTransport
 
 /// `drctl init`: create the repository on every target, or complete it on new targets.
-public enum InitJob {
-    public struct Report: Sendable, Codable {
-        public struct TargetResult: Sendable, Codable {
-            public var name: String
-            public var location: String
+package enum InitJob {
+    package struct Report: Sendable, Codable {
+        package struct TargetResult: Sendable, Codable {
+            package var name: String
+            package var location: String
             /// "created", "copied" (from another target) or "present".
-            public var action: String
+            package var action: String
         }
-        public var repository: String
-        public var keyID: String?
-        public var targets: [TargetResult]
+        package var repository: String
+        package var keyID: String?
+        package var targets: [TargetResult]
         /// A key file that init generated; the operator must keep a copy of it off this host.
-        public var createdKeyFile: String?
+        package var createdKeyFile: String?
         /// Other secret files init generated (drill signing key, log anonymization key).
-        public var createdSecretFiles: [String] = []
+        package var createdSecretFiles: [String] = []
     }
 
-    public static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
+    package static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
         let stores = try Targets.stores(for: configuration)
         let presence: [Bool]
         do { presence = try Repository.presence(of: stores) } catch { throw SecretSources.rewrap(error) }
@@ -100,20 +100,20 @@ public enum InitJob {
 }
 
 /// `drctl key …`: several wrappings of one master key.
-public enum KeyJobs {
-    public struct Listed: Sendable, Codable {
-        public var id: String
-        public var kind: String
-        public var created: String
-        public var host: String
-        public var user: String
-        public var current: Bool
-        public var targets: [String]
+package enum KeyJobs {
+    package struct Listed: Sendable, Codable {
+        package var id: String
+        package var kind: String
+        package var created: String
+        package var host: String
+        package var user: String
+        package var current: Bool
+        package var targets: [String]
     }
 
     /// Opens the repository. `requireAll` false leaves out targets that cannot be opened
     /// (listed in `unavailable`), for the jobs that must go on with the others.
-    public static func open(_ configuration: Configuration, secrets: SecretSources,
+    package static func open(_ configuration: Configuration, secrets: SecretSources,
                             requireAll: Bool = true) throws(CoreError) -> Repository {
         let stores = try Targets.stores(for: configuration)
         let secret = try secrets.unlockSecret(for: configuration)
@@ -124,7 +124,7 @@ public enum KeyJobs {
         }
     }
 
-    public static func list(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> [Listed] {
+    package static func list(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> [Listed] {
         let repository = try open(configuration, secrets: secrets)
         do {
             return try repository.keys().map {
@@ -137,12 +137,12 @@ public enum KeyJobs {
         }
     }
 
-    public struct Added: Sendable, Codable {
-        public var id: String
-        public var createdKeyFile: String?
+    package struct Added: Sendable, Codable {
+        package var id: String
+        package var createdKeyFile: String?
     }
 
-    public static func add(_ configuration: Configuration, secrets: SecretSources,
+    package static func add(_ configuration: Configuration, secrets: SecretSources,
                            newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Added {
         let repository = try open(configuration, secrets: secrets)
         return try addKey(to: repository, configuration, newPasswordFile: newPasswordFile, newKeyFile: newKeyFile)
@@ -162,7 +162,7 @@ public enum KeyJobs {
         }
     }
 
-    public static func remove(_ configuration: Configuration, secrets: SecretSources, id: String) throws(CoreError) -> String {
+    package static func remove(_ configuration: Configuration, secrets: SecretSources, id: String) throws(CoreError) -> String {
         let repository = try open(configuration, secrets: secrets)
         do {
             let entry = try repository.resolveKey(id)
@@ -173,15 +173,15 @@ public enum KeyJobs {
         }
     }
 
-    public struct Replaced: Sendable, Codable {
-        public var newID: String
-        public var removedID: String
-        public var createdKeyFile: String?
+    package struct Replaced: Sendable, Codable {
+        package var newID: String
+        package var removedID: String
+        package var createdKeyFile: String?
     }
 
     /// Replaces the key in use: the new wrapping is written on every target before the old
     /// one is removed, so a crash in between leaves both (never neither).
-    public static func passwd(_ configuration: Configuration, secrets: SecretSources,
+    package static func passwd(_ configuration: Configuration, secrets: SecretSources,
                               newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Replaced {
         let repository = try open(configuration, secrets: secrets)
         let added = try addKey(to: repository, configuration, newPasswordFile: newPasswordFile, newKeyFile: newKeyFile)

@@ -1,5 +1,5 @@
 import DRBase
-import DRRepository
+package import DRRepository
 
 #if canImport(Glibc)
 import Glibc
@@ -8,14 +8,14 @@ import Glibc
 /// The mailboxes of a store: every regular file below `[store] path` whose path relative to
 /// it matches an `include` glob (`*` and `?` within a folder, `**` across folders).
 /// Symbolic links are not followed, so a link cannot pull a file from outside the store in.
-public enum MailStore {
-    public struct Mailbox: Sendable, Equatable {
+package enum MailStore {
+    package struct Mailbox: Sendable, Equatable {
         /// Path relative to the store: the mailbox's id in manifests and on the command line.
-        public var id: String
-        public var path: String
+        package var id: String
+        package var path: String
     }
 
-    public static func mailboxes(in root: String, include: [String]) throws(CoreError) -> [Mailbox] {
+    package static func mailboxes(in root: String, include: [String]) throws(CoreError) -> [Mailbox] {
         var info = stat()
         guard stat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw CoreError(code: "store.missing", exitStatus: .noInput,
@@ -61,7 +61,7 @@ public enum MailStore {
 
     /// stat(2) facts of a mailbox and its companions: equal facts on two runs mean equal
     /// committed content (a commit changes the WAL or the file; a checkpoint changes the file).
-    public static func sourceState(of path: String) -> SnapshotManifest.SourceState? {
+    package static func sourceState(of path: String) -> SnapshotManifest.SourceState? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         var wal = stat()
@@ -82,8 +82,8 @@ public enum MailStore {
 }
 
 /// Glob patterns over slash-separated relative paths.
-public enum Glob {
-    public static func matches(_ pattern: String, _ path: String) -> Bool {
+package enum Glob {
+    package static func matches(_ pattern: String, _ path: String) -> Bool {
         match(pattern.split(separator: "/", omittingEmptySubsequences: true).map(String.init)[...],
               path.split(separator: "/").map(String.init)[...])
     }

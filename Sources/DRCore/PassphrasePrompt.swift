@@ -1,5 +1,5 @@
 import DRBase
-import DRCrypto
+package import DRCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -9,17 +9,17 @@ import Glibc
 ///
 /// Reads /dev/tty (not standard input), so a passphrase never travels through a pipe that
 /// something else may be writing to, and echo is restored on every path.
-public enum PassphrasePrompt {
+package enum PassphrasePrompt {
     static let maximumLength = 1024
 
-    public static var isAvailable: Bool {
+    package static var isAvailable: Bool {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
         if fd < 0 { return false }
         close(fd)
         return true
     }
 
-    public static func read(prompt: String) throws(CoreError) -> SecureBytes {
+    package static func read(prompt: String) throws(CoreError) -> SecureBytes {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
         if fd < 0 {
             throw CoreError(code: "secret.no-terminal", exitStatus: .configuration,

@@ -1,5 +1,5 @@
 import DRBase
-import Foundation
+package import Foundation
 
 /// How long since `start`, in seconds (for reports).
 enum Elapsed {
@@ -10,12 +10,12 @@ enum Elapsed {
 }
 
 /// RFC 3339 timestamps in UTC with milliseconds, as stored in manifests (sortable as text).
-public enum Timestamps {
-    public static func format(_ date: Date) -> String {
+package enum Timestamps {
+    package static func format(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
-    public static func parse(_ text: String) -> Date? {
+    package static func parse(_ text: String) -> Date? {
         if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
             return date
         }
@@ -46,8 +46,8 @@ final class Progress: Sendable {
 }
 
 /// Human-readable byte counts (binary units).
-public enum ByteCount {
-    public static func format(_ bytes: Int64) -> String {
+package enum ByteCount {
+    package static func format(_ bytes: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes)
         var unit = 0

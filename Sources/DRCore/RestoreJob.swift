@@ -1,9 +1,9 @@
 import DRBase
-import DRConfig
+package import DRConfig
 import DRCrypto
 import DRRepository
 import DRTransport
-import Foundation
+package import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,7 +11,7 @@ import Glibc
 #endif
 
 /// Which snapshot of which mailbox to restore.
-public enum RestoreSelection: Sendable {
+package enum RestoreSelection: Sendable {
     /// For each mailbox, the newest image consistent at or before this moment.
     case pointInTime(Date)
     /// Exactly this snapshot (a full id or a unique prefix).
@@ -21,41 +21,41 @@ public enum RestoreSelection: Sendable {
 }
 
 /// `drctl restore`: writes mailboxes back, byte-identical to the images that were stored.
-public enum RestoreJob {
-    public struct Options: Sendable {
-        public var selection: RestoreSelection = .latest
-        public var mailboxes: [String] = []
-        public var destination: String = ""
-        public var force = false
+package enum RestoreJob {
+    package struct Options: Sendable {
+        package var selection: RestoreSelection = .latest
+        package var mailboxes: [String] = []
+        package var destination: String = ""
+        package var force = false
         /// Read from this target only (default: the first target that has what is needed).
-        public var target: String?
+        package var target: String?
         /// Mailboxes restored at once (default: one per core).
-        public var parallelism = ProcessInfo.processInfo.activeProcessorCount
+        package var parallelism = ProcessInfo.processInfo.activeProcessorCount
         /// Show progress on standard error (when it is a terminal).
-        public var progress = false
-        public init() {}
+        package var progress = false
+        package init() {}
     }
 
-    public struct Report: Sendable, Codable {
-        public struct Restored: Sendable, Codable {
-            public var mailbox: String
-            public var snapshot: String
-            public var consistentAt: String
-            public var size: Int64
-            public var path: String
-            public var target: String
+    package struct Report: Sendable, Codable {
+        package struct Restored: Sendable, Codable {
+            package var mailbox: String
+            package var snapshot: String
+            package var consistentAt: String
+            package var size: Int64
+            package var path: String
+            package var target: String
         }
-        public struct Failure: Sendable, Codable {
-            public var mailbox: String
-            public var code: String
-            public var error: String
+        package struct Failure: Sendable, Codable {
+            package var mailbox: String
+            package var code: String
+            package var error: String
         }
-        public var restored: [Restored]
-        public var failures: [Failure]
-        public var durationSeconds: Double
+        package var restored: [Restored]
+        package var failures: [Failure]
+        package var durationSeconds: Double
     }
 
-    public static func run(_ configuration: Configuration, secrets: SecretSources,
+    package static func run(_ configuration: Configuration, secrets: SecretSources,
                            options: Options) throws(CoreError) -> Report {
         let clock = ContinuousClock.now
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)

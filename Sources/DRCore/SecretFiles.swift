@@ -1,5 +1,5 @@
 import DRBase
-import DRCrypto
+package import DRCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -7,10 +7,10 @@ import Glibc
 
 /// Creating files that hold secrets: never overwriting, mode 0600 from the first byte on,
 /// written from secure memory, fsynced.
-public enum SecretFiles {
+package enum SecretFiles {
     /// Creates `path` (and missing parent folders, mode 0700) holding `contents`.
     /// Fails if the file exists: a key file is never replaced behind the operator's back.
-    public static func create(_ path: String, contents: borrowing SecureBytes, purpose: String) throws(CoreError) {
+    package static func create(_ path: String, contents: borrowing SecureBytes, purpose: String) throws(CoreError) {
         do {
             try contents.writeNewSecretFile(path: path, purpose: purpose)
         } catch {
@@ -18,7 +18,7 @@ public enum SecretFiles {
         }
     }
 
-    public static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
     }

@@ -1,25 +1,25 @@
 import DRBase
-import DRConfig
+package import DRConfig
 import DRCrypto
-import DRRepository
+package import DRRepository
 
 /// Where the secrets come from: files (the unattended way) or the terminal.
 ///
 /// Never from an environment variable or an argument: both leak (to /proc/PID/environ,
 /// `ps`, shell history, the environment of every child).
-public struct SecretSources: Sendable {
+package struct SecretSources: Sendable {
     /// `--password-file` given on the command line; takes precedence over the configuration.
-    public var passwordFile: String?
+    package var passwordFile: String?
     /// `--key-file` given on the command line.
-    public var keyFile: String?
+    package var keyFile: String?
 
-    public init(passwordFile: String? = nil, keyFile: String? = nil) {
+    package init(passwordFile: String? = nil, keyFile: String? = nil) {
         self.passwordFile = passwordFile
         self.keyFile = keyFile
     }
 
     /// The secret that opens an existing repository.
-    public func unlockSecret(for configuration: Configuration) throws(CoreError) -> UnlockSecret {
+    package func unlockSecret(for configuration: Configuration) throws(CoreError) -> UnlockSecret {
         if let path = passwordFile ?? (keyFile == nil ? configuration.repository.passwordFile : nil) {
             return try Self.passphrase(fromFile: path)
         }
@@ -40,7 +40,7 @@ public struct SecretSources: Sendable {
 
     /// A new secret for `key add`, `key passwd` or `init`: from a password file, from a key
     /// file (created with a fresh random key if it does not exist yet), or typed twice.
-    public static func newSecret(passwordFile: String?, keyFile: String?,
+    package static func newSecret(passwordFile: String?, keyFile: String?,
                                  createdKeyFile: inout String?) throws(CoreError) -> UnlockSecret {
         if let path = passwordFile {
             return try passphrase(fromFile: path)

@@ -1,23 +1,23 @@
 import DRBase
 import DRConfig
-import DRRepository
-import Foundation
+package import DRRepository
+package import Foundation
 
 /// The snapshots of a repository, and the choice of which image of each mailbox to restore.
-public struct SnapshotCatalogue: Sendable {
-    public struct Item: Sendable {
-        public var id: String
-        public var manifest: SnapshotManifest
+package struct SnapshotCatalogue: Sendable {
+    package struct Item: Sendable {
+        package var id: String
+        package var manifest: SnapshotManifest
     }
-    public let items: [Item]
+    package let items: [Item]
 
-    public init(_ manifests: [(name: String, manifest: SnapshotManifest)]) {
+    package init(_ manifests: [(name: String, manifest: SnapshotManifest)]) {
         items = manifests.map { Item(id: String($0.name.dropFirst("snapshots/".count)), manifest: $0.manifest) }
             .sorted { $0.manifest.time < $1.manifest.time }
     }
 
     /// Resolves a full snapshot id or a unique prefix (at least 4 digits).
-    public func snapshot(_ prefix: String) throws(CoreError) -> Item {
+    package func snapshot(_ prefix: String) throws(CoreError) -> Item {
         let matches = items.filter { $0.id.hasPrefix(prefix.lowercased()) }
         guard prefix.count >= 4, matches.count == 1, let match = matches.first else {
             throw CoreError(code: matches.isEmpty ? "snapshot.not-found" : "snapshot.ambiguous",
@@ -31,7 +31,7 @@ public struct SnapshotCatalogue: Sendable {
 
     /// For each wanted mailbox (all when `mailboxes` is empty) the image to restore, with
     /// the id of the snapshot it comes from.
-    public func select(_ selection: RestoreSelection, mailboxes: [String]) throws(CoreError) -> [(String, SnapshotManifest.FileEntry)] {
+    package func select(_ selection: RestoreSelection, mailboxes: [String]) throws(CoreError) -> [(String, SnapshotManifest.FileEntry)] {
         let wanted = Set(mailboxes)
         var chosen: [String: (String, SnapshotManifest.FileEntry)] = [:]
         switch selection {
@@ -80,8 +80,8 @@ public struct SnapshotCatalogue: Sendable {
 
 /// Parses the moments operators type: RFC 3339 (`2026-11-28T03:00:00Z`, with an offset, or
 /// fractional seconds), `now`, or relative (`90s ago`, `2h ago`, `3d ago`, `1w ago`).
-public enum PointInTime {
-    public static func parse(_ text: String, now: Date = Date()) throws(CoreError) -> Date {
+package enum PointInTime {
+    package static func parse(_ text: String, now: Date = Date()) throws(CoreError) -> Date {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "now" { return now }
         if trimmed.hasSuffix(" ago") {

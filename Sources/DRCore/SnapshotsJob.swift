@@ -1,34 +1,34 @@
 import DRBase
-import DRConfig
+package import DRConfig
 import DRRepository
 import DRTransport
 
 /// `drctl snapshots`: what exists, when, how large, what it added, and on which targets.
-public enum SnapshotsJob {
-    public struct Row: Sendable, Codable {
-        public var id: String
-        public var time: String
-        public var host: String
-        public var files: Int
-        public var filesUnchanged: Int
-        public var imageBytes: Int64
-        public var newChunkBytes: Int64
-        public var storedBytes: Int64
-        public var targets: [String]
+package enum SnapshotsJob {
+    package struct Row: Sendable, Codable {
+        package var id: String
+        package var time: String
+        package var host: String
+        package var files: Int
+        package var filesUnchanged: Int
+        package var imageBytes: Int64
+        package var newChunkBytes: Int64
+        package var storedBytes: Int64
+        package var targets: [String]
         /// With `--mailbox`: that mailbox's image in this snapshot.
-        public var mailbox: MailboxImage?
+        package var mailbox: MailboxImage?
     }
 
-    public struct MailboxImage: Sendable, Codable {
-        public var path: String
-        public var consistentAt: String
-        public var size: Int64
-        public var snapshotMode: String
-        public var consistency: String
-        public var unchanged: Bool
+    package struct MailboxImage: Sendable, Codable {
+        package var path: String
+        package var consistentAt: String
+        package var size: Int64
+        package var snapshotMode: String
+        package var consistency: String
+        package var unchanged: Bool
     }
 
-    public static func run(_ configuration: Configuration, secrets: SecretSources,
+    package static func run(_ configuration: Configuration, secrets: SecretSources,
                            mailbox: String?) throws(CoreError) -> [Row] {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         do {

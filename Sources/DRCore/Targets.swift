@@ -1,10 +1,10 @@
 import DRBase
-import DRConfig
-import DRTransport
+package import DRConfig
+package import DRTransport
 
 /// Builds the object stores of the configured targets.
-public enum Targets {
-    public static func stores(for configuration: Configuration) throws(CoreError) -> [any ObjectStore] {
+package enum Targets {
+    package static func stores(for configuration: Configuration) throws(CoreError) -> [any ObjectStore] {
         var stores: [any ObjectStore] = []
         for target in configuration.targets {
             switch target.location {

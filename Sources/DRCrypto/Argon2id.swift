@@ -8,22 +8,22 @@ import Glibc
 /// key) so that the same passphrase derives the same key later.
 ///
 /// Encoded as `{"algorithm":"argon2id13","opsLimit":3,"memLimit":268435456,"salt":"<base64>"}`.
-public struct Argon2idParameters: Codable, Sendable, Equatable {
+package struct Argon2idParameters: Codable, Sendable, Equatable {
     /// The only algorithm: Argon2id, version 1.3 (0x13), one lane, as libsodium computes it.
-    public static let algorithmName = "argon2id13"
-    public static let saltLength = 16
+    package static let algorithmName = "argon2id13"
+    package static let saltLength = 16
     /// libsodium's "moderate" cost: about a second and 256 MiB on a current server core.
-    public static let defaultOpsLimit: UInt64 = 3
-    public static let defaultMemLimit: UInt64 = 256 * 1024 * 1024
+    package static let defaultOpsLimit: UInt64 = 3
+    package static let defaultMemLimit: UInt64 = 256 * 1024 * 1024
 
     /// Passes over memory (Argon2's t).
-    public var opsLimit: UInt64
+    package var opsLimit: UInt64
     /// Memory in bytes (Argon2's m is this divided by 1024).
-    public var memLimit: UInt64
-    public var salt: [UInt8]
-    public var algorithm: String
+    package var memLimit: UInt64
+    package var salt: [UInt8]
+    package var algorithm: String
 
-    public init(opsLimit: UInt64, memLimit: UInt64, salt: [UInt8],
+    package init(opsLimit: UInt64, memLimit: UInt64, salt: [UInt8],
                 algorithm: String = Argon2idParameters.algorithmName) {
         self.opsLimit = opsLimit
         self.memLimit = memLimit
@@ -32,7 +32,7 @@ public struct Argon2idParameters: Codable, Sendable, Equatable {
     }
 
     /// New parameters with a random 16-byte salt.
-    public static func generate(opsLimit: UInt64 = defaultOpsLimit,
+    package static func generate(opsLimit: UInt64 = defaultOpsLimit,
                                 memLimit: UInt64 = defaultMemLimit) -> Argon2idParameters {
         Argon2idParameters(opsLimit: opsLimit, memLimit: memLimit,
                            salt: SecureRandom.bytes(saltLength))
@@ -42,7 +42,7 @@ public struct Argon2idParameters: Codable, Sendable, Equatable {
         case algorithm, opsLimit, memLimit, salt
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         algorithm = try container.decode(String.self, forKey: .algorithm)
         opsLimit = try container.decode(UInt64.self, forKey: .opsLimit)
@@ -55,7 +55,7 @@ public struct Argon2idParameters: Codable, Sendable, Equatable {
         self.salt = salt
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(algorithm, forKey: .algorithm)
         try container.encode(opsLimit, forKey: .opsLimit)
@@ -65,12 +65,12 @@ public struct Argon2idParameters: Codable, Sendable, Equatable {
 }
 
 /// Argon2id (RFC 9106) password hashing, to turn a passphrase into a key-encryption key.
-public enum Argon2id {
+package enum Argon2id {
     /// Derives `outputLength` bytes from `password` straight into secure memory.
     /// - Throws: `crypto.kdf-parameters` for parameters libsodium does not accept (they come
     ///   from a stored key file: a damaged or foreign file); `crypto.kdf-out-of-memory` when
     ///   the memory cost cannot be allocated.
-    public static func deriveKey(password: borrowing SecureBytes, parameters: Argon2idParameters,
+    package static func deriveKey(password: borrowing SecureBytes, parameters: Argon2idParameters,
                                  outputLength: Int = 32) throws(CryptoError) -> SecureBytes {
         try Sodium.ready()
         try validate(parameters, outputLength: outputLength)

@@ -5,15 +5,15 @@ import DRBase
 ///
 /// Keyed BLAKE2b-256 names chunks (the chunk id), so that the repository's ids reveal
 /// nothing about content to someone without the key.
-public enum Blake2b {
+package enum Blake2b {
     /// Output lengths libsodium accepts (RFC 7693 allows 1…64; libsodium requires ≥ 16).
-    public static let outputLengths = 16...64
+    package static let outputLengths = 16...64
     /// Key lengths libsodium accepts for keyed hashing.
-    public static let keyLengths = 16...64
+    package static let keyLengths = 16...64
 
     /// Unkeyed BLAKE2b of `data`.
     /// - Precondition: `outputLength` is in `outputLengths` (a programming error otherwise).
-    public static func hash(_ data: UnsafeRawBufferPointer, outputLength: Int = 32) -> [UInt8] {
+    package static func hash(_ data: UnsafeRawBufferPointer, outputLength: Int = 32) -> [UInt8] {
         precondition(outputLengths.contains(outputLength), "BLAKE2b output length \(outputLength) outside 16…64")
         Sodium.require()
         return [UInt8](unsafeUninitializedCapacity: outputLength) { out, initialised in
@@ -27,14 +27,14 @@ public enum Blake2b {
     }
 
     /// Unkeyed BLAKE2b of `data`.
-    public static func hash(_ data: [UInt8], outputLength: Int = 32) -> [UInt8] {
+    package static func hash(_ data: [UInt8], outputLength: Int = 32) -> [UInt8] {
         data.withUnsafeBytes { hash($0, outputLength: outputLength) }
     }
 
     /// Keyed BLAKE2b (a MAC / PRF) of `data`.
     /// - Throws: `crypto.invalid-length` if the key is not 16…64 bytes or the output length
     ///   is not 16…64.
-    public static func hash(_ data: UnsafeRawBufferPointer, key: borrowing SecureBytes,
+    package static func hash(_ data: UnsafeRawBufferPointer, key: borrowing SecureBytes,
                             outputLength: Int = 32) throws(CryptoError) -> [UInt8] {
         try Sodium.ready()
         try check(keyLength: key.count, outputLength: outputLength)
@@ -52,7 +52,7 @@ public enum Blake2b {
     }
 
     /// Keyed BLAKE2b (a MAC / PRF) of `data`.
-    public static func hash(_ data: [UInt8], key: borrowing SecureBytes,
+    package static func hash(_ data: [UInt8], key: borrowing SecureBytes,
                             outputLength: Int = 32) throws(CryptoError) -> [UInt8] {
         try data.withBytes { (raw) throws(CryptoError) in
             try hash(raw, key: key, outputLength: outputLength)
@@ -73,12 +73,12 @@ public enum Blake2b {
 ///
 /// The state lives in secure memory and is wiped when the hasher is finalised or dropped:
 /// with a key, the state is key-equivalent.
-public struct Blake2bHasher: ~Copyable {
+package struct Blake2bHasher: ~Copyable {
     private var state: SecureBytes
-    public let outputLength: Int
+    package let outputLength: Int
 
     /// An unkeyed hasher.
-    public init(outputLength: Int = 32) throws(CryptoError) {
+    package init(outputLength: Int = 32) throws(CryptoError) {
         try Blake2b.check(keyLength: nil, outputLength: outputLength)
         let state = try Self.allocateState()
         let status = crypto_generichash_init(Self.typed(state), nil, 0, outputLength)
@@ -88,7 +88,7 @@ public struct Blake2bHasher: ~Copyable {
     }
 
     /// A keyed hasher (MAC / PRF).
-    public init(key: borrowing SecureBytes, outputLength: Int = 32) throws(CryptoError) {
+    package init(key: borrowing SecureBytes, outputLength: Int = 32) throws(CryptoError) {
         try Blake2b.check(keyLength: key.count, outputLength: outputLength)
         let state = try Self.allocateState()
         let pointer = Self.typed(state)
@@ -102,7 +102,7 @@ public struct Blake2bHasher: ~Copyable {
     }
 
     /// Adds `data` to the hash.
-    public mutating func update(_ data: UnsafeRawBufferPointer) {
+    package mutating func update(_ data: UnsafeRawBufferPointer) {
         let status = crypto_generichash_update(Self.typed(state),
                                                data.baseAddress?.assumingMemoryBound(to: UInt8.self),
                                                UInt64(data.count))
@@ -110,12 +110,12 @@ public struct Blake2bHasher: ~Copyable {
     }
 
     /// Adds `data` to the hash.
-    public mutating func update(_ data: [UInt8]) {
+    package mutating func update(_ data: [UInt8]) {
         data.withUnsafeBytes { update($0) }
     }
 
     /// The digest; the state is wiped with the hasher.
-    public consuming func finalize() -> [UInt8] {
+    package consuming func finalize() -> [UInt8] {
         let pointer = Self.typed(state)
         let length = outputLength
         return [UInt8](unsafeUninitializedCapacity: length) { out, initialised in
@@ -126,7 +126,7 @@ public struct Blake2bHasher: ~Copyable {
     }
 
     /// Writes the digest into `out` (exactly `outputLength` bytes, e.g. secure memory).
-    public consuming func finalize(into out: UnsafeMutableRawBufferPointer) {
+    package consuming func finalize(into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count == outputLength, "digest buffer of \(out.count) bytes for a \(outputLength)-byte digest")
         let status = crypto_generichash_final(Self.typed(state),
                                               out.baseAddress!.assumingMemoryBound(to: UInt8.self),

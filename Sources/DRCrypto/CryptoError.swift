@@ -1,11 +1,11 @@
-public import DRBase
+package import DRBase
 
 /// Every failure of the crypto layer.
 ///
 /// Codes are stable (`crypto.authentication-failed`, …) and documented; messages say what
 /// failed and what to do, and never contain key material, plaintext or passphrases.
-public enum CryptoDomain: ErrorDomain {}
-public typealias CryptoError = DomainError<CryptoDomain>
+package enum CryptoDomain: ErrorDomain {}
+package typealias CryptoError = DomainError<CryptoDomain>
 
 extension CryptoError {
     /// An AEAD tag did not verify: the data was altered, truncated, or sealed under another

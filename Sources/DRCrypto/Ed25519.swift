@@ -8,23 +8,23 @@ import Glibc
 ///
 /// The 32-byte seed (the RFC's "private key") and libsodium's expanded secret key stay in
 /// secure memory; only the public key is ordinary bytes.
-public struct Ed25519SigningKey: ~Copyable, Sendable {
-    public static let seedLength = 32
-    public static let publicKeyLength = 32
-    public static let signatureLength = 64
+package struct Ed25519SigningKey: ~Copyable, Sendable {
+    package static let seedLength = 32
+    package static let publicKeyLength = 32
+    package static let signatureLength = 64
 
     /// libsodium's secret key: seed ‖ public key (64 bytes).
     private let secretKey: SecureBytes
-    public let publicKey: [UInt8]
+    package let publicKey: [UInt8]
 
     /// A new random key.
-    public static func generate() throws(CryptoError) -> Ed25519SigningKey {
+    package static func generate() throws(CryptoError) -> Ed25519SigningKey {
         let seed = try SecureBytes.random(count: seedLength)
         return try Ed25519SigningKey(seed: seed)
     }
 
     /// The key determined by a 32-byte seed (RFC 8032's private key).
-    public init(seed: borrowing SecureBytes) throws(CryptoError) {
+    package init(seed: borrowing SecureBytes) throws(CryptoError) {
         try Sodium.ready()
         guard seed.count == Self.seedLength else {
             throw CryptoError.invalidLength("an Ed25519 seed", expected: "\(Self.seedLength)", actual: seed.count)
@@ -46,7 +46,7 @@ public struct Ed25519SigningKey: ~Copyable, Sendable {
     }
 
     /// A 64-byte detached signature of `message` (deterministic, as RFC 8032 specifies).
-    public func sign(_ message: [UInt8]) -> [UInt8] {
+    package func sign(_ message: [UInt8]) -> [UInt8] {
         secretKey.withUnsafeBytes { sk in
             [UInt8](unsafeUninitializedCapacity: Self.signatureLength) { out, initialised in
                 // crypto_sign_detached has no failure path for a well-formed secret key.
@@ -59,17 +59,17 @@ public struct Ed25519SigningKey: ~Copyable, Sendable {
     }
 
     /// The 32-byte seed, in secure memory.
-    public func seed() throws(CryptoError) -> SecureBytes {
+    package func seed() throws(CryptoError) -> SecureBytes {
         try secretKey.prefix(Self.seedLength)
     }
 
     /// Writes the raw 32-byte seed to a new file of mode 0600. Refuses to overwrite.
-    public func writeSeed(toFile path: String) throws(CryptoError) {
+    package func writeSeed(toFile path: String) throws(CryptoError) {
         try seed().writeNewSecretFile(path: path, purpose: "signing key file")
     }
 
     /// Loads a key from a seed file written by `writeSeed(toFile:)` (checked to be mode 0600).
-    public static func load(seedFile path: String) throws -> Ed25519SigningKey {
+    package static func load(seedFile path: String) throws -> Ed25519SigningKey {
         let seed = try SecureBytes.readSecretFile(path: path, purpose: "signing key file",
                                                   trimTrailingNewline: false)
         guard seed.count == seedLength else {
@@ -81,10 +81,10 @@ public struct Ed25519SigningKey: ~Copyable, Sendable {
 }
 
 /// Ed25519 signature verification.
-public enum Ed25519 {
+package enum Ed25519 {
     /// True when `signature` is a valid signature of `message` under `publicKey`; false for
     /// any malformed input.
-    public static func verify(signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
+    package static func verify(signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
         guard signature.count == Ed25519SigningKey.signatureLength,
               publicKey.count == Ed25519SigningKey.publicKeyLength else { return false }
         Sodium.require()

@@ -2,9 +2,9 @@ import DRBase
 
 /// Subkeys of the repository master key, one per purpose, so that no key is used for two
 /// things (chunk ids, data encryption, config, manifests, …).
-public enum KeyDerivation {
+package enum KeyDerivation {
     /// The domain-separation label; part of the repository format, never to be changed.
-    public static let label = "drctl-subkey-v1"
+    package static let label = "drctl-subkey-v1"
 
     /// Derives the subkey for `purpose`.
     ///
@@ -21,7 +21,7 @@ public enum KeyDerivation {
     /// `hashlib.blake2b(b"drctl-subkey-v1\x00" + purpose.encode(), key=master, digest_size=length)`.
     ///
     /// Purposes in use: `chunk-id`, `data`, `config`, `manifest`.
-    public static func subkey(from master: borrowing SecureBytes, purpose: String,
+    package static func subkey(from master: borrowing SecureBytes, purpose: String,
                               length: Int = 32) throws(CryptoError) -> SecureBytes {
         let purposeBytes = Array(purpose.utf8)
         let allowed = purposeBytes.allSatisfy { byte in

@@ -28,16 +28,16 @@ struct SecureAllocator: Sendable {
 /// Sendable so that one key can be shared read-only by the tasks of a pipeline (for example
 /// in a `final class` holder with a `let`): the memory is written only during initialisation
 /// and through `mutating` methods, which the exclusivity rules keep to a single owner.
-public struct SecureBytes: ~Copyable, @unchecked Sendable {
+package struct SecureBytes: ~Copyable, @unchecked Sendable {
     private let pointer: UnsafeMutableRawPointer
     /// Bytes allocated (at least one, so that an empty secret still has a distinct pointer).
     private let allocated: Int
     private let allocator: SecureAllocator
     /// The number of secret bytes.
-    public let count: Int
+    package let count: Int
 
     /// `count` zero bytes in secure memory.
-    public init(count: Int) throws(CryptoError) {
+    package init(count: Int) throws(CryptoError) {
         try self.init(count: count, allocator: .sodium)
     }
 
@@ -61,7 +61,7 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     }
 
     /// Copies `bytes` into secure memory. The caller is responsible for wiping the source.
-    public init(copying bytes: UnsafeRawBufferPointer) throws(CryptoError) {
+    package init(copying bytes: UnsafeRawBufferPointer) throws(CryptoError) {
         try self.init(count: bytes.count)
         if let base = bytes.baseAddress, bytes.count > 0 {
             pointer.copyMemory(from: base, byteCount: bytes.count)
@@ -69,7 +69,7 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     }
 
     /// `count` bytes from the operating system's CSPRNG, generated straight into secure memory.
-    public static func random(count: Int) throws(CryptoError) -> SecureBytes {
+    package static func random(count: Int) throws(CryptoError) -> SecureBytes {
         let result = try SecureBytes(count: count)
         if count > 0 { randombytes_buf(result.pointer, count) }
         return result
@@ -82,19 +82,19 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     }
 
     /// A second, independent copy in its own secure allocation.
-    public func copy() throws(CryptoError) -> SecureBytes {
+    package func copy() throws(CryptoError) -> SecureBytes {
         try SecureBytes(copying: UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
     /// Reads the secret. The buffer is valid only inside `body`; do not copy it out.
-    public func withUnsafeBytes<R, E: Error>(
+    package func withUnsafeBytes<R, E: Error>(
         _ body: (UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
         try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
     /// Writes the secret in place (deriving or decrypting a key straight into secure memory).
-    public mutating func withUnsafeMutableBytes<R, E: Error>(
+    package mutating func withUnsafeMutableBytes<R, E: Error>(
         _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
@@ -102,7 +102,7 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
 
     /// Compares with another secret in constant time (for equal lengths); different lengths
     /// are unequal.
-    public func constantTimeEquals(_ other: borrowing SecureBytes) -> Bool {
+    package func constantTimeEquals(_ other: borrowing SecureBytes) -> Bool {
         guard count == other.count else { return false }
         if count == 0 { return true }
         return sodium_memcmp(pointer, other.pointer, count) == 0
@@ -126,7 +126,7 @@ extension SecureBytes {
     /// Never replaces an existing file (a key is never overwritten behind the operator's
     /// back) and never follows a symbolic link; on a failed write the file is removed.
     /// Missing parent folders are created with mode 0700.
-    public func writeNewSecretFile(path: String, purpose: String) throws(CryptoError) {
+    package func writeNewSecretFile(path: String, purpose: String) throws(CryptoError) {
         if let folder = Folders.parent(of: path) { Folders.create(folder) }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if fd < 0 {
@@ -159,7 +159,7 @@ extension SecureBytes {
 
     /// The largest secret file accepted: passphrases and keys are tiny, so anything larger
     /// is a wrong path (a log file, a device) rather than a secret.
-    public static let maximumSecretFileSize = 64 * 1024
+    package static let maximumSecretFileSize = 64 * 1024
 
     /// Reads a secret file (passphrase, key, seed) straight into secure memory.
     ///
@@ -172,7 +172,7 @@ extension SecureBytes {
     ///   - trimTrailingNewline: drop one trailing `\n` or `\r\n` (what editors and `echo` add
     ///     to a passphrase file); keep it false for binary keys.
     /// - Throws: `BaseError` from the mode check, `CryptoError` otherwise.
-    public static func readSecretFile(path: String, purpose: String,
+    package static func readSecretFile(path: String, purpose: String,
                                       trimTrailingNewline: Bool) throws -> SecureBytes {
         try PrivateFile.checkMode(path, purpose: purpose)
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)

@@ -3,9 +3,9 @@ internal import CSodium
 /// Unpredictable bytes for values that are not secret: nonces, salts, object ids.
 ///
 /// Keys come from `SecureBytes.random(count:)` instead, which never leaves locked memory.
-public enum SecureRandom {
+package enum SecureRandom {
     /// `count` bytes from the operating system's CSPRNG (getrandom(2), via libsodium).
-    public static func bytes(_ count: Int) -> [UInt8] {
+    package static func bytes(_ count: Int) -> [UInt8] {
         precondition(count >= 0, "negative byte count")
         Sodium.require()
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
@@ -16,10 +16,10 @@ public enum SecureRandom {
 }
 
 /// Comparisons whose running time does not depend on where the inputs differ.
-public enum ConstantTime {
+package enum ConstantTime {
     /// True when `a` and `b` are byte-for-byte equal. Different lengths are unequal (the
     /// lengths themselves are not secret); equal lengths are compared with `sodium_memcmp`.
-    public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    package static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         if a.isEmpty { return true }
         Sodium.require()

@@ -9,16 +9,16 @@ import DRBase
 /// coordinated between hosts writing to one repository.
 ///
 /// Sealed format: `nonce (24) ‖ ciphertext (same length as the plaintext) ‖ tag (16)`.
-public enum XChaCha20Poly1305 {
-    public static let keyLength = 32
-    public static let nonceLength = 24
-    public static let tagLength = 16
+package enum XChaCha20Poly1305 {
+    package static let keyLength = 32
+    package static let nonceLength = 24
+    package static let tagLength = 16
     /// Bytes a sealed message has beyond its plaintext.
-    public static let overhead = nonceLength + tagLength
+    package static let overhead = nonceLength + tagLength
 
     /// Encrypts and authenticates `plaintext` and `associatedData` under a fresh random nonce.
     /// - Returns: nonce ‖ ciphertext ‖ tag.
-    public static func seal(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes,
+    package static func seal(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes,
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try Sodium.ready()
         return try sealWithNonce(plaintext, key: key, nonce: SecureRandom.bytes(nonceLength),
@@ -27,7 +27,7 @@ public enum XChaCha20Poly1305 {
 
     /// Encrypts and authenticates `plaintext` and `associatedData` under a fresh random nonce.
     /// - Returns: nonce ‖ ciphertext ‖ tag.
-    public static func seal(_ plaintext: [UInt8], key: borrowing SecureBytes,
+    package static func seal(_ plaintext: [UInt8], key: borrowing SecureBytes,
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try plaintext.withBytes { (raw) throws(CryptoError) in
             try seal(raw, key: key, associatedData: associatedData)
@@ -35,7 +35,7 @@ public enum XChaCha20Poly1305 {
     }
 
     /// Encrypts a secret (a key being wrapped) without it passing through `[UInt8]`.
-    public static func seal(secret: borrowing SecureBytes, key: borrowing SecureBytes,
+    package static func seal(secret: borrowing SecureBytes, key: borrowing SecureBytes,
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try secret.withUnsafeBytes { (raw) throws(CryptoError) in
             try seal(raw, key: key, associatedData: associatedData)
@@ -46,7 +46,7 @@ public enum XChaCha20Poly1305 {
     /// checks. Reusing a nonce under one key reveals the XOR of the plaintexts and allows
     /// forgeries; production code uses `seal(_:key:associatedData:)`.
     /// - Returns: nonce ‖ ciphertext ‖ tag.
-    public static func seal(_ plaintext: [UInt8], key: borrowing SecureBytes, nonce: [UInt8],
+    package static func seal(_ plaintext: [UInt8], key: borrowing SecureBytes, nonce: [UInt8],
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try plaintext.withBytes { (raw) throws(CryptoError) in
             try sealWithNonce(raw, key: key, nonce: nonce, associatedData: associatedData)
@@ -57,7 +57,7 @@ public enum XChaCha20Poly1305 {
     /// - Throws: `crypto.authentication-failed` (exit status 65) when anything was altered or the
     ///   key or associated data differ; `crypto.truncated` when it is shorter than
     ///   nonce plus tag.
-    public static func open(_ sealed: [UInt8], key: borrowing SecureBytes,
+    package static func open(_ sealed: [UInt8], key: borrowing SecureBytes,
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try sealed.withBytes { (raw) throws(CryptoError) in
             try open(raw, key: key, associatedData: associatedData)
@@ -65,7 +65,7 @@ public enum XChaCha20Poly1305 {
     }
 
     /// Verifies and decrypts nonce ‖ ciphertext ‖ tag.
-    public static func open(_ sealed: UnsafeRawBufferPointer, key: borrowing SecureBytes,
+    package static func open(_ sealed: UnsafeRawBufferPointer, key: borrowing SecureBytes,
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         let length = try plaintextLength(sealed, key: key)
         var failed = false
@@ -80,7 +80,7 @@ public enum XChaCha20Poly1305 {
 
     /// Verifies and decrypts a sealed secret (a wrapped master key) directly into secure
     /// memory, so the plaintext never exists in ordinary memory.
-    public static func openSecret(_ sealed: [UInt8], key: borrowing SecureBytes,
+    package static func openSecret(_ sealed: [UInt8], key: borrowing SecureBytes,
                                   associatedData: [UInt8]) throws(CryptoError) -> SecureBytes {
         let length = try sealed.withBytes { (raw) throws(CryptoError) in try plaintextLength(raw, key: key) }
         var secret = try SecureBytes(count: length)

@@ -1,7 +1,7 @@
 import DRBase
-import DRCompression
+package import DRCompression
 import DRCrypto
-import DRTransport
+package import DRTransport
 import Synchronization
 
 #if canImport(Glibc)
@@ -19,8 +19,8 @@ import Glibc
 /// A target that fails is marked failed and skipped from then on; the run goes on for the
 /// others and reports the failure (every target is complete on its own, so one broken
 /// target must not cost the others their backup).
-public final class BackupWriter: Sendable {
-    public let keys: RepositoryKeys
+package final class BackupWriter: Sendable {
+    package let keys: RepositoryKeys
     private let stores: [any ObjectStore]
     private let packSize: Int
     private let compressionLevel: Int
@@ -52,21 +52,21 @@ public final class BackupWriter: Sendable {
 
     /// Packs found on a target but named by no index (left by an interrupted run): indexed
     /// again by this run so their chunks are reused.
-    public var recoveredPacks: [String: [IndexObject.PackRecord]] { state.withLock { $0.recoveredPacks } }
-    public var failures: [String: RepositoryError] { state.withLock { $0.failures } }
+    package var recoveredPacks: [String: [IndexObject.PackRecord]] { state.withLock { $0.recoveredPacks } }
+    package var failures: [String: RepositoryError] { state.withLock { $0.failures } }
     /// Bytes written per target by this run.
-    public var storedBytes: [String: Int64] { state.withLock { $0.storedBytes } }
-    public var newChunks: Int { state.withLock { $0.newChunks } }
-    public var newChunkBytes: Int64 { state.withLock { $0.newChunkBytes } }
+    package var storedBytes: [String: Int64] { state.withLock { $0.storedBytes } }
+    package var newChunks: Int { state.withLock { $0.newChunks } }
+    package var newChunkBytes: Int64 { state.withLock { $0.newChunkBytes } }
 
-    public var healthyStores: [any ObjectStore] {
+    package var healthyStores: [any ObjectStore] {
         let failed = state.withLock { $0.failures }
         return stores.filter { failed[$0.targetName] == nil }
     }
 
     /// - Parameter cacheFolder: where the presence cache lives (the state folder's
     ///   `cache/<repository id>`); nil keeps it in memory (tests).
-    public init(repository: Repository, cacheFolder: String?, compressionLevel: Int = 3,
+    package init(repository: Repository, cacheFolder: String?, compressionLevel: Int = 3,
                 packSize: Int = 16 << 20) throws(RepositoryError) {
         self.stores = repository.stores
         self.keys = try repository.derivedKeys()
@@ -121,10 +121,10 @@ public final class BackupWriter: Sendable {
     }
 
     /// Incomplete writes older than this (seconds) are removed at the start of a backup.
-    public static let staleWriteAge: Int64 = 3600
+    package static let staleWriteAge: Int64 = 3600
 
     /// A compressor for one worker thread (a zstd context is not thread-safe).
-    public func makeCompressor() throws(RepositoryError) -> ChunkCompressor {
+    package func makeCompressor() throws(RepositoryError) -> ChunkCompressor {
         do { return try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError.wrap(error) }
     }
 
@@ -132,14 +132,14 @@ public final class BackupWriter: Sendable {
     /// - Parameter compressor: this thread's compressor, or nil to store the chunk raw
     ///   (pages of an encrypted database: ciphertext never shrinks, so trying is wasted work).
     @discardableResult
-    public func store(_ plaintext: [UInt8], kind: BlobKind = .data,
+    package func store(_ plaintext: [UInt8], kind: BlobKind = .data,
                       compressor: ChunkCompressor?) throws(RepositoryError) -> ChunkID {
         let id = keys.chunkID(of: plaintext)
         try store(plaintext, id: id, kind: kind, compressor: compressor)
         return id
     }
 
-    public func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind,
+    package func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind,
                       compressor: ChunkCompressor?) throws(RepositoryError) {
         let claimed = try state.withLock { (state) throws(RepositoryError) -> Bool in
             if state.claims.contains(id) { return false }
@@ -165,7 +165,7 @@ public final class BackupWriter: Sendable {
     }
 
     /// Finishes the open pack (if any) and uploads it to every healthy target.
-    public func flushPack() throws(RepositoryError) {
+    package func flushPack() throws(RepositoryError) {
         let open = state.withLock { state -> PackWriter? in
             guard !state.pack.isEmpty else { return nil }
             let open = state.pack
@@ -217,7 +217,7 @@ public final class BackupWriter: Sendable {
 
     /// Flushes, writes the index object, then the manifest, on every healthy target.
     /// Returns the manifest's object name.
-    public func commit(_ manifest: SnapshotManifest) throws(RepositoryError) -> String {
+    package func commit(_ manifest: SnapshotManifest) throws(RepositoryError) -> String {
         try flushPack()
         let (records, recovered) = state.withLock { ($0.newRecords, $0.recoveredPacks) }
         // Targets without recovered packs share one index object (written and recorded in
@@ -242,7 +242,7 @@ public final class BackupWriter: Sendable {
     /// target holds, to skip unchanged files. Only such manifests may be reused: their chunks
     /// are then known to be on every target, so the new manifest never names a chunk a target
     /// lacks (after a run in which one target failed, that target's older state decides).
-    public func latestEntries(host: String, storePath: String,
+    package func latestEntries(host: String, storePath: String,
                               mailboxes: Set<String>) throws(RepositoryError) -> [String: SnapshotManifest.FileEntry] {
         let healthy = healthyStores
         guard let first = healthy.first else { return [:] }
@@ -325,12 +325,12 @@ public final class BackupWriter: Sendable {
 
 extension Repository {
     /// The subkeys for reading and writing content.
-    public func derivedKeys() throws(RepositoryError) -> RepositoryKeys {
+    package func derivedKeys() throws(RepositoryError) -> RepositoryKeys {
         try RepositoryKeys(master: masterKey)
     }
 
     /// Every snapshot manifest of one target.
-    public func manifests(on store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> [(name: String, manifest: SnapshotManifest)] {
+    package func manifests(on store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> [(name: String, manifest: SnapshotManifest)] {
         var result: [(String, SnapshotManifest)] = []
         do {
             for name in try store.list(prefix: "snapshots/") {
@@ -346,13 +346,13 @@ extension Repository {
 
 extension Repository {
     /// Opens one index object (for `check`, which reads them one by one).
-    public func openIndexObject(_ bytes: [UInt8], name: String, store: any ObjectStore,
+    package func openIndexObject(_ bytes: [UInt8], name: String, store: any ObjectStore,
                                 keys: RepositoryKeys) throws(RepositoryError) -> IndexObject {
         try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
     }
 
     /// Opens one manifest (for `check`).
-    public func openManifest(_ bytes: [UInt8], name: String, store: any ObjectStore,
+    package func openManifest(_ bytes: [UInt8], name: String, store: any ObjectStore,
                              keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
         try SnapshotManifest.open(bytes, name: name, target: store.targetName, keys: keys)
     }

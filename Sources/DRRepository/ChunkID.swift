@@ -4,10 +4,10 @@ import DRBase
 ///
 /// Keyed, so that the storage provider cannot confirm that a known file is stored. Held as
 /// four words to keep in-memory indexes small and hashing cheap.
-public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+package struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    package let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
-    public init(bytes: some Collection<UInt8>) {
+    package init(bytes: some Collection<UInt8>) {
         precondition(bytes.count == 32, "a chunk id has 32 bytes")
         var words: [UInt64] = [0, 0, 0, 0]
         for (index, byte) in bytes.enumerated() {
@@ -16,13 +16,13 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
         (a, b, c, d) = (words[0], words[1], words[2], words[3])
     }
 
-    public init?(hex: String) {
+    package init?(hex: String) {
         guard hex.count == 64, let bytes = Hex.decode(hex) else { return nil }
         self.init(bytes: bytes)
     }
 
     /// The 32 bytes, big-endian per word (the order they were hashed out in).
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(32)
         for word in [a, b, c, d] {
@@ -31,14 +31,14 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
         return out
     }
 
-    public var hex: String { Hex.encode(bytes) }
-    public var description: String { String(hex.prefix(16)) }
+    package var hex: String { Hex.encode(bytes) }
+    package var description: String { String(hex.prefix(16)) }
 
-    public static func < (l: ChunkID, r: ChunkID) -> Bool { (l.a, l.b, l.c, l.d) < (r.a, r.b, r.c, r.d) }
+    package static func < (l: ChunkID, r: ChunkID) -> Bool { (l.a, l.b, l.c, l.d) < (r.a, r.b, r.c, r.d) }
 }
 
 /// What a blob in a pack holds.
-public enum BlobKind: UInt8, Sendable, Codable {
+package enum BlobKind: UInt8, Sendable, Codable {
     /// A chunk of a file's content.
     case data = 0
     /// A node of a file's chunk tree: a list of child ids (docs/REPOSITORY.md, "Chunk trees").

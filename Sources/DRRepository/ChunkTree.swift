@@ -12,22 +12,22 @@ import DRBase
 /// and is identified like any chunk (keyed BLAKE2b-256 of that plaintext). Levels are built
 /// until one node remains: the root, recorded in the snapshot manifest. A file with no
 /// chunks has a root node of level 1 with no children.
-public struct ChunkTreeBuilder {
-    public static let maximumFanout = 64
+package struct ChunkTreeBuilder {
+    package static let maximumFanout = 64
 
     /// Called for every node made: its id, plaintext and level. The caller stores it.
-    public typealias NodeSink = (_ id: ChunkID, _ plaintext: [UInt8]) throws(RepositoryError) -> Void
+    package typealias NodeSink = (_ id: ChunkID, _ plaintext: [UInt8]) throws(RepositoryError) -> Void
 
     private var pendingLeaves: [ChunkID] = []
     private var levelOne: [ChunkID] = []
-    public private(set) var leafCount = 0
+    package private(set) var leafCount = 0
     private let keys: RepositoryKeys
 
-    public init(keys: RepositoryKeys) { self.keys = keys }
+    package init(keys: RepositoryKeys) { self.keys = keys }
 
     static func isBoundary(_ id: ChunkID) -> Bool { id.d & 0xF == 0 }
 
-    public mutating func add(_ leaf: ChunkID, sink: NodeSink) throws(RepositoryError) {
+    package mutating func add(_ leaf: ChunkID, sink: NodeSink) throws(RepositoryError) {
         pendingLeaves.append(leaf)
         leafCount += 1
         if Self.isBoundary(leaf) || pendingLeaves.count == Self.maximumFanout {
@@ -37,7 +37,7 @@ public struct ChunkTreeBuilder {
     }
 
     /// Closes every level and returns the root id.
-    public mutating func finish(sink: NodeSink) throws(RepositoryError) -> ChunkID {
+    package mutating func finish(sink: NodeSink) throws(RepositoryError) -> ChunkID {
         if !pendingLeaves.isEmpty || levelOne.isEmpty {
             levelOne.append(try emit(level: 1, children: pendingLeaves, sink: sink))
             pendingLeaves.removeAll()
@@ -70,9 +70,9 @@ public struct ChunkTreeBuilder {
 }
 
 /// A decoded tree node.
-public struct ChunkTreeNode: Sendable, Equatable {
-    public var level: UInt8
-    public var children: [ChunkID]
+package struct ChunkTreeNode: Sendable, Equatable {
+    package var level: UInt8
+    package var children: [ChunkID]
 
     static func encode(level: UInt8, children: [ChunkID]) -> [UInt8] {
         var out = Array("DRT1".utf8)
@@ -84,7 +84,7 @@ public struct ChunkTreeNode: Sendable, Equatable {
     }
 
     /// Decodes a node's plaintext; throws if it is not a valid node.
-    public static func parse(_ bytes: [UInt8]) throws(RepositoryError) -> ChunkTreeNode {
+    package static func parse(_ bytes: [UInt8]) throws(RepositoryError) -> ChunkTreeNode {
         guard let node = decode(bytes) else {
             throw RepositoryError(code: "repository.bad-tree", exitStatus: .integrity, message: "not a valid chunk tree node")
         }

@@ -1,5 +1,5 @@
 import DRBase
-import DRCrypto
+package import DRCrypto
 import Foundation
 
 /// `keys/<id>`: the repository's master key, wrapped by one key-encryption key.
@@ -7,26 +7,26 @@ import Foundation
 /// Stored as JSON in clear (it holds nothing usable without the passphrase or key file).
 /// The id is the lowercase hex BLAKE2b-256 of the object's bytes, so a key object is
 /// content-addressed like every other object. See docs/REPOSITORY.md.
-public struct KeyObject: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+package struct KeyObject: Codable, Sendable, Equatable {
+    package enum Kind: String, Codable, Sendable {
         /// The key-encryption key is Argon2id(passphrase, kdf parameters).
         case passphrase
         /// The key-encryption key is derived from a 32-byte random key kept in a file.
         case keyFile = "key-file"
     }
 
-    public static let formatName = "drctl-key-v1"
+    package static let formatName = "drctl-key-v1"
 
-    public var format: String
-    public var kind: Kind
-    public var repository: String
+    package var format: String
+    package var kind: Kind
+    package var repository: String
     /// Present for `passphrase` wrappings.
-    public var kdf: Argon2idParameters?
+    package var kdf: Argon2idParameters?
     /// Base64 of nonce ‖ ciphertext ‖ tag of the 32-byte master key.
-    public var wrappedKey: String
-    public var created: String
-    public var host: String
-    public var user: String
+    package var wrappedKey: String
+    package var created: String
+    package var host: String
+    package var user: String
 
     /// Associated data binding a wrapping to its repository.
     static func associatedData(repository: String) -> [UInt8] {

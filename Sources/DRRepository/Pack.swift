@@ -1,18 +1,18 @@
 import DRBase
-import DRCompression
+package import DRCompression
 import DRCrypto
 
 /// One blob's entry in a pack header and in the index.
-public struct BlobEntry: Sendable, Equatable {
-    public var kind: BlobKind
-    public var compressed: Bool
-    public var id: ChunkID
+package struct BlobEntry: Sendable, Equatable {
+    package var kind: BlobKind
+    package var compressed: Bool
+    package var id: ChunkID
     /// Offset of the sealed blob in its pack.
-    public var offset: UInt32
+    package var offset: UInt32
     /// Length of the sealed blob (nonce ‖ ciphertext ‖ tag).
-    public var length: UInt32
+    package var length: UInt32
     /// Length of the plaintext.
-    public var rawLength: UInt32
+    package var rawLength: UInt32
 
     /// kind (1) ‖ flags (1) ‖ id (32) ‖ offset (4) ‖ length (4) ‖ rawLength (4), little-endian.
     static let encodedSize = 46
@@ -54,26 +54,26 @@ public struct BlobEntry: Sendable, Equatable {
 /// blob₁ ‖ … ‖ blobₙ ‖ sealed header ‖ u32 LE length of sealed header ‖ "DRP1"
 /// header plaintext: "DRH1" ‖ u32 LE n ‖ n × BlobEntry (46 bytes)
 /// ```
-public struct PackWriter {
-    public private(set) var bytes: [UInt8] = []
-    public private(set) var entries: [BlobEntry] = []
-    public var isEmpty: Bool { entries.isEmpty }
-    public var size: Int { bytes.count }
+package struct PackWriter {
+    package private(set) var bytes: [UInt8] = []
+    package private(set) var entries: [BlobEntry] = []
+    package var isEmpty: Bool { entries.isEmpty }
+    package var size: Int { bytes.count }
 
     /// - Parameter capacity: the expected size, reserved at once so that filling the pack
     ///   never copies it while it grows.
-    public init(capacity: Int = 0) {
+    package init(capacity: Int = 0) {
         if capacity > 0 { bytes.reserveCapacity(capacity) }
     }
 
     /// Compresses (when it shrinks), seals and appends one blob.
-    public mutating func add(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
+    package mutating func add(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
                              compressor: ChunkCompressor) throws(RepositoryError) {
         append(try SealedBlob(plaintext, id: id, kind: kind, keys: keys, compressor: compressor))
     }
 
     /// Appends a blob sealed beforehand (sealing is the expensive part and runs outside any lock).
-    public mutating func append(_ blob: SealedBlob) {
+    package mutating func append(_ blob: SealedBlob) {
         var entry = blob.entry
         entry.offset = UInt32(bytes.count)
         entries.append(entry)
@@ -85,7 +85,7 @@ public struct PackWriter {
     /// The id is the hex BLAKE2b-256 of the sealed header: unique (the header's nonce is
     /// random) and cheap (the blob bytes are not hashed a second time; each blob is
     /// authenticated by its own AEAD tag, and the header fixes where every blob lies).
-    public consuming func finish(keys: RepositoryKeys) throws(RepositoryError) -> FinishedPack {
+    package consuming func finish(keys: RepositoryKeys) throws(RepositoryError) -> FinishedPack {
         var header = Array("DRH1".utf8)
         LittleEndian.append(UInt32(entries.count), to: &header)
         for entry in entries { entry.encode(into: &header) }
@@ -100,12 +100,12 @@ public struct PackWriter {
 }
 
 /// One blob, compressed when that helps and sealed, not yet placed in a pack.
-public struct SealedBlob: Sendable {
-    public let bytes: [UInt8]
+package struct SealedBlob: Sendable {
+    package let bytes: [UInt8]
     /// Its entry, with offset 0 until it is appended to a pack.
-    public let entry: BlobEntry
+    package let entry: BlobEntry
 
-    public init(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
+    package init(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
                 compressor: ChunkCompressor?) throws(RepositoryError) {
         var encoded: (payload: [UInt8], compressed: Bool) = (plaintext, false)
         if let compressor {
@@ -127,17 +127,17 @@ public struct SealedBlob: Sendable {
     }
 }
 
-public struct FinishedPack: Sendable {
-    public var id: String
-    public var bytes: [UInt8]
-    public var entries: [BlobEntry]
-    public var objectName: String { PackNaming.objectName(id) }
+package struct FinishedPack: Sendable {
+    package var id: String
+    package var bytes: [UInt8]
+    package var entries: [BlobEntry]
+    package var objectName: String { PackNaming.objectName(id) }
 }
 
-public enum PackNaming {
+package enum PackNaming {
     /// `data/<first two hex digits>/<id>`: spreads packs over 256 folders.
-    public static func objectName(_ id: String) -> String { "data/\(id.prefix(2))/\(id)" }
-    public static func id(fromObjectName name: String) -> String? {
+    package static func objectName(_ id: String) -> String { "data/\(id.prefix(2))/\(id)" }
+    package static func id(fromObjectName name: String) -> String? {
         let parts = name.split(separator: "/")
         guard parts.count == 3, parts[0] == "data", parts[2].count == 64, parts[2].hasPrefix(parts[1]) else { return nil }
         return String(parts[2])
@@ -145,10 +145,10 @@ public enum PackNaming {
 }
 
 /// Reading packs: the header (for index recovery and check) and single blobs.
-public enum PackReader {
+package enum PackReader {
     /// The id a pack's bytes give (hex BLAKE2b-256 of its sealed header), or nil when the
     /// trailer is unreadable.
-    public static func id(of pack: [UInt8]) -> String? {
+    package static func id(of pack: [UInt8]) -> String? {
         guard let range = sealedHeaderRange(of: pack) else { return nil }
         return pack.withUnsafeBytes { raw in
             Hex.encode(Blake2b.hash(UnsafeRawBufferPointer(rebasing: raw[range]), outputLength: 32))
@@ -164,7 +164,7 @@ public enum PackReader {
 
     /// Checks that the header's blobs tile the data area exactly, so that no byte of the pack
     /// escapes authentication (every blob byte is under an AEAD tag, the rest is the header).
-    public static func checkTiling(_ entries: [BlobEntry], pack: [UInt8], name: String, target: String) throws(RepositoryError) {
+    package static func checkTiling(_ entries: [BlobEntry], pack: [UInt8], name: String, target: String) throws(RepositoryError) {
         guard let range = sealedHeaderRange(of: pack) else {
             throw RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
                                   message: "target \(target): pack \(name) is damaged: no DRP1 trailer")
@@ -185,7 +185,7 @@ public enum PackReader {
 
     /// Parses and opens a whole pack's header. Checks the trailer and that entries lie inside
     /// the pack.
-    public static func header(of pack: [UInt8], name: String, target: String,
+    package static func header(of pack: [UInt8], name: String, target: String,
                               keys: RepositoryKeys) throws(RepositoryError) -> [BlobEntry] {
         let damaged = { (why: String) in
             RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
@@ -221,7 +221,7 @@ public enum PackReader {
     }
 
     /// Opens one sealed blob, decompresses it and checks that its plaintext hashes to its id.
-    public static func openBlob(_ sealed: ArraySlice<UInt8>, entry: BlobEntry, pack: String, target: String,
+    package static func openBlob(_ sealed: ArraySlice<UInt8>, entry: BlobEntry, pack: String, target: String,
                                 keys: RepositoryKeys) throws(RepositoryError) -> [UInt8] {
         let ad = BlobEntry.associatedData(kind: entry.kind, compressed: entry.compressed, id: entry.id,
                                           rawLength: entry.rawLength)

@@ -1,31 +1,31 @@
 import DRBase
 import DRCrypto
-import DRTransport
+package import DRTransport
 import Foundation
 
 /// `config`: what identifies a repository. Encrypted under the master key's "config" subkey.
-public struct RepositoryConfig: Codable, Sendable, Equatable {
+package struct RepositoryConfig: Codable, Sendable, Equatable {
     /// The repository format version this object describes (docs/REPOSITORY.md).
-    public static let currentFormat = 1
-    public var format: Int
+    package static let currentFormat = 1
+    package var format: Int
     /// 64 hex digits, random; the same on every target (every target is a full copy).
-    public var id: String
-    public var created: String
-    public var createdBy: String
+    package var id: String
+    package var created: String
+    package var createdBy: String
 }
 
 /// A key object as listed: its id, content, and the targets that hold it.
-public struct KeyEntry: Sendable, Equatable {
-    public var id: String
-    public var object: KeyObject
-    public var targets: [String]
+package struct KeyEntry: Sendable, Equatable {
+    package var id: String
+    package var object: KeyObject
+    package var targets: [String]
 }
 
 /// Cost parameters for new passphrase wrappings (Argon2id).
-public struct Argon2Cost: Sendable, Equatable {
-    public var opsLimit: UInt64
-    public var memLimit: UInt64
-    public init(opsLimit: UInt64, memLimit: UInt64) {
+package struct Argon2Cost: Sendable, Equatable {
+    package var opsLimit: UInt64
+    package var memLimit: UInt64
+    package init(opsLimit: UInt64, memLimit: UInt64) {
         self.opsLimit = opsLimit
         self.memLimit = memLimit
     }
@@ -35,14 +35,14 @@ public struct Argon2Cost: Sendable, Equatable {
 ///
 /// Holds the master key in secure memory for the lifetime of the object. Not Sendable: one
 /// job owns it; parallel stages get derived keys of their own.
-public final class Repository {
-    public let id: String
-    public let stores: [any ObjectStore]
+package final class Repository {
+    package let id: String
+    package let stores: [any ObjectStore]
     /// The key object that opened the repository (the "current" key).
-    public let unlockedKeyID: String
+    package let unlockedKeyID: String
     /// Targets left out when the repository was opened without requiring all of them (not
     /// reachable, not mounted, or holding no repository), with why.
-    public let unavailable: [(target: String, location: String, error: RepositoryError)]
+    package let unavailable: [(target: String, location: String, error: RepositoryError)]
     let masterKey: SecureBytes
 
     init(id: String, stores: [any ObjectStore], unlockedKeyID: String, masterKey: consuming SecureBytes,
@@ -57,7 +57,7 @@ public final class Repository {
     // MARK: - Probing
 
     /// Which of `stores` already hold a repository (`config` exists).
-    public static func presence(of stores: [any ObjectStore]) throws(RepositoryError) -> [Bool] {
+    package static func presence(of stores: [any ObjectStore]) throws(RepositoryError) -> [Bool] {
         var result: [Bool] = []
         for store in stores {
             do { result.append(try store.exists("config")) } catch { throw RepositoryError.wrap(error) }
@@ -69,7 +69,7 @@ public final class Repository {
 
     /// Creates a new repository on every store: keys first, `config` last (write-once), so a
     /// crash leaves either no repository or a complete one on each target.
-    public static func create(on stores: [any ObjectStore], secret: borrowing UnlockSecret,
+    package static func create(on stores: [any ObjectStore], secret: borrowing UnlockSecret,
                               cost: Argon2Cost, createdBy: String) throws(RepositoryError) -> Repository {
         let presence = try presence(of: stores)
         if let index = presence.firstIndex(of: true) {
@@ -96,7 +96,7 @@ public final class Repository {
 
     /// Copies the repository's `config` and `keys/` verbatim to targets that lack them, so a
     /// newly configured target becomes a complete copy. Returns the names of targets set up.
-    public func replicateIdentity(to newStores: [any ObjectStore]) throws(RepositoryError) -> [String] {
+    package func replicateIdentity(to newStores: [any ObjectStore]) throws(RepositoryError) -> [String] {
         guard let source = stores.first else { return [] }
         var done: [String] = []
         do {
@@ -121,7 +121,7 @@ public final class Repository {
     ///   opened; false (backup, restore, check) leaves such targets out and lists them in
     ///   `unavailable`, as long as one target opens: one broken target must not cost the
     ///   others their backup.
-    public static func open(_ all: [any ObjectStore], secret: borrowing UnlockSecret,
+    package static func open(_ all: [any ObjectStore], secret: borrowing UnlockSecret,
                             requireAll: Bool = true) throws(RepositoryError) -> Repository {
         guard !all.isEmpty else {
             throw RepositoryError(code: "repository.no-target", exitStatus: .configuration,
@@ -198,7 +198,7 @@ public final class Repository {
     // MARK: - Keys
 
     /// All key objects, with the targets that hold each.
-    public func keys() throws(RepositoryError) -> [KeyEntry] {
+    package func keys() throws(RepositoryError) -> [KeyEntry] {
         var merged: [String: KeyEntry] = [:]
         for store in stores {
             for entry in try Self.listKeys(in: store) {
@@ -214,7 +214,7 @@ public final class Repository {
     }
 
     /// Adds a wrapping of the master key under a new secret, on every target.
-    public func addKey(_ secret: borrowing UnlockSecret, cost: Argon2Cost) throws(RepositoryError) -> String {
+    package func addKey(_ secret: borrowing UnlockSecret, cost: Argon2Cost) throws(RepositoryError) -> String {
         let (keyID, bytes) = try Self.wrap(master: masterKey, repository: id, secret: secret, cost: cost)
         for store in stores {
             do {
@@ -229,7 +229,7 @@ public final class Repository {
     }
 
     /// Resolves a full id or a unique prefix of at least 4 hex digits.
-    public func resolveKey(_ prefix: String) throws(RepositoryError) -> KeyEntry {
+    package func resolveKey(_ prefix: String) throws(RepositoryError) -> KeyEntry {
         let all = try keys()
         let matches = all.filter { $0.id.hasPrefix(prefix.lowercased()) }
         if prefix.count < 4 {
@@ -250,7 +250,7 @@ public final class Repository {
     /// Removes a key from every target. Refuses the last key (the repository would be lost
     /// for good) and the key in use, unless `allowCurrent` (used by `key passwd`, after it
     /// has written the replacement).
-    public func removeKey(_ keyID: String, allowCurrent: Bool = false) throws(RepositoryError) {
+    package func removeKey(_ keyID: String, allowCurrent: Bool = false) throws(RepositoryError) {
         let all = try keys()
         guard all.contains(where: { $0.id == keyID }) else {
             throw RepositoryError(code: "repository.key-not-found", exitStatus: .noInput,

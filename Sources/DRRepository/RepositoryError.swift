@@ -1,9 +1,9 @@
-import DRBase
+package import DRBase
 import DRTransport
 
 /// Errors of the repository layer. Messages name the target and object involved.
-public enum RepositoryDomain: ErrorDomain {}
-public typealias RepositoryError = DomainError<RepositoryDomain>
+package enum RepositoryDomain: ErrorDomain {}
+package typealias RepositoryError = DomainError<RepositoryDomain>
 
 extension RepositoryError {
     /// Wraps a lower layer's error, keeping its code and status.

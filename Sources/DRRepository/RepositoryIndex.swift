@@ -1,11 +1,11 @@
 import DRBase
 import DRCrypto
-import DRTransport
+package import DRTransport
 
 /// Where a blob lives.
-public struct BlobLocation: Sendable, Equatable {
-    public var pack: String
-    public var entry: BlobEntry
+package struct BlobLocation: Sendable, Equatable {
+    package var pack: String
+    package var entry: BlobEntry
 }
 
 /// `index/<id>`: which blobs each pack holds. Rebuildable from the pack headers.
@@ -15,15 +15,15 @@ public struct BlobLocation: Sendable, Equatable {
 /// "DRI1" ‖ u32 LE packCount ‖ packCount × ( packID (32) ‖ u64 LE packLength ‖ u32 LE n ‖ n × BlobEntry )
 /// ```
 /// The object's name is `index/` + hex BLAKE2b-256 of its stored bytes.
-public struct IndexObject: Sendable, Equatable {
-    public struct PackRecord: Sendable, Equatable {
-        public var pack: String
-        public var length: UInt64
-        public var entries: [BlobEntry]
+package struct IndexObject: Sendable, Equatable {
+    package struct PackRecord: Sendable, Equatable {
+        package var pack: String
+        package var length: UInt64
+        package var entries: [BlobEntry]
     }
-    public var packs: [PackRecord]
+    package var packs: [PackRecord]
 
-    public init(packs: [PackRecord]) { self.packs = packs }
+    package init(packs: [PackRecord]) { self.packs = packs }
 
     func seal(keys: RepositoryKeys) throws(RepositoryError) -> (name: String, bytes: [UInt8]) {
         var plain = Array("DRI1".utf8)
@@ -83,7 +83,7 @@ public struct IndexObject: Sendable, Equatable {
 /// Compact, because it holds an entry per chunk of the whole repository: pack ids are
 /// interned, a location is 17 bytes, so an entry costs about 60 bytes with the table's
 /// overhead (measured by scripts/bench; the first version cost 330).
-public struct BlobIndex: Sendable {
+package struct BlobIndex: Sendable {
     private struct Location: Sendable {
         var pack: UInt32
         var offset: UInt32
@@ -95,11 +95,11 @@ public struct BlobIndex: Sendable {
     private var packNames: [String] = []
     private var packNumbers: [String: UInt32] = [:]
     /// Packs the index objects name, with their recorded lengths.
-    public private(set) var packs: [String: UInt64] = [:]
+    package private(set) var packs: [String: UInt64] = [:]
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(_ object: IndexObject) {
+    package mutating func add(_ object: IndexObject) {
         for record in object.packs {
             packs[record.pack] = record.length
             let number: UInt32
@@ -118,9 +118,9 @@ public struct BlobIndex: Sendable {
         }
     }
 
-    public func contains(_ id: ChunkID) -> Bool { table[id] != nil }
+    package func contains(_ id: ChunkID) -> Bool { table[id] != nil }
 
-    public subscript(id: ChunkID) -> BlobLocation? {
+    package subscript(id: ChunkID) -> BlobLocation? {
         guard let location = table[id], let kind = BlobKind(rawValue: location.flags >> 1) else { return nil }
         return BlobLocation(pack: packNames[Int(location.pack)],
                             entry: BlobEntry(kind: kind, compressed: location.flags & 1 == 1, id: id,
@@ -129,14 +129,14 @@ public struct BlobIndex: Sendable {
     }
 
     /// The ids the index places in each pack (one pass over the table).
-    public func idsByPack() -> [String: Set<ChunkID>] {
+    package func idsByPack() -> [String: Set<ChunkID>] {
         var result: [String: Set<ChunkID>] = [:]
         for (id, location) in table { result[packNames[Int(location.pack)], default: []].insert(id) }
         return result
     }
 
     /// Every index object of one target, merged (read one object at a time).
-    public static func load(from store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> BlobIndex {
+    package static func load(from store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> BlobIndex {
         var index = BlobIndex()
         let names: [String]
         do { names = try store.list(prefix: "index/") } catch { throw RepositoryError.wrap(error) }

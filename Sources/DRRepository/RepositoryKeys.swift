@@ -5,7 +5,7 @@ import DRCrypto
 ///
 /// Each purpose has its own key so that a flaw in one use cannot be turned against another;
 /// the derivation is `KeyDerivation.subkey(from:purpose:)` (docs/REPOSITORY.md).
-public final class RepositoryKeys: Sendable {
+package final class RepositoryKeys: Sendable {
     /// Keys the chunk ids (keyed BLAKE2b-256 of plaintext).
     let chunkID: SecureBytes
     /// Seals blobs (data chunks and tree nodes) inside packs.
@@ -30,7 +30,7 @@ public final class RepositoryKeys: Sendable {
     }
 
     /// The id of a chunk's plaintext.
-    public func chunkID(of plaintext: UnsafeRawBufferPointer) -> ChunkID {
+    package func chunkID(of plaintext: UnsafeRawBufferPointer) -> ChunkID {
         do {
             return ChunkID(bytes: try Blake2b.hash(plaintext, key: chunkID, outputLength: 32))
         } catch {
@@ -39,7 +39,7 @@ public final class RepositoryKeys: Sendable {
         }
     }
 
-    public func chunkID(of plaintext: [UInt8]) -> ChunkID {
+    package func chunkID(of plaintext: [UInt8]) -> ChunkID {
         plaintext.withUnsafeBytes { chunkID(of: $0) }
     }
 }

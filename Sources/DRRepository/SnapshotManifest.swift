@@ -8,21 +8,21 @@ import Foundation
 /// JSON (sorted keys), compressed with zstd, sealed in a DRC1 envelope of kind `M` with the "manifest" subkey; the
 /// name is `snapshots/` + hex BLAKE2b-256 of the stored bytes. Written last, after every pack
 /// and index object it relies on is durable on that target.
-public struct SnapshotManifest: Codable, Sendable, Equatable {
-    public static let currentFormat = 1
+package struct SnapshotManifest: Codable, Sendable, Equatable {
+    package static let currentFormat = 1
     /// Largest manifest JSON a reader accepts (a bound against decompression bombs).
     static let maximumSize = 1 << 30
 
-    public var format: Int
+    package var format: Int
     /// When the run started (RFC 3339, UTC, microseconds).
-    public var time: String
-    public var host: String
+    package var time: String
+    package var host: String
     /// The mail store's folder on that host.
-    public var storePath: String
-    public var files: [FileEntry]
-    public var statistics: Statistics
+    package var storePath: String
+    package var files: [FileEntry]
+    package var statistics: Statistics
 
-    public init(format: Int, time: String, host: String, storePath: String, files: [FileEntry],
+    package init(format: Int, time: String, host: String, storePath: String, files: [FileEntry],
                 statistics: Statistics) {
         self.format = format
         self.time = time
@@ -32,32 +32,32 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         self.statistics = statistics
     }
 
-    public struct FileEntry: Codable, Sendable, Equatable {
+    package struct FileEntry: Codable, Sendable, Equatable {
         /// Path relative to `storePath`; it is also the mailbox id.
-        public var path: String
+        package var path: String
         /// "sqlite" (an image made by the snapshot module) or "file" (a plain stable copy).
-        public var kind: String
+        package var kind: String
         /// Size of the stored image in bytes.
-        public var size: Int64
-        public var mode: UInt32
+        package var size: Int64
+        package var mode: UInt32
         /// How the consistent image was obtained: wal-live, wal-offline, rollback, not-sqlite.
-        public var snapshotMode: String
-        public var pageSize: Int
-        public var pageCount: Int
+        package var snapshotMode: String
+        package var pageSize: Int
+        package var pageCount: Int
         /// When the image's state was pinned (RFC 3339, microseconds): point-in-time restore
         /// compares with this.
-        public var consistentAt: String
+        package var consistentAt: String
         /// A human-readable consistency point (WAL salts and frame, or change counter).
-        public var consistency: String
+        package var consistency: String
         /// Root of the chunk tree (hex).
-        public var root: String
-        public var chunks: Int
+        package var root: String
+        package var chunks: Int
         /// The files' state when read, to skip unchanged files on the next run.
-        public var sourceState: SourceState
+        package var sourceState: SourceState
         /// Whether this run reused the previous snapshot's content without reading the file.
-        public var unchanged: Bool
+        package var unchanged: Bool
 
-        public init(path: String, kind: String, size: Int64, mode: UInt32, snapshotMode: String,
+        package init(path: String, kind: String, size: Int64, mode: UInt32, snapshotMode: String,
                     pageSize: Int, pageCount: Int, consistentAt: String, consistency: String,
                     root: String, chunks: Int, sourceState: SourceState, unchanged: Bool) {
             self.path = path
@@ -78,19 +78,19 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
 
     /// stat(2) facts of a mailbox and its WAL: if all are equal on the next run, the
     /// committed content cannot have changed.
-    public struct SourceState: Codable, Sendable, Equatable, Hashable {
-        public var size: Int64
-        public var mtimeNanoseconds: Int64
-        public var ctimeNanoseconds: Int64
-        public var inode: UInt64
-        public var device: UInt64
-        public var walSize: Int64?
-        public var walMtimeNanoseconds: Int64?
-        public var walCtimeNanoseconds: Int64?
-        public var walInode: UInt64?
-        public var journalPresent: Bool
+    package struct SourceState: Codable, Sendable, Equatable, Hashable {
+        package var size: Int64
+        package var mtimeNanoseconds: Int64
+        package var ctimeNanoseconds: Int64
+        package var inode: UInt64
+        package var device: UInt64
+        package var walSize: Int64?
+        package var walMtimeNanoseconds: Int64?
+        package var walCtimeNanoseconds: Int64?
+        package var walInode: UInt64?
+        package var journalPresent: Bool
 
-        public init(size: Int64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64, inode: UInt64, device: UInt64,
+        package init(size: Int64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64, inode: UInt64, device: UInt64,
                     walSize: Int64?, walMtimeNanoseconds: Int64?, walCtimeNanoseconds: Int64?, walInode: UInt64?,
                     journalPresent: Bool) {
             self.size = size
@@ -106,17 +106,17 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Statistics: Codable, Sendable, Equatable {
-        public var files: Int
-        public var filesUnchanged: Int
-        public var bytesRead: Int64
-        public var imageBytes: Int64
-        public var newChunks: Int
-        public var newChunkBytes: Int64
+    package struct Statistics: Codable, Sendable, Equatable {
+        package var files: Int
+        package var filesUnchanged: Int
+        package var bytesRead: Int64
+        package var imageBytes: Int64
+        package var newChunks: Int
+        package var newChunkBytes: Int64
         /// Bytes written to one target for this run (packs + index + manifest), before this manifest.
-        public var storedBytes: Int64
-        public var durationSeconds: Double
-        public init() {
+        package var storedBytes: Int64
+        package var durationSeconds: Double
+        package init() {
             files = 0; filesUnchanged = 0; bytesRead = 0; imageBytes = 0; newChunks = 0
             newChunkBytes = 0; storedBytes = 0; durationSeconds = 0
         }

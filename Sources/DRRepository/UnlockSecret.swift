@@ -1,15 +1,15 @@
 import DRBase
-import DRCrypto
+package import DRCrypto
 
 /// What a person or a unit supplies to open the repository: a passphrase or a key file's key.
 /// Kept in secure memory from the moment it is read until it is released.
-public struct UnlockSecret: ~Copyable {
-    public let kind: KeyObject.Kind
+package struct UnlockSecret: ~Copyable {
+    package let kind: KeyObject.Kind
     let bytes: SecureBytes
     /// Where it came from, for messages ("passphrase from /etc/drctl/repository.pass").
-    public let origin: String
+    package let origin: String
 
-    public init(passphrase: consuming SecureBytes, origin: String) throws(RepositoryError) {
+    package init(passphrase: consuming SecureBytes, origin: String) throws(RepositoryError) {
         if passphrase.count == 0 {
             throw RepositoryError(code: "repository.empty-passphrase", exitStatus: .configuration,
                                   message: "the passphrase from \(origin) is empty; an empty passphrase is refused")
@@ -20,7 +20,7 @@ public struct UnlockSecret: ~Copyable {
     }
 
     /// A key file holds the key as 64 hexadecimal digits (and an optional newline).
-    public init(keyFileContents text: borrowing SecureBytes, origin: String) throws(RepositoryError) {
+    package init(keyFileContents text: borrowing SecureBytes, origin: String) throws(RepositoryError) {
         self.kind = .keyFile
         self.bytes = try KeyFileFormat.decode(text, origin: origin)
         self.origin = origin
@@ -47,11 +47,11 @@ public struct UnlockSecret: ~Copyable {
 
 /// The key file format: exactly 64 lowercase or uppercase hex digits, optionally followed by
 /// a newline. Decoded straight into secure memory.
-public enum KeyFileFormat {
-    public static let keyLength = 32
+package enum KeyFileFormat {
+    package static let keyLength = 32
 
     /// A new random key file's contents (hex + newline), in secure memory.
-    public static func generate() throws(RepositoryError) -> SecureBytes {
+    package static func generate() throws(RepositoryError) -> SecureBytes {
         do {
             let key = try SecureBytes.random(count: keyLength)
             var text = try SecureBytes(count: keyLength * 2 + 1)

@@ -1,5 +1,5 @@
 internal import CSQLite
-import DRBase
+package import DRBase
 
 #if canImport(Glibc)
 import Glibc
@@ -7,19 +7,19 @@ import Glibc
 
 /// Errors of local SQLite databases (drctl's caches; never the mailboxes, which drctl only
 /// reads as files).
-public enum SQLiteDomain: ErrorDomain {}
-public typealias SQLiteError = DomainError<SQLiteDomain>
+package enum SQLiteDomain: ErrorDomain {}
+package typealias SQLiteError = DomainError<SQLiteDomain>
 
 /// A plain (unencrypted) SQLite database drctl owns, such as the chunk presence cache.
 ///
 /// One connection, used by one thread at a time (callers serialize; the type is not Sendable
 /// on purpose). Statements are prepared once and reused.
-public final class SQLiteDatabase {
+package final class SQLiteDatabase {
     private var handle: OpaquePointer?
-    public let path: String
+    package let path: String
 
     /// Opens (creating) the database at `path` with mode 0600.
-    public init(path: String) throws(SQLiteError) {
+    package init(path: String) throws(SQLiteError) {
         self.path = path
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -43,7 +43,7 @@ public final class SQLiteDatabase {
     }
 
     /// Runs SQL without results (schema, pragmas, BEGIN/COMMIT).
-    public func execute(_ sql: String) throws(SQLiteError) {
+    package func execute(_ sql: String) throws(SQLiteError) {
         var error: UnsafeMutablePointer<CChar>?
         let status = sqlite3_exec(handle, sql, nil, nil, &error)
         if status != SQLITE_OK {
@@ -53,7 +53,7 @@ public final class SQLiteDatabase {
         }
     }
 
-    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+    package func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         var statement: OpaquePointer?
         let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard status == SQLITE_OK, let statement else {
@@ -63,7 +63,7 @@ public final class SQLiteDatabase {
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    public func transaction<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
+    package func transaction<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -84,7 +84,7 @@ public final class SQLiteDatabase {
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
     /// A prepared statement: bind, step, read columns, reset.
-    public final class Statement {
+    package final class Statement {
         private let statement: OpaquePointer
         private unowned let database: SQLiteDatabase
 
@@ -95,22 +95,22 @@ public final class SQLiteDatabase {
 
         deinit { sqlite3_finalize(statement) }
 
-        public func bind(_ index: Int32, blob: [UInt8]) {
+        package func bind(_ index: Int32, blob: [UInt8]) {
             blob.withUnsafeBytes { raw in
                 _ = sqlite3_bind_blob(statement, index, raw.baseAddress, Int32(raw.count), CSQLite_TRANSIENT())
             }
         }
 
-        public func bind(_ index: Int32, int: Int64) {
+        package func bind(_ index: Int32, int: Int64) {
             sqlite3_bind_int64(statement, index, int)
         }
 
-        public func bind(_ index: Int32, text: String) {
+        package func bind(_ index: Int32, text: String) {
             sqlite3_bind_text(statement, index, text, -1, CSQLite_TRANSIENT())
         }
 
         /// Steps once: true when a row is available, false when done.
-        public func step() throws(SQLiteError) -> Bool {
+        package func step() throws(SQLiteError) -> Bool {
             let status = sqlite3_step(statement)
             switch status {
             case SQLITE_ROW: return true
@@ -119,15 +119,15 @@ public final class SQLiteDatabase {
             }
         }
 
-        public func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+        package func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
-        public func text(_ column: Int32) -> String {
+        package func text(_ column: Int32) -> String {
             guard let pointer = sqlite3_column_text(statement, column) else { return "" }
             return String(cString: pointer)
         }
 
         /// Clears bindings and rewinds, ready for the next use.
-        public func reset() {
+        package func reset() {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
         }

@@ -1,6 +1,6 @@
 import DRBase
 /// What the first 100 bytes of a database file say without the key.
-public enum CipherGuess: String, Sendable, Codable {
+package enum CipherGuess: String, Sendable, Codable {
     /// "SQLite format 3": an unencrypted database.
     case plain
     /// Bytes 0–15 a random KDF salt, bytes 16–23 a plaintext SQLite header tail: the shape

@@ -1,20 +1,20 @@
-import DRBase
+package import DRBase
 
 /// The one error type of the snapshot domain.
 ///
 /// `code` is stable and documented in docs/SNAPSHOT.md (for example `snapshot.wal-checksum`);
 /// `message` names the file and says what to do. Messages never contain page contents.
-public struct SnapshotError: DRError {
-    public let code: String
-    public let exitStatus: ExitStatus
-    public let message: String
+package struct SnapshotError: DRError {
+    package let code: String
+    package let exitStatus: ExitStatus
+    package let message: String
     /// The operating-system error behind it, if any.
-    public let errnoValue: Int32?
+    package let errnoValue: Int32?
     /// Whether the condition is expected to go away (a writer committing, a file changing):
     /// `Snapshotter` retries these itself before giving up.
-    public let isTransient: Bool
+    package let isTransient: Bool
 
-    public init(code: String, exitStatus: ExitStatus, message: String,
+    package init(code: String, exitStatus: ExitStatus, message: String,
                 errnoValue: Int32? = nil, isTransient: Bool = false) {
         self.code = code
         self.exitStatus = exitStatus

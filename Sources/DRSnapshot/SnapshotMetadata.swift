@@ -1,6 +1,6 @@
 import DRBase
 /// How the image was made.
-public enum SnapshotMode: String, Sendable, Codable {
+package enum SnapshotMode: String, Sendable, Codable {
     /// WAL database with live connections: a read mark pinned in `-shm`.
     case walLive = "wal-live"
     /// WAL database nobody had open: stale or missing `-shm`, WAL scanned like SQLite's recovery.
@@ -12,24 +12,24 @@ public enum SnapshotMode: String, Sendable, Codable {
 }
 
 /// The committed state the image holds, in terms that can be checked without the key.
-public struct ConsistencyPoint: Sendable, Codable, Equatable {
+package struct ConsistencyPoint: Sendable, Codable, Equatable {
     /// WAL salts (big-endian values from the WAL header), when the image includes WAL frames.
-    public var walSalt1: UInt32?
-    public var walSalt2: UInt32?
+    package var walSalt1: UInt32?
+    package var walSalt2: UInt32?
     /// The last WAL frame included (the pinned mxFrame, or the last valid commit frame).
-    public var walFrame: UInt32?
+    package var walFrame: UInt32?
     /// The WAL header's checkpoint sequence number.
-    public var checkpointSequence: UInt32?
+    package var checkpointSequence: UInt32?
     /// The database file change counter (plaintext databases in rollback mode).
-    public var changeCounter: UInt32?
+    package var changeCounter: UInt32?
     /// Size and modification time of the file (encrypted rollback databases, other files).
-    public var fileSize: Int64?
-    public var modificationTimeNanoseconds: Int64?
+    package var fileSize: Int64?
+    package var modificationTimeNanoseconds: Int64?
     /// A crashed writer's hot journal was applied to the image (never to the database).
-    public var hotJournalApplied: Bool
+    package var hotJournalApplied: Bool
 
     /// One line for people.
-    public var summary: String {
+    package var summary: String {
         var parts: [String] = []
         if let walFrame {
             parts.append("WAL frame \(walFrame)")
@@ -53,41 +53,41 @@ public struct ConsistencyPoint: Sendable, Codable, Equatable {
 }
 
 /// What the closure of `Snapshotter.withConsistentImage` learns about its image.
-public struct SnapshotMetadata: Sendable {
+package struct SnapshotMetadata: Sendable {
     /// The database path as given.
-    public var path: String
-    public var mode: SnapshotMode
-    public var cipher: CipherGuess
+    package var path: String
+    package var mode: SnapshotMode
+    package var cipher: CipherGuess
     /// Page size of the image; for other files the block size the reader uses.
-    public var pageSize: Int
+    package var pageSize: Int
     /// Number of pages (blocks) in the image.
-    public var pageCount: Int
+    package var pageCount: Int
     /// Exact size of the image in bytes (pageCount × pageSize except for other files).
-    public var imageSize: Int64
+    package var imageSize: Int64
     /// Reserved bytes at the end of each page, when the header says (plaintext byte 20).
-    public var reservedBytes: Int?
-    public var consistency: ConsistencyPoint
+    package var reservedBytes: Int?
+    package var consistency: ConsistencyPoint
     /// How many pages of the image come from the WAL (or the hot journal) instead of the file.
-    public var overlaidPages: Int
+    package var overlaidPages: Int
     /// Where the page size came from: "header", "wal", "shm", "journal", "configuration" or "default".
-    public var pageSizeSource: String
+    package var pageSizeSource: String
 }
 
 /// How a snapshot behaves; defaults fit a live mail server.
-public struct SnapshotOptions: Sendable {
+package struct SnapshotOptions: Sendable {
     /// Page size to use when neither the plaintext header nor a WAL says (SQLCipher in
     /// rollback mode); default 1024, SQLCipher 3's.
-    public var pageSize: Int?
+    package var pageSize: Int?
     /// How long to keep retrying while writers hold locks or files change (milliseconds).
-    public var retryTimeoutMilliseconds: Int = 10_000
+    package var retryTimeoutMilliseconds: Int = 10_000
     /// The longest time SQLite's SHARED lock may be held in rollback mode (milliseconds):
     /// writers cannot commit meanwhile. Reading the image past it fails with
     /// `snapshot.lock-hold-exceeded`.
-    public var maxSharedLockMilliseconds: Int = 10_000
+    package var maxSharedLockMilliseconds: Int = 10_000
     /// How many times a file that is not SQLite is copied again when it changes meanwhile.
-    public var stabilityAttempts: Int = 3
+    package var stabilityAttempts: Int = 3
     /// Block size for files that are not SQLite.
-    public var otherFileBlockSize: Int = 65_536
+    package var otherFileBlockSize: Int = 65_536
 
-    public init() {}
+    package init() {}
 }

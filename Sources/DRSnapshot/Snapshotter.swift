@@ -5,7 +5,7 @@ import DRBase
 /// it (or, for a crashed rollback writer, the hot journal's original pages), cut to the
 /// committed database size. It is streamed page by page: nothing is copied to a temporary file.
 /// See docs/SNAPSHOT.md for the protocol, the lock offsets and the error codes.
-public enum Snapshotter {
+package enum Snapshotter {
     /// Pins a consistent state of `path`, lets `body` read it, and releases every lock and pin
     /// on every path (also when `body` throws).
     ///
@@ -14,7 +14,7 @@ public enum Snapshotter {
     ///   that turns out to be in WAL mode), the snapshot is retried from the start, so `body`
     ///   must start its output afresh each time (truncate, reset its chunker).
     /// - Throws: `SnapshotError`; errors `body` throws are passed on unchanged.
-    public static func withConsistentImage<R>(
+    package static func withConsistentImage<R>(
         of path: String, options: SnapshotOptions = SnapshotOptions(),
         _ body: (ImageReader) throws(SnapshotError) -> R
     ) throws(SnapshotError) -> R {
@@ -53,27 +53,27 @@ public enum Snapshotter {
 /// Reads an image sequentially in whole pages.
 ///
 /// Valid only inside the `withConsistentImage` closure; reading after it returns throws.
-public final class ImageReader {
+package final class ImageReader {
     private let session: SnapshotSession
     /// The next page to be read (1-based); `pageCount + 1` at the end.
-    public private(set) var nextPage: Int = 1
+    package private(set) var nextPage: Int = 1
     private var scratch: [UInt8] = []
 
     init(session: SnapshotSession) {
         self.session = session
     }
 
-    public var metadata: SnapshotMetadata { session.metadata }
+    package var metadata: SnapshotMetadata { session.metadata }
 
     /// Bytes of the image read so far.
-    public var position: Int64 {
+    package var position: Int64 {
         min(Int64(nextPage - 1) * Int64(session.metadata.pageSize), session.metadata.imageSize)
     }
 
     /// Reads the next whole pages into `buffer` (as many as fit; it must hold at least one
     /// page) and returns the number of bytes written: a multiple of the page size, except the
     /// last block of a file that is not SQLite; 0 at the end of the image.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) -> Int {
         let meta = session.metadata
         guard nextPage <= meta.pageCount else {
             try session.finish()
@@ -127,7 +127,7 @@ public final class ImageReader {
 
     /// Reads up to `maxBytes` (rounded down to whole pages, at least one page) into a new array;
     /// empty at the end.
-    public func readBlock(maxBytes: Int) throws(SnapshotError) -> [UInt8] {
+    package func readBlock(maxBytes: Int) throws(SnapshotError) -> [UInt8] {
         let pageSize = session.metadata.pageSize
         let size = max(pageSize, maxBytes / pageSize * pageSize)
         if scratch.count != size {

@@ -10,17 +10,17 @@ import Glibc
 /// with link(2) (write-once: fails if the name exists, atomically, also over NFS) or
 /// rename(2) (replace), and the folder is fsynced, so that a crash leaves either the whole
 /// object or none of it.
-public struct FileObjectStore: ObjectStore {
-    public let targetName: String
-    public let root: String
-    public var location: String { "file://\(root)" }
+package struct FileObjectStore: ObjectStore {
+    package let targetName: String
+    package let root: String
+    package var location: String { "file://\(root)" }
 
-    public init(targetName: String, root: String) {
+    package init(targetName: String, root: String) {
         self.targetName = targetName
         self.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
     }
 
-    public func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError) {
+    package func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError) {
         let path = try self.path(for: key)
         let folder = parentFolder(of: path)
         try makeFolders(folder, key: key)
@@ -54,7 +54,7 @@ public struct FileObjectStore: ObjectStore {
         syncFolder(folder)
     }
 
-    public func get(_ key: String) throws(TransportError) -> [UInt8] {
+    package func get(_ key: String) throws(TransportError) -> [UInt8] {
         let fd = try openForReading(key)
         defer { close(fd) }
         var info = stat()
@@ -72,7 +72,7 @@ public struct FileObjectStore: ObjectStore {
         return bytes
     }
 
-    public func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8] {
+    package func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8] {
         let fd = try openForReading(key)
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: max(0, length))
@@ -85,7 +85,7 @@ public struct FileObjectStore: ObjectStore {
         return bytes
     }
 
-    public func exists(_ key: String) throws(TransportError) -> Bool {
+    package func exists(_ key: String) throws(TransportError) -> Bool {
         let path = try self.path(for: key)
         var info = stat()
         if stat(path, &info) == 0 { return true }
@@ -94,13 +94,13 @@ public struct FileObjectStore: ObjectStore {
         throw failure("stat", key: key, errno: err)
     }
 
-    public func list(prefix: String) throws(TransportError) -> [String] {
+    package func list(prefix: String) throws(TransportError) -> [String] {
         var found: [String] = []
         try walk(relative: "", into: &found, prefix: prefix)
         return found.sorted()
     }
 
-    public func delete(_ key: String) throws(TransportError) {
+    package func delete(_ key: String) throws(TransportError) {
         let path = try self.path(for: key)
         if unlink(path) != 0 {
             let err = errno
@@ -110,13 +110,13 @@ public struct FileObjectStore: ObjectStore {
         syncFolder(parentFolder(of: path))
     }
 
-    public func incompleteWrites() throws(TransportError) -> [IncompleteWrite] {
+    package func incompleteWrites() throws(TransportError) -> [IncompleteWrite] {
         var found: [IncompleteWrite] = []
         try walkTemporary(relative: "", into: &found)
         return found.sorted { $0.name < $1.name }
     }
 
-    public func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError) {
+    package func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError) {
         guard write.name.split(separator: "/").last?.hasPrefix(".tmp-") == true, !write.name.contains("..") else {
             throw TransportError(.invalidKey, code: "transport.invalid-key",
                                  message: "target \(targetName): \(write.name) is not a temporary file")

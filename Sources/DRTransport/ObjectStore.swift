@@ -4,7 +4,7 @@
 /// Every target of a repository is complete on its own; the repository layer writes the same
 /// objects to each. Implementations: `FileObjectStore` (a local or NFS folder) and, later,
 /// the S3 client. Calls block; callers run them on their own tasks or threads.
-public protocol ObjectStore: Sendable {
+package protocol ObjectStore: Sendable {
     /// The target's name from the configuration, used in every message.
     var targetName: String { get }
     /// A human-readable location (`file:///…`, `s3://…`) for messages.
@@ -32,14 +32,14 @@ public protocol ObjectStore: Sendable {
 }
 
 /// A write that was started and never published.
-public struct IncompleteWrite: Sendable, Equatable {
+package struct IncompleteWrite: Sendable, Equatable {
     /// Where it is, for messages and for removal.
-    public var name: String
-    public var size: Int64
+    package var name: String
+    package var size: Int64
     /// Seconds since it was last written to.
-    public var ageSeconds: Int64
+    package var ageSeconds: Int64
 
-    public init(name: String, size: Int64, ageSeconds: Int64) {
+    package init(name: String, size: Int64, ageSeconds: Int64) {
         self.name = name
         self.size = size
         self.ageSeconds = ageSeconds
@@ -47,15 +47,15 @@ public struct IncompleteWrite: Sendable, Equatable {
 }
 
 /// Errors talking to a target. Messages name the target and the object.
-public struct TransportError: Error, Sendable {
-    public enum Kind: Sendable, Equatable {
+package struct TransportError: Error, Sendable {
+    package enum Kind: Sendable, Equatable {
         case notFound, exists, io, permission, noSpace, invalidKey, protocolError
     }
-    public let kind: Kind
-    public let code: String
-    public let message: String
+    package let kind: Kind
+    package let code: String
+    package let message: String
 
-    public init(_ kind: Kind, code: String, message: String) {
+    package init(_ kind: Kind, code: String, message: String) {
         self.kind = kind
         self.code = code
         self.message = message

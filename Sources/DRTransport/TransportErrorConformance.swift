@@ -1,7 +1,7 @@
-import DRBase
+package import DRBase
 
 extension TransportError: DRError {
-    public var exitStatus: ExitStatus {
+    package var exitStatus: ExitStatus {
         switch kind {
         case .notFound: .noInput
         case .exists: .cannotCreate
