@@ -13,20 +13,18 @@ package enum PrivateFile {
         var info = stat()
         if stat(path, &info) != 0 {
             let err = errno
-            throw BaseError(code: err == ENOENT ? "file.missing" : "file.stat",
-                            exitStatus: err == ENOENT ? .noInput : .ioError,
-                            message: "\(purpose) \(path): \(errnoDescription(err))")
+            throw BaseError(err == ENOENT ? .fileMissing : .fileStat,
+                            message: "\(purpose) \(path): \(errnoDescription(err))",
+                            context: ErrorContext(file: path), underlying: .errno(err))
         }
         if (info.st_mode & S_IFMT) != S_IFREG {
-            throw BaseError(code: "file.not-regular", exitStatus: .configuration,
-                            message: "\(purpose) \(path) is not a regular file")
+            throw BaseError(.fileNotRegular, message: "\(purpose) \(path) is not a regular file")
         }
         let loose = info.st_mode & 0o077
         if loose != 0 {
             let mode = String(info.st_mode & 0o777, radix: 8)
             throw BaseError(
-                code: "file.mode-too-open", exitStatus: .configuration,
-                message: "\(purpose) \(path) has mode 0\(mode): it is readable or writable by group or others, so it is refused. Run: chmod 600 \(path)")
+                .fileModeTooOpen, message: "\(purpose) \(path) has mode 0\(mode): it is readable or writable by group or others, so it is refused. Run: chmod 600 \(path)")
         }
     }
 }

@@ -19,12 +19,10 @@ package enum ProcessHardening {
     package static func apply() throws(BaseError) {
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
         if setrlimit(Int32(RLIMIT_CORE.rawValue), &limit) != 0 {
-            throw BaseError(code: "process.rlimit", exitStatus: .failure,
-                            message: "cannot disable core dumps (setrlimit RLIMIT_CORE): \(errnoDescription(errno))")
+            throw BaseError(.processRlimit, message: "cannot disable core dumps (setrlimit RLIMIT_CORE): \(errnoDescription(errno))")
         }
         if CDRSystem_set_dumpable(0) != 0 {
-            throw BaseError(code: "process.dumpable", exitStatus: .failure,
-                            message: "cannot mark the process non-dumpable (prctl PR_SET_DUMPABLE): \(errnoDescription(errno))")
+            throw BaseError(.processDumpable, message: "cannot mark the process non-dumpable (prctl PR_SET_DUMPABLE): \(errnoDescription(errno))")
         }
     }
 

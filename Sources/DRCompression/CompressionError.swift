@@ -6,17 +6,14 @@ package typealias CompressionError = DomainError<CompressionDomain>
 
 extension CompressionError {
     static func corrupt(_ detail: String) -> CompressionError {
-        CompressionError(code: "compression.corrupt", exitStatus: .dataError,
-                         message: "compressed data is corrupt (\(detail)): the object was damaged after it was written. Run `drctl check`, or restore from another target.")
+        CompressionError(.compressionCorrupt, message: "compressed data is corrupt (\(detail)): the object was damaged after it was written. Run `drctl check`, or restore from another target.")
     }
 
     static func tooLarge(limit: Int) -> CompressionError {
-        CompressionError(code: "compression.output-too-large", exitStatus: .dataError,
-                         message: "compressed data expands to more than the expected \(limit) bytes; refusing to continue (a damaged or hostile object)")
+        CompressionError(.compressionOutputTooLarge, message: "compressed data expands to more than the expected \(limit) bytes; refusing to continue (a damaged or hostile object)")
     }
 
     static func library(_ what: String, _ name: String) -> CompressionError {
-        CompressionError(code: "compression.zstd", exitStatus: .failure,
-                         message: "zstd \(what) failed: \(name)")
+        CompressionError(.compressionZstd, message: "zstd \(what) failed: \(name)")
     }
 }

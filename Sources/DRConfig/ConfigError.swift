@@ -6,14 +6,13 @@ package import DRBase
 /// see every problem in one run, as a compiler shows every error. `problems` holds them in
 /// file order; `code` and `exitStatus` are those of the first, and `message` is one line per
 /// problem, each starting `FILE:LINE:` (`FILE:LINE:COLUMN:` for syntax errors) so that
-/// editors and `grep` can jump to it.
+/// editors and `grep` can jump to it. The first problem's code decides the exit status, as
+/// every code does (`ErrorCode`).
 package struct ConfigError: DRError, Equatable {
     /// One thing wrong, with where it is.
     package struct Problem: Sendable, Equatable {
-        /// `config.syntax`, `config.unknown-key`, `config.unknown-section`, `config.type`,
-        /// `config.missing-key`, `config.invalid-value`, `config.not-found`, `config.io`,
-        /// `config.secret-file`.
-        package var code: String
+        /// One of the catalogue's `config.*` codes (or a lower layer's, for a secret file).
+        package var code: ErrorCode
         /// The file as it was named (nil for the embedded default or the environment).
         package var file: String?
         /// 1-based; nil when the problem is about the whole file.
@@ -22,7 +21,7 @@ package struct ConfigError: DRError, Equatable {
         /// What is wrong and what is expected, without the location prefix.
         package var text: String
 
-        package init(code: String, file: String?, line: Int? = nil, column: Int? = nil,
+        package init(code: ErrorCode, file: String?, line: Int? = nil, column: Int? = nil,
                     text: String) {
             self.code = code
             self.file = file
@@ -43,20 +42,23 @@ package struct ConfigError: DRError, Equatable {
     }
 
     package let problems: [Problem]
-    package let exitStatus: ExitStatus
+    package let underlying: UnderlyingCode?
 
-    package var code: String { problems.first?.code ?? "config.invalid-value" }
+    package var code: ErrorCode { problems.first?.code ?? .configInvalidValue }
     package var message: String { problems.map(\.rendered).joined(separator: "\n") }
-
-    package init(problems: [Problem], exitStatus: ExitStatus = .configuration) {
-        self.problems = problems
-        self.exitStatus = exitStatus
+    package var context: ErrorContext {
+        ErrorContext(file: problems.first?.file, line: problems.first?.line)
     }
 
-    package init(code: String, file: String?, line: Int? = nil, column: Int? = nil,
-                text: String, exitStatus: ExitStatus = .configuration) {
+    package init(problems: [Problem], underlying: UnderlyingCode? = nil) {
+        self.problems = problems
+        self.underlying = underlying
+    }
+
+    package init(code: ErrorCode, file: String?, line: Int? = nil, column: Int? = nil,
+                text: String, underlying: UnderlyingCode? = nil) {
         self.init(problems: [Problem(code: code, file: file, line: line, column: column,
                                      text: text)],
-                  exitStatus: exitStatus)
+                  underlying: underlying)
     }
 }

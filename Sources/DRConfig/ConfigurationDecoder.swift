@@ -1,3 +1,4 @@
+import DRBase
 /// Turns a parsed TOML document into a validated `Configuration`.
 ///
 /// It collects every problem before throwing (see `ConfigError`), each located at the line of
@@ -51,7 +52,7 @@ struct ConfigurationDecoder {
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
             }.map(\.element)
             throw ConfigError(problems: sorted.isEmpty
-                ? [.init(code: "config.invalid-value", file: file, text: "the configuration could not be read")]
+                ? [.init(code: .configInvalidValue, file: file, text: "the configuration could not be read")]
                 : sorted)
         }
         return Configuration(source: source, store: store, repository: repository, targets: targets,
@@ -61,7 +62,7 @@ struct ConfigurationDecoder {
 
     // MARK: Problems
 
-    private mutating func report(_ code: String, line: Int?, _ text: String) {
+    private mutating func report(_ code: ErrorCode, line: Int?, _ text: String) {
         problems.append(.init(code: code, file: file, line: line, text: text))
     }
 
@@ -89,7 +90,7 @@ struct ConfigurationDecoder {
                 } else {
                     text += "."
                 }
-                report("config.unknown-section", line: entry.line, text + " Known sections: \(allowedList)")
+                report(.configUnknownSection, line: entry.line, text + " Known sections: \(allowedList)")
             default:
                 // A key above the first header: usually meant for a section.
                 let owners = Self.sections.filter { $0.keys.contains(entry.key) }.map(\.name)
@@ -99,7 +100,7 @@ struct ConfigurationDecoder {
                         .joined(separator: " or ")
                 }
                 text += ". Every key must follow a section header; known sections: \(allowedList)"
-                report("config.unknown-key", line: entry.line, text)
+                report(.configUnknownKey, line: entry.line, text)
             }
         }
     }
@@ -111,10 +112,10 @@ struct ConfigurationDecoder {
         case .table(let table):
             return Section(table: table, context: "[\(name)]", allowed: Self.keys(of: name))
         case .array:
-            report("config.type", line: entry.line,
+            report(.configType, line: entry.line,
                    "[[\(name)]]: \(name) is a single section; write [\(name)] once")
         default:
-            report("config.type", line: entry.line,
+            report(.configType, line: entry.line,
                    "\(name) = …: expected a section [\(name)], found \(entry.node.value.kindDescription)")
         }
         return nil
@@ -129,22 +130,22 @@ struct ConfigurationDecoder {
                 text += "."
             }
             text += " Allowed keys: \(section.allowed.joined(separator: ", "))"
-            report("config.unknown-key", line: entry.line, text)
+            report(.configUnknownKey, line: entry.line, text)
         }
     }
 
     private mutating func missing(_ section: Section, _ key: String, _ hint: String) {
-        report("config.missing-key", line: section.table.line,
+        report(.configMissingKey, line: section.table.line,
                "\(section.context): missing key \(quoted(key)) — add \(hint)")
     }
 
     private mutating func wrongType(_ section: Section, _ entry: TOMLTable.Entry, _ expected: String) {
-        report("config.type", line: entry.node.line,
+        report(.configType, line: entry.node.line,
                "\(section.context): \(entry.key): expected \(expected), found \(entry.node.value.kindDescription)")
     }
 
     private mutating func invalid(_ section: Section, _ entry: TOMLTable.Entry, _ text: String) {
-        report("config.invalid-value", line: entry.node.line, "\(section.context): \(entry.key): \(text)")
+        report(.configInvalidValue, line: entry.node.line, "\(section.context): \(entry.key): \(text)")
     }
 
     // MARK: Typed reads
@@ -227,7 +228,7 @@ struct ConfigurationDecoder {
         var items: [String] = []
         for (position, node) in nodes.enumerated() {
             guard case .string(let text) = node.value, !text.isEmpty else {
-                report("config.type", line: node.line,
+                report(.configType, line: node.line,
                        "\(section.context): \(key)[\(position)]: expected a non-empty string, found \(node.value.kindDescription)")
                 return nil
             }
@@ -247,7 +248,7 @@ struct ConfigurationDecoder {
 
     private mutating func decodeStore(_ root: TOMLTable) -> Configuration.Store? {
         guard root["store"] != nil else {
-            report("config.missing-key", line: nil,
+            report(.configMissingKey, line: nil,
                    "missing section [store] — add it with path = \"/var/lib/mail/mailboxes\" (the folder holding the mailboxes)")
             return nil
         }
@@ -283,7 +284,7 @@ struct ConfigurationDecoder {
     private mutating func decodeRepository(_ root: TOMLTable) -> Configuration.Repository? {
         let how = "password_file = \"/etc/drctl/repository.pass\" or key_file = \"/etc/drctl/repository.key\""
         guard root["repository"] != nil else {
-            report("config.missing-key", line: nil, "missing section [repository] — add it with \(how)")
+            report(.configMissingKey, line: nil, "missing section [repository] — add it with \(how)")
             return nil
         }
         guard let section = singleSection(root, "repository") else { return nil }
@@ -295,10 +296,10 @@ struct ConfigurationDecoder {
         let hasPassword = section.table["password_file"] != nil
         let hasKey = section.table["key_file"] != nil
         if !hasPassword && !hasKey {
-            report("config.missing-key", line: section.table.line,
+            report(.configMissingKey, line: section.table.line,
                    "[repository]: missing password_file or key_file — add \(how) (drctl runs unattended, so it does not prompt for the passphrase)")
         } else if hasPassword && hasKey, let entry = section.table["key_file"] {
-            report("config.invalid-value", line: entry.line,
+            report(.configInvalidValue, line: entry.line,
                    "[repository]: password_file and key_file are both set — keep exactly one")
         }
         var memory = Configuration.Defaults.argon2Memory
@@ -330,7 +331,7 @@ struct ConfigurationDecoder {
     private mutating func decodeTargets(_ root: TOMLTable) -> [Configuration.Target] {
         let example = "[[target]] with name = \"offsite\" and url = \"s3://bucket/prefix\" (or \"file:///absolute/path\")"
         guard let entry = root["target"] else {
-            report("config.missing-key", line: nil,
+            report(.configMissingKey, line: nil,
                    "no target: add at least one \(example); two on separate sites are recommended")
             return []
         }
@@ -338,30 +339,30 @@ struct ConfigurationDecoder {
         switch entry.node.value {
         case .array(let nodes): tables = nodes
         case .table:
-            report("config.type", line: entry.line,
+            report(.configType, line: entry.line,
                    "[target] must be written [[target]] (double brackets): each [[target]] adds one target")
             return []
         default:
-            report("config.type", line: entry.line,
+            report(.configType, line: entry.line,
                    "target: expected one or more \(example), found \(entry.node.value.kindDescription)")
             return []
         }
         if tables.isEmpty {
-            report("config.missing-key", line: entry.line, "no target: add at least one \(example)")
+            report(.configMissingKey, line: entry.line, "no target: add at least one \(example)")
         }
         var targets: [Configuration.Target] = []
         for (position, node) in tables.enumerated() {
             guard case .table(let table) = node.value else {
-                report("config.type", line: node.line,
+                report(.configType, line: node.line,
                        "target #\(position + 1): expected a table with name and url, found \(node.value.kindDescription)")
                 continue
             }
             if let target = decodeTarget(table, number: position + 1, line: node.line) {
                 if let first = targets.first(where: { $0.name == target.name }) {
-                    report("config.invalid-value", line: target.line,
+                    report(.configInvalidValue, line: target.line,
                            "[[target]] #\(position + 1): duplicate target name \(quoted(target.name)) — already used by the [[target]] at line \(first.line); names must be unique")
                 } else if let first = targets.first(where: { $0.location == target.location }) {
-                    report("config.invalid-value", line: target.line,
+                    report(.configInvalidValue, line: target.line,
                            "[[target]] #\(position + 1) \(quoted(target.name)): same location as target \(quoted(first.name)) (line \(first.line)) — two copies in one place protect against nothing")
                 }
                 targets.append(target)
@@ -569,7 +570,7 @@ struct ConfigurationDecoder {
             keepLast: last ?? defaults.keepLast, keepDaily: daily ?? defaults.keepDaily,
             keepWeekly: weekly ?? defaults.keepWeekly, keepMonthly: monthly ?? defaults.keepMonthly)
         if result.keepLast + result.keepDaily + result.keepWeekly + result.keepMonthly == 0 {
-            report("config.invalid-value", line: section.table.line,
+            report(.configInvalidValue, line: section.table.line,
                    "[retention]: every keep_* is 0, so prune would delete every snapshot — keep at least one (for example keep_daily = 7)")
             return nil
         }

@@ -43,9 +43,8 @@ package enum ConfigurationLoader {
     package static func load(file path: String, environment: [String: String] = [:],
                             origin: String = "--config") throws(ConfigError) -> Configuration {
         guard !path.isEmpty else {
-            throw ConfigError(code: "config.not-found", file: nil,
-                              text: "\(origin) names an empty path: give the path of a drctl.toml file",
-                              exitStatus: .usage)
+            throw ConfigError(code: .configEmptyPath, file: nil,
+                              text: "\(origin) names an empty path: give the path of a drctl.toml file")
         }
         let text = try readFile(path, origin: origin)
         return try decode(text: text, path: path, workingDirectory: currentDirectory())
@@ -70,7 +69,7 @@ package enum ConfigurationLoader {
         if let home = environment["HOME"], home.hasPrefix("/") {
             return Paths.resolve(".local/share/drctl", against: home)
         }
-        throw ConfigError(code: "config.not-found", file: nil,
+        throw ConfigError(code: .configNoDataFolder, file: nil,
                           text: "no configuration file (\(systemPath) does not exist) and no data folder for the embedded default: set HOME or XDG_DATA_HOME, or name a file with --config PATH")
     }
 
@@ -96,27 +95,26 @@ package enum ConfigurationLoader {
         guard fd >= 0 else {
             let err = errno
             if err == ENOENT {
-                throw ConfigError(code: "config.not-found", file: nil,
+                throw ConfigError(code: .configNotFound, file: nil,
                                   text: "configuration file \(path) (named by \(origin)) does not exist: check the path, or create it (drctl config example prints a starting point)",
-                                  exitStatus: .noInput)
+                                  underlying: .errno(err))
             }
-            throw ConfigError(code: "config.io", file: nil,
+            throw ConfigError(code: err == EACCES ? .configPermission : .configIo, file: nil,
                               text: "cannot open configuration file \(path): \(errnoDescription(err))",
-                              exitStatus: err == EACCES ? .permissionDenied : .ioError)
+                              underlying: .errno(err))
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw ConfigError(code: "config.io", file: nil,
-                              text: "cannot stat configuration file \(path): \(errnoDescription(errno))",
-                              exitStatus: .ioError)
+            throw ConfigError(code: .configIo, file: nil,
+                              text: "cannot stat configuration file \(path): \(errnoDescription(errno))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw ConfigError(code: "config.invalid-value", file: nil,
+            throw ConfigError(code: .configInvalidValue, file: nil,
                               text: "configuration file \(path) is not a regular file: expected a drctl.toml file")
         }
         guard Int(info.st_size) <= maximumFileSize else {
-            throw ConfigError(code: "config.invalid-value", file: nil,
+            throw ConfigError(code: .configInvalidValue, file: nil,
                               text: "configuration file \(path) is \(info.st_size) bytes; a drctl configuration is at most 1 MiB — is this the right file?")
         }
         var bytes: [UInt8] = []
@@ -125,14 +123,13 @@ package enum ConfigurationLoader {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ConfigError(code: "config.io", file: nil,
-                                  text: "cannot read configuration file \(path): \(errnoDescription(errno))",
-                                  exitStatus: .ioError)
+                throw ConfigError(code: .configIo, file: nil,
+                                  text: "cannot read configuration file \(path): \(errnoDescription(errno))")
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
             guard bytes.count <= maximumFileSize else {
-                throw ConfigError(code: "config.invalid-value", file: nil,
+                throw ConfigError(code: .configInvalidValue, file: nil,
                                   text: "configuration file \(path) is larger than 1 MiB — is this the right file?")
             }
         }
@@ -153,7 +150,7 @@ package enum ConfigurationLoader {
             case .emptyInput:
                 return String(decoding: bytes, as: UTF8.self)
             case .error:
-                throw ConfigError(code: "config.syntax", file: path, line: line, column: column,
+                throw ConfigError(code: .configSyntax, file: path, line: line, column: column,
                                   text: "invalid UTF-8: a TOML file must be UTF-8 text (convert it, e.g. with iconv -t UTF-8)")
             }
         }

@@ -47,14 +47,14 @@ package struct SecretFileStatus: Sendable, Equatable {
             return SecretFileStatus(file: file, state: .ok, mode: mode, detail: nil)
         } catch {
             switch error.code {
-            case "file.missing":
+            case .fileMissing:
                 let detail = file.createdByInit
                     ? "\(file.purpose) \(file.path) does not exist yet: it will be created by drctl init"
                     : "\(file.purpose) \(file.path) does not exist: create it with mode 0600 (drctl cannot create it for you)"
                 return SecretFileStatus(file: file, state: .missing, mode: nil, detail: detail)
-            case "file.mode-too-open":
+            case .fileModeTooOpen:
                 return SecretFileStatus(file: file, state: .modeTooOpen, mode: mode, detail: error.message)
-            case "file.not-regular":
+            case .fileNotRegular:
                 return SecretFileStatus(file: file, state: .notRegular, mode: mode,
                                         detail: error.message + ": expected a file")
             default:

@@ -1,3 +1,4 @@
+import DRBase
 /// TOML 1.0, parsed by hand so that every key and value keeps its line and column.
 ///
 /// No package dependency: the configuration is the first thing drctl reads, its errors must
@@ -130,7 +131,7 @@ struct TOMLParser {
     }
 
     private func fail(_ text: String, line: Int? = nil, column: Int? = nil) -> ConfigError {
-        ConfigError(code: "config.syntax", file: path, line: line ?? self.line,
+        ConfigError(code: .configSyntax, file: path, line: line ?? self.line,
                     column: column ?? self.column, text: text)
     }
 

@@ -1,4 +1,4 @@
-import DRBase
+package import DRBase
 import DRTransport
 import DRChunking
 import DRCompression
@@ -56,7 +56,7 @@ package enum BackupJob {
         }
         package struct Failure: Sendable, Codable {
             package var mailbox: String
-            package var code: String
+            package var code: ErrorCode
             package var error: String
         }
         package var snapshot: String?
@@ -88,14 +88,13 @@ package enum BackupJob {
         do { writer = try BackupWriter(repository: repository,
                                        cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
                                        compressionLevel: options.compressionLevel,
-                                       packSize: options.packBytes) } catch { throw SecretSources.rewrap(error) }
+                                       packSize: options.packBytes) } catch { throw CoreError(error) }
         var mailboxes = try MailStore.mailboxes(in: configuration.store.path, include: configuration.store.include)
         if !options.mailboxes.isEmpty {
             let wanted = Set(options.mailboxes)
             let known = Set(mailboxes.map(\.id))
             if let unknown = options.mailboxes.first(where: { !known.contains($0) }) {
-                throw CoreError(code: "backup.unknown-mailbox", exitStatus: .noInput,
-                                message: "mailbox \(unknown) is not in the mail store \(configuration.store.path) (mailbox ids are paths relative to it, as drctl snapshots lists them)")
+                throw CoreError(.backupUnknownMailbox, message: "mailbox \(unknown) is not in the mail store \(configuration.store.path) (mailbox ids are paths relative to it, as drctl snapshots lists them)")
             }
             mailboxes = mailboxes.filter { wanted.contains($0.id) }
         }
@@ -105,7 +104,7 @@ package enum BackupJob {
             previous = try writer.latestEntries(host: host, storePath: configuration.store.path,
                                                 mailboxes: Set(mailboxes.map(\.id)))
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
 
         var snapshotOptions = options.snapshotOptions
@@ -151,7 +150,7 @@ package enum BackupJob {
                     shared.withLock { $0.fatal = error }
                     return
                 } catch let error as any DRError {
-                    if error.code == "snapshot.missing" && MailStore.sourceState(of: mailbox.path) == nil {
+                    if error.code == .imageMissing && MailStore.sourceState(of: mailbox.path) == nil {
                         // Deleted between listing and reading (an account removed): not a
                         // failure of the backup; said in the report.
                         outcome = .vanished(mailbox.id)
@@ -159,7 +158,7 @@ package enum BackupJob {
                         outcome = .failure(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
                     }
                 } catch {
-                    outcome = .failure(Report.Failure(mailbox: mailbox.id, code: "backup.internal", error: "\(error)"))
+                    outcome = .failure(Report.Failure(mailbox: mailbox.id, code: .backupInternal, error: "\(error)"))
                 }
                 let (done, read) = shared.withLock { state -> (Int, Int64) in
                     state.outcomes[index] = outcome
@@ -172,7 +171,7 @@ package enum BackupJob {
         let run = shared.withLock { $0 }
         if let fatal = run.fatal {
             // Nothing is committed: the packs already uploaded are indexed again by the next run.
-            throw SecretSources.rewrap(fatal)
+            throw CoreError(fatal)
         }
         var entries: [SnapshotManifest.FileEntry] = []
         var failures: [Report.Failure] = []
@@ -201,7 +200,7 @@ package enum BackupJob {
                                         host: host, storePath: configuration.store.path,
                                         files: entries, statistics: statistics)
         let name: String
-        do { name = try writer.commit(manifest) } catch { throw SecretSources.rewrap(error) }
+        do { name = try writer.commit(manifest) } catch { throw CoreError(error) }
         let targets = repository.stores.map { store in
             Report.TargetResult(name: store.targetName, ok: writer.failures[store.targetName] == nil,
                                 error: writer.failures[store.targetName]?.message,
@@ -224,52 +223,35 @@ package enum BackupJob {
     static func backUpFile(_ mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
                            writer: BackupWriter, compressor: ChunkCompressor, options: Options,
                            snapshotOptions: SnapshotOptions) throws -> SnapshotManifest.FileEntry {
-        var storeError: RepositoryError?
         var spooled: (spool: Spool, metadata: SnapshotMetadata, consistentAt: String)?
-        do {
-            let entry = try Snapshotter.withConsistentImage(of: mailbox.path, options: snapshotOptions) { (reader) throws(SnapshotError) -> SnapshotManifest.FileEntry? in
-                let consistentAt = Timestamps.format(Date())
-                do {
-                    if reader.metadata.mode == .rollback && reader.metadata.imageSize > options.spoolAbove {
-                        // Writers are locked out while a rollback database is read: the image
-                        // is copied aside at disk speed and chunked after the lock is gone.
-                        // (Chunking under the lock made a writer wait 462 ms where the spool
-                        // made it wait 47, measured by BackupLiveWriterTests.)
-                        let spool = try Spool(directory: options.spoolDirectory, pageSize: reader.metadata.pageSize)
-                        while true {
-                            let block: [UInt8] = try reader.readBlock(maxBytes: 1 << 20)
-                            if block.isEmpty { break }
-                            try spool.append(block)
-                        }
-                        spooled = (spool, reader.metadata, consistentAt)
-                        return nil
-                    }
-                    spooled = nil
-                    return try chunk(reader, metadata: reader.metadata, mailbox: mailbox, state: state,
-                                     consistentAt: consistentAt, writer: writer, compressor: compressor,
-                                     options: options)
-                } catch let error as SnapshotError {
-                    throw error
-                } catch let error as RepositoryError {
-                    storeError = error
-                    throw SnapshotError(code: error.code, exitStatus: error.exitStatus, message: error.message)
-                } catch let error as any DRError {
-                    throw SnapshotError(code: error.code, exitStatus: error.exitStatus, message: "\(mailbox.id): \(error.message)")
-                } catch {
-                    throw SnapshotError(code: "backup.internal", exitStatus: .failure, message: "\(error)")
+        let entry = try Snapshotter.withConsistentImage(of: mailbox.path, options: snapshotOptions) { (reader) throws -> SnapshotManifest.FileEntry? in
+            let consistentAt = Timestamps.format(Date())
+            if reader.metadata.mode == .rollback && reader.metadata.imageSize > options.spoolAbove {
+                // Writers are locked out while a rollback database is read: the image is
+                // copied aside at disk speed and chunked after the lock is gone. (Chunking
+                // under the lock made a writer wait 462 ms where the spool made it wait 47,
+                // measured by BackupLiveWriterTests.)
+                let spool = try Spool(directory: options.spoolDirectory, pageSize: reader.metadata.pageSize)
+                while true {
+                    let block: [UInt8] = try reader.readBlock(maxBytes: 1 << 20)
+                    if block.isEmpty { break }
+                    try spool.append(block)
                 }
+                spooled = (spool, reader.metadata, consistentAt)
+                return nil
             }
-            if let entry { return entry }
-            guard let spooled else {
-                throw CoreError(code: "backup.internal", exitStatus: .failure, message: "\(mailbox.id): no image")
-            }
-            return try chunk(spooled.spool, metadata: spooled.metadata, mailbox: mailbox, state: state,
-                             consistentAt: spooled.consistentAt, writer: writer, compressor: compressor,
+            spooled = nil
+            return try chunk(reader, metadata: reader.metadata, mailbox: mailbox, state: state,
+                             consistentAt: consistentAt, writer: writer, compressor: compressor,
                              options: options)
-        } catch {
-            if let storeError { throw storeError }
-            throw error
         }
+        if let entry { return entry }
+        guard let spooled else {
+            throw CoreError(.backupInternal, message: "\(mailbox.id): no image")
+        }
+        return try chunk(spooled.spool, metadata: spooled.metadata, mailbox: mailbox, state: state,
+                         consistentAt: spooled.consistentAt, writer: writer, compressor: compressor,
+                         options: options)
     }
 
     private static func chunk(_ reader: any BlockSource, metadata: SnapshotMetadata, mailbox: MailStore.Mailbox,

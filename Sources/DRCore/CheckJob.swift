@@ -1,4 +1,4 @@
-import DRBase
+package import DRBase
 package import DRConfig
 import DRCrypto
 import DRRepository
@@ -26,8 +26,7 @@ package enum CheckJob {
             if parts.count == 2, let n = Int(parts[0]), let t = Int(parts[1]), t >= 1, n >= 1, n <= t {
                 return .group(n, of: t)
             }
-            throw CoreError(code: "check.subset", exitStatus: .usage,
-                            message: "--read-data-subset \(text): expected N/T (1 ≤ N ≤ T, e.g. 2/7 for a weekly rotation) or a percentage like 10%")
+            throw CoreError(.checkSubset, message: "--read-data-subset \(text): expected N/T (1 ≤ N ≤ T, e.g. 2/7 for a weekly rotation) or a percentage like 10%")
         }
 
         func includes(_ packID: String) -> Bool {
@@ -45,7 +44,7 @@ package enum CheckJob {
 
     package struct Problem: Sendable, Codable, Equatable {
         package var object: String
-        package var code: String
+        package var code: ErrorCode
         package var message: String
     }
 
@@ -79,7 +78,7 @@ package enum CheckJob {
                            selection: DataSelection, progress: Bool = false) throws(CoreError) -> Report {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys
-        do { keys = try repository.derivedKeys() } catch { throw SecretSources.rewrap(error) }
+        do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var reports: [TargetReport] = []
         for store in repository.stores {
             reports.append(check(store, repository: repository, keys: keys, selection: selection,
@@ -98,7 +97,7 @@ package enum CheckJob {
                       selection: DataSelection, progress showProgress: Bool = false) -> TargetReport {
         var report = TargetReport(target: store.targetName)
         func problem(_ object: String, _ error: any Error) {
-            let known = CoreError.wrap(error)
+            let known = CoreError(error)
             report.errors.append(Problem(object: object, code: known.code, message: known.message))
         }
 
@@ -122,7 +121,7 @@ package enum CheckJob {
                 if let id = PackNaming.id(fromObjectName: name) {
                     present[id] = name
                 } else {
-                    report.warnings.append(Problem(object: name, code: "check.stray-object", message: "\(name) is not a pack name"))
+                    report.warnings.append(Problem(object: name, code: .checkStrayObject, message: "\(name) is not a pack name"))
                 }
             }
         } catch {
@@ -130,12 +129,12 @@ package enum CheckJob {
         }
         report.packs = present.count
         for (pack, _) in index.packs where present[pack] == nil {
-            report.errors.append(Problem(object: PackNaming.objectName(pack), code: "check.pack-missing",
+            report.errors.append(Problem(object: PackNaming.objectName(pack), code: .checkPackMissing,
                                          message: "pack \(PackNaming.objectName(pack)) is named by an index but missing from target \(store.targetName)"))
             report.damagedPacks.append(pack)
         }
         for (pack, name) in present where index.packs[pack] == nil {
-            report.warnings.append(Problem(object: name, code: "check.pack-unindexed",
+            report.warnings.append(Problem(object: name, code: .checkPackUnindexed,
                                            message: "\(name) is in no index (left by an interrupted backup; the next backup indexes it, prune removes it if unused)"))
         }
 
@@ -143,7 +142,7 @@ package enum CheckJob {
             let leftovers = try store.incompleteWrites()
             if !leftovers.isEmpty {
                 let bytes = leftovers.reduce(Int64(0)) { $0 + $1.size }
-                report.warnings.append(Problem(object: leftovers[0].name, code: "check.incomplete-writes",
+                report.warnings.append(Problem(object: leftovers[0].name, code: .checkIncompleteWrites,
                                                message: "\(leftovers.count) incomplete write(s) of interrupted runs (\(ByteCount.format(bytes))), e.g. \(leftovers[0].name); backups remove those older than \(BackupWriter.staleWriteAge / 60) minutes"))
             }
         } catch {
@@ -163,8 +162,7 @@ package enum CheckJob {
                 report.packsRead += 1
                 report.bytesRead += Int64(bytes.count)
                 guard PackReader.id(of: bytes) == pack else {
-                    throw CoreError(code: "check.pack-hash", exitStatus: .integrity,
-                                    message: "target \(store.targetName): pack \(name): its header does not hash to its name: the pack is damaged")
+                    throw CoreError(.checkPackHash, message: "target \(store.targetName): pack \(name): its header does not hash to its name: the pack is damaged")
                 }
                 let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
                 try PackReader.checkTiling(entries, pack: bytes, name: name, target: store.targetName)
@@ -175,8 +173,7 @@ package enum CheckJob {
                     report.blobsVerified += 1
                 }
                 if !(indexedIDs[pack] ?? []).isSubset(of: Set(entries.map(\.id))) {
-                    throw CoreError(code: "check.index-mismatch", exitStatus: .integrity,
-                                    message: "target \(store.targetName): the index names blobs that pack \(name) does not hold")
+                    throw CoreError(.checkIndexMismatch, message: "target \(store.targetName): the index names blobs that pack \(name) does not hold")
                 }
             } catch {
                 problem(name, error)
@@ -236,7 +233,7 @@ final class TreeWalker {
     /// no index or a node cannot be read.
     func touchesDamage(_ entry: SnapshotManifest.FileEntry) throws -> Bool {
         guard let root = ChunkID(hex: entry.root) else {
-            throw CoreError(code: "check.bad-manifest", exitStatus: .integrity, message: "\(entry.path): invalid root id")
+            throw CoreError(.checkBadManifest, message: "\(entry.path): invalid root id")
         }
         return try visit(root, kind: .tree, file: entry.path)
     }
@@ -244,8 +241,7 @@ final class TreeWalker {
     private func visit(_ id: ChunkID, kind: BlobKind, file: String) throws -> Bool {
         if let known = verdicts[id] { return known }
         guard let location = reader.index[id] else {
-            throw CoreError(code: "check.blob-missing", exitStatus: .integrity,
-                            message: "target \(target): mailbox \(file): \(kind == .tree ? "tree node" : "chunk") \(id) is in no index")
+            throw CoreError(.checkBlobMissing, message: "target \(target): mailbox \(file): \(kind == .tree ? "tree node" : "chunk") \(id) is in no index")
         }
         var damaged = damagedPacks.contains(location.pack)
         if kind == .tree && !damaged {

@@ -1,12 +1,6 @@
 package import DRBase
 
-/// Errors of the jobs layer (secret acquisition, job orchestration).
+/// Errors of the jobs layer (secret acquisition, job orchestration). Errors of lower layers
+/// become `CoreError` through the one conversion, `DomainError.init(_:)`.
 package enum CoreDomain: ErrorDomain {}
 package typealias CoreError = DomainError<CoreDomain>
-
-extension CoreError {
-    static func wrap(_ error: any Error) -> any DRError {
-        if let known = error as? any DRError { return known }
-        return CoreError(code: "internal", exitStatus: .failure, message: "\(error)")
-    }
-}

@@ -25,12 +25,11 @@ package enum InitJob {
     package static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
         let stores = try Targets.stores(for: configuration)
         let presence: [Bool]
-        do { presence = try Repository.presence(of: stores) } catch { throw SecretSources.rewrap(error) }
+        do { presence = try Repository.presence(of: stores) } catch { throw CoreError(error) }
 
         if !presence.contains(false) {
             let names = stores.map { "\($0.targetName) (\($0.location))" }.joined(separator: ", ")
-            throw CoreError(code: "repository.exists", exitStatus: .cannotCreate,
-                            message: "every target already holds a repository: \(names); refusing to overwrite. Use drctl key add to add a key")
+            throw CoreError(.repositoryExists, message: "every target already holds a repository: \(names); refusing to overwrite. Use drctl key add to add a key")
         }
         if presence.contains(true) {
             // Some targets have it: open it there and copy its identity to the others.
@@ -47,7 +46,7 @@ package enum InitJob {
                 return Report(repository: repository.id, keyID: nil, targets: results, createdKeyFile: nil,
                               createdSecretFiles: try createAuxiliaryKeys(configuration))
             } catch {
-                throw SecretSources.rewrap(error)
+                throw CoreError(error)
             }
         }
 
@@ -67,7 +66,7 @@ package enum InitJob {
                           targets: stores.map { .init(name: $0.targetName, location: $0.location, action: "created") },
                           createdKeyFile: created, createdSecretFiles: try createAuxiliaryKeys(configuration))
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
     }
 
@@ -80,13 +79,13 @@ package enum InitJob {
             do {
                 try Ed25519SigningKey.generate().writeSeed(toFile: path)
             } catch {
-                throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+                throw CoreError(error)
             }
             created.append(path)
         }
         if let path = configuration.logs.keyFile, !SecretFiles.exists(path) {
             let text: SecureBytes
-            do { text = try KeyFileFormat.generate() } catch { throw SecretSources.rewrap(error) }
+            do { text = try KeyFileFormat.generate() } catch { throw CoreError(error) }
             try SecretFiles.create(path, contents: text, purpose: "log anonymization key file")
             created.append(path)
         }
@@ -120,7 +119,7 @@ package enum KeyJobs {
         do {
             return try Repository.open(stores, secret: secret, requireAll: requireAll)
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
     }
 
@@ -133,7 +132,7 @@ package enum KeyJobs {
                        current: $0.id == repository.unlockedKeyID, targets: $0.targets)
             }
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
     }
 
@@ -158,7 +157,7 @@ package enum KeyJobs {
         do {
             return Added(id: try repository.addKey(secret, cost: InitJob.cost(configuration)), createdKeyFile: created)
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
     }
 
@@ -169,7 +168,7 @@ package enum KeyJobs {
             try repository.removeKey(entry.id)
             return entry.id
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
     }
 
@@ -191,7 +190,7 @@ package enum KeyJobs {
             }
             return Replaced(newID: added.id, removedID: repository.unlockedKeyID, createdKeyFile: added.createdKeyFile)
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
     }
 }

@@ -18,8 +18,7 @@ package enum MailStore {
     package static func mailboxes(in root: String, include: [String]) throws(CoreError) -> [Mailbox] {
         var info = stat()
         guard stat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw CoreError(code: "store.missing", exitStatus: .noInput,
-                            message: "mail store \(root) (from [store] path) is not a readable folder: \(errnoDescription(errno)); fix the path in the configuration, or for the demo run scripts/gen-mailstore")
+            throw CoreError(.storeMissing, message: "mail store \(root) (from [store] path) is not a readable folder: \(errnoDescription(errno)); fix the path in the configuration, or for the demo run scripts/gen-mailstore")
         }
         var found: [Mailbox] = []
         try walk(root: root, relative: "", include: include, into: &found)
@@ -30,8 +29,7 @@ package enum MailStore {
                              into found: inout [Mailbox]) throws(CoreError) {
         let folder = relative.isEmpty ? root : "\(root)/\(relative)"
         guard let dir = opendir(folder) else {
-            throw CoreError(code: "store.unreadable", exitStatus: .permissionDenied,
-                            message: "cannot list \(folder) in the mail store: \(errnoDescription(errno))")
+            throw CoreError(.storeUnreadable, message: "cannot list \(folder) in the mail store: \(errnoDescription(errno))")
         }
         defer { closedir(dir) }
         var entries: [(String, UInt8)] = []

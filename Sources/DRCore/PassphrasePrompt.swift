@@ -22,8 +22,7 @@ package enum PassphrasePrompt {
     package static func read(prompt: String) throws(CoreError) -> SecureBytes {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
         if fd < 0 {
-            throw CoreError(code: "secret.no-terminal", exitStatus: .configuration,
-                            message: "no terminal to ask for a passphrase: set password_file (or key_file) under [repository] in the configuration, or pass --password-file")
+            throw CoreError(.secretNoTerminal, message: "no terminal to ask for a passphrase: set password_file (or key_file) under [repository] in the configuration, or pass --password-file")
         }
         defer { close(fd) }
         var saved = termios()
@@ -42,7 +41,7 @@ package enum PassphrasePrompt {
         let promptBytes = Array(prompt.utf8)
         _ = promptBytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var buffer: SecureBytes
-        do { buffer = try SecureBytes(count: maximumLength) } catch { throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message) }
+        do { buffer = try SecureBytes(count: maximumLength) } catch { throw CoreError(error) }
         var length = 0
         var readError: Int32 = 0
         buffer.withUnsafeMutableBytes { raw in
@@ -59,12 +58,11 @@ package enum PassphrasePrompt {
         }
         _ = write(fd, "\n", 1)
         if readError != 0 {
-            throw CoreError(code: "secret.read", exitStatus: .ioError,
-                            message: "cannot read the passphrase from the terminal: \(errnoDescription(readError))")
+            throw CoreError(.secretRead, message: "cannot read the passphrase from the terminal: \(errnoDescription(readError))")
         }
         var result: SecureBytes
         do { result = try SecureBytes(count: length) } catch {
-            throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+            throw CoreError(error)
         }
         buffer.withUnsafeBytes { source in
             result.withUnsafeMutableBytes { target in

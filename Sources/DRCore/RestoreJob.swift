@@ -1,4 +1,4 @@
-import DRBase
+package import DRBase
 package import DRConfig
 import DRCrypto
 import DRRepository
@@ -47,7 +47,7 @@ package enum RestoreJob {
         }
         package struct Failure: Sendable, Codable {
             package var mailbox: String
-            package var code: String
+            package var code: ErrorCode
             package var error: String
         }
         package var restored: [Restored]
@@ -60,13 +60,12 @@ package enum RestoreJob {
         let clock = ContinuousClock.now
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys
-        do { keys = try repository.derivedKeys() } catch { throw SecretSources.rewrap(error) }
+        do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var stores = repository.stores
         if let wanted = options.target {
             stores = stores.filter { $0.targetName == wanted }
             if stores.isEmpty {
-                throw CoreError(code: "restore.unknown-target", exitStatus: .usage,
-                                message: "no target named \(wanted) in the configuration (targets: \(repository.stores.map(\.targetName).joined(separator: ", ")))")
+                throw CoreError(.restoreUnknownTarget, message: "no target named \(wanted) in the configuration (targets: \(repository.stores.map(\.targetName).joined(separator: ", ")))")
             }
         }
         // Manifests from the first target that can be read; every target is a full copy.
@@ -81,7 +80,7 @@ package enum RestoreJob {
             }
         }
         guard let catalogue else {
-            throw SecretSources.rewrap(lastError ?? CoreError(code: "restore.no-target", exitStatus: .failure, message: "no target could be read"))
+            throw CoreError(lastError ?? CoreError(.restoreNoTarget, message: "no target could be read"))
         }
         let chosen = try catalogue.select(options.selection, mailboxes: options.mailboxes)
         try prepareDestination(options.destination)
@@ -115,7 +114,7 @@ package enum RestoreJob {
                 let target = options.destination + "/" + entry.path
                 if !options.force && FileManager.default.fileExists(atPath: target) {
                     shared.withLock {
-                        $0.outcomes[index] = .failure(.init(mailbox: entry.path, code: "restore.exists",
+                        $0.outcomes[index] = .failure(.init(mailbox: entry.path, code: .restoreExists,
                                                             error: "\(target) exists; refusing to overwrite it (use --force, or restore to another folder)"))
                     }
                     continue
@@ -133,7 +132,7 @@ package enum RestoreJob {
                         outcome = .restored(.init(mailbox: entry.path, snapshot: snapshot, consistentAt: entry.consistentAt,
                                                   size: entry.size, path: target, target: store.targetName))
                     } catch {
-                        lastFailure = CoreError.wrap(error)
+                        lastFailure = CoreError(error)
                     }
                 }
                 if outcome == nil, let lastFailure {
@@ -162,13 +161,12 @@ package enum RestoreJob {
 
     static func prepareDestination(_ path: String) throws(CoreError) {
         guard !path.isEmpty else {
-            throw CoreError(code: "restore.no-destination", exitStatus: .usage, message: "give a destination folder with --to DIR")
+            throw CoreError(.restoreNoDestination, message: "give a destination folder with --to DIR")
         }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw CoreError(code: "restore.destination", exitStatus: .cannotCreate,
-                            message: "cannot create the destination folder \(path): \(error.localizedDescription)")
+            throw CoreError(.restoreDestination, message: "cannot create the destination folder \(path): \(error.localizedDescription)")
         }
     }
 
@@ -182,8 +180,7 @@ package enum RestoreJob {
         let temporary = "\(folder)/.drctl-restore-\(UUID().uuidString)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw CoreError(code: "restore.create", exitStatus: .cannotCreate,
-                            message: "cannot create \(temporary): \(errnoDescription(errno))")
+            throw CoreError(.restoreCreate, message: "cannot create \(temporary): \(errnoDescription(errno))")
         }
         var renamed = false
         defer {
@@ -205,17 +202,14 @@ package enum RestoreJob {
             }
             try writeAll(fd, buffer, path: temporary)
             guard written == entry.size else {
-                throw CoreError(code: "restore.size-mismatch", exitStatus: .integrity,
-                                message: "\(entry.path): restored \(written) bytes, the snapshot recorded \(entry.size); nothing was written")
+                throw CoreError(.restoreSizeMismatch, message: "\(entry.path): restored \(written) bytes, the snapshot recorded \(entry.size); nothing was written")
             }
             if fchmod(fd, mode_t(entry.mode & 0o7777)) != 0 || fsync(fd) != 0 {
-                throw CoreError(code: "restore.io", exitStatus: .ioError,
-                                message: "cannot finish \(temporary): \(errnoDescription(errno))")
+                throw CoreError(.restoreIo, message: "cannot finish \(temporary): \(errnoDescription(errno))")
             }
         }
         if rename(temporary, path) != 0 {
-            throw CoreError(code: "restore.rename", exitStatus: .ioError,
-                            message: "cannot move the restored file to \(path): \(errnoDescription(errno))")
+            throw CoreError(.restoreRename, message: "cannot move the restored file to \(path): \(errnoDescription(errno))")
         }
         renamed = true
         let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -228,8 +222,7 @@ package enum RestoreJob {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
         let err = FileIO.writeAll(fd, bytes)
         if err != 0 {
-            throw CoreError(code: "restore.io", exitStatus: .ioError,
-                            message: "cannot write \(path): \(errnoDescription(err))")
+            throw CoreError(.restoreIo, message: "cannot write \(path): \(errnoDescription(err))")
         }
     }
 }
@@ -276,7 +269,7 @@ final class ContentReader {
 
     func forEachChunk(of entry: SnapshotManifest.FileEntry, _ body: ([UInt8]) throws -> Void) throws {
         guard let root = ChunkID(hex: entry.root) else {
-            throw CoreError(code: "restore.bad-manifest", exitStatus: .dataError, message: "\(entry.path): invalid root id in the manifest")
+            throw CoreError(.restoreBadManifest, message: "\(entry.path): invalid root id in the manifest")
         }
         try walk(root, kind: .tree, file: entry.path, body)
     }
@@ -288,8 +281,7 @@ final class ContentReader {
             return
         }
         guard let node = try? ChunkTreeNode.parse(plain) else {
-            throw CoreError(code: "restore.bad-tree", exitStatus: .integrity,
-                            message: "\(file): tree node \(id) is not a valid node")
+            throw CoreError(.restoreBadTree, message: "\(file): tree node \(id) is not a valid node")
         }
         for child in node.children {
             try walk(child, kind: node.level == 1 ? .data : .tree, file: file, body)
@@ -298,8 +290,7 @@ final class ContentReader {
 
     func blob(_ id: ChunkID, file: String) throws -> [UInt8] {
         guard let location = index[id] else {
-            throw CoreError(code: "restore.missing-blob", exitStatus: .integrity,
-                            message: "\(file): chunk \(id) is in no index of target \(store.targetName); run drctl check")
+            throw CoreError(.restoreMissingBlob, message: "\(file): chunk \(id) is in no index of target \(store.targetName); run drctl check")
         }
         let name = PackNaming.objectName(location.pack)
         let start = Int(location.entry.offset), end = start + Int(location.entry.length)
@@ -310,8 +301,7 @@ final class ContentReader {
         }
         let bytes = try store.get(name, offset: Int64(start), length: max(end - start, Self.windowSize))
         guard bytes.count >= end - start else {
-            throw CoreError(code: "restore.pack-truncated", exitStatus: .integrity,
-                            message: "target \(store.targetName): pack \(name) is shorter than its index says; run drctl check")
+            throw CoreError(.restorePackTruncated, message: "target \(store.targetName): pack \(name) is shorter than its index says; run drctl check")
         }
         window = (location.pack, start, bytes)
         return try PackReader.openBlob(bytes[0..<(end - start)], entry: location.entry, pack: name,

@@ -15,18 +15,15 @@ final class RunLock {
         let path = "\(stateDirectory)/\(job).lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
-            throw CoreError(code: "lock.open", exitStatus: .ioError,
-                            message: "cannot open \(path): \(errnoDescription(errno)); check the [state] folder")
+            throw CoreError(.lockOpen, message: "cannot open \(path): \(errnoDescription(errno)); check the [state] folder")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let err = errno
             close(fd)
             if err == EWOULDBLOCK {
-                throw CoreError(code: "lock.busy", exitStatus: .temporaryFailure,
-                                message: "another drctl \(job) is running with this state folder (\(stateDirectory)); wait for it to finish, or stop it, then run again")
+                throw CoreError(.lockBusy, message: "another drctl \(job) is running with this state folder (\(stateDirectory)); wait for it to finish, or stop it, then run again")
             }
-            throw CoreError(code: "lock.open", exitStatus: .ioError,
-                            message: "cannot lock \(path): \(errnoDescription(err))")
+            throw CoreError(.lockOpen, message: "cannot lock \(path): \(errnoDescription(err))")
         }
     }
 

@@ -14,7 +14,7 @@ package enum SecretFiles {
         do {
             try contents.writeNewSecretFile(path: path, purpose: purpose)
         } catch {
-            throw CoreError(code: error.code, exitStatus: error.exitStatus, message: error.message)
+            throw CoreError(error)
         }
     }
 

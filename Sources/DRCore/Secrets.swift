@@ -31,11 +31,10 @@ package struct SecretSources: Sendable {
             do {
                 return try UnlockSecret(passphrase: passphrase, origin: "the terminal")
             } catch {
-                throw Self.rewrap(error)
+                throw CoreError(error)
             }
         }
-        throw CoreError(code: "secret.none", exitStatus: .configuration,
-                        message: "no way to unlock the repository: set password_file or key_file under [repository] in the configuration, or pass --password-file (secrets are never taken from arguments or the environment)")
+        throw CoreError(.secretNone, message: "no way to unlock the repository: set password_file or key_file under [repository] in the configuration, or pass --password-file (secrets are never taken from arguments or the environment)")
     }
 
     /// A new secret for `key add`, `key passwd` or `init`: from a password file, from a key
@@ -48,7 +47,7 @@ package struct SecretSources: Sendable {
         if let path = keyFile {
             if !SecretFiles.exists(path) {
                 let text: SecureBytes
-                do { text = try KeyFileFormat.generate() } catch { throw rewrap(error) }
+                do { text = try KeyFileFormat.generate() } catch { throw CoreError(error) }
                 try SecretFiles.create(path, contents: text, purpose: "key file")
                 createdKeyFile = path
             }
@@ -58,17 +57,15 @@ package struct SecretSources: Sendable {
             let first = try PassphrasePrompt.read(prompt: "New passphrase: ")
             let second = try PassphrasePrompt.read(prompt: "Repeat the new passphrase: ")
             guard first.constantTimeEquals(second) else {
-                throw CoreError(code: "secret.mismatch", exitStatus: .usage,
-                                message: "the two passphrases differ; nothing was changed")
+                throw CoreError(.secretMismatch, message: "the two passphrases differ; nothing was changed")
             }
             do {
                 return try UnlockSecret(passphrase: first, origin: "the terminal")
             } catch {
-                throw rewrap(error)
+                throw CoreError(error)
             }
         }
-        throw CoreError(code: "secret.none", exitStatus: .usage,
-                        message: "no new secret given: pass --new-password-file PATH or --new-key-file PATH (a key file that does not exist is created with a random key)")
+        throw CoreError(.secretNone, message: "no new secret given: pass --new-password-file PATH or --new-key-file PATH (a key file that does not exist is created with a random key)")
     }
 
     static func passphrase(fromFile path: String) throws(CoreError) -> UnlockSecret {
@@ -76,12 +73,12 @@ package struct SecretSources: Sendable {
         do {
             bytes = try SecureBytes.readSecretFile(path: path, purpose: "password file", trimTrailingNewline: true)
         } catch {
-            throw rewrap(error)
+            throw CoreError(error)
         }
         do {
             return try UnlockSecret(passphrase: bytes, origin: path)
         } catch {
-            throw rewrap(error)
+            throw CoreError(error)
         }
     }
 
@@ -90,22 +87,18 @@ package struct SecretSources: Sendable {
         do {
             text = try SecureBytes.readSecretFile(path: path, purpose: "key file", trimTrailingNewline: true)
         } catch {
-            let known = rewrap(error)
-            if known.exitStatus == .noInput {
-                throw CoreError(code: known.code, exitStatus: .noInput,
-                                message: "\(known.message). If no repository exists yet, run drctl init (it creates the key file); otherwise put back the key file you kept, or point key_file (or --key-file) at it")
+            let known = CoreError(error)
+            if known.code == .cryptoSecretFileMissing {
+                throw CoreError(known.code,
+                                message: "\(known.message). If no repository exists yet, run drctl init (it creates the key file); otherwise put back the key file you kept, or point key_file (or --key-file) at it",
+                                context: known.context, underlying: known.underlying)
             }
             throw known
         }
         do {
             return try UnlockSecret(keyFileContents: text, origin: path)
         } catch {
-            throw rewrap(error)
+            throw CoreError(error)
         }
-    }
-
-    static func rewrap(_ error: any Error) -> CoreError {
-        let known = CoreError.wrap(error)
-        return CoreError(code: known.code, exitStatus: known.exitStatus, message: known.message)
     }
 }

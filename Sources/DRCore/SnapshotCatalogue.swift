@@ -20,8 +20,7 @@ package struct SnapshotCatalogue: Sendable {
     package func snapshot(_ prefix: String) throws(CoreError) -> Item {
         let matches = items.filter { $0.id.hasPrefix(prefix.lowercased()) }
         guard prefix.count >= 4, matches.count == 1, let match = matches.first else {
-            throw CoreError(code: matches.isEmpty ? "snapshot.not-found" : "snapshot.ambiguous",
-                            exitStatus: matches.isEmpty ? .noInput : .usage,
+            throw CoreError(matches.isEmpty ? .snapshotNotFound : .snapshotAmbiguous,
                             message: matches.isEmpty
                                 ? "no snapshot with id \(prefix) (see drctl snapshots)"
                                 : "snapshot id \(prefix) is ambiguous (\(matches.count) match); give more digits")
@@ -54,12 +53,10 @@ package struct SnapshotCatalogue: Sendable {
             }
         }
         if let missing = mailboxes.first(where: { chosen[$0] == nil }) {
-            throw CoreError(code: "restore.no-snapshot", exitStatus: .noInput,
-                            message: noSnapshotMessage(missing, selection))
+            throw CoreError(.restoreNoSnapshot, message: noSnapshotMessage(missing, selection))
         }
         if chosen.isEmpty {
-            throw CoreError(code: "restore.no-snapshot", exitStatus: .noInput,
-                            message: noSnapshotMessage(nil, selection))
+            throw CoreError(.restoreNoSnapshot, message: noSnapshotMessage(nil, selection))
         }
         return chosen.values.sorted { $0.1.path < $1.1.path }
     }
@@ -94,7 +91,6 @@ package enum PointInTime {
         if let date = try? Date(trimmed, strategy: Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC") ?? .current)) {
             return date
         }
-        throw CoreError(code: "time.invalid", exitStatus: .usage,
-                        message: "\"\(text)\" is not a time: give RFC 3339 (2026-11-28T03:00:00Z, or with an offset like +01:00), \"now\", or a relative time like \"2h ago\", \"30m ago\", \"3d ago\"")
+        throw CoreError(.timeInvalid, message: "\"\(text)\" is not a time: give RFC 3339 (2026-11-28T03:00:00Z, or with an offset like +01:00), \"now\", or a relative time like \"2h ago\", \"30m ago\", \"3d ago\"")
     }
 }

@@ -39,7 +39,7 @@ package enum SnapshotsJob {
             var source: [String: any ObjectStore] = [:]
             for store in repository.stores {
                 let names: [String]
-                do { names = try store.list(prefix: "snapshots/") } catch { throw SecretSources.rewrap(error) }
+                do { names = try store.list(prefix: "snapshots/") } catch { throw CoreError(error) }
                 for name in names {
                     presence[String(name.dropFirst("snapshots/".count)), default: []].append(store.targetName)
                     if source[name] == nil { source[name] = store }
@@ -48,7 +48,7 @@ package enum SnapshotsJob {
             var manifests: [String: SnapshotManifest] = [:]
             for (name, store) in source {
                 let bytes: [UInt8]
-                do { bytes = try store.get(name) } catch { throw SecretSources.rewrap(error) }
+                do { bytes = try store.get(name) } catch { throw CoreError(error) }
                 manifests[String(name.dropFirst("snapshots/".count))] =
                     try repository.openManifest(bytes, name: name, store: store, keys: keys)
             }
@@ -70,7 +70,7 @@ package enum SnapshotsJob {
             }
             return rows.sorted { ($0.time, $0.id) < ($1.time, $1.id) }
         } catch {
-            throw SecretSources.rewrap(error)
+            throw CoreError(error)
         }
     }
 }

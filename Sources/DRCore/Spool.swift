@@ -39,8 +39,7 @@ final class Spool: BlockSource {
             }
         }
         guard descriptor >= 0 else {
-            throw CoreError(code: "backup.spool", exitStatus: .ioError,
-                            message: "cannot create a spool file in \(directory) (the [state] folder): \(errnoDescription(errno))")
+            throw CoreError(.backupSpool, message: "cannot create a spool file in \(directory) (the [state] folder): \(errnoDescription(errno))")
         }
         fd = descriptor
     }
@@ -54,8 +53,7 @@ final class Spool: BlockSource {
     func append(_ bytes: [UInt8]) throws(CoreError) {
         let err = FileIO.writeAll(fd, bytes, at: size)
         if err != 0 {
-            throw CoreError(code: "backup.spool", exitStatus: .ioError,
-                            message: "cannot write the spool file in the [state] folder: \(errnoDescription(err)) (is the disk full?)")
+            throw CoreError(.backupSpool, message: "cannot write the spool file in the [state] folder: \(errnoDescription(err)) (is the disk full?)")
         }
         size += Int64(bytes.count)
     }
@@ -69,8 +67,7 @@ final class Spool: BlockSource {
             readOffset += Int64(done)
             return done == wanted ? bytes : Array(bytes[0..<done])
         case .failure(let error):
-            throw CoreError(code: "backup.spool", exitStatus: .ioError,
-                            message: "cannot read the spool file: \(errnoDescription(error.errno))")
+            throw CoreError(.backupSpool, message: "cannot read the spool file: \(errnoDescription(error.errno))")
         }
     }
 }

@@ -92,11 +92,9 @@ package enum Argon2id {
             let err = errno
             if err == ENOMEM {
                 throw CryptoError(
-                    code: "crypto.kdf-out-of-memory", exitStatus: .temporaryFailure,
-                    message: "Argon2id needs \(parameters.memLimit / (1024 * 1024)) MiB of memory for this key and the system could not provide it: free memory, or raise the memory limit (MemoryMax= in the systemd unit, ulimit -v) and retry")
+                    .cryptoKdfOutOfMemory, message: "Argon2id needs \(parameters.memLimit / (1024 * 1024)) MiB of memory for this key and the system could not provide it: free memory, or raise the memory limit (MemoryMax= in the systemd unit, ulimit -v) and retry")
             }
-            throw CryptoError(code: "crypto.kdf", exitStatus: .failure,
-                              message: "Argon2id key derivation failed (\(errnoDescription(err)))")
+            throw CryptoError(.cryptoKdf, message: "Argon2id key derivation failed (\(errnoDescription(err)))")
         }
         return key
     }
@@ -114,8 +112,7 @@ package enum Argon2id {
 
     private static func validate(_ p: Argon2idParameters, outputLength: Int) throws(CryptoError) {
         func bad(_ what: String) -> CryptoError {
-            CryptoError(code: "crypto.kdf-parameters", exitStatus: .dataError,
-                        message: "the Argon2id parameters of this key are unusable (\(what)): the key file is damaged or was not written by drctl")
+            CryptoError(.cryptoKdfParameters, message: "the Argon2id parameters of this key are unusable (\(what)): the key file is damaged or was not written by drctl")
         }
         guard p.algorithm == Argon2idParameters.algorithmName else {
             throw bad("algorithm \"\(p.algorithm)\", expected \"\(Argon2idParameters.algorithmName)\"")

@@ -149,6 +149,6 @@ package struct Blake2bHasher: ~Copyable {
     }
 
     private static func failure(_ step: String) -> CryptoError {
-        CryptoError(code: "crypto.hash", exitStatus: .failure, message: "BLAKE2b \(step) failed")
+        CryptoError(.cryptoHash, message: "BLAKE2b \(step) failed")
     }
 }

@@ -11,21 +11,17 @@ extension CryptoError {
     /// An AEAD tag did not verify: the data was altered, truncated, or sealed under another
     /// key or with other associated data.
     static func authenticationFailed(_ what: String) -> CryptoError {
-        CryptoError(code: "crypto.authentication-failed", exitStatus: .dataError,
-                    message: "\(what) failed authentication: it was modified or damaged, or it was encrypted with a different key. Run `drctl check` on the repository, or try another copy of it.")
+        CryptoError(.cryptoAuthenticationFailed, message: "\(what) failed authentication: it was modified or damaged, or it was encrypted with a different key. Run `drctl check` on the repository, or try another copy of it.")
     }
 
     static func invalidLength(_ what: String, expected: String, actual: Int) -> CryptoError {
-        CryptoError(code: "crypto.invalid-length", exitStatus: .dataError,
-                    message: "\(what) must be \(expected) bytes long, but it is \(actual) bytes")
+        CryptoError(.cryptoInvalidLength, message: "\(what) must be \(expected) bytes long, but it is \(actual) bytes")
     }
 
     static func outOfSecureMemory(_ count: Int) -> CryptoError {
-        CryptoError(code: "crypto.secure-memory", exitStatus: .failure,
-                    message: "cannot allocate \(count) bytes of locked memory for key material: raise the locked-memory limit (ulimit -l, or LimitMEMLOCK= in the systemd unit)")
+        CryptoError(.cryptoSecureMemory, message: "cannot allocate \(count) bytes of locked memory for key material: raise the locked-memory limit (ulimit -l, or LimitMEMLOCK= in the systemd unit)")
     }
 
     static let libraryUnavailable = CryptoError(
-        code: "crypto.init", exitStatus: .failure,
-        message: "libsodium could not be initialised (is /dev/urandom readable?)")
+        .cryptoInit, message: "libsodium could not be initialised (is /dev/urandom readable?)")
 }

@@ -38,8 +38,7 @@ package struct Ed25519SigningKey: ~Copyable, Sendable {
             }
         }
         guard status == 0 else {
-            throw CryptoError(code: "crypto.signing-key", exitStatus: .failure,
-                              message: "cannot derive the Ed25519 key pair from its seed")
+            throw CryptoError(.cryptoSigningKey, message: "cannot derive the Ed25519 key pair from its seed")
         }
         self.secretKey = secretKey
         self.publicKey = publicKey
@@ -73,8 +72,7 @@ package struct Ed25519SigningKey: ~Copyable, Sendable {
         let seed = try SecureBytes.readSecretFile(path: path, purpose: "signing key file",
                                                   trimTrailingNewline: false)
         guard seed.count == seedLength else {
-            throw CryptoError(code: "crypto.key-file-invalid", exitStatus: .configuration,
-                              message: "signing key file \(path) holds \(seed.count) bytes, but an Ed25519 seed is exactly \(seedLength): it is not a drctl signing key")
+            throw CryptoError(.cryptoKeyFileInvalid, message: "signing key file \(path) holds \(seed.count) bytes, but an Ed25519 seed is exactly \(seedLength): it is not a drctl signing key")
         }
         return try Ed25519SigningKey(seed: seed)
     }

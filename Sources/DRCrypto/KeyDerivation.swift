@@ -30,8 +30,7 @@ package enum KeyDerivation {
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
         }
         guard allowed, (1...64).contains(purposeBytes.count) else {
-            throw CryptoError(code: "crypto.kdf-purpose", exitStatus: .failure,
-                              message: "invalid subkey purpose \"\(purpose)\": use 1 to 64 characters from a-z, 0-9, '-' and '.'")
+            throw CryptoError(.cryptoKdfPurpose, message: "invalid subkey purpose \"\(purpose)\": use 1 to 64 characters from a-z, 0-9, '-' and '.'")
         }
         let message = Array(label.utf8) + [0] + purposeBytes
         var hasher = try Blake2bHasher(key: master, outputLength: length)

@@ -44,8 +44,7 @@ package struct SecureBytes: ~Copyable, @unchecked Sendable {
     /// `count` zero bytes from `allocator` (tests pass their own to watch the release).
     init(count: Int, allocator: SecureAllocator) throws(CryptoError) {
         guard count >= 0 else {
-            throw CryptoError(code: "crypto.invalid-length", exitStatus: .failure,
-                              message: "a secret cannot have a negative length (\(count))")
+            throw CryptoError(.cryptoNegativeLength, message: "a secret cannot have a negative length (\(count))")
         }
         try Sodium.ready()
         let allocated = max(count, 1)
@@ -131,11 +130,11 @@ extension SecureBytes {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if fd < 0 {
             let err = errno
-            throw CryptoError(code: err == EEXIST ? "crypto.secret-file-exists" : "crypto.secret-file-create",
-                              exitStatus: err == EEXIST ? .cannotCreate : .ioError,
+            throw CryptoError(err == EEXIST ? .cryptoSecretFileExists : .cryptoSecretFileCreate,
                               message: err == EEXIST
                                 ? "\(purpose) \(path) already exists: refusing to overwrite it; move it away first if you really mean to replace it"
-                                : "cannot create \(purpose) \(path): \(errnoDescription(err))")
+                                : "cannot create \(purpose) \(path): \(errnoDescription(err))",
+                              context: ErrorContext(file: path), underlying: .errno(err))
         }
         var failure: Int32 = 0
         var written = 0
@@ -152,8 +151,7 @@ extension SecureBytes {
         close(fd)
         if failure != 0 {
             unlink(path)
-            throw CryptoError(code: "crypto.secret-file-write", exitStatus: .ioError,
-                              message: "cannot write \(purpose) \(path): \(errnoDescription(failure)); nothing was kept")
+            throw CryptoError(.cryptoSecretFileWrite, message: "cannot write \(purpose) \(path): \(errnoDescription(failure)); nothing was kept")
         }
     }
 
@@ -178,8 +176,9 @@ extension SecureBytes {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
         if fd < 0 {
             let err = errno
-            throw CryptoError(code: "crypto.secret-file-open", exitStatus: err == ENOENT ? .noInput : .ioError,
-                              message: "cannot open \(purpose) \(path): \(errnoDescription(err))")
+            throw CryptoError(err == ENOENT ? .cryptoSecretFileMissing : .cryptoSecretFileOpen,
+                              message: "cannot open \(purpose) \(path): \(errnoDescription(err))",
+                              context: ErrorContext(file: path), underlying: .errno(err))
         }
         defer { close(fd) }
         // Check again on the descriptor we read from: the path may have been swapped between
@@ -187,12 +186,10 @@ extension SecureBytes {
         var info = stat()
         if fstat(fd, &info) != 0 {
             let err = errno
-            throw CryptoError(code: "crypto.secret-file-read", exitStatus: .ioError,
-                              message: "cannot stat \(purpose) \(path): \(errnoDescription(err))")
+            throw CryptoError(.cryptoSecretFileRead, message: "cannot stat \(purpose) \(path): \(errnoDescription(err))")
         }
         if (info.st_mode & S_IFMT) != S_IFREG || (info.st_mode & 0o077) != 0 {
-            throw CryptoError(code: "crypto.secret-file-changed", exitStatus: .configuration,
-                              message: "\(purpose) \(path) changed while it was being opened (it is no longer a private regular file). Check who else writes to it, then run: chmod 600 \(path)")
+            throw CryptoError(.cryptoSecretFileChanged, message: "\(purpose) \(path) changed while it was being opened (it is no longer a private regular file). Check who else writes to it, then run: chmod 600 \(path)")
         }
 
         // One byte more than the limit, to tell "exactly at the limit" from "too large".
@@ -205,15 +202,13 @@ extension SecureBytes {
             if n < 0 {
                 let err = errno
                 if err == EINTR { continue }
-                throw CryptoError(code: "crypto.secret-file-read", exitStatus: .ioError,
-                                  message: "cannot read \(purpose) \(path): \(errnoDescription(err))")
+                throw CryptoError(.cryptoSecretFileRead, message: "cannot read \(purpose) \(path): \(errnoDescription(err))")
             }
             if n == 0 { break }
             filled += n
         }
         if filled > maximumSecretFileSize {
-            throw CryptoError(code: "crypto.secret-file-too-large", exitStatus: .configuration,
-                              message: "\(purpose) \(path) is larger than \(maximumSecretFileSize / 1024) KiB, so it is not a key or passphrase file: check the path")
+            throw CryptoError(.cryptoSecretFileTooLarge, message: "\(purpose) \(path) is larger than \(maximumSecretFileSize / 1024) KiB, so it is not a key or passphrase file: check the path")
         }
         var length = filled
         if trimTrailingNewline {
@@ -225,8 +220,7 @@ extension SecureBytes {
             }
         }
         if length == 0 {
-            throw CryptoError(code: "crypto.secret-file-empty", exitStatus: .configuration,
-                              message: "\(purpose) \(path) is empty\(filled > 0 ? " (only a line break)" : ""): write the secret into it, or point the configuration at the right file")
+            throw CryptoError(.cryptoSecretFileEmpty, message: "\(purpose) \(path) is empty\(filled > 0 ? " (only a line break)" : ""): write the secret into it, or point the configuration at the right file")
         }
         return try buffer.prefix(length)
     }

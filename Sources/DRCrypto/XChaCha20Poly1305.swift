@@ -130,8 +130,7 @@ package enum XChaCha20Poly1305 {
             }
         }
         guard status == 0 else {
-            throw CryptoError(code: "crypto.encrypt", exitStatus: .failure,
-                              message: "encryption failed (message of \(plaintext.count) bytes is too long for XChaCha20-Poly1305)")
+            throw CryptoError(.cryptoEncrypt, message: "encryption failed (message of \(plaintext.count) bytes is too long for XChaCha20-Poly1305)")
         }
         return sealed
     }
@@ -141,8 +140,7 @@ package enum XChaCha20Poly1305 {
         try Sodium.ready()
         try checkKey(key)
         guard sealed.count >= nonceLength + tagLength else {
-            throw CryptoError(code: "crypto.truncated", exitStatus: .dataError,
-                              message: "an encrypted object is \(sealed.count) bytes long, shorter than the \(nonceLength + tagLength) bytes of nonce and tag: it was truncated. Run `drctl check`, or try another copy of it.")
+            throw CryptoError(.cryptoTruncated, message: "an encrypted object is \(sealed.count) bytes long, shorter than the \(nonceLength + tagLength) bytes of nonce and tag: it was truncated. Run `drctl check`, or try another copy of it.")
         }
         return sealed.count - nonceLength - tagLength
     }

@@ -73,8 +73,7 @@ package final class BackupWriter: Sendable {
         self.compressionLevel = compressionLevel
         self.packSize = packSize
         guard repository.stores.count <= 16 else {
-            throw RepositoryError(code: "repository.too-many-targets", exitStatus: .configuration,
-                                  message: "\(repository.stores.count) targets are configured; drctl supports at most 16")
+            throw RepositoryError(.repositoryTooManyTargets, message: "\(repository.stores.count) targets are configured; drctl supports at most 16")
         }
         var cachePath = ":memory:"
         if let cacheFolder {
@@ -93,15 +92,15 @@ package final class BackupWriter: Sendable {
                         try store.removeIncompleteWrite(write)
                     }
                 } catch {
-                    throw RepositoryError.wrap(error)
+                    throw RepositoryError(error)
                 }
                 // Index objects not merged into the cache yet are read one at a time.
                 let names: [String]
-                do { names = try store.list(prefix: "index/") } catch { throw RepositoryError.wrap(error) }
+                do { names = try store.list(prefix: "index/") } catch { throw RepositoryError(error) }
                 let keys = self.keys
                 try initial.presence.synchronize(target: store.targetName, names: names) { (name) throws(RepositoryError) in
                     let bytes: [UInt8]
-                    do throws(TransportError) { bytes = try store.get(name) } catch { throw RepositoryError.wrap(error) }
+                    do throws(TransportError) { bytes = try store.get(name) } catch { throw RepositoryError(error) }
                     return try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
                 }
                 let indexedPacks = try initial.presence.indexedPacks(of: store.targetName)
@@ -125,7 +124,7 @@ package final class BackupWriter: Sendable {
 
     /// A compressor for one worker thread (a zstd context is not thread-safe).
     package func makeCompressor() throws(RepositoryError) -> ChunkCompressor {
-        do { return try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError.wrap(error) }
+        do { return try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
     }
 
     /// Stores a chunk unless every healthy target already has it. Returns its id.
@@ -249,7 +248,7 @@ package final class BackupWriter: Sendable {
         var common: Set<String>?
         for store in healthy {
             let names: [String]
-            do { names = try store.list(prefix: "snapshots/") } catch { throw RepositoryError.wrap(error) }
+            do { names = try store.list(prefix: "snapshots/") } catch { throw RepositoryError(error) }
             common = common.map { $0.intersection(names) } ?? Set(names)
         }
         // Newest first, taking each mailbox's newest entry, until every mailbox of this run has
@@ -259,7 +258,7 @@ package final class BackupWriter: Sendable {
         let keys = self.keys
         func load(_ name: String) throws(RepositoryError) -> SnapshotManifest {
             let bytes: [UInt8]
-            do throws(TransportError) { bytes = try first.get(name) } catch { throw RepositoryError.wrap(error) }
+            do throws(TransportError) { bytes = try first.get(name) } catch { throw RepositoryError(error) }
             return try SnapshotManifest.open(bytes, name: name, target: first.targetName, keys: keys)
         }
         let names = (common ?? []).sorted()
@@ -286,7 +285,7 @@ package final class BackupWriter: Sendable {
         } catch let error where error.kind == .exists {
             return
         } catch {
-            let wrapped = RepositoryError.wrap(error)
+            let wrapped = RepositoryError(error)
             state.withLock { state in
                 state.failures[store.targetName] = wrapped
                 state.healthy &= ~(state.bits[store.targetName] ?? 0)
@@ -296,9 +295,12 @@ package final class BackupWriter: Sendable {
 
     static func allFailed(_ failures: [String: RepositoryError]) -> RepositoryError {
         let details = failures.sorted { $0.key < $1.key }.map { "\($0.value.message)" }.joined(separator: "; ")
-        let status = failures.values.first?.exitStatus ?? .failure
-        return RepositoryError(code: "repository.all-targets-failed", exitStatus: status,
-                               message: "no target could be written: \(details)")
+        // The first target's code (say transport.no-space) keeps the exit status that its
+        // cause deserves; the message names every target's failure.
+        let first = failures.sorted { $0.key < $1.key }.first?.value
+        return RepositoryError(first?.code ?? .repositoryAllTargetsFailed,
+                               message: "no target could be written: \(details)",
+                               context: first?.context ?? ErrorContext(), underlying: first?.underlying)
     }
 
     /// Reads the header of every pack that no index names.
@@ -306,7 +308,7 @@ package final class BackupWriter: Sendable {
                                       keys: RepositoryKeys) throws(RepositoryError) -> [IndexObject.PackRecord] {
         var records: [IndexObject.PackRecord] = []
         let names: [String]
-        do { names = try store.list(prefix: "data/") } catch { throw RepositoryError.wrap(error) }
+        do { names = try store.list(prefix: "data/") } catch { throw RepositoryError(error) }
         for name in names {
             guard let id = PackNaming.id(fromObjectName: name), !indexedPacks.contains(id) else { continue }
             do {
@@ -338,7 +340,7 @@ extension Repository {
                                                                target: store.targetName, keys: keys)))
             }
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
         return result.sorted { $0.1.time < $1.1.time }
     }

@@ -31,7 +31,7 @@ final class ChunkPresence {
             // Earlier versions kept claims here; they are held in memory now.
             try database.execute("DROP TABLE IF EXISTS pending")
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -76,8 +76,7 @@ final class ChunkPresence {
             var taken: Set<Int64> = []
             while try used.step() { taken.insert(used.int(0)) }
             guard let free = (0..<16).first(where: { !taken.contains(Int64($0)) }) else {
-                throw RepositoryError(code: "repository.cache-full", exitStatus: .failure,
-                                      message: "the presence cache \(database.path) knows 16 targets already; delete it to start afresh")
+                throw RepositoryError(.repositoryCacheFull, message: "the presence cache \(database.path) knows 16 targets already; delete it to start afresh")
             }
             let add = try database.prepare("INSERT INTO bits(target, bit) VALUES (?1, ?2)")
             add.bind(1, text: target)
@@ -85,7 +84,7 @@ final class ChunkPresence {
             _ = try add.step()
             return UInt16(1) << UInt16(free)
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -116,7 +115,7 @@ final class ChunkPresence {
                 try record(indexObject: try load(name), named: name, target: target, bit: bit)
             }
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -167,7 +166,7 @@ final class ChunkPresence {
                 }
             }
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -200,7 +199,7 @@ final class ChunkPresence {
             }
             return result
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -213,7 +212,7 @@ final class ChunkPresence {
             while try query.step() { packs.insert(query.text(0)) }
             return packs
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -224,7 +223,7 @@ final class ChunkPresence {
             select.bind(1, blob: id.bytes)
             return try select.step() ? UInt16(truncatingIfNeeded: select.int(0)) : 0
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 

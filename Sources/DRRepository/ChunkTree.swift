@@ -86,7 +86,7 @@ package struct ChunkTreeNode: Sendable, Equatable {
     /// Decodes a node's plaintext; throws if it is not a valid node.
     package static func parse(_ bytes: [UInt8]) throws(RepositoryError) -> ChunkTreeNode {
         guard let node = decode(bytes) else {
-            throw RepositoryError(code: "repository.bad-tree", exitStatus: .integrity, message: "not a valid chunk tree node")
+            throw RepositoryError(.repositoryBadTree, message: "not a valid chunk tree node")
         }
         return node
     }

@@ -40,8 +40,7 @@ package struct KeyObject: Codable, Sendable, Equatable {
         do {
             return Array(try encoder.encode(self))
         } catch {
-            throw RepositoryError(code: "repository.encode", exitStatus: .failure,
-                                  message: "cannot encode a key object: \(error)")
+            throw RepositoryError(.repositoryEncode, message: "cannot encode a key object: \(error)")
         }
     }
 
@@ -49,15 +48,13 @@ package struct KeyObject: Codable, Sendable, Equatable {
         do {
             let object = try JSONDecoder().decode(KeyObject.self, from: Data(bytes))
             guard object.format == formatName else {
-                throw RepositoryError(code: "repository.key-format", exitStatus: .dataError,
-                                      message: "target \(target): \(name) has format \"\(object.format)\"; this drctl reads \"\(formatName)\" — upgrade drctl")
+                throw RepositoryError(.repositoryKeyFormat, message: "target \(target): \(name) has format \"\(object.format)\"; this drctl reads \"\(formatName)\" — upgrade drctl")
             }
             return object
         } catch let error as RepositoryError {
             throw error
         } catch {
-            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
-                                  message: "target \(target): \(name) is not a valid key object: \(error)")
+            throw RepositoryError(.repositoryCorrupt, message: "target \(target): \(name) is not a valid key object: \(error)")
         }
     }
 

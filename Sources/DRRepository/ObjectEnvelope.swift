@@ -27,7 +27,7 @@ enum ObjectEnvelope {
                                                    associatedData: associatedData(kind: kind, name: name))
             return magic + [kind.rawValue] + sealed
         } catch {
-            throw RepositoryError.wrap(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -35,15 +35,13 @@ enum ObjectEnvelope {
                      key: borrowing SecureBytes) throws(RepositoryError) -> [UInt8] {
         guard bytes.count >= 5 + XChaCha20Poly1305.nonceLength + XChaCha20Poly1305.tagLength,
               Array(bytes[0..<4]) == magic, bytes[4] == kind.rawValue else {
-            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
-                                  message: "target \(target): object \(name) is not a drctl \(kind) object (bad header); it is damaged or not part of a drctl repository")
+            throw RepositoryError(.repositoryCorrupt, message: "target \(target): object \(name) is not a drctl \(kind) object (bad header); it is damaged or not part of a drctl repository")
         }
         do {
             return try XChaCha20Poly1305.open(Array(bytes[5...]), key: key,
                                               associatedData: associatedData(kind: kind, name: name))
         } catch {
-            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
-                                  message: "target \(target): object \(name) failed authentication: it was modified or damaged (or belongs to another repository)")
+            throw RepositoryError(.repositoryCorrupt, message: "target \(target): object \(name) failed authentication: it was modified or damaged (or belongs to another repository)")
         }
     }
 }

@@ -112,7 +112,7 @@ package struct SealedBlob: Sendable {
             do {
                 encoded = try compressor.encode(plaintext)
             } catch {
-                throw RepositoryError.wrap(error)
+                throw RepositoryError(error)
             }
         }
         let rawLength = UInt32(plaintext.count)
@@ -120,7 +120,7 @@ package struct SealedBlob: Sendable {
         do {
             bytes = try XChaCha20Poly1305.seal(encoded.payload, key: keys.data, associatedData: ad)
         } catch {
-            throw RepositoryError.wrap(error)
+            throw RepositoryError(error)
         }
         entry = BlobEntry(kind: kind, compressed: encoded.compressed, id: id, offset: 0,
                           length: UInt32(bytes.count), rawLength: rawLength)
@@ -166,20 +166,17 @@ package enum PackReader {
     /// escapes authentication (every blob byte is under an AEAD tag, the rest is the header).
     package static func checkTiling(_ entries: [BlobEntry], pack: [UInt8], name: String, target: String) throws(RepositoryError) {
         guard let range = sealedHeaderRange(of: pack) else {
-            throw RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
-                                  message: "target \(target): pack \(name) is damaged: no DRP1 trailer")
+            throw RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: no DRP1 trailer")
         }
         var expected = 0
         for entry in entries.sorted(by: { $0.offset < $1.offset }) {
             guard Int(entry.offset) == expected else {
-                throw RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
-                                      message: "target \(target): pack \(name) is damaged: bytes \(expected)..<\(entry.offset) belong to no blob")
+                throw RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: bytes \(expected)..<\(entry.offset) belong to no blob")
             }
             expected += Int(entry.length)
         }
         guard expected == range.lowerBound else {
-            throw RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
-                                  message: "target \(target): pack \(name) is damaged: its blobs end at \(expected), its header starts at \(range.lowerBound)")
+            throw RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: its blobs end at \(expected), its header starts at \(range.lowerBound)")
         }
     }
 
@@ -188,8 +185,7 @@ package enum PackReader {
     package static func header(of pack: [UInt8], name: String, target: String,
                               keys: RepositoryKeys) throws(RepositoryError) -> [BlobEntry] {
         let damaged = { (why: String) in
-            RepositoryError(code: "repository.pack-damaged", exitStatus: .integrity,
-                            message: "target \(target): pack \(name) is damaged: \(why)")
+            RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: \(why)")
         }
         guard pack.count >= 8, Array(pack[(pack.count - 4)...]) == Array("DRP1".utf8) else {
             throw damaged("no DRP1 trailer (truncated?)")
@@ -232,20 +228,17 @@ package enum PackReader {
                 try XChaCha20Poly1305.open(raw, key: keys.data, associatedData: ad)
             }
         } catch {
-            throw RepositoryError(code: "repository.blob-damaged", exitStatus: .integrity,
-                                  message: "target \(target): blob \(entry.id) in pack \(pack) fails authentication: the pack is damaged")
+            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) fails authentication: the pack is damaged")
         }
         let plain: [UInt8]
         do {
             plain = try ChunkCompression.decode(payload: payload, compressed: entry.compressed,
                                                 originalLength: Int(entry.rawLength))
         } catch {
-            throw RepositoryError(code: "repository.blob-damaged", exitStatus: .integrity,
-                                  message: "target \(target): blob \(entry.id) in pack \(pack) does not decompress: \(error)")
+            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) does not decompress: \(error)")
         }
         guard plain.count == Int(entry.rawLength), keys.chunkID(of: plain) == entry.id else {
-            throw RepositoryError(code: "repository.blob-damaged", exitStatus: .integrity,
-                                  message: "target \(target): blob \(entry.id) in pack \(pack) does not hash to its id")
+            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) does not hash to its id")
         }
         return plain
     }

@@ -60,7 +60,7 @@ package final class Repository {
     package static func presence(of stores: [any ObjectStore]) throws(RepositoryError) -> [Bool] {
         var result: [Bool] = []
         for store in stores {
-            do { result.append(try store.exists("config")) } catch { throw RepositoryError.wrap(error) }
+            do { result.append(try store.exists("config")) } catch { throw RepositoryError(error) }
         }
         return result
     }
@@ -73,12 +73,11 @@ package final class Repository {
                               cost: Argon2Cost, createdBy: String) throws(RepositoryError) -> Repository {
         let presence = try presence(of: stores)
         if let index = presence.firstIndex(of: true) {
-            throw RepositoryError(code: "repository.exists", exitStatus: .cannotCreate,
-                                  message: "target \(stores[index].targetName) already holds a repository at \(stores[index].location); refusing to overwrite it. Use a new location, or drctl key add to add a key to it")
+            throw RepositoryError(.repositoryExists, message: "target \(stores[index].targetName) already holds a repository at \(stores[index].location); refusing to overwrite it. Use a new location, or drctl key add to add a key to it")
         }
         let id = Hex.encode(SecureRandom.bytes(32))
         let master: SecureBytes
-        do { master = try SecureBytes.random(count: 32) } catch { throw RepositoryError.wrap(error) }
+        do { master = try SecureBytes.random(count: 32) } catch { throw RepositoryError(error) }
         let (keyID, keyBytes) = try wrap(master: master, repository: id, secret: secret, cost: cost)
         let config = RepositoryConfig(format: RepositoryConfig.currentFormat, id: id,
                                       created: Timestamp.now(), createdBy: createdBy)
@@ -88,7 +87,7 @@ package final class Repository {
                 try store.put("keys/\(keyID)", keyBytes, ifAbsent: true)
                 try store.put("config", configBytes, ifAbsent: true)
             } catch {
-                throw RepositoryError.wrap(error)
+                throw RepositoryError(error)
             }
         }
         return Repository(id: id, stores: stores, unlockedKeyID: keyID, masterKey: master)
@@ -108,7 +107,7 @@ package final class Repository {
                 done.append(store.targetName)
             }
         } catch {
-            throw RepositoryError.wrap(error)
+            throw RepositoryError(error)
         }
         return done
     }
@@ -124,8 +123,7 @@ package final class Repository {
     package static func open(_ all: [any ObjectStore], secret: borrowing UnlockSecret,
                             requireAll: Bool = true) throws(RepositoryError) -> Repository {
         guard !all.isEmpty else {
-            throw RepositoryError(code: "repository.no-target", exitStatus: .configuration,
-                                  message: "no target is configured")
+            throw RepositoryError(.repositoryNoTarget, message: "no target is configured")
         }
         var stores: [any ObjectStore] = []
         var unavailable: [(target: String, location: String, error: RepositoryError)] = []
@@ -148,34 +146,40 @@ package final class Repository {
                 let hint = anyPresent
                     ? "check that it is mounted and reachable, or run drctl init to copy the repository to it"
                     : "run drctl init first"
-                let error = RepositoryError(code: "repository.not-initialized", exitStatus: .noInput,
-                                            message: "target \(store.targetName) holds no repository at \(store.location); \(hint)")
+                let error = RepositoryError(.repositoryNotInitialized, message: "target \(store.targetName) holds no repository at \(store.location); \(hint)")
                 if requireAll { throw error }
                 unavailable.append((store.targetName, store.location, error))
             case .failure(let failure):
-                let error = RepositoryError.wrap(failure)
+                let error = RepositoryError(failure)
                 if requireAll { throw error }
                 unavailable.append((store.targetName, store.location, error))
             }
         }
         guard let first = stores.first else {
-            throw unavailable.first?.error ?? RepositoryError(code: "repository.no-target", exitStatus: .failure,
-                                                              message: "no target could be opened")
+            throw unavailable.first?.error ?? RepositoryError(.repositoryNoTarget, message: "no target could be opened")
         }
         let entries = try listKeys(in: first)
         let candidates = entries.filter { $0.object.kind == secret.kind }
         var openedID: String?
         var opened: SecureBytes?
+        // A key object that cannot be tried (damaged, or no locked memory for it) is not a
+        // wrong key: another key may still open the repository, and if none does, that
+        // failure is what the operator must see — not "wrong passphrase".
+        var untried: RepositoryError?
         for entry in candidates where openedID == nil {
-            if let master = try unwrap(entry.object, secret: secret) {
-                openedID = entry.id
-                opened = consume master
+            do {
+                if let master = try unwrap(entry.object, secret: secret) {
+                    openedID = entry.id
+                    opened = consume master
+                }
+            } catch {
+                untried = untried ?? error
             }
         }
+        if openedID == nil, let untried { throw untried }
         guard let keyID = openedID, let master = opened.take() else {
             let what = secret.kind == .passphrase ? "passphrase" : "key file"
-            throw RepositoryError(code: "repository.wrong-key", exitStatus: .permissionDenied,
-                                  message: "the \(what) from \(secret.origin) opens none of the \(entries.count) key(s) of the repository at \(first.location) (target \(first.targetName)); check that it is the right \(what). Nothing was changed")
+            throw RepositoryError(.repositoryWrongKey, message: "the \(what) from \(secret.origin) opens none of the \(entries.count) key(s) of the repository at \(first.location) (target \(first.targetName)); check that it is the right \(what). Nothing was changed")
         }
         var id: String?
         for store in stores {
@@ -183,11 +187,10 @@ package final class Repository {
             do {
                 config = try openConfig(try store.get("config"), master: master, target: store.targetName)
             } catch {
-                throw RepositoryError.from(error)
+                throw RepositoryError(error)
             }
             if let known = id, known != config.id {
-                throw RepositoryError(code: "repository.mismatch", exitStatus: .dataError,
-                                      message: "target \(store.targetName) holds a different repository (id \(config.id.prefix(12))…) than target \(first.targetName) (id \(known.prefix(12))…); targets of one configuration must be copies of one repository")
+                throw RepositoryError(.repositoryMismatch, message: "target \(store.targetName) holds a different repository (id \(config.id.prefix(12))…) than target \(first.targetName) (id \(known.prefix(12))…); targets of one configuration must be copies of one repository")
             }
             id = config.id
         }
@@ -222,7 +225,7 @@ package final class Repository {
             } catch let error where error.kind == .exists {
                 continue
             } catch {
-                throw RepositoryError.wrap(error)
+                throw RepositoryError(error)
             }
         }
         return keyID
@@ -233,16 +236,13 @@ package final class Repository {
         let all = try keys()
         let matches = all.filter { $0.id.hasPrefix(prefix.lowercased()) }
         if prefix.count < 4 {
-            throw RepositoryError(code: "repository.short-key-id", exitStatus: .usage,
-                                  message: "key id \"\(prefix)\" is too short: give at least 4 hex digits of an id that drctl key list shows")
+            throw RepositoryError(.repositoryShortKeyId, message: "key id \"\(prefix)\" is too short: give at least 4 hex digits of an id that drctl key list shows")
         }
         if matches.count > 1 {
-            throw RepositoryError(code: "repository.ambiguous-key", exitStatus: .usage,
-                                  message: "key id \"\(prefix)\" is ambiguous (\(matches.count) keys match); give more digits (see drctl key list)")
+            throw RepositoryError(.repositoryAmbiguousKey, message: "key id \"\(prefix)\" is ambiguous (\(matches.count) keys match); give more digits (see drctl key list)")
         }
         guard let match = matches.first else {
-            throw RepositoryError(code: "repository.key-not-found", exitStatus: .noInput,
-                                  message: "no key with id \"\(prefix)\" (see drctl key list)")
+            throw RepositoryError(.repositoryKeyNotFound, message: "no key with id \"\(prefix)\" (see drctl key list)")
         }
         return match
     }
@@ -253,19 +253,16 @@ package final class Repository {
     package func removeKey(_ keyID: String, allowCurrent: Bool = false) throws(RepositoryError) {
         let all = try keys()
         guard all.contains(where: { $0.id == keyID }) else {
-            throw RepositoryError(code: "repository.key-not-found", exitStatus: .noInput,
-                                  message: "no key with id \(keyID)")
+            throw RepositoryError(.repositoryKeyNotFound, message: "no key with id \(keyID)")
         }
         if all.count <= 1 {
-            throw RepositoryError(code: "repository.last-key", exitStatus: .usage,
-                                  message: "key \(keyID.prefix(12)) is the repository's only key; removing it would make every backup unreadable. Add another key first (drctl key add)")
+            throw RepositoryError(.repositoryLastKey, message: "key \(keyID.prefix(12)) is the repository's only key; removing it would make every backup unreadable. Add another key first (drctl key add)")
         }
         if keyID == unlockedKeyID && !allowCurrent {
-            throw RepositoryError(code: "repository.current-key", exitStatus: .usage,
-                                  message: "key \(keyID.prefix(12)) is the one this command was unlocked with; unlock with another key to remove it, or use drctl key passwd to replace it")
+            throw RepositoryError(.repositoryCurrentKey, message: "key \(keyID.prefix(12)) is the one this command was unlocked with; unlock with another key to remove it, or use drctl key passwd to replace it")
         }
         for store in stores {
-            do { try store.delete("keys/\(keyID)") } catch { throw RepositoryError.wrap(error) }
+            do { try store.delete("keys/\(keyID)") } catch { throw RepositoryError(error) }
         }
     }
 
@@ -278,14 +275,13 @@ package final class Repository {
                 let bytes = try store.get(name)
                 let id = String(name.dropFirst("keys/".count))
                 guard KeyObject.identifier(of: bytes) == id else {
-                    throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
-                                          message: "target \(store.targetName): \(name) does not match its content hash: it was modified or damaged")
+                    throw RepositoryError(.repositoryCorrupt, message: "target \(store.targetName): \(name) does not match its content hash: it was modified or damaged")
                 }
                 let object = try KeyObject.decode(bytes, name: name, target: store.targetName)
                 entries.append(KeyEntry(id: id, object: object, targets: [store.targetName]))
             }
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
         return entries
     }
@@ -308,22 +304,26 @@ package final class Repository {
             let bytes = try object.encoded()
             return (KeyObject.identifier(of: bytes), bytes)
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 
     /// The master key if `secret` opens `object`, nil if it does not (wrong secret).
     static func unwrap(_ object: KeyObject, secret: borrowing UnlockSecret) throws(RepositoryError) -> SecureBytes? {
         guard let sealed = Base64.decode(object.wrappedKey) else {
-            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
-                                  message: "a key object's wrappedKey is not base64")
+            throw RepositoryError(.repositoryCorrupt, message: "a key object's wrappedKey is not base64")
         }
         let kek = try secret.keyEncryptionKey(for: object)
         do {
             return try XChaCha20Poly1305.openSecret(sealed, key: kek,
                                                     associatedData: KeyObject.associatedData(repository: object.repository))
-        } catch {
+        } catch where error.code == .cryptoAuthenticationFailed {
+            // Only a tag that does not verify means "not this key". Anything else — no
+            // locked memory left (its message carries the ulimit -l hint), a truncated
+            // wrapping — is reported as what it is, never as a wrong passphrase.
             return nil
+        } catch {
+            throw RepositoryError(error)
         }
     }
 
@@ -334,27 +334,25 @@ package final class Repository {
             encoder.outputFormatting = [.sortedKeys]
             json = Array(try encoder.encode(config))
         } catch {
-            throw RepositoryError(code: "repository.encode", exitStatus: .failure, message: "cannot encode config: \(error)")
+            throw RepositoryError(.repositoryEncode, message: "cannot encode config: \(error)")
         }
         let key: SecureBytes
-        do { key = try KeyDerivation.subkey(from: master, purpose: "config") } catch { throw RepositoryError.wrap(error) }
+        do { key = try KeyDerivation.subkey(from: master, purpose: "config") } catch { throw RepositoryError(error) }
         return try ObjectEnvelope.seal(json, kind: .config, name: "config", key: key)
     }
 
     static func openConfig(_ bytes: [UInt8], master: borrowing SecureBytes, target: String) throws(RepositoryError) -> RepositoryConfig {
         let key: SecureBytes
-        do { key = try KeyDerivation.subkey(from: master, purpose: "config") } catch { throw RepositoryError.wrap(error) }
+        do { key = try KeyDerivation.subkey(from: master, purpose: "config") } catch { throw RepositoryError(error) }
         let json = try ObjectEnvelope.open(bytes, kind: .config, name: "config", target: target, key: key)
         let config: RepositoryConfig
         do {
             config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(json))
         } catch {
-            throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
-                                  message: "target \(target): config decrypts but is not valid: \(error)")
+            throw RepositoryError(.repositoryCorrupt, message: "target \(target): config decrypts but is not valid: \(error)")
         }
         guard config.format == RepositoryConfig.currentFormat else {
-            throw RepositoryError(code: "repository.format", exitStatus: .dataError,
-                                  message: "target \(target): repository format \(config.format) is not supported by this drctl (it reads format \(RepositoryConfig.currentFormat)); upgrade drctl")
+            throw RepositoryError(.repositoryFormat, message: "target \(target): repository format \(config.format) is not supported by this drctl (it reads format \(RepositoryConfig.currentFormat)); upgrade drctl")
         }
         return config
     }

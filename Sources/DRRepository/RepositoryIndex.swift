@@ -30,7 +30,7 @@ package struct IndexObject: Sendable, Equatable {
         LittleEndian.append(UInt32(packs.count), to: &plain)
         for record in packs {
             guard let id = Hex.decode(record.pack), id.count == 32 else {
-                throw RepositoryError(code: "repository.internal", exitStatus: .failure, message: "bad pack id \(record.pack)")
+                throw RepositoryError(.repositoryInternal, message: "bad pack id \(record.pack)")
             }
             plain.append(contentsOf: id)
             LittleEndian.append(record.length, to: &plain)
@@ -44,8 +44,7 @@ package struct IndexObject: Sendable, Equatable {
     static func open(_ bytes: [UInt8], name: String, target: String,
                      keys: RepositoryKeys) throws(RepositoryError) -> IndexObject {
         let damaged = { (why: String) in
-            RepositoryError(code: "repository.index-damaged", exitStatus: .integrity,
-                            message: "target \(target): index object \(name) is damaged: \(why); run drctl check, then drctl repair index")
+            RepositoryError(.repositoryIndexDamaged, message: "target \(target): index object \(name) is damaged: \(why); run drctl check, then drctl repair index")
         }
         guard "index/" + Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == name else {
             throw damaged("its content does not match its name")
@@ -139,10 +138,10 @@ package struct BlobIndex: Sendable {
     package static func load(from store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> BlobIndex {
         var index = BlobIndex()
         let names: [String]
-        do { names = try store.list(prefix: "index/") } catch { throw RepositoryError.wrap(error) }
+        do { names = try store.list(prefix: "index/") } catch { throw RepositoryError(error) }
         for name in names {
             let bytes: [UInt8]
-            do { bytes = try store.get(name) } catch { throw RepositoryError.wrap(error) }
+            do { bytes = try store.get(name) } catch { throw RepositoryError(error) }
             index.add(try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys))
         }
         return index

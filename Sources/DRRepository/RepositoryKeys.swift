@@ -25,7 +25,7 @@ package final class RepositoryKeys: Sendable {
             index = try KeyDerivation.subkey(from: master, purpose: "index")
             manifest = try KeyDerivation.subkey(from: master, purpose: "manifest")
         } catch {
-            throw RepositoryError.wrap(error)
+            throw RepositoryError(error)
         }
     }
 

@@ -127,12 +127,12 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
         encoder.outputFormatting = [.sortedKeys]
         let json: [UInt8]
         do { json = Array(try encoder.encode(self)) } catch {
-            throw RepositoryError(code: "repository.encode", exitStatus: .failure, message: "cannot encode a manifest: \(error)")
+            throw RepositoryError(.repositoryEncode, message: "cannot encode a manifest: \(error)")
         }
         // Compressed: a manifest repeats its keys for every mailbox, and it is written on every
         // run whatever changed, so its size counts against small incremental backups.
         let compressed: [UInt8]
-        do { compressed = try Zstd.compress(json, level: 9) } catch { throw RepositoryError.wrap(error) }
+        do { compressed = try Zstd.compress(json, level: 9) } catch { throw RepositoryError(error) }
         let sealed = try ObjectEnvelope.seal(compressed, kind: .manifest, name: "", key: keys.manifest)
         return ("snapshots/" + Hex.encode(Blake2b.hash(sealed, outputLength: 32)), sealed)
     }
@@ -140,23 +140,20 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
     static func open(_ bytes: [UInt8], name: String, target: String,
                      keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
         guard "snapshots/" + Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == name else {
-            throw RepositoryError(code: "repository.manifest-damaged", exitStatus: .integrity,
-                                  message: "target \(target): snapshot manifest \(name) does not match its name: it is damaged")
+            throw RepositoryError(.repositoryManifestDamaged, message: "target \(target): snapshot manifest \(name) does not match its name: it is damaged")
         }
         let compressed = try ObjectEnvelope.open(bytes, kind: .manifest, name: "", target: target, key: keys.manifest)
         do {
             let json = try Zstd.decompress(compressed, maxOutput: maximumSize)
             let manifest = try JSONDecoder().decode(SnapshotManifest.self, from: Data(json))
             guard manifest.format == currentFormat else {
-                throw RepositoryError(code: "repository.format", exitStatus: .dataError,
-                                      message: "target \(target): \(name) has manifest format \(manifest.format); upgrade drctl")
+                throw RepositoryError(.repositoryFormat, message: "target \(target): \(name) has manifest format \(manifest.format); upgrade drctl")
             }
             return manifest
         } catch let error as RepositoryError {
             throw error
         } catch {
-            throw RepositoryError(code: "repository.manifest-damaged", exitStatus: .integrity,
-                                  message: "target \(target): \(name) decrypts but is not a valid manifest: \(error)")
+            throw RepositoryError(.repositoryManifestDamaged, message: "target \(target): \(name) decrypts but is not a valid manifest: \(error)")
         }
     }
 }

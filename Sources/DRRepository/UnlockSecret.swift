@@ -11,8 +11,7 @@ package struct UnlockSecret: ~Copyable {
 
     package init(passphrase: consuming SecureBytes, origin: String) throws(RepositoryError) {
         if passphrase.count == 0 {
-            throw RepositoryError(code: "repository.empty-passphrase", exitStatus: .configuration,
-                                  message: "the passphrase from \(origin) is empty; an empty passphrase is refused")
+            throw RepositoryError(.repositoryEmptyPassphrase, message: "the passphrase from \(origin) is empty; an empty passphrase is refused")
         }
         self.kind = .passphrase
         self.bytes = passphrase
@@ -32,15 +31,14 @@ package struct UnlockSecret: ~Copyable {
             switch kind {
             case .passphrase:
                 guard let parameters = object.kdf else {
-                    throw RepositoryError(code: "repository.corrupt", exitStatus: .dataError,
-                                          message: "a passphrase key object lacks its kdf parameters")
+                    throw RepositoryError(.repositoryCorrupt, message: "a passphrase key object lacks its kdf parameters")
                 }
                 return try Argon2id.deriveKey(password: bytes, parameters: parameters)
             case .keyFile:
                 return try KeyDerivation.subkey(from: bytes, purpose: "key-file-wrap")
             }
         } catch {
-            throw RepositoryError.from(error)
+            throw RepositoryError(error)
         }
     }
 }
@@ -67,7 +65,7 @@ package enum KeyFileFormat {
             }
             return text
         } catch {
-            throw RepositoryError.wrap(error)
+            throw RepositoryError(error)
         }
     }
 
@@ -77,11 +75,10 @@ package enum KeyFileFormat {
             while length > 0 && (raw[length - 1] == 0x0A || raw[length - 1] == 0x0D) { length -= 1 }
         }
         guard length == keyLength * 2 else {
-            throw RepositoryError(code: "repository.key-file-format", exitStatus: .configuration,
-                                  message: "key file \(origin) must hold exactly 64 hexadecimal digits (a 32-byte key); it holds \(length) characters. Generate one with: drctl init (embedded default) or drctl key add --new-key-file PATH")
+            throw RepositoryError(.repositoryKeyFileFormat, message: "key file \(origin) must hold exactly 64 hexadecimal digits (a 32-byte key); it holds \(length) characters. Generate one with: drctl init (embedded default) or drctl key add --new-key-file PATH")
         }
         var key: SecureBytes
-        do { key = try SecureBytes(count: keyLength) } catch { throw RepositoryError.wrap(error) }
+        do { key = try SecureBytes(count: keyLength) } catch { throw RepositoryError(error) }
         var valid = true
         text.withUnsafeBytes { source in
             key.withUnsafeMutableBytes { target in
@@ -94,8 +91,7 @@ package enum KeyFileFormat {
             }
         }
         guard valid else {
-            throw RepositoryError(code: "repository.key-file-format", exitStatus: .configuration,
-                                  message: "key file \(origin) holds characters other than hexadecimal digits")
+            throw RepositoryError(.repositoryKeyFileFormat, message: "key file \(origin) holds characters other than hexadecimal digits")
         }
         return key
     }

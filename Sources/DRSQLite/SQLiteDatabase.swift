@@ -29,8 +29,7 @@ package final class SQLiteDatabase {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(db)
             handle = nil
-            throw SQLiteError(code: "sqlite.open", exitStatus: .ioError,
-                              message: "cannot open the local database \(path): \(message)")
+            throw SQLiteError(.sqliteOpen, message: "cannot open the local database \(path): \(message)")
         }
         sqlite3_extended_result_codes(db, 1)
         // SQLite creates files with the umask's mode; drctl's own are private (its -wal and
@@ -77,8 +76,8 @@ package final class SQLiteDatabase {
 
     func failure(_ text: String, status: Int32) -> SQLiteError {
         let full = status == SQLITE_FULL || status == SQLITE_IOERR
-        return SQLiteError(code: full ? "sqlite.io" : "sqlite.error", exitStatus: full ? .ioError : .failure,
-                           message: "local database \(path): \(text)")
+        return SQLiteError(full ? .sqliteIo : .sqliteError, message: "local database \(path): \(text)",
+                           context: ErrorContext(file: path), underlying: .library("sqlite", Int(status)))
     }
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }

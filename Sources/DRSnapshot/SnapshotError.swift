@@ -1,43 +1,56 @@
 package import DRBase
 
-/// The one error type of the snapshot domain.
+/// The one error type of the image domain (keyless consistent images of live files).
 ///
-/// `code` is stable and documented in docs/SNAPSHOT.md (for example `snapshot.wal-checksum`);
-/// `message` names the file and says what to do. Messages never contain page contents.
+/// Codes are `image.*` in the catalogue (`ErrorCode`), documented in docs/SNAPSHOT.md and
+/// docs/EXIT-CODES.md; `message` names the file and says what to do. Messages never contain
+/// page contents.
 package struct SnapshotError: DRError {
-    package let code: String
-    package let exitStatus: ExitStatus
+    package let code: ErrorCode
     package let message: String
-    /// The operating-system error behind it, if any.
-    package let errnoValue: Int32?
+    package var context: ErrorContext
+    package let underlying: UnderlyingCode?
     /// Whether the condition is expected to go away (a writer committing, a file changing):
     /// `Snapshotter` retries these itself before giving up.
     package let isTransient: Bool
 
-    package init(code: String, exitStatus: ExitStatus, message: String,
-                errnoValue: Int32? = nil, isTransient: Bool = false) {
+    package init(_ code: ErrorCode, message: String, context: ErrorContext = ErrorContext(),
+                 underlying: UnderlyingCode? = nil, isTransient: Bool = false) {
         self.code = code
-        self.exitStatus = exitStatus
         self.message = message
-        self.errnoValue = errnoValue
+        self.context = context
+        self.underlying = underlying
         self.isTransient = isTransient
     }
 
-    /// An error from a system call on `path`, mapped to the exit status its errno deserves.
+    /// The errno behind it, if it came from a system call.
+    package var errnoValue: Int32? {
+        if case .errno(let value) = underlying { return value }
+        return nil
+    }
+
+    /// This error with another message and its other facts kept.
+    package func with(message: String) -> SnapshotError {
+        SnapshotError(code, message: message, context: context, underlying: underlying,
+                      isTransient: isTransient)
+    }
+
+    /// An error from a system call on `path`, with the code its errno deserves.
     static func system(_ operation: String, path: String, errno err: Int32) -> SnapshotError {
+        let context = ErrorContext(file: path)
         switch err {
         case ENOENT:
-            return SnapshotError(code: "snapshot.missing", exitStatus: .noInput,
+            return SnapshotError(.imageMissing,
                                  message: "\(path): \(operation) failed: \(errnoDescription(err)); check the path (the file may have been removed or renamed)",
-                                 errnoValue: err)
+                                 context: context, underlying: .errno(err))
         case EACCES, EPERM:
-            return SnapshotError(code: "snapshot.permission", exitStatus: .permissionDenied,
+            return SnapshotError(.imagePermission,
                                  message: "\(path): \(operation) failed: \(errnoDescription(err)); run drctl as a user that can read the mailbox (and write its -shm, as any SQLite reader must)",
-                                 errnoValue: err)
+                                 context: context, underlying: .errno(err))
         default:
-            return SnapshotError(code: "snapshot.io", exitStatus: .ioError,
+            return SnapshotError(.imageIo,
                                  message: "\(path): \(operation) failed: \(errnoDescription(err))",
-                                 errnoValue: err)
+                                 context: context, underlying: .errno(err))
         }
     }
 }

@@ -51,8 +51,7 @@ final class SnapshotSession {
         let stamp = try database.stamp()
         var info = stat()
         if fstat(database.fd, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
-            throw SnapshotError(code: "snapshot.not-regular", exitStatus: .dataError,
-                                message: "\(path) is not a regular file; give the path of a mailbox database file")
+            throw SnapshotError(.imageNotRegular, message: "\(path) is not a regular file; give the path of a mailbox database file")
         }
         let header = DatabaseHeader(try database.readBytes(count: 100, at: 0))
         let metadata = SnapshotMetadata(
@@ -100,8 +99,7 @@ final class SnapshotSession {
     }
 
     private func busy(_ why: String) -> SnapshotError {
-        SnapshotError(code: "snapshot.busy", exitStatus: .temporaryFailure,
-                      message: "\(path): \(why); retry later, or raise the retry timeout", isTransient: true)
+        SnapshotError(.imageBusy, message: "\(path): \(why); retry later, or raise the retry timeout", isTransient: true)
     }
 
     // MARK: WAL mode
@@ -113,10 +111,9 @@ final class SnapshotSession {
         do {
             shm = try SystemFile.openIfPresent(shmPath, writable: true)
         } catch {
-            if error.code == "snapshot.permission" {
-                throw SnapshotError(code: "snapshot.permission", exitStatus: .permissionDenied,
-                                    message: "\(shmPath): cannot open for reading and writing (\(errnoDescription(error.errnoValue ?? EACCES))); drctl places a read mark in the -shm as every SQLite reader does, so it needs the same access as the mail server (run it as that user)",
-                                    errnoValue: error.errnoValue)
+            if error.code == .imagePermission {
+                throw SnapshotError(.imagePermission, message: "\(shmPath): cannot open for reading and writing (\(errnoDescription(error.errnoValue ?? EACCES))); drctl places a read mark in the -shm as every SQLite reader does, so it needs the same access as the mail server (run it as that user)",
+                                    context: ErrorContext(file: shmPath), underlying: error.underlying)
             }
             throw error
         }
@@ -186,8 +183,7 @@ final class SnapshotSession {
             index.file.unlock(start: WalIndexLayout.readLock(chosen))
         }
         guard let pinned else {
-            throw SnapshotError(code: "snapshot.busy", exitStatus: .temporaryFailure,
-                                message: "\(shmPath): could not pin a read mark (all reader slots busy, or the wal-index header keeps changing); retry later",
+            throw SnapshotError(.imageBusy, message: "\(shmPath): could not pin a read mark (all reader slots busy, or the wal-index header keeps changing); retry later",
                                 isTransient: true)
         }
         pinnedSlot = pinned.slot
@@ -249,8 +245,7 @@ final class SnapshotSession {
             pageSize = headerPageSize
             metadata.pageSizeSource = "header"
             if let walHeader, walHeader.pageSize != headerPageSize {
-                throw SnapshotError(code: "snapshot.wal-page-size", exitStatus: .dataError,
-                                    message: "\(walPath): WAL page size \(walHeader.pageSize) differs from the database's \(headerPageSize); the WAL does not belong to this database. Open the mailbox with its key or restore it from a backup")
+                throw SnapshotError(.imageWalPageSize, message: "\(walPath): WAL page size \(walHeader.pageSize) differs from the database's \(headerPageSize); the WAL does not belong to this database. Open the mailbox with its key or restore it from a backup")
             }
         } else if let walHeader {
             pageSize = walHeader.pageSize
@@ -311,8 +306,7 @@ final class SnapshotSession {
             if journalSize > 0, !reservedHeld, let firstByte = first.first, firstByte != 0 {
                 if let journalHeader = JournalHeader(first) {
                     if header.pageSize != nil && journalHeader.pageSize != pageSize {
-                        throw SnapshotError(code: "snapshot.journal-page-size", exitStatus: .dataError,
-                                            message: "\(journalPath): hot journal page size \(journalHeader.pageSize) differs from the database's \(pageSize); open the mailbox with its key or restore it from a backup")
+                        throw SnapshotError(.imageJournalPageSize, message: "\(journalPath): hot journal page size \(journalHeader.pageSize) differs from the database's \(pageSize); open the mailbox with its key or restore it from a backup")
                     }
                     if header.pageSize == nil {
                         pageSize = journalHeader.pageSize
@@ -427,13 +421,11 @@ final class SnapshotSession {
     }
 
     private func truncated(_ why: String) -> SnapshotError {
-        SnapshotError(code: "snapshot.db-truncated", exitStatus: .dataError,
-                      message: "\(path): the database is truncated: \(why). Restore this mailbox from a backup (drctl did not change it)")
+        SnapshotError(.imageDbTruncated, message: "\(path): the database is truncated: \(why). Restore this mailbox from a backup (drctl did not change it)")
     }
 
     private func inconsistentShm(_ shmPath: String, _ why: String) -> SnapshotError {
-        SnapshotError(code: "snapshot.shm-inconsistent", exitStatus: .dataError,
-                      message: "\(shmPath): the wal-index does not match the WAL: \(why). Nothing was changed; open the mailbox with its key so SQLite rebuilds the index, or restore it from a backup")
+        SnapshotError(.imageShmInconsistent, message: "\(shmPath): the wal-index does not match the WAL: \(why). Nothing was changed; open the mailbox with its key so SQLite rebuilds the index, or restore it from a backup")
     }
 
     // MARK: reading
@@ -446,12 +438,10 @@ final class SnapshotSession {
 
     func checkReadable() throws(SnapshotError) {
         if released {
-            throw SnapshotError(code: "snapshot.released", exitStatus: .failure,
-                                message: "\(path): the image was read after its snapshot was released (outside the withConsistentImage closure)")
+            throw SnapshotError(.imageReleased, message: "\(path): the image was read after its snapshot was released (outside the withConsistentImage closure)")
         }
         if let lockDeadline, monotonicNanoseconds() > lockDeadline {
-            throw SnapshotError(code: "snapshot.lock-hold-exceeded", exitStatus: .temporaryFailure,
-                                message: "\(path): the image was not read within the \(metadata.mode == .rollback ? "SHARED-lock" : "lock") bound, so the lock was given up to let writers commit; raise the bound (--max-lock-hold-ms) or consume the image faster")
+            throw SnapshotError(.imageLockHoldExceeded, message: "\(path): the image was not read within the \(metadata.mode == .rollback ? "SHARED-lock" : "lock") bound, so the lock was given up to let writers commit; raise the bound (--max-lock-hold-ms) or consume the image faster")
         }
     }
 
@@ -459,13 +449,11 @@ final class SnapshotSession {
         if metadata.mode == .notSQLite {
             return unstable("it shrank while being copied")
         }
-        return SnapshotError(code: "snapshot.db-truncated", exitStatus: .dataError,
-                             message: "\(file.path): page \(page) is missing (the file ends early) although the snapshot pins it; the file was truncated by something other than SQLite. Restore this mailbox from a backup")
+        return SnapshotError(.imageDbTruncated, message: "\(file.path): page \(page) is missing (the file ends early) although the snapshot pins it; the file was truncated by something other than SQLite. Restore this mailbox from a backup")
     }
 
     private func unstable(_ why: String) -> SnapshotError {
-        SnapshotError(code: "snapshot.unstable", exitStatus: .temporaryFailure,
-                      message: "\(path): \(why), so the copy may be torn; retry when the file is quiet", isTransient: true)
+        SnapshotError(.imageUnstable, message: "\(path): \(why), so the copy may be torn; retry when the file is quiet", isTransient: true)
     }
 
     /// Checks that what could not be locked did not change, then releases everything.
@@ -475,12 +463,10 @@ final class SnapshotSession {
         defer { release() }
         guard let now = try stampOfPath(path) else {
             finished = true
-            throw SnapshotError(code: "snapshot.vanished", exitStatus: .noInput,
-                                message: "\(path): the file was removed or renamed while it was being copied; the copy was discarded. Check who removes mailboxes, then retry")
+            throw SnapshotError(.imageVanished, message: "\(path): the file was removed or renamed while it was being copied; the copy was discarded. Check who removes mailboxes, then retry")
         }
         if !now.sameFile(as: initialStamp) {
-            throw SnapshotError(code: "snapshot.replaced", exitStatus: .temporaryFailure,
-                                message: "\(path): the file was replaced by another one while it was being copied; retrying with the new file",
+            throw SnapshotError(.imageReplaced, message: "\(path): the file was replaced by another one while it was being copied; retrying with the new file",
                                 isTransient: true)
         }
         switch metadata.mode {

@@ -13,35 +13,35 @@ package enum Snapshotter {
     ///   that cannot be protected by a lock (a file that is not SQLite, an encrypted database
     ///   that turns out to be in WAL mode), the snapshot is retried from the start, so `body`
     ///   must start its output afresh each time (truncate, reset its chunker).
-    /// - Throws: `SnapshotError`; errors `body` throws are passed on unchanged.
+    /// - Throws: `SnapshotError`; errors of other domains that `body` throws (the repository's,
+    ///   when a backup stores what it reads) are passed on unchanged, never re-typed, so the
+    ///   caller catches each by its own type.
     package static func withConsistentImage<R>(
         of path: String, options: SnapshotOptions = SnapshotOptions(),
-        _ body: (ImageReader) throws(SnapshotError) -> R
-    ) throws(SnapshotError) -> R {
+        _ body: (ImageReader) throws -> R
+    ) throws -> R {
         let start = monotonicNanoseconds()
         let deadline = start + UInt64(max(0, options.retryTimeoutMilliseconds)) * 1_000_000
         var unstableCopies = 0
         var backoff: UInt32 = 200
         while true {
-            do throws(SnapshotError) {
+            do {
                 let session = try SnapshotSession.open(path: path, options: options)
                 defer { session.release() }
                 let reader = ImageReader(session: session)
                 let result = try body(reader)
                 try session.finish()
                 return result
-            } catch {
+            } catch let error as SnapshotError {
                 guard error.isTransient else { throw error }
-                if error.code == "snapshot.unstable" {
+                if error.code == .imageUnstable {
                     unstableCopies += 1
                     if unstableCopies >= max(1, options.stabilityAttempts) {
-                        throw SnapshotError(code: error.code, exitStatus: error.exitStatus,
-                                            message: error.message + " (gave up after \(unstableCopies) copies)")
+                        throw error.with(message: error.message + " (gave up after \(unstableCopies) copies)")
                     }
                 }
                 if monotonicNanoseconds() >= deadline {
-                    throw SnapshotError(code: error.code, exitStatus: error.exitStatus,
-                                        message: error.message + " (still so after retrying for \(options.retryTimeoutMilliseconds) ms)")
+                    throw error.with(message: error.message + " (still so after retrying for \(options.retryTimeoutMilliseconds) ms)")
                 }
                 sleepMicroseconds(backoff)
                 backoff = min(backoff * 2, 10_000)
@@ -81,8 +81,7 @@ package final class ImageReader {
         }
         let pageSize = meta.pageSize
         guard let base = buffer.baseAddress, buffer.count >= pageSize else {
-            throw SnapshotError(code: "snapshot.buffer-too-small", exitStatus: .failure,
-                                message: "\(meta.path): the read buffer (\(buffer.count) bytes) is smaller than one page (\(pageSize) bytes)")
+            throw SnapshotError(.imageBufferTooSmall, message: "\(meta.path): the read buffer (\(buffer.count) bytes) is smaller than one page (\(pageSize) bytes)")
         }
         try session.checkReadable()
         let maxPages = buffer.count / pageSize

@@ -42,8 +42,7 @@ final class WalIndex {
         self.file = file
         let size = try file.size()
         if size < Int64(WalIndexLayout.nBackfillOffset + 40) {
-            throw SnapshotError(code: "snapshot.shm-short", exitStatus: .temporaryFailure,
-                                message: "\(file.path): the wal-index is only \(size) bytes although a connection holds it; it is being initialised. Retry", isTransient: true)
+            throw SnapshotError(.imageShmShort, message: "\(file.path): the wal-index is only \(size) bytes although a connection holds it; it is being initialised. Retry", isTransient: true)
         }
         let mapped = mmap(nil, WalIndexLayout.mappedSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, 0)
         guard let mapped, mapped != MAP_FAILED else {

@@ -41,8 +41,7 @@ package struct FileObjectStore: ObjectStore {
             if link(temporary, path) != 0 {
                 let err = errno
                 if err == EEXIST {
-                    throw TransportError(.exists, code: "transport.exists",
-                                         message: "target \(targetName): \(key) already exists at \(location)")
+                    throw TransportError(.transportExists, message: "target \(targetName): \(key) already exists at \(location)", context: ErrorContext(target: targetName, object: key))
                 }
                 throw failure("link", key: key, errno: err)
             }
@@ -66,8 +65,7 @@ package struct FileObjectStore: ObjectStore {
         case .failure(let error): throw failure("read", key: key, errno: error.errno)
         }
         if offset != bytes.count {
-            throw TransportError(.io, code: "transport.short-read",
-                                 message: "target \(targetName): \(key) shrank while being read (\(offset) of \(bytes.count) bytes)")
+            throw TransportError(.transportShortRead, message: "target \(targetName): \(key) shrank while being read (\(offset) of \(bytes.count) bytes)", context: ErrorContext(target: targetName, object: key))
         }
         return bytes
     }
@@ -118,8 +116,7 @@ package struct FileObjectStore: ObjectStore {
 
     package func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError) {
         guard write.name.split(separator: "/").last?.hasPrefix(".tmp-") == true, !write.name.contains("..") else {
-            throw TransportError(.invalidKey, code: "transport.invalid-key",
-                                 message: "target \(targetName): \(write.name) is not a temporary file")
+            throw TransportError(.transportInvalidKey, message: "target \(targetName): \(write.name) is not a temporary file", context: ErrorContext(target: targetName, object: write.name))
         }
         if unlink("\(root)/\(write.name)") != 0 && errno != ENOENT {
             throw failure("delete", key: write.name, errno: errno)
@@ -164,8 +161,7 @@ package struct FileObjectStore: ObjectStore {
         if fd < 0 {
             let err = errno
             if err == ENOENT {
-                throw TransportError(.notFound, code: "transport.not-found",
-                                     message: "target \(targetName): \(key) does not exist at \(location)")
+                throw TransportError(.transportNotFound, message: "target \(targetName): \(key) does not exist at \(location)", context: ErrorContext(target: targetName, object: key))
             }
             throw failure("open", key: key, errno: err)
         }
@@ -177,8 +173,7 @@ package struct FileObjectStore: ObjectStore {
     private func path(for key: String) throws(TransportError) -> String {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         if key.isEmpty || parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." || $0.hasPrefix(".tmp-") }) {
-            throw TransportError(.invalidKey, code: "transport.invalid-key",
-                                 message: "target \(targetName): invalid object name \"\(key)\"")
+            throw TransportError(.transportInvalidKey, message: "target \(targetName): invalid object name \"\(key)\"")
         }
         return "\(root)/\(key)"
     }
@@ -232,21 +227,21 @@ package struct FileObjectStore: ObjectStore {
     }
 
     private func failure(_ operation: String, key: String, errno code: Int32) -> TransportError {
-        let kind: TransportError.Kind
+        let kind: ErrorCode
         let hint: String
         switch code {
         case ENOSPC, EDQUOT:
-            kind = .noSpace
+            kind = .transportNoSpace
             hint = " — the target's disk is full; free space or add capacity, then run the command again (nothing was published)"
         case EACCES, EPERM, EROFS:
-            kind = .permission
+            kind = .transportPermission
             hint = " — check that drctl's user may write to \(root)"
         default:
-            kind = .io
+            kind = .transportIo
             hint = ""
         }
-        return TransportError(kind, code: kind == .noSpace ? "transport.no-space" : "transport.io",
-                              message: "target \(targetName): \(operation) for \(key) at \(location) failed: \(errnoDescription(code))\(hint)")
+        return TransportError(kind, message: "target \(targetName): \(operation) for \(key) at \(location) failed: \(errnoDescription(code))\(hint)",
+                              context: ErrorContext(target: targetName, object: key), underlying: .errno(code))
     }
 }
 

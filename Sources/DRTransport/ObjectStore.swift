@@ -1,3 +1,5 @@
+package import DRBase
+
 /// One target's object storage: a flat namespace of immutable objects under the target's
 /// prefix (`config`, `keys/<id>`, `data/<xx>/<id>`, …).
 ///
@@ -46,18 +48,34 @@ package struct IncompleteWrite: Sendable, Equatable {
     }
 }
 
-/// Errors talking to a target. Messages name the target and the object.
-package struct TransportError: Error, Sendable {
+/// Errors talking to a target. Messages name the target and the object; so does `context`.
+package struct TransportError: DRError {
+    /// What kind of failure it was, for callers that decide by it (an object that exists
+    /// already is the write-once rule working; a missing one may be expected).
     package enum Kind: Sendable, Equatable {
-        case notFound, exists, io, permission, noSpace, invalidKey, protocolError
+        case notFound, exists, io, permission, noSpace, invalidKey
     }
-    package let kind: Kind
-    package let code: String
+    package let code: ErrorCode
     package let message: String
+    package var context: ErrorContext
+    package let underlying: UnderlyingCode?
 
-    package init(_ kind: Kind, code: String, message: String) {
-        self.kind = kind
+    package init(_ code: ErrorCode, message: String, context: ErrorContext = ErrorContext(),
+                 underlying: UnderlyingCode? = nil) {
         self.code = code
         self.message = message
+        self.context = context
+        self.underlying = underlying
+    }
+
+    package var kind: Kind {
+        switch code {
+        case .transportNotFound: .notFound
+        case .transportExists: .exists
+        case .transportPermission: .permission
+        case .transportNoSpace: .noSpace
+        case .transportInvalidKey: .invalidKey
+        default: .io
+        }
     }
 }

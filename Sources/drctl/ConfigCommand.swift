@@ -66,6 +66,7 @@ extension Config {
             } catch {
                 if global.json {
                     StandardStreams.writeOutput(ConfigReport.failureJSON(error).rendered() + "\n")
+                    throw Drctl.JSONReportedFailure(error: error)
                 }
                 throw error
             }
@@ -73,7 +74,7 @@ extension Config {
             let report = ConfigReport(configuration: configuration, secretFiles: statuses)
             StandardStreams.writeOutput(global.json ? report.json().rendered() + "\n" : report.text())
             let problems = statuses.filter(\.isProblem).map { status in
-                ConfigError.Problem(code: "config.secret-file", file: nil,
+                ConfigError.Problem(code: .configSecretFile, file: nil,
                                     text: status.detail ?? "\(status.file.purpose) \(status.file.path): \(status.state.rawValue)")
             }
             if !problems.isEmpty { throw ConfigError(problems: problems) }
@@ -294,7 +295,7 @@ private struct ConfigReport {
             ("ok", .bool(false)),
             ("exit_status", .integer(Int(error.exitStatus.rawValue))),
             ("problems", .array(error.problems.map { problem in
-                .object([("code", .string(problem.code)), ("file", .optional(problem.file)),
+                .object([("code", .string(problem.code.rawValue)), ("file", .optional(problem.file)),
                          ("line", problem.line.map(JSONValue.integer) ?? .null),
                          ("column", problem.column.map(JSONValue.integer) ?? .null),
                          ("message", .string(problem.rendered))])

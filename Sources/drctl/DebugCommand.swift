@@ -7,7 +7,7 @@ struct Debug: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Diagnostics (for tests and support).",
         shouldDisplay: false,
-        subcommands: [ProcessState.self])
+        subcommands: [ProcessState.self, ErrorCodes.self])
 
     /// Reports the hardening state the kernel holds for this very process.
     struct ProcessState: ParsableCommand {
@@ -34,6 +34,30 @@ struct Debug: ParsableCommand {
             } else {
                 print("core limit \(report.coreLimitSoft)/\(report.coreLimitHard), dumpable \(report.dumpable)")
                 print(report.procLimitsCoreLine)
+            }
+        }
+    }
+
+    /// Prints the error-code catalogue: the table docs/EXIT-CODES.md must hold.
+    struct ErrorCodes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "error-codes",
+            abstract: "Print every error code with its exit status and meaning (Markdown, or --json).")
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        struct Entry: Encodable {
+            var code: String
+            var exitStatus: Int32
+            var meaning: String
+        }
+
+        func run() throws {
+            if json {
+                try Output.json(ErrorCode.allCases.map {
+                    Entry(code: $0.rawValue, exitStatus: $0.exitStatus.rawValue, meaning: $0.meaning)
+                })
+            } else {
+                StandardStreams.writeOutput(ErrorCode.markdownTable)
             }
         }
     }

@@ -63,9 +63,9 @@ struct Snapshot: ParsableCommand {
         let output = try SnapshotOutput(path: to, mailbox: mailbox, force: force)
         let started = monotonicMilliseconds()
         let metadata: SnapshotMetadata
-        do throws(SnapshotError) {
+        do {
             metadata = try Snapshotter.withConsistentImage(of: mailbox, options: options) {
-                (reader) throws(SnapshotError) -> SnapshotMetadata in
+                (reader) throws -> SnapshotMetadata in
                 try output.restart()
                 var buffer = [UInt8](repeating: 0, count: max(reader.metadata.pageSize, 1 << 20))
                 while true {
@@ -186,12 +186,10 @@ private final class SnapshotOutput {
         var source = stat()
         if stat(path, &target) == 0 {
             if stat(mailbox, &source) == 0 && source.st_dev == target.st_dev && source.st_ino == target.st_ino {
-                throw SnapshotError(code: "snapshot.output-is-input", exitStatus: .usage,
-                                    message: "\(path) is the mailbox itself; choose another output file")
+                throw SnapshotError(.imageOutputIsInput, message: "\(path) is the mailbox itself; choose another output file")
             }
             if !force {
-                throw SnapshotError(code: "snapshot.output-exists", exitStatus: .cannotCreate,
-                                    message: "\(path) already exists; choose another name or pass --force to replace it")
+                throw SnapshotError(.imageOutputExists, message: "\(path) already exists; choose another name or pass --force to replace it")
             }
         }
         let slash = path.lastIndex(of: "/")
@@ -200,9 +198,10 @@ private final class SnapshotOutput {
         let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).drctl-\(getpid()).tmp"
         let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if opened < 0 {
-            throw SnapshotError(code: "snapshot.output", exitStatus: errno == EACCES ? .permissionDenied : .cannotCreate,
-                                message: "\(temporary): cannot create the output file: \(errnoDescription(errno)); check that \(directory) exists and is writable",
-                                errnoValue: errno)
+            let err = errno
+            throw SnapshotError(err == EACCES ? .imageOutputPermission : .imageOutput,
+                                message: "\(temporary): cannot create the output file: \(errnoDescription(err)); check that \(directory) exists and is writable",
+                                context: ErrorContext(file: temporary), underlying: .errno(err))
         }
         temporaryPath = temporary
         fd = opened
@@ -213,8 +212,7 @@ private final class SnapshotOutput {
         attempts += 1
         if temporaryPath == nil {
             if written > 0 {
-                throw SnapshotError(code: "snapshot.unstable", exitStatus: .temporaryFailure,
-                                    message: "the file changed while it was being copied to standard output, which cannot be rewound; retry, or write to a file with --to FILE")
+                throw SnapshotError(.imageUnstable, message: "the file changed while it was being copied to standard output, which cannot be rewound; retry, or write to a file with --to FILE")
             }
             return
         }
@@ -246,8 +244,7 @@ private final class SnapshotOutput {
         closed = true
         if close(fd) != 0 { throw outputError("close") }
         if !force && access(path, F_OK) == 0 {
-            throw SnapshotError(code: "snapshot.output-exists", exitStatus: .cannotCreate,
-                                message: "\(path) appeared while the snapshot was taken; choose another name or pass --force")
+            throw SnapshotError(.imageOutputExists, message: "\(path) appeared while the snapshot was taken; choose another name or pass --force")
         }
         if rename(temporaryPath, path) != 0 { throw outputError("rename into place") }
         committed = true
@@ -264,8 +261,7 @@ private final class SnapshotOutput {
 
     private func outputError(_ operation: String) -> SnapshotError {
         let err = errno
-        return SnapshotError(code: "snapshot.output", exitStatus: .ioError,
-                             message: "\(temporaryPath ?? "standard output"): \(operation) failed while writing the snapshot to \(path): \(errnoDescription(err))",
-                             errnoValue: err)
+        return SnapshotError(.imageOutput, message: "\(temporaryPath ?? "standard output"): \(operation) failed while writing the snapshot to \(path): \(errnoDescription(err))",
+                             context: ErrorContext(file: path), underlying: .errno(err))
     }
 }

@@ -78,11 +78,11 @@ struct ZstdTests {
         var damaged = compressed
         damaged[damaged.count / 2] ^= 0xFF
         let error = #expect(throws: CompressionError.self) { _ = try Zstd.decompress(damaged, maxOutput: input.count) }
-        #expect(error?.code == "compression.corrupt")
+        #expect(error?.code == .compressionCorrupt)
         #expect(error?.exitStatus == .dataError)
         let truncated = Array(compressed.prefix(compressed.count - 10))
         let truncatedError = #expect(throws: CompressionError.self) { _ = try Zstd.decompress(truncated, maxOutput: input.count) }
-        #expect(truncatedError?.code == "compression.corrupt")
+        #expect(truncatedError?.code == .compressionCorrupt)
         #expect(truncatedError?.message.contains("truncated") == true)
         #expect(throws: CompressionError.self) { _ = try Zstd.decompress(Array("not zstd at all".utf8), maxOutput: 100) }
         #expect(throws: CompressionError.self) { _ = try Zstd.decompress([], maxOutput: 100) }
@@ -94,13 +94,13 @@ struct ZstdTests {
         let declared = try Zstd.compress(zeros, level: 19)
         #expect(declared.count < 10_000)
         let error = #expect(throws: CompressionError.self) { _ = try Zstd.decompress(declared, maxOutput: 1 << 20) }
-        #expect(error?.code == "compression.output-too-large")
+        #expect(error?.code == .compressionOutputTooLarge)
         // A streamed frame does not declare its size: the limit must hold while decoding.
         let stream = try ZstdCompressionStream(level: 3)
         var undeclared = try stream.compress(zeros)
         undeclared += try stream.finish()
         let streamError = #expect(throws: CompressionError.self) { _ = try Zstd.decompress(undeclared, maxOutput: 1 << 20) }
-        #expect(streamError?.code == "compression.output-too-large")
+        #expect(streamError?.code == .compressionOutputTooLarge)
         // At exactly the right limit it decodes.
         #expect(try Zstd.decompress(undeclared, maxOutput: zeros.count).count == zeros.count)
     }
@@ -153,7 +153,7 @@ struct ZstdTests {
         let decompressor = try ZstdDecompressionStream()
         _ = try decompressor.decompress(Array(compressed.dropLast(5)))
         let error = #expect(throws: CompressionError.self) { try decompressor.finish() }
-        #expect(error?.code == "compression.corrupt")
+        #expect(error?.code == .compressionCorrupt)
     }
 }
 
@@ -213,7 +213,7 @@ struct ChunkCompressionTests {
         let short = #expect(throws: CompressionError.self) {
             _ = try ChunkCompression.decode(payload: payload, compressed: true, originalLength: 65535)
         }
-        #expect(short?.code == "compression.output-too-large")
+        #expect(short?.code == .compressionOutputTooLarge)
         #expect(throws: CompressionError.self) {
             _ = try ChunkCompression.decode(payload: payload, compressed: true, originalLength: 65537)
         }
@@ -223,7 +223,7 @@ struct ChunkCompressionTests {
             let out = try ChunkCompression.decode(payload: damaged, compressed: true, originalLength: 65536)
             // Without a checksum in chunk frames, damage may also decode to other bytes of the
             // right length; the AEAD around every chunk is what catches that in the pipeline.
-            if out != text { throw CompressionError(code: "test.mismatch", exitStatus: .dataError, message: "mismatch") }
+            if out != text { throw CompressionError(.compressionCorrupt, message: "mismatch") }
         }
         #expect(throws: CompressionError.self) {
             _ = try ChunkCompression.decode(payload: [1, 2, 3], compressed: false, originalLength: 4)

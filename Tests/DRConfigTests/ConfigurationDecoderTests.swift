@@ -76,7 +76,7 @@ struct ConfigurationDecoderTests {
     @Test("a typo in a key names the line and suggests the right key")
     func typoSuggestion() throws {
         let error = try #require(failure(base.replacingOccurrences("endpoint =", "endpiont =")))
-        let problem = try #require(error.problems.first { $0.code == "config.unknown-key" })
+        let problem = try #require(error.problems.first { $0.code == .configUnknownKey })
         #expect(problem.line == 14)
         #expect(error.message.contains(#"/etc/drctl/drctl.toml:14: [[target]] #2 "us-east": unknown key "endpiont" — did you mean "endpoint"? Allowed keys: name, url, endpoint, region, credentials_file"#),
                 "\(error.message)")
@@ -85,7 +85,7 @@ struct ConfigurationDecoderTests {
     @Test("an unknown section is named with a suggestion")
     func unknownSection() throws {
         let error = try #require(failure(base + "[retension]\nkeep_daily = 3\n"))
-        #expect(error.code == "config.unknown-section")
+        #expect(error.code == .configUnknownSection)
         #expect(error.message.hasPrefix("/etc/drctl/drctl.toml:16: unknown section [retension] — did you mean [retention]?"),
                 "\(error.message)")
     }
@@ -100,7 +100,7 @@ struct ConfigurationDecoderTests {
     @Test("a wrong type says what is expected, with an example")
     func wrongType() throws {
         let error = try #require(failure(base + "[objectives]\nrpo = 24\n"))
-        #expect(error.code == "config.type")
+        #expect(error.code == .configType)
         #expect(error.message == #"/etc/drctl/drctl.toml:17: [objectives]: rpo: expected a duration string like "24h" (a whole number and a unit: s, m, h, d or w), found the integer 24"#)
         let quotedNumber = try #require(failure(base + "[retention]\nkeep_daily = \"7\"\n"))
         #expect(quotedNumber.message.contains("keep_daily: expected an integer like 7 (without quotes), found the string \"7\""))
@@ -109,7 +109,7 @@ struct ConfigurationDecoderTests {
     @Test("a target without url: missing key at the line of its header")
     func missingURL() throws {
         let error = try #require(failure(base + "[[target]]\nname = \"c\"\n"))
-        #expect(error.code == "config.missing-key")
+        #expect(error.code == .configMissingKey)
         #expect(error.message.hasPrefix(#"/etc/drctl/drctl.toml:16: [[target]] #3 "c": missing key "url" — add url = "s3://bucket/prefix""#),
                 "\(error.message)")
     }
@@ -129,7 +129,7 @@ struct ConfigurationDecoderTests {
     @Test("target names must match [a-z0-9][a-z0-9._-]*", arguments: ["Upper", "-dash", "has space", "ü", ""])
     func badTargetName(_ name: String) throws {
         let error = try #require(failure(base.replacingOccurrences("name = \"a\"", "name = \(quotedTOML(name))")))
-        #expect(error.code == "config.invalid-value")
+        #expect(error.code == .configInvalidValue)
         #expect(error.problems.first?.line == 8)
     }
 
@@ -178,7 +178,7 @@ struct ConfigurationDecoderTests {
         let text = base.replacingOccurrences("endpoint = \"https://s3.us-east-1.example.net\"\n", "")
             .replacingOccurrences("credentials_file = \"/etc/drctl/us-east.credentials\"\n", "")
         let error = try #require(failure(text))
-        #expect(error.problems.map(\.code) == ["config.missing-key", "config.missing-key"])
+        #expect(error.problems.map(\.code) == [.configMissingKey, .configMissingKey])
         #expect(error.problems.allSatisfy { $0.line == 11 })
         #expect(error.message.contains("missing key \"endpoint\""))
         #expect(error.message.contains("missing key \"credentials_file\""))
@@ -197,7 +197,7 @@ struct ConfigurationDecoderTests {
             #expect(try decode(text).objectives.rpo.seconds == seconds)
         } else {
             let error = try #require(failure(text))
-            #expect(error.code == "config.invalid-value")
+            #expect(error.code == .configInvalidValue)
             #expect(error.problems.first?.line == 17)
         }
     }
@@ -243,7 +243,7 @@ struct ConfigurationDecoderTests {
     @Test("[store] include must be a non-empty array of relative patterns")
     func include() throws {
         #expect(try #require(failure(base.replacingOccurrences("[store]\n", "[store]\ninclude = []\n"))).message.contains("at least one pattern"))
-        #expect(try #require(failure(base.replacingOccurrences("[store]\n", "[store]\ninclude = \"*.sqlite\"\n"))).code == "config.type")
+        #expect(try #require(failure(base.replacingOccurrences("[store]\n", "[store]\ninclude = \"*.sqlite\"\n"))).code == .configType)
         #expect(try #require(failure(base.replacingOccurrences("[store]\n", "[store]\ninclude = [\"/abs/*.sqlite\"]\n"))).message.contains("remove the leading /"))
         #expect(try decode(base.replacingOccurrences("[store]\n", "[store]\ninclude = [\"*/*.db\", \"**/*.sqlite\"]\n")).store.include == ["*/*.db", "**/*.sqlite"])
     }

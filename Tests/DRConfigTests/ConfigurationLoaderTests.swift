@@ -53,7 +53,7 @@ struct ConfigurationLoaderTests {
                                                  systemPath: "/nonexistent/system.toml")
                 Issue.record("loaded a configuration from a file that does not exist")
             } catch {
-                #expect(error.code == "config.not-found")
+                #expect(error.code == .configNotFound)
                 #expect(error.exitStatus == .noInput)
                 #expect(error.message.contains("/nonexistent/drctl.toml"))
                 #expect(error.message.contains(explicit == nil ? "$DRCTL_CONFIG" : "--config"))

@@ -122,7 +122,7 @@ struct TOMLParserTests {
             Issue.record("parsed, but must fail: \(table.canonical)")
         } catch {
             let problem = error.problems.first
-            #expect(error.code == "config.syntax")
+            #expect(error.code == .configSyntax)
             #expect(error.exitStatus == .configuration)
             #expect(problem?.line == document.line, "\(error.message)")
             #expect(problem?.column == document.column, "\(error.message)")
@@ -163,7 +163,7 @@ struct TOMLParserTests {
             _ = try ConfigurationLoader.load(file: path)
             Issue.record("loaded a file with invalid UTF-8")
         } catch {
-            #expect(error.code == "config.syntax")
+            #expect(error.code == .configSyntax)
             #expect(error.message.hasPrefix("\(path):2:6: invalid UTF-8"), "\(error.message)")
         }
     }

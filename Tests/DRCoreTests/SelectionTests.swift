@@ -85,7 +85,7 @@ struct CatalogueTests {
             _ = try Self.pick("2026-11-28T00:59:59Z", ["alice"])
             Issue.record("expected an error")
         } catch let error as CoreError {
-            #expect(error.code == "restore.no-snapshot")
+            #expect(error.code == .restoreNoSnapshot)
             #expect(error.message.contains("2026-11-28T01:00:00.000Z"))
         }
     }

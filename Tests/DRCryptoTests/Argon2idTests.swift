@@ -98,7 +98,7 @@ struct Argon2idTests {
         ]
         for parameters in cases {
             let error = #expect(throws: CryptoError.self) { _ = try Argon2id.deriveKey(password: password, parameters: parameters) }
-            #expect(error?.code == "crypto.kdf-parameters")
+            #expect(error?.code == .cryptoKdfParameters)
         }
     }
 
@@ -109,7 +109,7 @@ struct Argon2idTests {
         let parameters = Argon2idParameters(opsLimit: 1, memLimit: 4_398_046_510_080,
                                             salt: [UInt8](repeating: 7, count: 16))
         let error = #expect(throws: CryptoError.self) { _ = try Argon2id.deriveKey(password: password, parameters: parameters) }
-        #expect(error?.code == "crypto.kdf-out-of-memory")
+        #expect(error?.code == .cryptoKdfOutOfMemory)
         #expect(error?.message.contains("MiB") == true)
     }
 

@@ -74,7 +74,7 @@ struct Blake2bTests {
         #expect(throws: CryptoError.self) { _ = try Blake2b.hash([1], key: short) }
         let key = try SecureBytes.random(count: 32)
         let error = #expect(throws: CryptoError.self) { _ = try Blake2b.hash([1], key: key, outputLength: 65) }
-        #expect(error?.code == "crypto.invalid-length")
+        #expect(error?.code == .cryptoInvalidLength)
         #expect(throws: CryptoError.self) { _ = try Blake2bHasher(outputLength: 8) }
     }
 }

@@ -81,7 +81,7 @@ struct Ed25519Tests {
         let sameSeed = loadedSeed.constantTimeEquals(originalSeed)
         #expect(sameSeed)
         let error = #expect(throws: CryptoError.self) { _ = try key.writeSeed(toFile: path) }
-        #expect(error?.code == "crypto.secret-file-exists")
+        #expect(error?.code == .cryptoSecretFileExists)
         let wrongSize = try directory.file("short.key", contents: [1, 2, 3], mode: 0o600)
         let sizeError = #expect(throws: CryptoError.self) { _ = try Ed25519SigningKey.load(seedFile: wrongSize) }
         #expect(sizeError?.message.contains(wrongSize) == true)

@@ -45,7 +45,7 @@ struct KeyDerivationTests {
     func invalidPurpose(_ purpose: String) throws {
         let master = try SecureBytes.random(count: 32)
         let error = #expect(throws: CryptoError.self) { _ = try KeyDerivation.subkey(from: master, purpose: purpose) }
-        #expect(error?.code == "crypto.kdf-purpose")
+        #expect(error?.code == .cryptoKdfPurpose)
     }
 
     @Test("lengths outside 16…64 are refused")

@@ -143,7 +143,7 @@ struct SecretFileTests {
             let error = #expect(throws: CryptoError.self) {
                 _ = try SecureBytes.readSecretFile(path: path, purpose: "repository password file", trimTrailingNewline: true)
             }
-            #expect(error?.code == "crypto.secret-file-empty")
+            #expect(error?.code == .cryptoSecretFileEmpty)
             #expect(error?.message.contains(path) == true)
         }
     }
@@ -161,7 +161,7 @@ struct SecretFileTests {
         let bigError = #expect(throws: CryptoError.self) {
             _ = try SecureBytes.readSecretFile(path: big, purpose: "key file", trimTrailingNewline: false)
         }
-        #expect(bigError?.code == "crypto.secret-file-too-large")
+        #expect(bigError?.code == .cryptoSecretFileTooLarge)
         #expect(chmod(directory.path, 0o700) == 0)
         #expect(throws: (any Error).self) {
             _ = try SecureBytes.readSecretFile(path: directory.path, purpose: "key file", trimTrailingNewline: false)

@@ -63,7 +63,7 @@ struct XChaCha20Poly1305Tests {
                 let error = #expect(throws: CryptoError.self) {
                     _ = try XChaCha20Poly1305.open(damaged, key: key, associatedData: ad)
                 }
-                #expect(error?.code == "crypto.authentication-failed")
+                #expect(error?.code == .cryptoAuthenticationFailed)
                 #expect(error?.exitStatus == .dataError)
             }
         }
@@ -78,13 +78,13 @@ struct XChaCha20Poly1305Tests {
             var other = ad
             other[index] ^= 0x01
             let error = #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.open(sealed, key: key, associatedData: other) }
-            #expect(error?.code == "crypto.authentication-failed")
+            #expect(error?.code == .cryptoAuthenticationFailed)
         }
         #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.open(sealed, key: key, associatedData: []) }
         #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.open(sealed, key: key, associatedData: ad + [0]) }
         let otherKey = try SecureBytes.random(count: 32)
         let error = #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.openSecret(sealed, key: otherKey, associatedData: ad) }
-        #expect(error?.code == "crypto.authentication-failed")
+        #expect(error?.code == .cryptoAuthenticationFailed)
     }
 
     @Test("truncated input and wrong key or nonce lengths are clear errors")
@@ -92,11 +92,11 @@ struct XChaCha20Poly1305Tests {
         let key = try SecureBytes.random(count: 32)
         let sealed = try XChaCha20Poly1305.seal([1, 2, 3], key: key, associatedData: [])
         let error = #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.open(Array(sealed.prefix(39)), key: key, associatedData: []) }
-        #expect(error?.code == "crypto.truncated")
+        #expect(error?.code == .cryptoTruncated)
         #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.open(Array(sealed.dropLast()), key: key, associatedData: []) }
         let shortKey = try SecureBytes.random(count: 16)
         let keyError = #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.seal([1], key: shortKey, associatedData: []) }
-        #expect(keyError?.code == "crypto.invalid-length")
+        #expect(keyError?.code == .cryptoInvalidLength)
         #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.seal([1], key: key, nonce: [0, 1, 2], associatedData: []) }
     }
 

@@ -29,7 +29,7 @@ struct ChunkPresenceTests {
         let load = { (name: String) throws(RepositoryError) -> IndexObject in
             loads += 1
             guard let object = objects[name] else {
-                throw RepositoryError(code: "test", exitStatus: .failure, message: "no \(name)")
+                throw RepositoryError(.transportNotFound, message: "no \(name)")
             }
             return object
         }

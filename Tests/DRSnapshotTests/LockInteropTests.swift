@@ -113,13 +113,13 @@ final class LockInteropTests {
     func snapshotError(_ path: String, retryMs: Int = 300) -> SnapshotError? {
         var options = SnapshotOptions()
         options.retryTimeoutMilliseconds = retryMs
-        do throws(SnapshotError) {
-            _ = try Snapshotter.withConsistentImage(of: path, options: options) { reader throws(SnapshotError) in
+        do {
+            _ = try Snapshotter.withConsistentImage(of: path, options: options) { reader throws in
                 reader.metadata.pageCount
             }
             return nil
         } catch {
-            return error
+            return error as? SnapshotError
         }
     }
 
@@ -131,12 +131,12 @@ final class LockInteropTests {
         let file = try SystemFile.open(database)
         #expect(try file.isLockedByOthers(.shared, start: DatabaseLocks.sharedFirst, length: DatabaseLocks.sharedSize))
         #expect(try file.isLockedByOthers(.exclusive, start: DatabaseLocks.reserved))
-        #expect(snapshotError(database)?.code == "snapshot.busy")
+        #expect(snapshotError(database)?.code == .imageBusy)
         #expect(holder.finish() == 0)
 
         var insideOutcome = ""
         var pageCount = 0
-        try Snapshotter.withConsistentImage(of: database) { (reader) throws(SnapshotError) in
+        try Snapshotter.withConsistentImage(of: database) { (reader) throws in
             #expect(reader.metadata.mode == .rollback)
             pageCount = reader.metadata.pageCount
             insideOutcome = (try? SQLiteProcess.run(Scripts.tryExclusive, [database])) ?? "failed to run"
@@ -154,7 +154,7 @@ final class LockInteropTests {
         defer { _ = holder.finish() }
         #expect(holder.waitFor("READY").contains("READY"))
         var inside = ""
-        try Snapshotter.withConsistentImage(of: database) { (reader) throws(SnapshotError) in
+        try Snapshotter.withConsistentImage(of: database) { (reader) throws in
             #expect(reader.metadata.mode == .walLive)
             #expect(reader.metadata.overlaidPages > 0)
             inside = (try? SQLiteProcess.run(Scripts.truncateCheckpoint, [database])) ?? "failed to run"
@@ -170,25 +170,27 @@ final class LockInteropTests {
         let database = try makeDatabase("cut.db", journal: "DELETE")
         let size = try #require(FileManager.default.attributesOfItem(atPath: database)[.size] as? Int)
         #expect(truncate(database, off_t(size - 100)) == 0)
-        #expect(snapshotError(database)?.code == "snapshot.db-truncated")
+        #expect(snapshotError(database)?.code == .imageDbTruncated)
         #expect(try SQLiteProcess.run(Scripts.tryExclusive, [database]).hasPrefix("OK"))
 
         // The consumer fails mid-read.
         let healthy = try makeDatabase("healthy.db", journal: "DELETE")
-        do throws(SnapshotError) {
-            try Snapshotter.withConsistentImage(of: healthy) { (reader) throws(SnapshotError) in
+        // A consumer's error of another domain passes through unchanged (not re-typed).
+        struct ConsumerFailure: Error {}
+        do {
+            try Snapshotter.withConsistentImage(of: healthy) { (reader) throws in
                 _ = try reader.readBlock(maxBytes: 4096)
-                throw SnapshotError(code: "test.consumer", exitStatus: .failure, message: "consumer failed")
+                throw ConsumerFailure()
             }
             Issue.record("the consumer's error was swallowed")
         } catch {
-            #expect(error.code == "test.consumer")
+            #expect(error is ConsumerFailure)
         }
         #expect(try SQLiteProcess.run(Scripts.tryExclusive, [healthy]).hasPrefix("OK"))
 
         // Reading after the closure is refused instead of reading unpinned data.
         var escaped: ImageReader?
-        try Snapshotter.withConsistentImage(of: healthy) { (reader) throws(SnapshotError) in escaped = reader }
+        try Snapshotter.withConsistentImage(of: healthy) { (reader) throws in escaped = reader }
         #expect(throws: SnapshotError.self) { _ = try escaped?.readBlock(maxBytes: 4096) }
     }
 }

@@ -1,0 +1,342 @@
+/// Every error code drctl reports, in one place: its stable name, the exit status it ends the
+/// process with, and the line docs/EXIT-CODES.md gives it.
+///
+/// Codes are typed so that a throw site cannot misspell one or give the same code two exit
+/// statuses; the name (`repository.wrong-key`) is what scripts, `--json` output and the docs
+/// see. `ErrorCatalogueTests` fails when a code lacks its documented line or the docs list a
+/// code that no longer exists, and `drctl debug error-codes` prints the table the docs hold.
+package enum ErrorCode: String, CaseIterable, Sendable, Codable {
+
+    case internalDefect = "internal"
+
+    case processRlimit = "process.rlimit"
+    case processDumpable = "process.dumpable"
+
+    case fileMissing = "file.missing"
+    case fileStat = "file.stat"
+    case fileNotRegular = "file.not-regular"
+    case fileModeTooOpen = "file.mode-too-open"
+
+    case lockBusy = "lock.busy"
+    case lockOpen = "lock.open"
+
+    case timeInvalid = "time.invalid"
+
+    case configSyntax = "config.syntax"
+    case configUnknownKey = "config.unknown-key"
+    case configUnknownSection = "config.unknown-section"
+    case configType = "config.type"
+    case configMissingKey = "config.missing-key"
+    case configInvalidValue = "config.invalid-value"
+    case configEmptyPath = "config.empty-path"
+    case configNotFound = "config.not-found"
+    case configNoDataFolder = "config.no-data-folder"
+    case configPermission = "config.permission"
+    case configIo = "config.io"
+    case configSecretFile = "config.secret-file"
+
+    case cryptoInit = "crypto.init"
+    case cryptoSecureMemory = "crypto.secure-memory"
+    case cryptoNegativeLength = "crypto.negative-length"
+    case cryptoInvalidLength = "crypto.invalid-length"
+    case cryptoTruncated = "crypto.truncated"
+    case cryptoAuthenticationFailed = "crypto.authentication-failed"
+    case cryptoEncrypt = "crypto.encrypt"
+    case cryptoHash = "crypto.hash"
+    case cryptoKdf = "crypto.kdf"
+    case cryptoKdfOutOfMemory = "crypto.kdf-out-of-memory"
+    case cryptoKdfParameters = "crypto.kdf-parameters"
+    case cryptoKdfPurpose = "crypto.kdf-purpose"
+    case cryptoSigningKey = "crypto.signing-key"
+    case cryptoKeyFileInvalid = "crypto.key-file-invalid"
+    case cryptoSecretFileMissing = "crypto.secret-file-missing"
+    case cryptoSecretFileOpen = "crypto.secret-file-open"
+    case cryptoSecretFileRead = "crypto.secret-file-read"
+    case cryptoSecretFileChanged = "crypto.secret-file-changed"
+    case cryptoSecretFileEmpty = "crypto.secret-file-empty"
+    case cryptoSecretFileTooLarge = "crypto.secret-file-too-large"
+    case cryptoSecretFileExists = "crypto.secret-file-exists"
+    case cryptoSecretFileCreate = "crypto.secret-file-create"
+    case cryptoSecretFileWrite = "crypto.secret-file-write"
+
+    case compressionCorrupt = "compression.corrupt"
+    case compressionOutputTooLarge = "compression.output-too-large"
+    case compressionZstd = "compression.zstd"
+
+    case sqliteOpen = "sqlite.open"
+    case sqliteIo = "sqlite.io"
+    case sqliteError = "sqlite.error"
+
+    case transportNotFound = "transport.not-found"
+    case transportExists = "transport.exists"
+    case transportInvalidKey = "transport.invalid-key"
+    case transportShortRead = "transport.short-read"
+    case transportPermission = "transport.permission"
+    case transportNoSpace = "transport.no-space"
+    case transportIo = "transport.io"
+
+    case imageMissing = "image.missing"
+    case imagePermission = "image.permission"
+    case imageIo = "image.io"
+    case imageNotRegular = "image.not-regular"
+    case imageBusy = "image.busy"
+    case imageUnstable = "image.unstable"
+    case imageReplaced = "image.replaced"
+    case imageVanished = "image.vanished"
+    case imageLockHoldExceeded = "image.lock-hold-exceeded"
+    case imageReleased = "image.released"
+    case imageBufferTooSmall = "image.buffer-too-small"
+    case imageDbTruncated = "image.db-truncated"
+    case imageWalShort = "image.wal-short"
+    case imageWalSalt = "image.wal-salt"
+    case imageWalChecksum = "image.wal-checksum"
+    case imageWalNoCommit = "image.wal-no-commit"
+    case imageWalPageSize = "image.wal-page-size"
+    case imageJournalPageSize = "image.journal-page-size"
+    case imageShmShort = "image.shm-short"
+    case imageShmInconsistent = "image.shm-inconsistent"
+    case imageOutputExists = "image.output-exists"
+    case imageOutputIsInput = "image.output-is-input"
+    case imageOutputPermission = "image.output-permission"
+    case imageOutput = "image.output"
+
+    case storeMissing = "store.missing"
+    case storeUnreadable = "store.unreadable"
+
+    case targetS3Unsupported = "target.s3-unsupported"
+
+    case repositoryNoTarget = "repository.no-target"
+    case repositoryTargetsUnavailable = "repository.targets-unavailable"
+    case repositoryTooManyTargets = "repository.too-many-targets"
+    case repositoryNotInitialized = "repository.not-initialized"
+    case repositoryExists = "repository.exists"
+    case repositoryMismatch = "repository.mismatch"
+    case repositoryFormat = "repository.format"
+    case repositoryWrongKey = "repository.wrong-key"
+    case repositoryEmptyPassphrase = "repository.empty-passphrase"
+    case repositoryKeyFileFormat = "repository.key-file-format"
+    case repositoryKeyFormat = "repository.key-format"
+    case repositoryKeyNotFound = "repository.key-not-found"
+    case repositoryShortKeyId = "repository.short-key-id"
+    case repositoryAmbiguousKey = "repository.ambiguous-key"
+    case repositoryLastKey = "repository.last-key"
+    case repositoryCurrentKey = "repository.current-key"
+    case repositoryCorrupt = "repository.corrupt"
+    case repositoryEncode = "repository.encode"
+    case repositoryInternal = "repository.internal"
+    case repositoryPackDamaged = "repository.pack-damaged"
+    case repositoryBlobDamaged = "repository.blob-damaged"
+    case repositoryIndexDamaged = "repository.index-damaged"
+    case repositoryManifestDamaged = "repository.manifest-damaged"
+    case repositoryBadTree = "repository.bad-tree"
+    case repositoryCacheFull = "repository.cache-full"
+    case repositoryAllTargetsFailed = "repository.all-targets-failed"
+
+    case secretNone = "secret.none"
+    case secretNoNewSecret = "secret.no-new-secret"
+    case secretNoTerminal = "secret.no-terminal"
+    case secretRead = "secret.read"
+    case secretMismatch = "secret.mismatch"
+
+    case backupUnknownMailbox = "backup.unknown-mailbox"
+    case backupSpool = "backup.spool"
+    case backupInternal = "backup.internal"
+
+    case snapshotNotFound = "snapshot.not-found"
+    case snapshotAmbiguous = "snapshot.ambiguous"
+
+    case restoreNoDestination = "restore.no-destination"
+    case restoreUnknownTarget = "restore.unknown-target"
+    case restoreNoSnapshot = "restore.no-snapshot"
+    case restoreNoTarget = "restore.no-target"
+    case restoreDestination = "restore.destination"
+    case restoreExists = "restore.exists"
+    case restoreCreate = "restore.create"
+    case restoreIo = "restore.io"
+    case restoreRename = "restore.rename"
+    case restoreSizeMismatch = "restore.size-mismatch"
+    case restoreBadManifest = "restore.bad-manifest"
+    case restoreBadTree = "restore.bad-tree"
+    case restoreMissingBlob = "restore.missing-blob"
+    case restorePackTruncated = "restore.pack-truncated"
+
+    case checkSubset = "check.subset"
+    case checkPackMissing = "check.pack-missing"
+    case checkPackHash = "check.pack-hash"
+    case checkIndexMismatch = "check.index-mismatch"
+    case checkBlobMissing = "check.blob-missing"
+    case checkBadManifest = "check.bad-manifest"
+    case checkPackUnindexed = "check.pack-unindexed"
+    case checkStrayObject = "check.stray-object"
+    case checkIncompleteWrites = "check.incomplete-writes"
+
+    /// The exit status and the documented meaning, side by side so that each code's whole
+    /// definition is one line.
+    package var definition: (exitStatus: ExitStatus, meaning: String) {
+        switch self {
+        case .internalDefect: (.failure, "a defect in drctl: an unexpected error; report it with the message")
+        case .processRlimit: (.failure, "core dumps could not be disabled (setrlimit RLIMIT_CORE)")
+        case .processDumpable: (.failure, "the process could not be marked non-dumpable (prctl PR_SET_DUMPABLE)")
+        case .fileMissing: (.noInput, "a secret or private file named by the configuration does not exist")
+        case .fileStat: (.ioError, "a secret or private file could not be examined (stat failed)")
+        case .fileNotRegular: (.configuration, "a secret or private file is not a regular file")
+        case .fileModeTooOpen: (.configuration, "a secret file is readable or writable by group or others; chmod 600 it")
+        case .lockBusy: (.temporaryFailure, "another drctl job holds the state folder's lock; wait for it, then retry")
+        case .lockOpen: (.ioError, "the state folder's lock file cannot be opened")
+        case .timeInvalid: (.usage, "a time on the command line is neither RFC 3339, now, nor a relative time like 2h ago")
+        case .configSyntax: (.configuration, "the configuration file is not valid TOML (line and column given)")
+        case .configUnknownKey: (.configuration, "the configuration has a key drctl does not know (a did-you-mean is given)")
+        case .configUnknownSection: (.configuration, "the configuration has a section drctl does not know")
+        case .configType: (.configuration, "a configuration value has the wrong type")
+        case .configMissingKey: (.configuration, "a required configuration key is missing")
+        case .configInvalidValue: (.configuration, "a configuration value is out of range or malformed")
+        case .configEmptyPath: (.usage, "--config or $DRCTL_CONFIG names an empty path")
+        case .configNotFound: (.noInput, "the configuration file named by --config or $DRCTL_CONFIG does not exist")
+        case .configNoDataFolder: (.configuration, "no configuration file and no HOME or XDG_DATA_HOME for the embedded default's data folder")
+        case .configPermission: (.permissionDenied, "the configuration file cannot be opened: permission denied")
+        case .configIo: (.ioError, "the configuration file cannot be read")
+        case .configSecretFile: (.configuration, "a secret file named by the configuration is missing or unsafe")
+        case .cryptoInit: (.failure, "libsodium could not be initialised")
+        case .cryptoSecureMemory: (.failure, "locked memory for key material could not be allocated; raise ulimit -l or LimitMEMLOCK=")
+        case .cryptoNegativeLength: (.failure, "a defect: a secret of negative length was requested")
+        case .cryptoInvalidLength: (.dataError, "a key, nonce or sealed object has the wrong length")
+        case .cryptoTruncated: (.dataError, "an encrypted object is shorter than its nonce and tag: it was truncated")
+        case .cryptoAuthenticationFailed: (.dataError, "an encrypted object failed authentication: damaged, or sealed with another key")
+        case .cryptoEncrypt: (.failure, "encryption failed (the message is too long)")
+        case .cryptoHash: (.failure, "BLAKE2b failed")
+        case .cryptoKdf: (.failure, "Argon2id key derivation failed")
+        case .cryptoKdfOutOfMemory: (.temporaryFailure, "Argon2id could not get the memory its parameters require")
+        case .cryptoKdfParameters: (.dataError, "a key object's Argon2id parameters are unusable")
+        case .cryptoKdfPurpose: (.failure, "a defect: an invalid subkey purpose")
+        case .cryptoSigningKey: (.failure, "the Ed25519 key pair could not be derived from its seed")
+        case .cryptoKeyFileInvalid: (.configuration, "a signing key file does not hold an Ed25519 seed")
+        case .cryptoSecretFileMissing: (.noInput, "a secret file does not exist")
+        case .cryptoSecretFileOpen: (.ioError, "a secret file cannot be opened")
+        case .cryptoSecretFileRead: (.ioError, "a secret file cannot be read")
+        case .cryptoSecretFileChanged: (.configuration, "a secret file changed while it was being opened")
+        case .cryptoSecretFileEmpty: (.configuration, "a secret file is empty")
+        case .cryptoSecretFileTooLarge: (.configuration, "a secret file is too large to be a key or passphrase file")
+        case .cryptoSecretFileExists: (.cannotCreate, "a new secret file would replace an existing file")
+        case .cryptoSecretFileCreate: (.ioError, "a new secret file cannot be created")
+        case .cryptoSecretFileWrite: (.ioError, "a new secret file cannot be written")
+        case .compressionCorrupt: (.dataError, "compressed data is corrupt: the object was damaged after it was written")
+        case .compressionOutputTooLarge: (.dataError, "compressed data expands beyond its bound (a damaged or hostile object)")
+        case .compressionZstd: (.failure, "libzstd reported an error")
+        case .sqliteOpen: (.ioError, "a local database of drctl's (the presence cache) cannot be opened")
+        case .sqliteIo: (.ioError, "a local database of drctl's failed with an I/O error or a full disk")
+        case .sqliteError: (.failure, "a local database of drctl's reported an error")
+        case .transportNotFound: (.noInput, "an object does not exist on a target")
+        case .transportExists: (.cannotCreate, "a write-once object already exists on a target")
+        case .transportInvalidKey: (.dataError, "an object name is not valid")
+        case .transportShortRead: (.ioError, "an object shrank while being read")
+        case .transportPermission: (.permissionDenied, "a target refused access (file permissions)")
+        case .transportNoSpace: (.ioError, "a target is full")
+        case .transportIo: (.ioError, "a target failed with an I/O error")
+        case .imageMissing: (.noInput, "a mailbox file does not exist (removed or renamed)")
+        case .imagePermission: (.permissionDenied, "a mailbox or its -shm cannot be opened (read and write for the -shm)")
+        case .imageIo: (.ioError, "reading a mailbox failed at the operating-system level")
+        case .imageNotRegular: (.dataError, "a mailbox path is not a regular file")
+        case .imageBusy: (.temporaryFailure, "the mailbox stayed busy (locks, a checkpoint) for longer than the retry timeout")
+        case .imageUnstable: (.temporaryFailure, "a mailbox copied to standard output changed and cannot be rewound")
+        case .imageReplaced: (.temporaryFailure, "a mailbox was replaced by another file while it was copied")
+        case .imageVanished: (.noInput, "a mailbox was removed while it was copied")
+        case .imageLockHoldExceeded: (.temporaryFailure, "the image was not read within the allowed lock-hold time")
+        case .imageReleased: (.failure, "a defect: an image was read after it was released")
+        case .imageBufferTooSmall: (.failure, "a defect: the read buffer is smaller than one page")
+        case .imageDbTruncated: (.dataError, "a mailbox database is truncated")
+        case .imageWalShort: (.dataError, "a WAL frame inside the committed prefix is cut short")
+        case .imageWalSalt: (.dataError, "a WAL frame inside the committed prefix carries the wrong salts")
+        case .imageWalChecksum: (.dataError, "a WAL frame inside the committed prefix fails its checksum")
+        case .imageWalNoCommit: (.dataError, "the frame the -shm names as the last commit is not a commit frame")
+        case .imageWalPageSize: (.dataError, "the WAL's page size differs from the database's")
+        case .imageJournalPageSize: (.dataError, "the hot journal's page size differs from the database's")
+        case .imageShmShort: (.temporaryFailure, "the -shm is still being initialised by a connection")
+        case .imageShmInconsistent: (.dataError, "the -shm wal-index does not match the WAL")
+        case .imageOutputExists: (.cannotCreate, "the image's output file exists (pass --force to replace it)")
+        case .imageOutputIsInput: (.usage, "the image's output file is the mailbox itself")
+        case .imageOutputPermission: (.permissionDenied, "the image's output file cannot be created: permission denied")
+        case .imageOutput: (.ioError, "the image's output file cannot be created or written")
+        case .storeMissing: (.noInput, "the mail store folder is missing or not a folder")
+        case .storeUnreadable: (.permissionDenied, "a folder of the mail store cannot be listed")
+        case .targetS3Unsupported: (.configuration, "an S3 target is configured, which this build does not support yet")
+        case .repositoryNoTarget: (.configuration, "no target is configured")
+        case .repositoryTargetsUnavailable: (.failure, "no configured target could be opened")
+        case .repositoryTooManyTargets: (.configuration, "more targets are configured than a repository supports (16)")
+        case .repositoryNotInitialized: (.noInput, "a target holds no repository (run drctl init)")
+        case .repositoryExists: (.cannotCreate, "init found a repository on a target already")
+        case .repositoryMismatch: (.dataError, "two targets hold different repositories")
+        case .repositoryFormat: (.dataError, "the repository's format is newer than this drctl reads")
+        case .repositoryWrongKey: (.permissionDenied, "the passphrase or key file opens none of the repository's keys")
+        case .repositoryEmptyPassphrase: (.configuration, "the passphrase is empty")
+        case .repositoryKeyFileFormat: (.configuration, "a key file does not hold exactly 64 hexadecimal digits")
+        case .repositoryKeyFormat: (.dataError, "a key object has a format this drctl does not read")
+        case .repositoryKeyNotFound: (.noInput, "no key has the given id")
+        case .repositoryShortKeyId: (.usage, "a key id prefix is shorter than 4 hex digits")
+        case .repositoryAmbiguousKey: (.usage, "a key id prefix matches several keys")
+        case .repositoryLastKey: (.usage, "removing the repository's only key is refused")
+        case .repositoryCurrentKey: (.usage, "removing the key the command was unlocked with is refused")
+        case .repositoryCorrupt: (.dataError, "a repository object is malformed")
+        case .repositoryEncode: (.failure, "a repository object could not be encoded")
+        case .repositoryInternal: (.failure, "a defect in the repository layer")
+        case .repositoryPackDamaged: (.integrity, "a pack is damaged (its trailer or header is wrong)")
+        case .repositoryBlobDamaged: (.integrity, "a blob in a pack fails authentication")
+        case .repositoryIndexDamaged: (.integrity, "an index object is damaged")
+        case .repositoryManifestDamaged: (.integrity, "a snapshot record does not match its name")
+        case .repositoryBadTree: (.integrity, "a chunk-tree node is malformed")
+        case .repositoryCacheFull: (.failure, "the presence cache knows 16 targets already; delete it to start afresh")
+        case .repositoryAllTargetsFailed: (.failure, "every target failed during the run")
+        case .secretNone: (.configuration, "no way to unlock the repository is configured")
+        case .secretNoNewSecret: (.usage, "no new secret was given (--new-password-file or --new-key-file)")
+        case .secretNoTerminal: (.configuration, "a passphrase is needed but there is no terminal to ask on")
+        case .secretRead: (.ioError, "the passphrase could not be read from the terminal")
+        case .secretMismatch: (.usage, "the two passphrases typed differ")
+        case .backupUnknownMailbox: (.noInput, "a mailbox given with --mailbox is not in the mail store")
+        case .backupSpool: (.ioError, "the spool file for a rollback-mode image cannot be created")
+        case .backupInternal: (.failure, "a defect in the backup job")
+        case .snapshotNotFound: (.noInput, "no snapshot has the given id")
+        case .snapshotAmbiguous: (.usage, "a snapshot id prefix matches several snapshots")
+        case .restoreNoDestination: (.usage, "restore needs a destination folder (--to DIR)")
+        case .restoreUnknownTarget: (.usage, "--target names no configured target")
+        case .restoreNoSnapshot: (.noInput, "no snapshot matches the requested point in time or id")
+        case .restoreNoTarget: (.failure, "no target could be read")
+        case .restoreDestination: (.cannotCreate, "the destination folder cannot be created")
+        case .restoreExists: (.cannotCreate, "a restored file would replace an existing file (pass --force)")
+        case .restoreCreate: (.cannotCreate, "a restored file's temporary file cannot be created")
+        case .restoreIo: (.ioError, "a restored file cannot be written or synced")
+        case .restoreRename: (.ioError, "a restored file cannot be moved into place")
+        case .restoreSizeMismatch: (.integrity, "a restored file's size differs from the snapshot's record")
+        case .restoreBadManifest: (.dataError, "a snapshot record's entry is malformed")
+        case .restoreBadTree: (.integrity, "a chunk-tree node read during restore is malformed")
+        case .restoreMissingBlob: (.integrity, "a chunk is in no index of the target")
+        case .restorePackTruncated: (.integrity, "a pack is shorter than its index says")
+        case .checkSubset: (.usage, "--read-data-subset is not N/T or a percentage")
+        case .checkPackMissing: (.integrity, "check: a pack that the index names is missing")
+        case .checkPackHash: (.integrity, "check: a pack's header does not hash to its name")
+        case .checkIndexMismatch: (.integrity, "check: the index names blobs that a pack does not hold")
+        case .checkBlobMissing: (.integrity, "check: a snapshot references a chunk that no index names")
+        case .checkBadManifest: (.integrity, "check: a snapshot record's entry is malformed")
+        case .checkPackUnindexed: (.success, "check note: a pack no index names yet (a killed run's; the next backup indexes it)")
+        case .checkStrayObject: (.success, "check note: an object whose name is not a pack name")
+        case .checkIncompleteWrites: (.success, "check note: temporary files of writes that never completed (removed after an hour)")
+        }
+    }
+
+    /// How the process exits when an error with this code ends it.
+    package var exitStatus: ExitStatus { definition.exitStatus }
+    /// One line for the docs: what happened and, where it helps, what to do.
+    package var meaning: String { definition.meaning }
+    /// The area of drctl the code belongs to (`repository`, `image`, …): its prefix.
+    package var area: Substring { rawValue.prefix { $0 != "." } }
+}
+
+extension ErrorCode {
+    /// The catalogue as the Markdown table docs/EXIT-CODES.md holds between its
+    /// `error-codes` markers (`drctl debug error-codes` prints it; a test compares the two).
+    package static var markdownTable: String {
+        var lines = ["| code | exit status | meaning |", "|---|---:|---|"]
+        for code in allCases {
+            lines.append("| `\(code.rawValue)` | \(code.exitStatus.rawValue) | \(code.meaning) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
