@@ -65,14 +65,17 @@ extension Config {
                                                              environment: processEnvironment())
             } catch {
                 if global.json {
-                    StandardStreams.writeOutput(ConfigReport.failureJSON(error).rendered() + "\n")
-                    throw Drctl.JSONReportedFailure(error: error)
+                    Output.writeJSON(ConfigReport.failureJSON(error).rendered() + "\n")
                 }
                 throw error
             }
             let statuses = configuration.inspectSecretFiles()
             let report = ConfigReport(configuration: configuration, secretFiles: statuses)
-            StandardStreams.writeOutput(global.json ? report.json().rendered() + "\n" : report.text())
+            if global.json {
+                Output.writeJSON(report.json().rendered() + "\n")
+            } else {
+                StandardStreams.writeOutput(report.text())
+            }
             let problems = statuses.filter(\.isProblem).map { status in
                 ConfigError.Problem(code: .configSecretFile, file: nil,
                                     text: status.detail ?? "\(status.file.purpose) \(status.file.path): \(status.state.rawValue)")

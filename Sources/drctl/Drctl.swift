@@ -39,8 +39,6 @@ struct Drctl: AsyncParsableCommand {
             }
         } catch let error as any DRError {
             fail(error)
-        } catch let reported as JSONReportedFailure {
-            fail(reported.error, jsonAlreadyWritten: true)
         } catch {
             exit(withError: error)
         }
@@ -48,9 +46,9 @@ struct Drctl: AsyncParsableCommand {
 
     /// Prints a domain error (its message is secret-free by construction) and exits with
     /// the status documented for its kind.
-    static func fail(_ error: any DRError, jsonAlreadyWritten: Bool = false) -> Never {
+    static func fail(_ error: any DRError) -> Never {
         StandardStreams.writeError("drctl: error: \(error.message)\n")
-        if !jsonAlreadyWritten, CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") {
+        if !Output.hasWrittenJSON, CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") {
             // A machine that asked for JSON gets the failure as JSON too, on standard output
             // where it reads the result: code, exit status, message and the structured context.
             let failure = FailureReport(error: .init(code: error.code.rawValue,
@@ -60,12 +58,6 @@ struct Drctl: AsyncParsableCommand {
             if let text = try? Output.jsonText(failure) { StandardStreams.writeOutput(text) }
         }
         Glibc.exit(error.exitStatus.rawValue)
-    }
-
-    /// A failure whose command already printed its own JSON report of it (`config check`
-    /// lists every problem): only the human line is added.
-    struct JSONReportedFailure: Error {
-        let error: any DRError
     }
 
     /// `{"error": {...}}`, what `--json` prints when a command fails.

@@ -3,6 +3,7 @@ import DRConfig
 import DRBase
 import DRCore
 import Foundation
+import Synchronization
 
 /// How a command that opens the repository gets its secret (overrides the configuration).
 struct RepositoryOptions: ParsableArguments {
@@ -29,8 +30,19 @@ extension GlobalOptions {
 /// Printing results: text for people, `--json` for machines (one JSON document on stdout).
 enum Output {
     static func json<T: Encodable>(_ value: T) throws {
-        StandardStreams.writeOutput(try jsonText(value))
+        writeJSON(try jsonText(value))
     }
+
+    /// Writes a rendered JSON document to standard output and remembers it, so that a failure
+    /// after it (a report that ends in a non-zero exit) adds no second document.
+    static func writeJSON(_ text: String) {
+        documentWritten.store(true, ordering: .relaxed)
+        StandardStreams.writeOutput(text)
+    }
+
+    /// Whether this process has printed its JSON document already.
+    static var hasWrittenJSON: Bool { documentWritten.load(ordering: .relaxed) }
+    private static let documentWritten = Atomic<Bool>(false)
 
     /// The JSON text (pretty, sorted keys) with a final newline.
     static func jsonText<T: Encodable>(_ value: T) throws -> String {

@@ -69,6 +69,8 @@ struct BackupIncrementalTests {
         #expect(second.targets.allSatisfy { $0.ok })
         #expect(stored > 0)
         #expect(stored == grownA, "storedBytes \(stored) should be what site-a's folder grew by (\(grownA))")
-        #expect(ratio <= 2.0, "the second backup stored \(stored) B for \(changedBytes) B of changed pages (ratio \(String(format: "%.2f", ratio)) > 2)")
+        // docs/ARCHITECTURE.md ("Chunk size") publishes this figure as 1.37–1.41; the bound
+        // stays close to it so that a regression of a tenth shows here, not in a benchmark.
+        #expect(ratio <= 1.5, "the second backup stored \(stored) B for \(changedBytes) B of changed pages (ratio \(String(format: "%.2f", ratio)) > 1.5, documented 1.37–1.41)")
     }
 }
