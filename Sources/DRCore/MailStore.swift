@@ -7,54 +7,174 @@ import Glibc
 
 /// The mailboxes of a store: every regular file below `[store] path` whose path relative to
 /// it matches an `include` glob (`*` and `?` within a folder, `**` across folders).
-/// Symbolic links are not followed, so a link cannot pull a file from outside the store in.
+///
+/// The mail store is written by the mail server's account, so anything found in it is treated
+/// as hostile: folders are opened relative to their parent's descriptor with `O_NOFOLLOW`, so
+/// a symbolic link (to a folder or a file) is never followed; symbolic links, FIFOs, sockets
+/// and devices are never opened at all; a name that is not valid UTF-8 cannot be recorded in a
+/// manifest faithfully, so it is refused. Nothing is passed over in silence: every entry that
+/// is, or may hold, a mailbox and is not backed up comes back in `Listing.skipped` with its
+/// reason, and a folder that cannot be listed is reported while the rest of the store is
+/// still listed.
 package enum MailStore {
     package struct Mailbox: Sendable, Equatable {
         /// Path relative to the store: the mailbox's id in manifests and on the command line.
         package var id: String
         package var path: String
+        /// The file's identity when it was listed (`lstat`): what is opened later must be
+        /// this same file, not one swapped in under its name.
+        package var device: UInt64 = 0
+        package var inode: UInt64 = 0
     }
 
-    package static func mailboxes(in root: String, include: [String]) throws(CoreError) -> [Mailbox] {
-        var info = stat()
-        guard stat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw CoreError(.storeMissing, message: "mail store \(root) (from [store] path) is not a readable folder: \(errnoDescription(errno)); fix the path in the configuration, or for the demo run scripts/gen-mailstore")
+    /// An entry of the store that is not backed up, with why.
+    package struct Skipped: Sendable, Equatable, Codable {
+        package enum Reason: String, Sendable, Codable {
+            /// A symbolic link whose name matches `include`, or any link to a folder.
+            case symbolicLink = "symbolic-link"
+            /// A FIFO, socket or device whose name matches `include`.
+            case specialFile = "special-file"
+            /// A file or folder name that is not valid UTF-8.
+            case nameNotUTF8 = "name-not-utf8"
+            /// A folder that could not be opened or read to the end.
+            case unreadableFolder = "unreadable-folder"
+            /// An entry whose type could not be determined (`lstat` failed).
+            case unknownType = "unknown-type"
         }
-        var found: [Mailbox] = []
-        try walk(root: root, relative: "", include: include, into: &found)
-        return found.sorted { $0.id < $1.id }
+        /// The entry's path relative to the store (bytes that are not UTF-8 shown as `\xNN`).
+        package var path: String
+        package var reason: Reason
+        /// What to tell the operator: the cause and what to do.
+        package var detail: String
     }
 
-    private static func walk(root: String, relative: String, include: [String],
-                             into found: inout [Mailbox]) throws(CoreError) {
-        let folder = relative.isEmpty ? root : "\(root)/\(relative)"
-        guard let dir = opendir(folder) else {
-            throw CoreError(.storeUnreadable, message: "cannot list \(folder) in the mail store: \(errnoDescription(errno))")
+    /// What a walk of the store found.
+    package struct Listing: Sendable {
+        package var mailboxes: [Mailbox] = []
+        package var skipped: [Skipped] = []
+    }
+
+    /// Lists the store. Throws only when the store's own folder cannot be opened; anything
+    /// below it that cannot be read is in `skipped`.
+    package static func list(root: String, include: [String]) throws(CoreError) -> Listing {
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else {
+            let err = errno
+            throw CoreError(.storeMissing, message: "mail store \(root) (from [store] path) is not a readable folder: \(errnoDescription(err)); fix the path in the configuration, or for the demo run scripts/gen-mailstore",
+                            context: ErrorContext(file: root), underlying: .errno(err))
+        }
+        var listing = Listing()
+        walk(folderFD: rootFD, root: root, relative: [], include: include, into: &listing)
+        listing.mailboxes.sort { $0.id < $1.id }
+        listing.skipped.sort { $0.path < $1.path }
+        return listing
+    }
+
+    /// The mailboxes only, for callers that report nothing else (`mailboxes` in tests).
+    package static func mailboxes(in root: String, include: [String]) throws(CoreError) -> [Mailbox] {
+        try list(root: root, include: include).mailboxes
+    }
+
+    /// Lists the folder open as `folderFD` (and closes it). `relative` is its path from the
+    /// root, as raw name bytes.
+    private static func walk(folderFD: Int32, root: String, relative: [UInt8], include: [String],
+                             into listing: inout Listing) {
+        guard let dir = fdopendir(folderFD) else {
+            let err = errno
+            close(folderFD)
+            listing.skipped.append(unreadable(relative, root: root, errno: err, what: "open"))
+            return
         }
         defer { closedir(dir) }
-        var entries: [(String, UInt8)] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        let fd = dirfd(dir)
+        var subfolders: [[UInt8]] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                let err = errno
+                if err != 0 {
+                    // The entries read so far are kept; the folder is named as not read whole.
+                    listing.skipped.append(unreadable(relative, root: root, errno: err, what: "read"))
+                }
+                break
             }
-            if name == "." || name == ".." { continue }
-            entries.append((name, entry.pointee.d_type))
-        }
-        for (name, type) in entries {
-            let id = relative.isEmpty ? name : "\(relative)/\(name)"
-            var kind = type
-            if kind == UInt8(DT_UNKNOWN) {
-                var info = stat()
-                if lstat("\(root)/\(id)", &info) == 0 {
-                    kind = (info.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : (info.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            let path = relative.isEmpty ? name : relative + [0x2F] + name
+            guard let id = String(validating: path, as: UTF8.self) else {
+                listing.skipped.append(Skipped(
+                    path: display(path), reason: .nameNotUTF8,
+                    detail: "\(display(path)): the name is not valid UTF-8, so it cannot be recorded faithfully and is not backed up; rename it (for example with convmv) and run the backup again"))
+                continue
+            }
+            // Valid UTF-8 here, since the whole path is.
+            let entryName = String(decoding: name, as: UTF8.self)
+            var info = stat()
+            let statStatus = fstatat(fd, entryName, &info, AT_SYMLINK_NOFOLLOW)
+            if statStatus != 0 {
+                let err = errno
+                if err == ENOENT { continue }  // removed since readdir: nothing to back up
+                listing.skipped.append(Skipped(
+                    path: id, reason: .unknownType,
+                    detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up"))
+                continue
+            }
+            let matches = include.contains { Glob.matches($0, id) }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                subfolders.append(path)
+            case S_IFREG:
+                if matches {
+                    listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)",
+                                                     device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+                }
+            case S_IFLNK:
+                // A link to a folder could hold mailboxes; a link named like a mailbox is one
+                // that is not backed up. Other links (say a -wal's) are not mailboxes.
+                var target = stat()
+                let pointsToFolder = fstatat(fd, entryName, &target, 0) == 0
+                    && (target.st_mode & S_IFMT) == S_IFDIR
+                if matches || pointsToFolder {
+                    listing.skipped.append(Skipped(
+                        path: id, reason: .symbolicLink,
+                        detail: "\(id) is a symbolic link: drctl never follows links in the mail store (one could point anywhere drctl can read); replace it with the file or folder itself"))
+                }
+            default:
+                if matches {
+                    listing.skipped.append(Skipped(
+                        path: id, reason: .specialFile,
+                        detail: "\(id) is not a regular file (a FIFO, socket or device): it is not opened; remove it or exclude it from [store] include"))
                 }
             }
-            if kind == UInt8(DT_DIR) {
-                try walk(root: root, relative: id, include: include, into: &found)
-            } else if kind == UInt8(DT_REG), include.contains(where: { Glob.matches($0, id) }) {
-                found.append(Mailbox(id: id, path: "\(root)/\(id)"))
-            }
         }
+        for folder in subfolders {
+            let name = String(decoding: folder.split(separator: 0x2F).last ?? [], as: UTF8.self)
+            let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+            guard child >= 0 else {
+                let err = errno
+                if err == ENOENT { continue }
+                listing.skipped.append(unreadable(folder, root: root, errno: err, what: "open"))
+                continue
+            }
+            walk(folderFD: child, root: root, relative: folder, include: include, into: &listing)
+        }
+    }
+
+    private static func unreadable(_ relative: [UInt8], root: String, errno err: Int32, what: String) -> Skipped {
+        let shown = relative.isEmpty ? "." : display(relative)
+        return Skipped(path: shown, reason: .unreadableFolder,
+                       detail: "cannot \(what) the folder \(shown) of the mail store \(root): \(errnoDescription(err)); the mailboxes in it are not backed up. Give drctl's user read and search access to it")
+    }
+
+    /// A path for messages: UTF-8 as is, other bytes as `\xNN`.
+    static func display(_ bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        let digits = Array("0123456789ABCDEF")
+        return bytes.map { byte in
+            (0x20..<0x7F).contains(byte) && byte != 0x5C
+                ? String(UnicodeScalar(byte))
+                : "\\x" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
+        }.joined()
     }
 
     /// stat(2) facts of a mailbox and its companions: equal facts on two runs mean equal

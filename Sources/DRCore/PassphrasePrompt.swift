@@ -27,6 +27,9 @@ package enum PassphrasePrompt {
         defer { close(fd) }
         var saved = termios()
         let haveTermios = tcgetattr(fd, &saved) == 0
+        // Before echo goes off: a signal at the prompt restores the terminal, then ends us.
+        let guarded = haveTermios && TerminalGuard.begin(fd: fd)
+        defer { if guarded { TerminalGuard.end() } }
         if haveTermios {
             var silent = saved
             silent.c_lflag &= ~tcflag_t(ECHO)

@@ -15,6 +15,14 @@ package struct Argon2idParameters: Codable, Sendable, Equatable {
     /// libsodium's "moderate" cost: about a second and 256 MiB on a current server core.
     package static let defaultOpsLimit: UInt64 = 3
     package static let defaultMemLimit: UInt64 = 256 * 1024 * 1024
+    /// The most a stored key may ask for: the ceiling `[repository] argon2_iterations` and
+    /// `argon2_memory` allow (64 passes, 16 GiB). Key objects are read from targets that other
+    /// hosts (and whoever holds the S3 credentials) can write, so a planted key asking for
+    /// 2³²−1 passes over 4 TiB is refused before any memory is touched, not obeyed.
+    package static let maximumOpsLimit: UInt64 = 64
+    package static let maximumMemLimit: UInt64 = 16 << 30
+    /// Relative cost, to try cheap wrappings before expensive ones.
+    package var cost: UInt64 { opsLimit.multipliedReportingOverflow(by: memLimit / 1024).partialValue }
 
     /// Passes over memory (Argon2's t).
     package var opsLimit: UInt64
@@ -121,12 +129,12 @@ package enum Argon2id {
             throw bad("salt of \(p.salt.count) bytes, expected \(Argon2idParameters.saltLength)")
         }
         guard p.opsLimit >= UInt64(crypto_pwhash_argon2id_opslimit_min()),
-              p.opsLimit <= UInt64(crypto_pwhash_argon2id_opslimit_max()) else {
-            throw bad("opsLimit \(p.opsLimit)")
+              p.opsLimit <= min(Argon2idParameters.maximumOpsLimit, UInt64(crypto_pwhash_argon2id_opslimit_max())) else {
+            throw bad("opsLimit \(p.opsLimit), outside 1 to \(Argon2idParameters.maximumOpsLimit)")
         }
         guard p.memLimit >= UInt64(crypto_pwhash_argon2id_memlimit_min()),
-              p.memLimit <= UInt64(crypto_pwhash_argon2id_memlimit_max()) else {
-            throw bad("memLimit \(p.memLimit) bytes")
+              p.memLimit <= min(Argon2idParameters.maximumMemLimit, UInt64(crypto_pwhash_argon2id_memlimit_max())) else {
+            throw bad("memLimit \(p.memLimit) bytes, above the 16 GiB that drctl ever writes")
         }
         guard outputLength >= crypto_pwhash_argon2id_bytes_min(),
               UInt64(outputLength) <= UInt64(crypto_pwhash_argon2id_bytes_max()) else {

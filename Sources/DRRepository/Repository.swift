@@ -159,7 +159,10 @@ package final class Repository {
             throw unavailable.first?.error ?? RepositoryError(.repositoryNoTarget, message: "no target could be opened")
         }
         let entries = try listKeys(in: first)
+        // Cheapest wrappings first: a key object planted with a huge (but still allowed)
+        // Argon2id cost delays an unlock only if no cheaper key opens the repository.
         let candidates = entries.filter { $0.object.kind == secret.kind }
+            .sorted { ($0.object.kdf?.cost ?? 0, $0.id) < ($1.object.kdf?.cost ?? 0, $1.id) }
         var openedID: String?
         var opened: SecureBytes?
         // A key object that cannot be tried (damaged, or no locked memory for it) is not a

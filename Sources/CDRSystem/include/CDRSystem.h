@@ -1,6 +1,15 @@
 #ifndef DRCTL_CDRSYSTEM_H
 #define DRCTL_CDRSYSTEM_H
-/* Typed wrappers for variadic Linux system calls that Swift cannot call directly. */
+/* Typed wrappers for Linux calls that Swift cannot make directly: variadic system calls, and
+   signal handlers, which must be async-signal-safe C. */
 int CDRSystem_set_dumpable(int value);
 int CDRSystem_get_dumpable(void);
+
+/* While a passphrase is typed with echo off, a signal that ends the process (Ctrl-C, a
+   terminal hang-up, kill) must not leave the terminal silent: begin saves the terminal's
+   settings of `fd` as they are now and installs handlers for SIGINT, SIGTERM, SIGHUP and
+   SIGQUIT that restore them, then let the signal do what it would have done. end puts the
+   previous handlers back. Returns 0, or -1 with errno set. */
+int CDRSystem_tty_guard_begin(int fd);
+void CDRSystem_tty_guard_end(void);
 #endif
