@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRBase
+import DRConfig
 import DRCore
 import Foundation
 
@@ -19,15 +20,11 @@ struct Backup: ParsableCommand {
               drctl backup --mailbox users/alice.sqlite --json
             """)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
     @Option(name: .customLong("mailbox"), help: ArgumentHelp(
         "Back up only this mailbox (its path relative to the store); repeatable.", valueName: "id"))
     var mailboxes: [String] = []
-
-    @Flag(name: .long, help: "No progress display on a terminal.")
-    var noProgress = false
 
     @Option(name: .long, help: ArgumentHelp("Target chunk size in bytes for SQLite images (rounded to whole pages).", visibility: .hidden))
     var chunkBytes: Int?
@@ -48,11 +45,23 @@ struct Backup: ParsableCommand {
         if let packBytes { options.packBytes = max(4096, packBytes) }
         if let spoolAbove { options.spoolAbove = max(0, spoolAbove) }
         options.mailboxes = mailboxes
-        options.progress = !noProgress && !global.json
+        options.progress = global.progress
         if let chunkBytes { options.chunkBytes = chunkBytes }
-        let report = try BackupJob.run(try global.loadConfiguration(), secrets: repository.sources, options: options)
+        let configuration = try global.loadConfiguration()
+        global.detail("backup: " + (mailboxes.isEmpty ? "every mailbox" : "mailboxes " + mailboxes.joined(separator: ", "))
+                      + ", \(options.parallelism) at once, packs of \(ByteCount.format(Int64(options.packBytes)))"
+                      + ", to " + configuration.targets.map(\.name).joined(separator: ", "))
+        let report = try BackupJob.run(configuration, secrets: global.secrets, options: options)
         if global.json {
             try Output.json(report)
+        } else if global.quiet {
+            // Nothing on success; what failed goes to standard error, where cron mails it.
+            for target in report.targets where !target.ok {
+                StandardStreams.writeError("drctl: error: target \(target.name): \(target.error ?? "failed")\n")
+            }
+            for failure in report.failures {
+                StandardStreams.writeError("drctl: error: mailbox \(failure.mailbox): \(failure.error)\n")
+            }
         } else {
             print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
             print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteCount.format(report.imageBytes)) in images, \(ByteCount.format(report.bytesRead)) read")

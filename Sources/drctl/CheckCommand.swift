@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRBase
+import DRConfig
 import DRCore
 
 struct Check: ParsableCommand {
@@ -21,8 +22,7 @@ struct Check: ParsableCommand {
               drctl check --read-data-subset 1/7 --json
             """)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
     @Flag(help: "Download and verify every byte.")
     var readData = false
     @Option(help: ArgumentHelp("Verify a part of the data: N/T or P%.", valueName: "subset"))
@@ -32,10 +32,21 @@ struct Check: ParsableCommand {
         var selection = CheckJob.DataSelection.none
         if readData { selection = .all }
         if let readDataSubset { selection = try CheckJob.DataSelection.parse(readDataSubset) }
-        let report = try CheckJob.run(try global.loadConfiguration(), secrets: repository.sources, selection: selection,
-                                      progress: !global.json)
+        let configuration = try global.loadConfiguration()
+        let reading = readDataSubset.map { "reading data subset \($0)" }
+            ?? (readData ? "reading every pack" : "structure only (no --read-data)")
+        global.detail("check: \(reading), on " + configuration.targets.map(\.name).joined(separator: ", "))
+        let report = try CheckJob.run(configuration, secrets: global.secrets, selection: selection,
+                                      progress: global.progress)
         if global.json {
             try Output.json(report)
+        } else if global.quiet {
+            // Nothing when clean; each problem goes to standard error.
+            for target in report.targets {
+                for problem in target.errors {
+                    StandardStreams.writeError("drctl: error: target \(target.target): \(problem.message)\n")
+                }
+            }
         } else {
             for target in report.targets {
                 let verdict = target.errors.isEmpty ? "ok" : "DAMAGED (\(target.errors.count) problems)"

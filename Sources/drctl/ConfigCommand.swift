@@ -50,13 +50,15 @@ extension Config {
 
                 Exit status 0 when drctl can run with this configuration; 78 when the file \
                 has an error or a secret file is missing or readable by group or others \
-                (fix with chmod 600); 66 when a named configuration file does not exist.
+                (fix with chmod 600); 66 when a named configuration file does not exist. With \
+                --quiet, only the exit status and the problems (on standard error) tell. \
+                --password-file and --key-file are not checked: the file's own settings are.
 
                   $ drctl config check --config /etc/drctl/drctl.toml
                   $ drctl config check --json | jq '.targets[].name'
                 """)
 
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
         func run() throws {
             let configuration: Configuration
@@ -71,9 +73,10 @@ extension Config {
             }
             let statuses = configuration.inspectSecretFiles()
             let report = ConfigReport(configuration: configuration, secretFiles: statuses)
+            global.detail(configuration.source.verboseDescription)
             if global.json {
                 Output.writeJSON(report.json().rendered() + "\n")
-            } else {
+            } else if !global.quiet {
                 StandardStreams.writeOutput(report.text())
             }
             let problems = statuses.filter(\.isProblem).map { status in
@@ -91,12 +94,16 @@ extension Config {
             discussion: """
                 The example is the layout of docs/CONFIGURATION.md: two targets (one S3, one \
                 file://), a passphrase file, objectives, retention, drills and log \
-                anonymization. Edit the paths, then run drctl config check on it.
+                anonymization. Edit the paths, then run drctl config check on it. The \
+                global options have no effect here.
 
                   $ drctl config example > drctl.toml
                 """)
 
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
+
         func run() throws {
+            // The example is data (TOML), printed whatever --json or --quiet say.
             StandardStreams.writeOutput(Configuration.exampleText)
         }
     }

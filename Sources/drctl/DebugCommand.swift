@@ -14,7 +14,7 @@ struct Debug: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "process",
             abstract: "Print the core-dump limit and dumpable flag of this process.")
-        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
         struct Report: Encodable {
             var coreLimitSoft: UInt64
@@ -29,7 +29,7 @@ struct Debug: ParsableCommand {
             let coreLine = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") } ?? ""
             let report = Report(coreLimitSoft: state.coreLimitSoft, coreLimitHard: state.coreLimitHard,
                                 dumpable: state.dumpable, procLimitsCoreLine: String(coreLine))
-            if json {
+            if global.json {
                 try Output.json(report)
             } else {
                 print("core limit \(report.coreLimitSoft)/\(report.coreLimitHard), dumpable \(report.dumpable)")

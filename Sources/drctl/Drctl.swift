@@ -18,6 +18,21 @@ struct Drctl: AsyncParsableCommand {
             With no configuration file it uses an embedded default (a demo mail store and two \
             local targets under ~/.local/share/drctl) so that every command can be tried at once.
 
+            Global options work with every command, before or after its name \
+            (drctl --config F backup, drctl backup --config F, drctl --json key list):
+              --config PATH         the configuration file
+              --json                one JSON document on standard output, not text
+              --password-file PATH  the repository passphrase, from this file
+              --key-file PATH       the repository key, from this file
+              --no-progress         no progress line (backup, restore, check --read-data)
+              -q, --quiet           only errors: no progress, no summary
+              -v, --verbose         more detail, on standard error
+            Under --quiet, listings (snapshots, key list, version), data (config example, \
+            the copy of snapshot) and --json output are still printed. A command with no use \
+            for an option ignores it (version reads no configuration, snapshot opens no \
+            repository), so that one alias or wrapper serves every command. --quiet with \
+            --verbose is a usage error.
+
             Exit codes: \(ExitStatus.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ")).
             """,
         version: DrctlVersion.string,
@@ -31,7 +46,8 @@ struct Drctl: AsyncParsableCommand {
             fail(error)
         }
         do {
-            var command = try parseAsRoot()
+            let arguments = try GlobalArguments.rewrite(Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -78,8 +94,18 @@ enum DrctlVersion {
 }
 
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print drctl's version.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print drctl's version.",
+        discussion: "Reads no configuration and opens no repository: of the global options, only --json has an effect.")
+
+    @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
+
     func run() throws {
-        print("drctl \(DrctlVersion.string)")
+        // Printed under --quiet too: the version is what was asked for.
+        if global.json {
+            try Output.json(["version": DrctlVersion.string])
+        } else {
+            print("drctl \(DrctlVersion.string)")
+        }
     }
 }

@@ -22,28 +22,30 @@ struct Init: ParsableCommand {
               drctl init --config /etc/drctl/drctl.toml --json
             """)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
     func run() throws {
         let configuration = try global.loadConfiguration()
-        let report = try InitJob.run(configuration, secrets: repository.sources)
+        let report = try InitJob.run(configuration, secrets: global.secrets)
         if global.json {
             try Output.json(report)
             return
         }
-        print("repository \(report.repository.prefix(16))")
-        for target in report.targets {
-            print("  \(target.action.column(8)) \(target.name)  \(target.location)")
+        if global.humanReport {
+            print("repository \(report.repository.prefix(16))")
+            for target in report.targets {
+                print("  \(target.action.column(8)) \(target.name)  \(target.location)")
+            }
+            if let key = report.keyID {
+                print("key \(key.prefix(16)) added")
+            }
         }
-        if let key = report.keyID {
-            print("key \(key.prefix(16)) added")
-        }
+        // Generated secrets are announced even under --quiet: the operator must keep a copy.
         for file in report.createdSecretFiles {
-            print("generated \(file) (mode 0600)")
+            global.notice("generated \(file) (mode 0600)")
         }
         if let file = report.createdKeyFile {
-            print("generated key file \(file) (mode 0600): keep a copy of it off this host — without it no backup can be restored")
+            global.notice("generated key file \(file) (mode 0600): keep a copy of it off this host — without it no backup can be restored")
         }
     }
 }

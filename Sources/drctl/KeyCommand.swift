@@ -16,12 +16,12 @@ struct Key: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the keys of the repository (the one in use is marked with *).")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var repository: RepositoryOptions
+            abstract: "List the keys of the repository (the one in use is marked with *).",
+            discussion: "The list is printed under --quiet too: it is what was asked for.")
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
         func run() throws {
-            let keys = try KeyJobs.list(try global.loadConfiguration(), secrets: repository.sources)
+            let keys = try KeyJobs.list(try global.loadConfiguration(), secrets: global.secrets)
             if global.json {
                 try Output.json(keys)
                 return
@@ -57,21 +57,20 @@ struct Key: ParsableCommand {
                   drctl key add --new-password-file /etc/drctl/second.pass
                   drctl key add --new-key-file /root/drctl-recovery.key
                 """)
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var repository: RepositoryOptions
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
         @OptionGroup var new: NewSecretOptions
 
         func run() throws {
-            let added = try KeyJobs.add(try global.loadConfiguration(), secrets: repository.sources,
+            let added = try KeyJobs.add(try global.loadConfiguration(), secrets: global.secrets,
                                         newPasswordFile: new.newPasswordFile, newKeyFile: new.newKeyFile)
             if global.json {
                 try Output.json(added)
                 return
             }
             if let file = added.createdKeyFile {
-                print("generated key file \(file) (mode 0600)")
+                global.notice("generated key file \(file) (mode 0600)")
             }
-            print("key \(added.id.prefix(16)) added")
+            if global.humanReport { print("key \(added.id.prefix(16)) added") }
         }
     }
 
@@ -79,18 +78,17 @@ struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a key (by id or a unique prefix of at least 4 digits).",
             discussion: "The last key, and the key this command is unlocked with, are refused.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var repository: RepositoryOptions
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
         @Argument(help: "The key's id, or a unique prefix (see drctl key list).")
         var id: String
 
         func run() throws {
-            let removed = try KeyJobs.remove(try global.loadConfiguration(), secrets: repository.sources, id: id)
+            let removed = try KeyJobs.remove(try global.loadConfiguration(), secrets: global.secrets, id: id)
             if global.json {
                 try Output.json(["removed": removed])
                 return
             }
-            print("key \(removed.prefix(16)) removed")
+            if global.humanReport { print("key \(removed.prefix(16)) removed") }
         }
     }
 
@@ -98,21 +96,20 @@ struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the key in use by a new passphrase or key file.",
             discussion: "The new key is written to every target before the old one is removed.")
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var repository: RepositoryOptions
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
         @OptionGroup var new: NewSecretOptions
 
         func run() throws {
-            let replaced = try KeyJobs.passwd(try global.loadConfiguration(), secrets: repository.sources,
+            let replaced = try KeyJobs.passwd(try global.loadConfiguration(), secrets: global.secrets,
                                               newPasswordFile: new.newPasswordFile, newKeyFile: new.newKeyFile)
             if global.json {
                 try Output.json(replaced)
                 return
             }
             if let file = replaced.createdKeyFile {
-                print("generated key file \(file) (mode 0600)")
+                global.notice("generated key file \(file) (mode 0600)")
             }
-            print("key \(replaced.newID.prefix(16)) replaces key \(replaced.removedID.prefix(16))")
+            if global.humanReport { print("key \(replaced.newID.prefix(16)) replaces key \(replaced.removedID.prefix(16))") }
         }
     }
 }

@@ -22,8 +22,7 @@ struct Restore: ParsableCommand {
               drctl restore --snapshot 3f9c2a1b --to /srv/restore --force
             """)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
     @Option(help: ArgumentHelp("Restore the state as of this moment.", valueName: "time"))
     var pointInTime: String?
@@ -55,19 +54,26 @@ struct Restore: ParsableCommand {
         options.destination = to
         options.force = force
         options.target = target
-        options.progress = !global.json
-        let report = try RestoreJob.run(try global.loadConfiguration(), secrets: repository.sources, options: options)
+        options.progress = global.progress
+        let configuration = try global.loadConfiguration()
+        let moment = pointInTime.map { "as of \($0)" } ?? snapshot.map { "from snapshot \($0)" } ?? "the newest image"
+        global.detail("restore: \(moment), " + (mailboxes.isEmpty ? "every mailbox" : "mailboxes " + mailboxes.joined(separator: ", "))
+                      + ", from " + (target.map { "target \($0)" } ?? "any target") + " to \(to)")
+        let report = try RestoreJob.run(configuration, secrets: global.secrets, options: options)
         if global.json {
             try Output.json(report)
         } else {
-            for item in report.restored {
+            // Failures go to standard error, under --quiet too.
+            for item in report.restored where !global.quiet {
                 print("restored \(item.mailbox) (\(ByteCount.format(item.size)), consistent at \(item.consistentAt), snapshot \(item.snapshot.prefix(12)), from \(item.target)) → \(item.path)")
             }
             for failure in report.failures {
                 StandardStreams.writeError("drctl: error: \(failure.mailbox): \(failure.error)\n")
             }
-            let bytes = report.restored.reduce(Int64(0)) { $0 + $1.size }
-            print("\(report.restored.count) mailboxes restored (\(ByteCount.format(bytes))), \(report.failures.count) failed, in \(String(format: "%.2f", report.durationSeconds)) s")
+            if !global.quiet {
+                let bytes = report.restored.reduce(Int64(0)) { $0 + $1.size }
+                print("\(report.restored.count) mailboxes restored (\(ByteCount.format(bytes))), \(report.failures.count) failed, in \(String(format: "%.2f", report.durationSeconds)) s")
+            }
         }
         if !report.failures.isEmpty {
             throw ExitCode(report.restored.isEmpty ? ExitStatus.integrity.rawValue : ExitStatus.failure.rawValue)

@@ -17,9 +17,12 @@ struct Snapshot: ParsableCommand {
             is never written; in WAL mode drctl places a read mark in its -shm as any reader does. \
             The report names the mode (wal-live, wal-offline, rollback, not-sqlite), the page \
             size and count, and the consistency point. See docs/SNAPSHOT.md.
+
+            Needs neither the configuration nor a repository secret: --config, --password-file \
+            and --key-file are ignored; --quiet leaves out the report (never the copy).
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The mailbox database file.", valueName: "mailbox"))
     var mailbox: String
@@ -87,6 +90,7 @@ struct Snapshot: ParsableCommand {
     }
 
     private func report(_ meta: SnapshotMetadata, elapsedMilliseconds: Int64, toStandardOutput: Bool) {
+        if global.quiet && !global.json { return }
         let text: String
         if global.json {
             let report = SnapshotReport(

@@ -14,13 +14,12 @@ struct Snapshots: ParsableCommand {
               drctl snapshots --mailbox users/alice.sqlite --json
             """)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
     @Option(help: ArgumentHelp("Only snapshots holding this mailbox.", valueName: "id"))
     var mailbox: String?
 
     func run() throws {
-        let rows = try SnapshotsJob.run(try global.loadConfiguration(), secrets: repository.sources, mailbox: mailbox)
+        let rows = try SnapshotsJob.run(try global.loadConfiguration(), secrets: global.secrets, mailbox: mailbox)
         if global.json {
             try Output.json(rows)
             return

@@ -1,31 +1,6 @@
-import ArgumentParser
-import DRConfig
 import DRBase
-import DRCore
 import Foundation
 import Synchronization
-
-/// How a command that opens the repository gets its secret (overrides the configuration).
-struct RepositoryOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Read the repository passphrase from this file (mode 0600; first line). Overrides [repository] in the configuration.",
-        valueName: "path"))
-    var passwordFile: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Open the repository with this key file (64 hex digits, mode 0600). Overrides [repository].",
-        valueName: "path"))
-    var keyFile: String?
-
-    var sources: SecretSources { SecretSources(passwordFile: passwordFile, keyFile: keyFile) }
-}
-
-extension GlobalOptions {
-    /// The effective configuration (file, $DRCTL_CONFIG, /etc/drctl/drctl.toml, or embedded).
-    func loadConfiguration() throws -> Configuration {
-        try ConfigurationLoader.load(explicitPath: config, environment: ProcessInfo.processInfo.environment)
-    }
-}
 
 /// Printing results: text for people, `--json` for machines (one JSON document on stdout).
 enum Output {
