@@ -7,7 +7,6 @@ import DRCrypto
 import DRRepository
 package import DRSnapshot
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -76,129 +75,96 @@ package enum BackupJob {
         package var complete: Bool { failures.isEmpty && targets.allSatisfy(\.ok) }
     }
 
+    /// Prepares (`BackupPlan`), backs the mailboxes up on a pool of workers
+    /// (`backUpMailboxes`), tallies what became of them (`BackupTally`) and commits the
+    /// manifest (`commit`).
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                            options: Options) throws(CoreError) -> Report {
         let started = Date()
         let clock = ContinuousClock.now
-        let options = options.spooling(to: configuration.stateDirectory + "/spool")
-        let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
-        defer { withExtendedLifetime(lock) {} }
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
-        let writer: BackupWriter
-        do { writer = try BackupWriter(repository: repository,
-                                       cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
-                                       compressionLevel: options.compressionLevel,
-                                       packSize: options.packBytes) } catch { throw CoreError(error) }
-        var mailboxes = try MailStore.mailboxes(in: configuration.store.path, include: configuration.store.include)
-        if !options.mailboxes.isEmpty {
-            let wanted = Set(options.mailboxes)
-            let known = Set(mailboxes.map(\.id))
-            if let unknown = options.mailboxes.first(where: { !known.contains($0) }) {
-                throw CoreError(.backupUnknownMailbox, message: "mailbox \(unknown) is not in the mail store \(configuration.store.path) (mailbox ids are paths relative to it, as drctl snapshots lists them)")
-            }
-            mailboxes = mailboxes.filter { wanted.contains($0.id) }
-        }
-        let host = ProcessInfo.processInfo.hostName
-        let previous: [String: SnapshotManifest.FileEntry]
-        do {
-            previous = try writer.latestEntries(host: host, storePath: configuration.store.path,
-                                                mailboxes: Set(mailboxes.map(\.id)))
-        } catch {
-            throw CoreError(error)
-        }
+        let plan = try BackupPlan.prepare(configuration, secrets: secrets, options: options)
+        defer { withExtendedLifetime(plan.lock) {} }
+        let tally = BackupTally(try backUpMailboxes(plan))
+        return try commit(tally, plan: plan, started: started, clock: clock)
+    }
 
-        var snapshotOptions = options.snapshotOptions
-        if snapshotOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
-            snapshotOptions.pageSize = fallback
-        }
-        // Files are processed by a bounded pool of workers (one per core by default): each
-        // reads its mailbox's image and hashes, compresses and seals its chunks; the writer
-        // serializes only the claim of new ids and the append to the open pack.
-        let workers = max(1, min(options.parallelism, mailboxes.count))
+    /// The pool step: every mailbox of the plan, on `parallelism` workers (one per core by
+    /// default). Each worker reads its mailbox's image and hashes, compresses and seals its
+    /// chunks with a compressor of its own; the writer serializes only the claim of new ids and
+    /// the append to the open pack. A mailbox that cannot be read is recorded and the others go
+    /// on; a store error (a chunk claimed but not stored, every target failed) stops the pool.
+    /// - Returns: what became of each mailbox, in the plan's order.
+    static func backUpMailboxes(_ plan: BackupPlan) throws(CoreError) -> [FileOutcome?] {
+        let writer = plan.writer, options = plan.options, snapshotOptions = plan.snapshotOptions
+        let mailboxes = plan.mailboxes, previous = plan.previous
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: mailboxes.count)
-        let shared = Mutex(RunState(count: mailboxes.count))
-        let previousEntries = previous
-        let fileOptions = snapshotOptions
-        let mailboxList = mailboxes
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            let compressor: ChunkCompressor
-            do throws(RepositoryError) { compressor = try writer.makeCompressor() } catch {
-                shared.withLock { $0.fatal = error }
-                return
-            }
-            while true {
-                let next = shared.withLock { state -> Int? in
-                    guard state.fatal == nil, state.next < mailboxList.count else { return nil }
-                    defer { state.next += 1 }
-                    return state.next
-                }
-                guard let index = next else { return }
-                let mailbox = mailboxList[index]
-                let sourceState = MailStore.sourceState(of: mailbox.path)
-                if let sourceState, var old = previousEntries[mailbox.id], old.sourceState == sourceState {
-                    // Nothing about the file or its WAL changed: the committed content is the same.
-                    old.unchanged = true
-                    old.consistentAt = Timestamps.format(Date())
-                    shared.withLock { $0.outcomes[index] = .entry(old) }
-                    continue
-                }
-                let outcome: FileOutcome
-                do {
-                    outcome = .entry(try backUpFile(mailbox, state: sourceState, writer: writer, compressor: compressor,
-                                                    options: options, snapshotOptions: fileOptions))
-                } catch let error as RepositoryError {
-                    shared.withLock { $0.fatal = error }
-                    return
-                } catch let error as any DRError {
-                    if error.code == .imageMissing && MailStore.sourceState(of: mailbox.path) == nil {
-                        // Deleted between listing and reading (an account removed): not a
-                        // failure of the backup; said in the report.
-                        outcome = .vanished(mailbox.id)
-                    } else {
-                        outcome = .failure(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
-                    }
-                } catch {
-                    outcome = .failure(Report.Failure(mailbox: mailbox.id, code: .backupInternal, error: "\(error)"))
-                }
-                let (done, read) = shared.withLock { state -> (Int, Int64) in
-                    state.outcomes[index] = outcome
-                    if case .entry(let entry) = outcome { state.bytesRead += entry.size }
-                    return (state.outcomes.count, state.bytesRead)
-                }
-                progress.update(done: done, current: mailbox.id, read: read, new: writer.newChunkBytes)
-            }
+        defer { progress.finish() }
+        let outcome = WorkerPool(parallelism: options.parallelism).run(
+            mailboxes,
+            // Only store errors are thrown: everything else is one mailbox's failure.
+            isFatal: { _ in true },
+            progress: { step in
+                progress.update(done: step.completed, current: mailboxes[step.index].id, read: step.bytes,
+                                new: writer.newChunkBytes)
+            },
+            worker: { () throws(RepositoryError) in try writer.makeCompressor() }
+        ) { (compressor: inout ChunkCompressor, mailbox: MailStore.Mailbox, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
+            let outcome = try backUpMailbox(mailbox, previous: previous[mailbox.id], writer: writer,
+                                            compressor: compressor, options: options, snapshotOptions: snapshotOptions)
+            if case .entry(let entry) = outcome, !entry.unchanged { context.count(bytes: entry.size) }
+            return outcome
         }
-        let run = shared.withLock { $0 }
-        if let fatal = run.fatal {
+        if let fatal = outcome.fatal {
             // Nothing is committed: the packs already uploaded are indexed again by the next run.
             throw CoreError(fatal)
         }
-        var entries: [SnapshotManifest.FileEntry] = []
-        var failures: [Report.Failure] = []
-        var vanished: [String] = []
-        var statistics = SnapshotManifest.Statistics()
-        for index in mailboxes.indices {
-            switch run.outcomes[index] {
-            case .entry(let entry):
-                entries.append(entry)
-                statistics.imageBytes += entry.size
-                if entry.unchanged { statistics.filesUnchanged += 1 } else { statistics.bytesRead += entry.size }
-            case .failure(let failure):
-                failures.append(failure)
-            case .vanished(let id):
-                vanished.append(id)
-            case nil:
-                break
-            }
+        return outcome.results.map { result in
+            guard case .success(let file)? = result else { return nil }
+            return file
         }
-        progress.finish()
-        statistics.files = entries.count
+    }
+
+    /// One mailbox: its previous entry reused when nothing about the file changed, otherwise
+    /// a new image stored. Throws only store errors (fatal to the run).
+    static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
+                              writer: BackupWriter, compressor: ChunkCompressor, options: Options,
+                              snapshotOptions: SnapshotOptions) throws(RepositoryError) -> FileOutcome {
+        let sourceState = MailStore.sourceState(of: mailbox.path)
+        if let sourceState, var old = previous, old.sourceState == sourceState {
+            // Nothing about the file or its WAL changed: the committed content is the same.
+            old.unchanged = true
+            old.consistentAt = Timestamps.format(Date())
+            return .entry(old)
+        }
+        do {
+            return .entry(try backUpFile(mailbox, state: sourceState, writer: writer, compressor: compressor,
+                                         options: options, snapshotOptions: snapshotOptions))
+        } catch let error as RepositoryError {
+            throw error
+        } catch let error as any DRError {
+            if error.code == .imageMissing && MailStore.sourceState(of: mailbox.path) == nil {
+                // Deleted between listing and reading (an account removed): not a
+                // failure of the backup; said in the report.
+                return .vanished(mailbox.id)
+            }
+            return .failure(Report.Failure(mailbox: mailbox.id, code: error.code, error: error.message))
+        } catch {
+            return .failure(Report.Failure(mailbox: mailbox.id, code: .backupInternal, error: "\(error)"))
+        }
+    }
+
+    /// The last step: the manifest of the tallied entries written to every healthy target,
+    /// and the report.
+    static func commit(_ tally: BackupTally, plan: BackupPlan, started: Date,
+                       clock: ContinuousClock.Instant) throws(CoreError) -> Report {
+        let writer = plan.writer, repository = plan.repository
+        var statistics = tally.statistics
         statistics.newChunks = writer.newChunks
         statistics.newChunkBytes = writer.newChunkBytes
         statistics.durationSeconds = Elapsed.seconds(since: clock)
         let manifest = SnapshotManifest(format: SnapshotManifest.currentFormat, time: Timestamps.format(started),
-                                        host: host, storePath: configuration.store.path,
-                                        files: entries, statistics: statistics)
+                                        host: plan.host, storePath: plan.storePath,
+                                        files: tally.entries, statistics: statistics)
         let name: String
         do { name = try writer.commit(manifest) } catch { throw CoreError(error) }
         let targets = repository.stores.map { store in
@@ -211,11 +177,11 @@ package enum BackupJob {
                                 storedBytes: 0, recoveredPacks: 0)
         }
         return Report(snapshot: String(name.dropFirst("snapshots/".count)), time: manifest.time,
-                      files: entries.count, filesUnchanged: statistics.filesUnchanged,
+                      files: tally.entries.count, filesUnchanged: statistics.filesUnchanged,
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
                       newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes,
-                      durationSeconds: Elapsed.seconds(since: clock), targets: targets, failures: failures,
-                      vanished: vanished)
+                      durationSeconds: Elapsed.seconds(since: clock), targets: targets, failures: tally.failures,
+                      vanished: tally.vanished)
     }
 
     /// Snapshots one file and stores its chunks. Called again from the start by the snapshot
@@ -310,11 +276,86 @@ enum FileOutcome: Sendable {
     case vanished(String)
 }
 
-/// The workers' shared bookkeeping.
-struct RunState: Sendable {
-    var next = 0
-    var outcomes: [Int: FileOutcome] = [:]
-    var bytesRead: Int64 = 0
-    var fatal: RepositoryError?
-    init(count: Int) { outcomes.reserveCapacity(count) }
+/// The prepare step of a backup: everything the workers need, gathered before any mailbox is
+/// read. Holding the plan holds the run lock.
+struct BackupPlan {
+    let lock: RunLock
+    let repository: Repository
+    let writer: BackupWriter
+    /// The mailboxes to back up, in id order.
+    let mailboxes: [MailStore.Mailbox]
+    /// Each mailbox's newest entry in a manifest every healthy target holds (to skip
+    /// unchanged files).
+    let previous: [String: SnapshotManifest.FileEntry]
+    let host: String
+    let storePath: String
+    let options: BackupJob.Options
+    let snapshotOptions: SnapshotOptions
+
+    /// Takes the run lock, opens the repository and the writer (presence cache brought up to
+    /// date), lists the mailboxes and finds their previous entries.
+    static func prepare(_ configuration: Configuration, secrets: SecretSources,
+                        options: BackupJob.Options) throws(CoreError) -> BackupPlan {
+        let options = options.spooling(to: configuration.stateDirectory + "/spool")
+        let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let writer: BackupWriter
+        do { writer = try BackupWriter(repository: repository,
+                                       cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
+                                       compressionLevel: options.compressionLevel,
+                                       packSize: options.packBytes) } catch { throw CoreError(error) }
+        var mailboxes = try MailStore.mailboxes(in: configuration.store.path, include: configuration.store.include)
+        if !options.mailboxes.isEmpty {
+            let wanted = Set(options.mailboxes)
+            let known = Set(mailboxes.map(\.id))
+            if let unknown = options.mailboxes.first(where: { !known.contains($0) }) {
+                throw CoreError(.backupUnknownMailbox, message: "mailbox \(unknown) is not in the mail store \(configuration.store.path) (mailbox ids are paths relative to it, as drctl snapshots lists them)")
+            }
+            mailboxes = mailboxes.filter { wanted.contains($0.id) }
+        }
+        let host = ProcessInfo.processInfo.hostName
+        let previous: [String: SnapshotManifest.FileEntry]
+        do {
+            previous = try writer.latestEntries(host: host, storePath: configuration.store.path,
+                                                mailboxes: Set(mailboxes.map(\.id)))
+        } catch {
+            throw CoreError(error)
+        }
+        var snapshotOptions = options.snapshotOptions
+        if snapshotOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
+            snapshotOptions.pageSize = fallback
+        }
+        return BackupPlan(lock: lock, repository: repository, writer: writer, mailboxes: mailboxes,
+                          previous: previous, host: host, storePath: configuration.store.path,
+                          options: options, snapshotOptions: snapshotOptions)
+    }
+}
+
+/// The aggregate step of a backup: the workers' outcomes, in mailbox order, as the manifest's
+/// entries and statistics and the report's failures.
+struct BackupTally {
+    var entries: [SnapshotManifest.FileEntry] = []
+    var failures: [BackupJob.Report.Failure] = []
+    /// Mailboxes deleted after the store was listed.
+    var vanished: [String] = []
+    /// Files, image bytes, bytes read, unchanged files (the writer's counts are added at commit).
+    var statistics = SnapshotManifest.Statistics()
+
+    init(_ outcomes: [FileOutcome?]) {
+        for outcome in outcomes {
+            switch outcome {
+            case .entry(let entry):
+                entries.append(entry)
+                statistics.imageBytes += entry.size
+                if entry.unchanged { statistics.filesUnchanged += 1 } else { statistics.bytesRead += entry.size }
+            case .failure(let failure):
+                failures.append(failure)
+            case .vanished(let id):
+                vanished.append(id)
+            case nil:
+                break
+            }
+        }
+        statistics.files = entries.count
+    }
 }

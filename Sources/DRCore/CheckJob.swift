@@ -74,15 +74,19 @@ package enum CheckJob {
         package var clean: Bool { targets.allSatisfy { $0.errors.isEmpty } }
     }
 
+    /// - Parameter parallelism: packs read and authenticated at once by `--read-data`
+    ///   (default: one per core).
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                           selection: DataSelection, progress: Bool = false) throws(CoreError) -> Report {
+                           selection: DataSelection, progress: Bool = false,
+                           parallelism: Int? = nil) throws(CoreError) -> Report {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var reports: [TargetReport] = []
         for store in repository.stores {
             reports.append(check(store, repository: repository, keys: keys, selection: selection,
-                                 progress: progress && StandardStreams.errorIsTerminal))
+                                 progress: progress && StandardStreams.errorIsTerminal,
+                                 parallelism: parallelism ?? ProcessInfo.processInfo.activeProcessorCount))
         }
         for unavailable in repository.unavailable {
             var report = TargetReport(target: unavailable.target)
@@ -94,7 +98,8 @@ package enum CheckJob {
     }
 
     static func check(_ store: any ObjectStore, repository: Repository, keys: RepositoryKeys,
-                      selection: DataSelection, progress showProgress: Bool = false) -> TargetReport {
+                      selection: DataSelection, progress showProgress: Bool = false,
+                      parallelism: Int) -> TargetReport {
         var report = TargetReport(target: store.targetName)
         func problem(_ object: String, _ error: any Error) {
             let known = CoreError(error)
@@ -149,35 +154,31 @@ package enum CheckJob {
             problem("incomplete writes", error)
         }
 
-        // Every pack's bytes, when asked.
+        // Every pack's bytes, when asked: read and authenticated on several workers (each holds
+        // one whole pack in memory). The verdicts are merged in pack-id order, so the report
+        // does not depend on which worker finished first.
         let indexedIDs = selection == .none ? [:] : index.idsByPack()
         let toRead = present.sorted(by: { $0.key < $1.key }).filter { index.packs[$0.key] != nil && selection.includes($0.key) }
         let progress = Progress(enabled: showProgress && !toRead.isEmpty, total: toRead.count)
         defer { progress.finish() }
-        for (pack, name) in toRead {
-            progress.update(done: report.packsRead, current: "target \(store.targetName)", read: report.bytesRead,
-                            new: 0, verb: "verified")
-            do {
-                let bytes = try store.get(name)
+        let target = store.targetName
+        progress.update(done: 0, current: "target \(target)", read: 0, new: 0, verb: "verified")
+        let verdicts = WorkerPool(parallelism: parallelism).run(toRead, progress: { step in
+            progress.update(done: step.completed, current: "target \(target)", read: step.bytes, new: 0, verb: "verified")
+        }) { (pack: (key: String, value: String), context: WorkerPool.Context) -> PackVerdict in
+            verifyPack(pack.key, name: pack.value, indexed: indexedIDs[pack.key] ?? [], store: store, keys: keys,
+                       context: context)
+        }
+        for (pack, result) in zip(toRead, verdicts.results) {
+            guard case .success(let verdict)? = result else { continue }
+            if verdict.fetched {
                 report.packsRead += 1
-                report.bytesRead += Int64(bytes.count)
-                guard PackReader.id(of: bytes) == pack else {
-                    throw CoreError(.checkPackHash, message: "target \(store.targetName): pack \(name): its header does not hash to its name: the pack is damaged")
-                }
-                let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
-                try PackReader.checkTiling(entries, pack: bytes, name: name, target: store.targetName)
-                for entry in entries {
-                    let start = Int(entry.offset)
-                    _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], entry: entry, pack: name,
-                                                target: store.targetName, keys: keys)
-                    report.blobsVerified += 1
-                }
-                if !(indexedIDs[pack] ?? []).isSubset(of: Set(entries.map(\.id))) {
-                    throw CoreError(.checkIndexMismatch, message: "target \(store.targetName): the index names blobs that pack \(name) does not hold")
-                }
-            } catch {
-                problem(name, error)
-                report.damagedPacks.append(pack)
+                report.bytesRead += verdict.bytes
+            }
+            report.blobsVerified += verdict.blobsVerified
+            if let failure = verdict.problem {
+                problem(pack.value, failure)
+                report.damagedPacks.append(pack.key)
             }
         }
 
@@ -212,6 +213,49 @@ package enum CheckJob {
         report.affected = affected.sorted { ($0.snapshot, $0.mailbox) < ($1.snapshot, $1.mailbox) }
         report.damagedPacks = Array(Set(report.damagedPacks)).sorted()
         return report
+    }
+
+    /// What reading one pack found. A damaged pack is a finding, not a failure of the pool's
+    /// item: the verdict keeps the counts made before the problem, as the report shows them.
+    struct PackVerdict: Sendable {
+        /// Whether the pack could be downloaded at all (then it counts as read).
+        var fetched = false
+        var bytes: Int64 = 0
+        /// Blobs authenticated before the first problem (all of them when there is none).
+        var blobsVerified = 0
+        /// The first problem found, if any: the pack is then damaged.
+        var problem: (any Error)?
+    }
+
+    /// Downloads one pack and checks that its header hashes to its name, that its blobs tile
+    /// it, that every blob authenticates, and that it holds every blob the index names in it.
+    /// Runs on a pool worker.
+    static func verifyPack(_ pack: String, name: String, indexed: Set<ChunkID>, store: any ObjectStore,
+                           keys: RepositoryKeys, context: WorkerPool.Context) -> PackVerdict {
+        var verdict = PackVerdict()
+        do {
+            let bytes = try store.get(name)
+            verdict.fetched = true
+            verdict.bytes = Int64(bytes.count)
+            context.count(bytes: verdict.bytes)
+            guard PackReader.id(of: bytes) == pack else {
+                throw CoreError(.checkPackHash, message: "target \(store.targetName): pack \(name): its header does not hash to its name: the pack is damaged")
+            }
+            let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
+            try PackReader.checkTiling(entries, pack: bytes, name: name, target: store.targetName)
+            for entry in entries {
+                let start = Int(entry.offset)
+                _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], entry: entry, pack: name,
+                                            target: store.targetName, keys: keys)
+                verdict.blobsVerified += 1
+            }
+            if !indexed.isSubset(of: Set(entries.map(\.id))) {
+                throw CoreError(.checkIndexMismatch, message: "target \(store.targetName): the index names blobs that pack \(name) does not hold")
+            }
+        } catch {
+            verdict.problem = error
+        }
+        return verdict
     }
 }
 

@@ -87,76 +87,73 @@ package enum RestoreJob {
 
         // Mailboxes are restored by a bounded pool of workers (one per core). Each worker has
         // its own readers (a reader caches the pack it last read); indexes are loaded once per
-        // target, when first needed, and shared.
+        // target, when first needed, and shared. A mailbox that cannot be restored is reported
+        // and the others go on.
         let indexes = IndexCache(keys: keys)
-        /// The workers' shared bookkeeping: the next mailbox to take, what became of each, and
-        /// the totals for the progress line.
-        struct Shared: Sendable {
-            var next = 0
-            var outcomes: [Int: RestoreOutcome] = [:]
-            var bytes: Int64 = 0
-        }
-        let shared = Mutex(Shared())
-        let work = chosen
         let readFrom = stores
-        let workers = max(1, min(options.parallelism, work.count))
-        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: work.count)
+        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: chosen.count)
         defer { progress.finish() }
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            var readers: [String: ContentReader] = [:]
-            while true {
-                let index = shared.withLock { state -> Int in
-                    defer { state.next += 1 }
-                    return state.next
-                }
-                guard index < work.count else { return }
-                let (snapshot, entry) = work[index]
-                let target = options.destination + "/" + entry.path
-                if !options.force && FileManager.default.fileExists(atPath: target) {
-                    shared.withLock {
-                        $0.outcomes[index] = .failure(.init(mailbox: entry.path, code: .restoreExists,
-                                                            error: "\(target) exists; refusing to overwrite it (use --force, or restore to another folder)"))
-                    }
-                    continue
-                }
-                // Try each target in turn: a damaged or missing object on one is read from another.
-                var lastFailure: (any DRError)?
-                var outcome: RestoreOutcome?
-                for store in readFrom where outcome == nil {
-                    do {
-                        if readers[store.targetName] == nil {
-                            readers[store.targetName] = ContentReader(store: store, index: try indexes.index(for: store), keys: keys)
-                        }
-                        guard let reader = readers[store.targetName] else { continue }
-                        try restoreFile(entry, from: reader, to: target)
-                        outcome = .restored(.init(mailbox: entry.path, snapshot: snapshot, consistentAt: entry.consistentAt,
-                                                  size: entry.size, path: target, target: store.targetName))
-                    } catch {
-                        lastFailure = CoreError(error)
-                    }
-                }
-                if outcome == nil, let lastFailure {
-                    outcome = .failure(.init(mailbox: entry.path, code: lastFailure.code, error: lastFailure.message))
-                }
-                let done = shared.withLock { state -> (Int, Int64) in
-                    state.outcomes[index] = outcome
-                    state.bytes += entry.size
-                    return (state.outcomes.count, state.bytes)
-                }
-                progress.update(done: done.0, current: entry.path, read: done.1, new: 0, verb: "restored")
-            }
+        let outcome = WorkerPool(parallelism: options.parallelism).run(
+            chosen,
+            progress: { step in
+                progress.update(done: step.completed, current: chosen[step.index].1.path, read: step.bytes, new: 0,
+                                verb: "restored")
+            },
+            worker: { () throws(MailboxFailure) -> [String: ContentReader] in [:] }
+        ) { (readers: inout [String: ContentReader], work: (String, SnapshotManifest.FileEntry),
+             context: WorkerPool.Context) throws(MailboxFailure) -> Report.Restored in
+            let restored = try restoreMailbox(work.1, snapshot: work.0, from: readFrom, readers: &readers,
+                                              indexes: indexes, keys: keys, options: options)
+            context.count(bytes: restored.size)
+            return restored
         }
         var restored: [Report.Restored] = []
         var failures: [Report.Failure] = []
-        let all = shared.withLock { $0.outcomes }
-        for index in work.indices {
-            switch all[index] {
-            case .restored(let item): restored.append(item)
-            case .failure(let failure): failures.append(failure)
+        for result in outcome.results {
+            switch result {
+            case .success(let item): restored.append(item)
+            case .failure(let failure): failures.append(failure.failure)
             case nil: break
             }
         }
         return Report(restored: restored, failures: failures, durationSeconds: Elapsed.seconds(since: clock))
+    }
+
+    /// One mailbox, from the first target that can provide it whole: a damaged or missing
+    /// object on one target is read from another.
+    /// - Parameter readers: this worker's reader per target (each caches a pack window).
+    static func restoreMailbox(_ entry: SnapshotManifest.FileEntry, snapshot: String, from stores: [any ObjectStore],
+                               readers: inout [String: ContentReader], indexes: IndexCache, keys: RepositoryKeys,
+                               options: Options) throws(MailboxFailure) -> Report.Restored {
+        let target = options.destination + "/" + entry.path
+        if !options.force && FileManager.default.fileExists(atPath: target) {
+            throw MailboxFailure(.init(mailbox: entry.path, code: .restoreExists,
+                                       error: "\(target) exists; refusing to overwrite it (use --force, or restore to another folder)"))
+        }
+        var lastFailure: (any DRError)?
+        for store in stores {
+            do {
+                if readers[store.targetName] == nil {
+                    readers[store.targetName] = ContentReader(store: store, index: try indexes.index(for: store), keys: keys)
+                }
+                guard let reader = readers[store.targetName] else { continue }
+                try restoreFile(entry, from: reader, to: target)
+                return Report.Restored(mailbox: entry.path, snapshot: snapshot, consistentAt: entry.consistentAt,
+                                       size: entry.size, path: target, target: store.targetName)
+            } catch {
+                lastFailure = CoreError(error)
+            }
+        }
+        // `stores` is never empty (the catalogue was read from one of them).
+        throw MailboxFailure(.init(mailbox: entry.path, code: lastFailure?.code ?? .restoreNoTarget,
+                                   error: lastFailure?.message ?? "no target to read from"))
+    }
+
+    /// One mailbox that could not be restored: the pool's failure for that item (reported,
+    /// the others go on).
+    struct MailboxFailure: Error {
+        let failure: Report.Failure
+        init(_ failure: Report.Failure) { self.failure = failure }
     }
 
     static func prepareDestination(_ path: String) throws(CoreError) {
@@ -225,11 +222,6 @@ package enum RestoreJob {
             throw CoreError(.restoreIo, message: "cannot write \(path): \(errnoDescription(err))")
         }
     }
-}
-
-enum RestoreOutcome: Sendable {
-    case restored(RestoreJob.Report.Restored)
-    case failure(RestoreJob.Report.Failure)
 }
 
 /// Each target's index, loaded once when first needed, shared by the restore workers.
