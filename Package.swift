@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(name: "drctl-bench", dependencies: ["DRCompression", "DRCrypto"],
                           swiftSettings: strict),
 
+        .testTarget(name: "DRBaseTests", dependencies: ["DRBase"], swiftSettings: strict),
         .testTarget(name: "DRCryptoTests", dependencies: ["DRCrypto", "DRBase"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "DRCompressionTests", dependencies: ["DRCompression"],

@@ -60,9 +60,4 @@ package struct KeyObject: Codable, Sendable, Equatable {
                                   message: "target \(target): \(name) is not a valid key object: \(error)")
         }
     }
-
-    /// The content address of stored bytes.
-    static func identifier(of bytes: [UInt8]) -> String {
-        Hex.encode(Blake2b.hash(bytes, outputLength: 32))
-    }
 }

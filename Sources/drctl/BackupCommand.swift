@@ -55,11 +55,11 @@ struct Backup: ParsableCommand {
             try Output.json(report)
         } else {
             print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
-            print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteCount.format(report.imageBytes)) in images, \(ByteCount.format(report.bytesRead)) read")
-            print("  \(report.newChunks) new chunks, \(ByteCount.format(report.newChunkBytes)) before compression and encryption")
+            print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteSize.format(report.imageBytes)) in images, \(ByteSize.format(report.bytesRead)) read")
+            print("  \(report.newChunks) new chunks, \(ByteSize.format(report.newChunkBytes)) before compression and encryption")
             for target in report.targets {
                 if target.ok {
-                    print("  target \(target.name): ok, \(ByteCount.format(target.storedBytes)) written\(target.recoveredPacks > 0 ? ", \(target.recoveredPacks) packs of an interrupted run indexed" : "")")
+                    print("  target \(target.name): ok, \(ByteSize.format(target.storedBytes)) written\(target.recoveredPacks > 0 ? ", \(target.recoveredPacks) packs of an interrupted run indexed" : "")")
                 } else {
                     print("  target \(target.name): FAILED — \(target.error ?? "")")
                 }

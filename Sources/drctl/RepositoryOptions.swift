@@ -21,7 +21,7 @@ struct RepositoryOptions: ParsableArguments {
 
 extension GlobalOptions {
     /// The effective configuration (file, $DRCTL_CONFIG, /etc/drctl/drctl.toml, or embedded).
-    func loadConfiguration() throws -> Configuration {
+    func loadConfiguration() throws(ConfigError) -> Configuration {
         try ConfigurationLoader.load(explicitPath: config, environment: ProcessInfo.processInfo.environment)
     }
 }
@@ -32,7 +32,7 @@ enum Output {
         StandardStreams.writeOutput(try jsonText(value))
     }
 
-    /// The JSON text (pretty, sorted keys) with a final newline.
+    /// The JSON text (pretty, sorted keys, so that the order is stable) with a final newline.
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -41,8 +41,9 @@ enum Output {
 }
 
 extension String {
-    /// Left-aligned in a column of `width` characters (for text tables).
-    func column(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
+    /// Left-aligned in a column of `width` characters (for text tables), followed by at least
+    /// `minimumGap` spaces (so that a long value never runs into the next column).
+    func column(_ width: Int, minimumGap: Int = 0) -> String {
+        self + String(repeating: " ", count: Swift.max(minimumGap, width - count))
     }
 }
