@@ -16,6 +16,10 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case fileStat = "file.stat"
     case fileNotRegular = "file.not-regular"
     case fileModeTooOpen = "file.mode-too-open"
+    case fileExists = "file.exists"
+    case fileNoSpace = "file.no-space"
+    case filePermission = "file.permission"
+    case fileIo = "file.io"
 
     case lockBusy = "lock.busy"
     case lockOpen = "lock.open"
@@ -130,6 +134,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case repositoryManifestDamaged = "repository.manifest-damaged"
     case repositoryBadTree = "repository.bad-tree"
     case repositoryCacheFull = "repository.cache-full"
+    case repositoryCache = "repository.cache"
     case repositoryAllTargetsFailed = "repository.all-targets-failed"
 
     case secretNone = "secret.none"
@@ -153,7 +158,6 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case restoreExists = "restore.exists"
     case restoreCreate = "restore.create"
     case restoreIo = "restore.io"
-    case restoreRename = "restore.rename"
     case restoreSizeMismatch = "restore.size-mismatch"
     case restoreBadManifest = "restore.bad-manifest"
     case restoreBadTree = "restore.bad-tree"
@@ -181,6 +185,10 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .fileStat: (.ioError, "a secret or private file could not be examined (stat failed)")
         case .fileNotRegular: (.configuration, "a secret or private file is not a regular file")
         case .fileModeTooOpen: (.configuration, "a secret file is readable or writable by group or others; chmod 600 it")
+        case .fileExists: (.cannotCreate, "a file written once exists already and is left as it is")
+        case .fileNoSpace: (.ioError, "a local file cannot be written: the disk is full")
+        case .filePermission: (.permissionDenied, "a local file or folder cannot be written: permission denied")
+        case .fileIo: (.ioError, "a local file cannot be written or synced")
         case .lockBusy: (.temporaryFailure, "another drctl job holds the state folder's lock; wait for it, then retry")
         case .lockOpen: (.ioError, "the state folder's lock file cannot be opened")
         case .timeInvalid: (.usage, "a time on the command line is neither RFC 3339, now, nor a relative time like 2h ago")
@@ -283,6 +291,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .repositoryIndexDamaged: (.integrity, "an index object is damaged")
         case .repositoryManifestDamaged: (.integrity, "a snapshot record does not match its name")
         case .repositoryBadTree: (.integrity, "a chunk-tree node is malformed")
+        case .repositoryCache: (.ioError, "the presence cache's folder (in the [state] folder) cannot be created")
         case .repositoryCacheFull: (.failure, "the presence cache knows 16 targets already; delete it to start afresh")
         case .repositoryAllTargetsFailed: (.failure, "every target failed during the run")
         case .secretNone: (.configuration, "no way to unlock the repository is configured")
@@ -303,7 +312,6 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .restoreExists: (.cannotCreate, "a restored file would replace an existing file (pass --force)")
         case .restoreCreate: (.cannotCreate, "a restored file's temporary file cannot be created")
         case .restoreIo: (.ioError, "a restored file cannot be written or synced")
-        case .restoreRename: (.ioError, "a restored file cannot be moved into place")
         case .restoreSizeMismatch: (.integrity, "a restored file's size differs from the snapshot's record")
         case .restoreBadManifest: (.dataError, "a snapshot record's entry is malformed")
         case .restoreBadTree: (.integrity, "a chunk-tree node read during restore is malformed")

@@ -148,7 +148,7 @@ package enum CheckJob {
             if !leftovers.isEmpty {
                 let bytes = leftovers.reduce(Int64(0)) { $0 + $1.size }
                 report.warnings.append(Problem(object: leftovers[0].name, code: .checkIncompleteWrites,
-                                               message: "\(leftovers.count) incomplete write(s) of interrupted runs (\(ByteCount.format(bytes))), e.g. \(leftovers[0].name); backups remove those older than \(BackupWriter.staleWriteAge / 60) minutes"))
+                                               message: "\(leftovers.count) incomplete write(s) of interrupted runs (\(ByteSize.format(bytes))), e.g. \(leftovers[0].name); backups remove those older than \(BackupWriter.staleWriteAge / 60) minutes"))
             }
         } catch {
             problem("incomplete writes", error)

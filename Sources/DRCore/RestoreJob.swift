@@ -160,66 +160,45 @@ package enum RestoreJob {
         guard !path.isEmpty else {
             throw CoreError(.restoreNoDestination, message: "give a destination folder with --to DIR")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw CoreError(.restoreDestination, message: "cannot create the destination folder \(path): \(error.localizedDescription)")
+        // As `mkdir -p` would (the umask decides the mode), new parents fsynced.
+        let err = Folders.create(path, mode: 0o777)
+        if err != 0 {
+            throw CoreError(.restoreDestination, message: "cannot create the destination folder \(path): \(errnoDescription(err))")
         }
     }
 
-    /// Writes one file: to a temporary name beside it, every chunk verified against its id
-    /// (and every tree node against its own, so the root in the manifest vouches for every
-    /// byte), its size checked, fsynced, then renamed into place. On any failure the temporary file is removed and
-    /// nothing else is touched.
+    /// Writes one file through `AtomicFile`: to a temporary name beside it, every chunk
+    /// verified against its id (and every tree node against its own, so the root in the
+    /// manifest vouches for every byte), its size checked, its mode applied, fsynced, then
+    /// renamed into place. On any failure the temporary file is removed and nothing else is
+    /// touched. Missing folders are created as an operator's `mkdir -p` would (the umask
+    /// decides their mode).
     static func restoreFile(_ entry: SnapshotManifest.FileEntry, from reader: ContentReader, to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let temporary = "\(folder)/.drctl-restore-\(UUID().uuidString)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw CoreError(.restoreCreate, message: "cannot create \(temporary): \(errnoDescription(errno))")
-        }
-        var renamed = false
-        defer {
-            if !renamed { unlink(temporary) }
-        }
-        var written: Int64 = 0
+        let file: AtomicFile
         do {
-            defer { close(fd) }
+            file = try AtomicFile(path: path, mode: mode_t(entry.mode & 0o7777), creatingFoldersWithMode: 0o777)
+        } catch {
+            throw CoreError(.restoreCreate, message: error.message)
+        }
+        // Dropped uncommitted on any throw below: the temporary file goes with it.
+        do {
             // Chunks are small (one page); gather them into 1 MiB writes.
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 20)
             try reader.forEachChunk(of: entry) { chunk in
                 buffer.append(contentsOf: chunk)
-                written += Int64(chunk.count)
                 if buffer.count >= 1 << 20 {
-                    try writeAll(fd, buffer, path: temporary)
+                    try file.write(buffer)
                     buffer.removeAll(keepingCapacity: true)
                 }
             }
-            try writeAll(fd, buffer, path: temporary)
-            guard written == entry.size else {
-                throw CoreError(.restoreSizeMismatch, message: "\(entry.path): restored \(written) bytes, the snapshot recorded \(entry.size); nothing was written")
+            try file.write(buffer)
+            guard file.size == entry.size else {
+                throw CoreError(.restoreSizeMismatch, message: "\(entry.path): restored \(file.size) bytes, the snapshot recorded \(entry.size); nothing was written")
             }
-            if fchmod(fd, mode_t(entry.mode & 0o7777)) != 0 || fsync(fd) != 0 {
-                throw CoreError(.restoreIo, message: "cannot finish \(temporary): \(errnoDescription(errno))")
-            }
-        }
-        if rename(temporary, path) != 0 {
-            throw CoreError(.restoreRename, message: "cannot move the restored file to \(path): \(errnoDescription(errno))")
-        }
-        renamed = true
-        let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            _ = fsync(dir)
-            close(dir)
-        }
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        let err = FileIO.writeAll(fd, bytes)
-        if err != 0 {
-            throw CoreError(.restoreIo, message: "cannot write \(path): \(errnoDescription(err))")
+            try file.commit(.replace)
+        } catch let error as BaseError {
+            throw CoreError(.restoreIo, message: error.message)
         }
     }
 }

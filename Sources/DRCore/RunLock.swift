@@ -11,7 +11,10 @@ final class RunLock {
     private let fd: Int32
 
     init(stateDirectory: String, job: String) throws(CoreError) {
-        Folders.create(stateDirectory)
+        let created = Folders.create(stateDirectory)
+        if created != 0 {
+            throw CoreError(.lockOpen, message: "cannot create the state folder \(stateDirectory): \(errnoDescription(created)); check the [state] folder")
+        }
         let path = "\(stateDirectory)/\(job).lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {

@@ -88,9 +88,6 @@ package enum PointInTime {
             }
         }
         if let date = Timestamps.parse(trimmed) { return date }
-        if let date = try? Date(trimmed, strategy: Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC") ?? .current)) {
-            return date
-        }
         throw CoreError(.timeInvalid, message: "\"\(text)\" is not a time: give RFC 3339 (2026-11-28T03:00:00Z, or with an offset like +01:00), \"now\", or a relative time like \"2h ago\", \"30m ago\", \"3d ago\"")
     }
 }

@@ -28,7 +28,10 @@ final class Spool: BlockSource {
 
     init(directory: String, pageSize: Int) throws(CoreError) {
         self.pageSize = pageSize
-        Folders.create(directory)
+        let created = Folders.create(directory)
+        if created != 0 {
+            throw CoreError(.backupSpool, message: "cannot create \(directory) (the [state] folder) for a spool file: \(errnoDescription(created))")
+        }
         var descriptor = open(directory, O_RDWR | Self.openTemporaryFile | O_CLOEXEC, 0o600)
         if descriptor < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
             // A filesystem without O_TMPFILE: a named file, unlinked at once.

@@ -120,38 +120,27 @@ package struct SecureBytes: ~Copyable, @unchecked Sendable {
 // MARK: - Secret files
 
 extension SecureBytes {
-    /// Writes these bytes to a new file of mode 0600 (from the first byte on), fsynced.
+    /// Writes these bytes to a new file of mode 0600, atomically (`AtomicFile`, write-once):
+    /// the file appears whole or not at all, and its folder is fsynced.
     ///
-    /// Never replaces an existing file (a key is never overwritten behind the operator's
-    /// back) and never follows a symbolic link; on a failed write the file is removed.
-    /// Missing parent folders are created with mode 0700.
+    /// Never replaces an existing file, nor a symbolic link of that name (a key is never
+    /// overwritten behind the operator's back); on a failed write nothing is kept. Missing
+    /// parent folders are created with mode 0700.
     package func writeNewSecretFile(path: String, purpose: String) throws(CryptoError) {
-        if let folder = Folders.parent(of: path) { Folders.create(folder) }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if fd < 0 {
-            let err = errno
-            throw CryptoError(err == EEXIST ? .cryptoSecretFileExists : .cryptoSecretFileCreate,
-                              message: err == EEXIST
-                                ? "\(purpose) \(path) already exists: refusing to overwrite it; move it away first if you really mean to replace it"
-                                : "cannot create \(purpose) \(path): \(errnoDescription(err))",
-                              context: ErrorContext(file: path), underlying: .errno(err))
+        let file: AtomicFile
+        do {
+            file = try AtomicFile(path: path, mode: 0o600, creatingFoldersWithMode: 0o700)
+        } catch {
+            throw CryptoError(.cryptoSecretFileCreate, message: "cannot create \(purpose) \(path): \(error.message)")
         }
-        var failure: Int32 = 0
-        var written = 0
-        while written < count {
-            let n = write(fd, pointer + written, count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                break
-            }
-            written += n
-        }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure != 0 {
-            unlink(path)
-            throw CryptoError(.cryptoSecretFileWrite, message: "cannot write \(purpose) \(path): \(errnoDescription(failure)); nothing was kept")
+        do {
+            // Straight from secure memory: no copy of the secret in an ordinary buffer.
+            try withUnsafeBytes { (raw) throws(BaseError) in try file.write(raw) }
+            try file.commit(.writeOnce)
+        } catch where error.code == .fileExists {
+            throw CryptoError(.cryptoSecretFileExists, message: "\(purpose) \(path) already exists: refusing to overwrite it; move it away first if you really mean to replace it")
+        } catch {
+            throw CryptoError(.cryptoSecretFileWrite, message: "cannot write \(purpose) \(path): \(error.message); nothing was kept")
         }
     }
 

@@ -77,7 +77,10 @@ package final class BackupWriter: Sendable {
         }
         var cachePath = ":memory:"
         if let cacheFolder {
-            Folders.create(cacheFolder)
+            let created = Folders.create(cacheFolder)
+            if created != 0 {
+                throw RepositoryError(.repositoryCache, message: "cannot create the cache folder \(cacheFolder) (in the [state] folder): \(errnoDescription(created))")
+            }
             cachePath = cacheFolder + "/presence.sqlite"
         }
         var initial = State(presence: try ChunkPresence(path: cachePath))

@@ -57,9 +57,4 @@ package struct KeyObject: Codable, Sendable, Equatable {
             throw RepositoryError(.repositoryCorrupt, message: "target \(target): \(name) is not a valid key object: \(error)")
         }
     }
-
-    /// The content address of stored bytes.
-    static func identifier(of bytes: [UInt8]) -> String {
-        Hex.encode(Blake2b.hash(bytes, outputLength: 32))
-    }
 }

@@ -95,7 +95,7 @@ package struct PackWriter {
         out.append(contentsOf: sealed)
         LittleEndian.append(UInt32(sealed.count), to: &out)
         out.append(contentsOf: Array("DRP1".utf8))
-        return FinishedPack(id: Hex.encode(Blake2b.hash(sealed, outputLength: 32)), bytes: out, entries: entries)
+        return FinishedPack(id: ContentAddress.of(sealed), bytes: out, entries: entries)
     }
 }
 
@@ -150,9 +150,7 @@ package enum PackReader {
     /// trailer is unreadable.
     package static func id(of pack: [UInt8]) -> String? {
         guard let range = sealedHeaderRange(of: pack) else { return nil }
-        return pack.withUnsafeBytes { raw in
-            Hex.encode(Blake2b.hash(UnsafeRawBufferPointer(rebasing: raw[range]), outputLength: 32))
-        }
+        return pack.withUnsafeBytes { raw in ContentAddress.of(UnsafeRawBufferPointer(rebasing: raw[range])) }
     }
 
     static func sealedHeaderRange(of pack: [UInt8]) -> Range<Int>? {

@@ -80,7 +80,7 @@ package final class Repository {
         do { master = try SecureBytes.random(count: 32) } catch { throw RepositoryError(error) }
         let (keyID, keyBytes) = try wrap(master: master, repository: id, secret: secret, cost: cost)
         let config = RepositoryConfig(format: RepositoryConfig.currentFormat, id: id,
-                                      created: Timestamp.now(), createdBy: createdBy)
+                                      created: Timestamps.now(), createdBy: createdBy)
         let configBytes = try sealConfig(config, master: master)
         for store in stores {
             do {
@@ -277,7 +277,7 @@ package final class Repository {
             for name in try store.list(prefix: "keys/") {
                 let bytes = try store.get(name)
                 let id = String(name.dropFirst("keys/".count))
-                guard KeyObject.identifier(of: bytes) == id else {
+                guard ContentAddress.of(bytes) == id else {
                     throw RepositoryError(.repositoryCorrupt, message: "target \(store.targetName): \(name) does not match its content hash: it was modified or damaged")
                 }
                 let object = try KeyObject.decode(bytes, name: name, target: store.targetName)
@@ -296,7 +296,7 @@ package final class Repository {
                 ? Argon2idParameters.generate(opsLimit: cost.opsLimit, memLimit: cost.memLimit)
                 : nil
             var object = KeyObject(format: KeyObject.formatName, kind: secret.kind, repository: repository,
-                                   kdf: kdf, wrappedKey: "", created: Timestamp.now(),
+                                   kdf: kdf, wrappedKey: "", created: Timestamps.now(),
                                    host: Host.name, user: Host.user)
             let kek = try secret.keyEncryptionKey(for: object)
             let sealed = try master.withUnsafeBytes { raw in
@@ -305,7 +305,7 @@ package final class Repository {
             }
             object.wrappedKey = Base64.encode(sealed)
             let bytes = try object.encoded()
-            return (KeyObject.identifier(of: bytes), bytes)
+            return (ContentAddress.of(bytes), bytes)
         } catch {
             throw RepositoryError(error)
         }
@@ -358,13 +358,6 @@ package final class Repository {
             throw RepositoryError(.repositoryFormat, message: "target \(target): repository format \(config.format) is not supported by this drctl (it reads format \(RepositoryConfig.currentFormat)); upgrade drctl")
         }
         return config
-    }
-}
-
-/// RFC 3339 UTC timestamps as stored in repository objects.
-enum Timestamp {
-    static func now() -> String {
-        Date().formatted(.iso8601)
     }
 }
 

@@ -38,7 +38,7 @@ package struct IndexObject: Sendable, Equatable {
             for entry in record.entries { entry.encode(into: &plain) }
         }
         let sealed = try ObjectEnvelope.seal(plain, kind: .index, name: "", key: keys.index)
-        return ("index/" + Hex.encode(Blake2b.hash(sealed, outputLength: 32)), sealed)
+        return ("index/" + ContentAddress.of(sealed), sealed)
     }
 
     static func open(_ bytes: [UInt8], name: String, target: String,
@@ -46,7 +46,7 @@ package struct IndexObject: Sendable, Equatable {
         let damaged = { (why: String) in
             RepositoryError(.repositoryIndexDamaged, message: "target \(target): index object \(name) is damaged: \(why); run drctl check, then drctl repair index")
         }
-        guard "index/" + Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == name else {
+        guard "index/" + ContentAddress.of(bytes) == name else {
             throw damaged("its content does not match its name")
         }
         let plain = try ObjectEnvelope.open(bytes, kind: .index, name: "", target: target, key: keys.index)

@@ -134,12 +134,12 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
         let compressed: [UInt8]
         do { compressed = try Zstd.compress(json, level: 9) } catch { throw RepositoryError(error) }
         let sealed = try ObjectEnvelope.seal(compressed, kind: .manifest, name: "", key: keys.manifest)
-        return ("snapshots/" + Hex.encode(Blake2b.hash(sealed, outputLength: 32)), sealed)
+        return ("snapshots/" + ContentAddress.of(sealed), sealed)
     }
 
     static func open(_ bytes: [UInt8], name: String, target: String,
                      keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
-        guard "snapshots/" + Hex.encode(Blake2b.hash(bytes, outputLength: 32)) == name else {
+        guard "snapshots/" + ContentAddress.of(bytes) == name else {
             throw RepositoryError(.repositoryManifestDamaged, message: "target \(target): snapshot manifest \(name) does not match its name: it is damaged")
         }
         let compressed = try ObjectEnvelope.open(bytes, kind: .manifest, name: "", target: target, key: keys.manifest)

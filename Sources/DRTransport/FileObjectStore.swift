@@ -6,9 +6,9 @@ import Glibc
 
 /// A target that is a folder: local disk or a mounted network share.
 ///
-/// Writes go to a temporary name in the destination folder, are fsynced, then published
-/// with link(2) (write-once: fails if the name exists, atomically, also over NFS) or
-/// rename(2) (replace), and the folder is fsynced, so that a crash leaves either the whole
+/// Writes go through `AtomicFile`: a temporary name in the destination folder, fsynced, then
+/// published with link(2) (write-once: fails if the name exists, atomically, also over NFS)
+/// or rename(2) (replace), and the folder fsynced, so that a crash leaves either the whole
 /// object or none of it.
 package struct FileObjectStore: ObjectStore {
     package let targetName: String
@@ -22,35 +22,12 @@ package struct FileObjectStore: ObjectStore {
 
     package func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError) {
         let path = try self.path(for: key)
-        let folder = parentFolder(of: path)
-        try makeFolders(folder, key: key)
-        let temporary = "\(folder)/.tmp-\(SecureRandomName.make())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd < 0 { throw failure("create \(temporary)", key: key, errno: errno) }
-        var ok = false
-        defer {
-            if !ok { unlink(temporary) }
-        }
         do {
-            defer { close(fd) }
-            let err = FileIO.writeAll(fd, bytes)
-            if err != 0 { throw failure("write", key: key, errno: err) }
-            if fsync(fd) != 0 { throw failure("fsync", key: key, errno: errno) }
+            try AtomicFile.write(bytes, to: path, mode: 0o600, ifAbsent ? .writeOnce : .replace,
+                                 creatingFoldersWithMode: 0o700)
+        } catch {
+            throw failure(storing: key, error)
         }
-        if ifAbsent {
-            if link(temporary, path) != 0 {
-                let err = errno
-                if err == EEXIST {
-                    throw TransportError(.transportExists, message: "target \(targetName): \(key) already exists at \(location)", context: ErrorContext(target: targetName, object: key))
-                }
-                throw failure("link", key: key, errno: err)
-            }
-            unlink(temporary)
-        } else if rename(temporary, path) != 0 {
-            throw failure("rename", key: key, errno: errno)
-        }
-        ok = true
-        syncFolder(folder)
     }
 
     package func get(_ key: String) throws(TransportError) -> [UInt8] {
@@ -105,7 +82,9 @@ package struct FileObjectStore: ObjectStore {
             if err == ENOENT { return }
             throw failure("delete", key: key, errno: err)
         }
-        syncFolder(parentFolder(of: path))
+        // Best effort: the name is gone either way, and a delete that reappears after a
+        // crash is retried by the next run.
+        _ = Folders.sync(Folders.parent(of: path))
     }
 
     package func incompleteWrites() throws(TransportError) -> [IncompleteWrite] {
@@ -178,24 +157,6 @@ package struct FileObjectStore: ObjectStore {
         return "\(root)/\(key)"
     }
 
-    private func parentFolder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return String(path[..<slash])
-    }
-
-    private func makeFolders(_ folder: String, key: String) throws(TransportError) {
-        let err = Folders.create(folder)
-        if err != 0 { throw failure("create folder \(folder)", key: key, errno: err) }
-    }
-
-    private func syncFolder(_ folder: String) {
-        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            _ = fsync(fd)
-            close(fd)
-        }
-    }
-
     private func walk(relative: String, into found: inout [String], prefix: String) throws(TransportError) {
         let folder = relative.isEmpty ? root : "\(root)/\(relative)"
         guard let dir = opendir(folder) else {
@@ -226,32 +187,43 @@ package struct FileObjectStore: ObjectStore {
         }
     }
 
+    /// A failed `AtomicFile` write as this target's error, classified as `failure` does.
+    private func failure(storing key: String, _ error: BaseError) -> TransportError {
+        let context = ErrorContext(target: targetName, object: key)
+        switch error.code {
+        case .fileExists:
+            return TransportError(.transportExists, message: "target \(targetName): \(key) already exists at \(location)",
+                                  context: context, underlying: error.underlying)
+        case .fileNoSpace:
+            return TransportError(.transportNoSpace, message: "target \(targetName): storing \(key) at \(location) failed: \(error.message)\(Self.noSpaceHint)",
+                                  context: context, underlying: error.underlying)
+        case .filePermission:
+            return TransportError(.transportPermission, message: "target \(targetName): storing \(key) at \(location) failed: \(error.message)\(permissionHint)",
+                                  context: context, underlying: error.underlying)
+        default:
+            return TransportError(.transportIo, message: "target \(targetName): storing \(key) at \(location) failed: \(error.message)",
+                                  context: context, underlying: error.underlying)
+        }
+    }
+
+    private static let noSpaceHint = " — the target's disk is full; free space or add capacity, then run the command again (nothing was published)"
+    private var permissionHint: String { " — check that drctl's user may write to \(root)" }
+
     private func failure(_ operation: String, key: String, errno code: Int32) -> TransportError {
         let kind: ErrorCode
         let hint: String
         switch code {
         case ENOSPC, EDQUOT:
             kind = .transportNoSpace
-            hint = " — the target's disk is full; free space or add capacity, then run the command again (nothing was published)"
+            hint = Self.noSpaceHint
         case EACCES, EPERM, EROFS:
             kind = .transportPermission
-            hint = " — check that drctl's user may write to \(root)"
+            hint = permissionHint
         default:
             kind = .transportIo
             hint = ""
         }
         return TransportError(kind, message: "target \(targetName): \(operation) for \(key) at \(location) failed: \(errnoDescription(code))\(hint)",
                               context: ErrorContext(target: targetName, object: key), underlying: .errno(code))
-    }
-}
-
-/// Random names for temporary files (not secret; only unique). The standard library's
-/// generator reads the kernel's getrandom(2).
-enum SecureRandomName {
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next()
-        let low = generator.next() as UInt32
-        return String(high, radix: 16) + String(low, radix: 16)
     }
 }

@@ -49,7 +49,7 @@ struct Backup: ParsableCommand {
         if let chunkBytes { options.chunkBytes = chunkBytes }
         let configuration = try global.loadConfiguration()
         global.detail("backup: " + (mailboxes.isEmpty ? "every mailbox" : "mailboxes " + mailboxes.joined(separator: ", "))
-                      + ", \(options.parallelism) at once, packs of \(ByteCount.format(Int64(options.packBytes)))"
+                      + ", \(options.parallelism) at once, packs of \(ByteSize.format(Int64(options.packBytes)))"
                       + ", to " + configuration.targets.map(\.name).joined(separator: ", "))
         let report = try BackupJob.run(configuration, secrets: global.secrets, options: options)
         if global.json {
@@ -64,11 +64,11 @@ struct Backup: ParsableCommand {
             }
         } else {
             print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
-            print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteCount.format(report.imageBytes)) in images, \(ByteCount.format(report.bytesRead)) read")
-            print("  \(report.newChunks) new chunks, \(ByteCount.format(report.newChunkBytes)) before compression and encryption")
+            print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteSize.format(report.imageBytes)) in images, \(ByteSize.format(report.bytesRead)) read")
+            print("  \(report.newChunks) new chunks, \(ByteSize.format(report.newChunkBytes)) before compression and encryption")
             for target in report.targets {
                 if target.ok {
-                    print("  target \(target.name): ok, \(ByteCount.format(target.storedBytes)) written\(target.recoveredPacks > 0 ? ", \(target.recoveredPacks) packs of an interrupted run indexed" : "")")
+                    print("  target \(target.name): ok, \(ByteSize.format(target.storedBytes)) written\(target.recoveredPacks > 0 ? ", \(target.recoveredPacks) packs of an interrupted run indexed" : "")")
                 } else {
                     print("  target \(target.name): FAILED — \(target.error ?? "")")
                 }

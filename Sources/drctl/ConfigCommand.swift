@@ -2,10 +2,6 @@ import ArgumentParser
 import DRBase
 import DRConfig
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `drctl config`: inspect the configuration.
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,11 +59,12 @@ extension Config {
         func run() throws {
             let configuration: Configuration
             do {
-                configuration = try ConfigurationLoader.load(explicitPath: global.config,
-                                                             environment: processEnvironment())
+                configuration = try global.loadConfiguration()
             } catch {
                 if global.json {
-                    Output.writeJSON(ConfigReport.failureJSON(error).rendered() + "\n")
+                    // Strings, integers, booleans and nulls only: encoding cannot fail, and
+                    // the configuration error is the one to report.
+                    try? Output.json(ConfigReport.failureJSON(error))
                 }
                 throw error
             }
@@ -75,7 +72,7 @@ extension Config {
             let report = ConfigReport(configuration: configuration, secretFiles: statuses)
             global.detail(configuration.source.verboseDescription)
             if global.json {
-                Output.writeJSON(report.json().rendered() + "\n")
+                try Output.json(report.json())
             } else if !global.quiet {
                 StandardStreams.writeOutput(report.text())
             }
@@ -109,20 +106,6 @@ extension Config {
     }
 }
 
-/// The process environment, read from `environ` (no Foundation in the executable).
-private func processEnvironment() -> [String: String] {
-    var result: [String: String] = [:]
-    var cursor = environ
-    while let entry = cursor.pointee {
-        let text = String(cString: entry)
-        if let equals = text.firstIndex(of: "=") {
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        cursor += 1
-    }
-    return result
-}
-
 /// What `config check` prints, as text for people and as JSON for scripts.
 private struct ConfigReport {
     let configuration: Configuration
@@ -137,7 +120,7 @@ private struct ConfigReport {
         var out = ""
         func line(_ text: String = "") { out += text + "\n" }
         func field(_ name: String, _ value: String) {
-            line("  " + name.padding(18) + value)
+            line("  " + name.column(18, minimumGap: 1) + value)
         }
         let c = configuration
         switch c.source {
@@ -154,7 +137,7 @@ private struct ConfigReport {
         line("[repository]")
         if let path = c.repository.passwordFile { field("password_file", path) }
         if let path = c.repository.keyFile { field("key_file", path) }
-        field("argon2_memory", ConfigReport.size(c.repository.argon2Memory))
+        field("argon2_memory", ByteSize.exact(c.repository.argon2Memory))
         field("argon2_iterations", String(c.repository.argon2Iterations))
         for target in c.targets {
             line("[[target]] \(target.name)" + (target.line > 0 ? " (line \(target.line))" : ""))
@@ -202,7 +185,7 @@ private struct ConfigReport {
             case .notRegular: "NOT A FILE"
             case .unreadable: "UNREADABLE"
             }
-            var text = "  " + label.padding(15) + status.file.key.padding(36) + status.file.path
+            var text = "  " + label.column(15, minimumGap: 1) + status.file.key.column(36, minimumGap: 1) + status.file.path
             if let mode = status.mode { text += " (mode \(mode))" }
             if status.state == .missing {
                 text += status.file.createdByInit ? " — will be created by drctl init" : " — create it (mode 0600)"
@@ -224,14 +207,6 @@ private struct ConfigReport {
             line("NOT OK: \(problems) secret file problem\(problems == 1 ? "" : "s") (details on standard error).")
         }
         return out
-    }
-
-    private static func size(_ bytes: Int) -> String {
-        for (unit, factor) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
-        where bytes != 0 && bytes % factor == 0 {
-            return "\(bytes / factor)\(unit)"
-        }
-        return "\(bytes) bytes"
     }
 
     // MARK: JSON
@@ -314,9 +289,9 @@ private struct ConfigReport {
     }
 }
 
-/// Just enough JSON for stable, ordered output (keys in the order given). Moves to DRBase
-/// when a second command needs it.
-private enum JSONValue: ExpressibleByStringLiteral {
+/// The untyped JSON `config check --json` builds (its report has optional sections and
+/// explicit nulls), written like every other command's JSON by `Output.json`.
+private enum JSONValue: Encodable, ExpressibleByStringLiteral {
     case string(String)
     case integer(Int)
     case bool(Bool)
@@ -328,32 +303,35 @@ private enum JSONValue: ExpressibleByStringLiteral {
 
     static func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
 
-    func rendered(indent: String = "") -> String {
-        let inner = indent + "  "
+    func encode(to encoder: any Encoder) throws {
         switch self {
-        case .string(let text): return Self.escape(text)
-        case .integer(let value): return String(value)
-        case .bool(let value): return String(value)
-        case .null: return "null"
+        case .string(let text):
+            var container = encoder.singleValueContainer()
+            try container.encode(text)
+        case .integer(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .bool(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .null:
+            // Written out, not left out: scripts can tell "not set" from "unknown field".
+            var container = encoder.singleValueContainer()
+            try container.encodeNil()
         case .array(let items):
-            if items.isEmpty { return "[]" }
-            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n")
-                + "\n" + indent + "]"
+            var container = encoder.unkeyedContainer()
+            for item in items { try container.encode(item) }
         case .object(let fields):
-            if fields.isEmpty { return "{}" }
-            return "{\n" + fields.map { inner + Self.escape($0.0) + ": " + $0.1.rendered(indent: inner) }
-                .joined(separator: ",\n") + "\n" + indent + "}"
+            var container = encoder.container(keyedBy: Key.self)
+            for (name, value) in fields { try container.encode(value, forKey: Key(name)) }
         }
     }
 
-    private static func escape(_ text: String) -> String {
-        StringLiteral.quoted(text)
-    }
-}
-
-private extension String {
-    /// Left-aligned in a column of `width` characters (at least one space after).
-    func padding(_ width: Int) -> String {
-        self + String(repeating: " ", count: Swift.max(1, width - count))
+    private struct Key: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 }

@@ -82,7 +82,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// The effective configuration (file, $DRCTL_CONFIG, /etc/drctl/drctl.toml, or embedded);
     /// with --verbose, says which one on standard error (stdout may be JSON).
-    func loadConfiguration() throws -> Configuration {
+    func loadConfiguration() throws(ConfigError) -> Configuration {
         let configuration = try ConfigurationLoader.load(explicitPath: config,
                                                          environment: ProcessInfo.processInfo.environment)
         detail(configuration.source.verboseDescription)

@@ -19,7 +19,7 @@ enum Output {
     static var hasWrittenJSON: Bool { documentWritten.load(ordering: .relaxed) }
     private static let documentWritten = Atomic<Bool>(false)
 
-    /// The JSON text (pretty, sorted keys) with a final newline.
+    /// The JSON text (pretty, sorted keys, so that the order is stable) with a final newline.
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -28,8 +28,9 @@ enum Output {
 }
 
 extension String {
-    /// Left-aligned in a column of `width` characters (for text tables).
-    func column(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
+    /// Left-aligned in a column of `width` characters (for text tables), followed by at least
+    /// `minimumGap` spaces (so that a long value never runs into the next column).
+    func column(_ width: Int, minimumGap: Int = 0) -> String {
+        self + String(repeating: " ", count: Swift.max(minimumGap, width - count))
     }
 }

@@ -65,14 +65,14 @@ struct Restore: ParsableCommand {
         } else {
             // Failures go to standard error, under --quiet too.
             for item in report.restored where !global.quiet {
-                print("restored \(item.mailbox) (\(ByteCount.format(item.size)), consistent at \(item.consistentAt), snapshot \(item.snapshot.prefix(12)), from \(item.target)) → \(item.path)")
+                print("restored \(item.mailbox) (\(ByteSize.format(item.size)), consistent at \(item.consistentAt), snapshot \(item.snapshot.prefix(12)), from \(item.target)) → \(item.path)")
             }
             for failure in report.failures {
                 StandardStreams.writeError("drctl: error: \(failure.mailbox): \(failure.error)\n")
             }
             if !global.quiet {
                 let bytes = report.restored.reduce(Int64(0)) { $0 + $1.size }
-                print("\(report.restored.count) mailboxes restored (\(ByteCount.format(bytes))), \(report.failures.count) failed, in \(String(format: "%.2f", report.durationSeconds)) s")
+                print("\(report.restored.count) mailboxes restored (\(ByteSize.format(bytes))), \(report.failures.count) failed, in \(String(format: "%.2f", report.durationSeconds)) s")
             }
         }
         if !report.failures.isEmpty {

@@ -165,25 +165,22 @@ private struct SnapshotReport: Encodable {
     var elapsedMilliseconds: Int64
 }
 
-/// The destination of `drctl snapshot`: a private temporary file renamed into place once the
-/// image is complete (so a failed snapshot never leaves a torn copy under the final name), or
-/// standard output.
+/// The destination of `drctl snapshot`: an `AtomicFile` (mode 0600) published once the image
+/// is complete, so a failed snapshot never leaves a torn copy under the final name — without
+/// --force it is published write-once, so a file that appears meanwhile is never replaced —
+/// or standard output.
 private final class SnapshotOutput {
     let path: String
-    let temporaryPath: String?
-    let fd: Int32
-    private var written: Int64 = 0
-    private var attempts = 0
-    private var committed = false
-    private var closed = false
+    /// nil for standard output.
+    private let file: AtomicFile?
+    private var writtenToStandardOutput: Int64 = 0
     let force: Bool
 
     init(path: String, mailbox: String, force: Bool) throws(SnapshotError) {
         self.path = path
         self.force = force
         if path == "-" {
-            temporaryPath = nil
-            fd = 1
+            file = nil
             return
         }
         var target = stat()
@@ -196,76 +193,61 @@ private final class SnapshotOutput {
                 throw SnapshotError(.imageOutputExists, message: "\(path) already exists; choose another name or pass --force to replace it")
             }
         }
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).drctl-\(getpid()).tmp"
-        let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if opened < 0 {
-            let err = errno
-            throw SnapshotError(err == EACCES ? .imageOutputPermission : .imageOutput,
-                                message: "\(temporary): cannot create the output file: \(errnoDescription(err)); check that \(directory) exists and is writable",
-                                context: ErrorContext(file: temporary), underlying: .errno(err))
+        do {
+            file = try AtomicFile(path: path, mode: 0o600)
+        } catch {
+            throw SnapshotError(error.code == .filePermission ? .imageOutputPermission : .imageOutput,
+                                message: "\(error.message): cannot create the output file; check that \(Folders.parent(of: path)) exists and is writable",
+                                context: ErrorContext(file: path), underlying: error.underlying)
         }
-        temporaryPath = temporary
-        fd = opened
     }
 
     /// Starts the output over (the snapshot may be retried from the start).
     func restart() throws(SnapshotError) {
-        attempts += 1
-        if temporaryPath == nil {
-            if written > 0 {
+        guard let file else {
+            if writtenToStandardOutput > 0 {
                 throw SnapshotError(.imageUnstable, message: "the file changed while it was being copied to standard output, which cannot be rewound; retry, or write to a file with --to FILE")
             }
             return
         }
-        if ftruncate(fd, 0) != 0 {
-            throw outputError("truncate")
-        }
-        written = 0
+        do { try file.restart() } catch { throw outputError(error) }
     }
 
     func write(_ buffer: [UInt8], count: Int) throws(SnapshotError) {
-        var done = 0
-        while done < count {
-            let n = buffer.withUnsafeBytes { raw in
-                temporaryPath == nil ? Glibc.write(fd, raw.baseAddress! + done, count - done)
-                    : pwrite(fd, raw.baseAddress! + done, count - done, off_t(written + Int64(done)))
+        guard let file else {
+            let err = buffer.withUnsafeBytes { FileIO.writeAll(1, UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            if err != 0 {
+                throw SnapshotError(.imageOutput, message: "cannot write the snapshot to standard output: \(errnoDescription(err))",
+                                    underlying: .errno(err))
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw outputError("write")
-            }
-            done += n
+            writtenToStandardOutput += Int64(count)
+            return
         }
-        written += Int64(count)
+        do {
+            try buffer.withBytes { (raw) throws(BaseError) in
+                try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+            }
+        } catch {
+            throw outputError(error)
+        }
     }
 
     func commit() throws(SnapshotError) {
-        guard let temporaryPath else { return }
-        if fsync(fd) != 0 { throw outputError("fsync") }
-        closed = true
-        if close(fd) != 0 { throw outputError("close") }
-        if !force && access(path, F_OK) == 0 {
+        guard let file else { return }
+        do {
+            try file.commit(force ? .replace : .writeOnce)
+        } catch where error.code == .fileExists {
             throw SnapshotError(.imageOutputExists, message: "\(path) appeared while the snapshot was taken; choose another name or pass --force")
+        } catch {
+            throw outputError(error)
         }
-        if rename(temporaryPath, path) != 0 { throw outputError("rename into place") }
-        committed = true
     }
 
     func discard() {
-        guard let temporaryPath, !committed else { return }
-        if !closed {
-            closed = true
-            close(fd)
-        }
-        unlink(temporaryPath)
+        file?.abandon()
     }
 
-    private func outputError(_ operation: String) -> SnapshotError {
-        let err = errno
-        return SnapshotError(.imageOutput, message: "\(temporaryPath ?? "standard output"): \(operation) failed while writing the snapshot to \(path): \(errnoDescription(err))",
-                             context: ErrorContext(file: path), underlying: .errno(err))
+    private func outputError(_ error: BaseError) -> SnapshotError {
+        SnapshotError(.imageOutput, message: "\(error.message) (writing the snapshot to \(path))")
     }
 }

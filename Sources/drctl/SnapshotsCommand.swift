@@ -1,4 +1,5 @@
 import ArgumentParser
+import DRBase
 import DRCore
 
 struct Snapshots: ParsableCommand {
@@ -32,13 +33,13 @@ struct Snapshots: ParsableCommand {
             print("ID                CONSISTENT AT                 SIZE        MODE        UNCHANGED")
             for row in rows {
                 guard let image = row.mailbox else { continue }
-                print("\(row.id.prefix(16))  \(image.consistentAt.column(28))  \(ByteCount.format(image.size).column(10))  \(image.snapshotMode.column(10))  \(image.unchanged ? "yes" : "no")")
+                print("\(row.id.prefix(16))  \(image.consistentAt.column(28))  \(ByteSize.format(image.size).column(10))  \(image.snapshotMode.column(10))  \(image.unchanged ? "yes" : "no")")
             }
             return
         }
         print("ID                TIME                          MAILBOXES  SIZE        ADDED       TARGETS")
         for row in rows {
-            print("\(row.id.prefix(16))  \(row.time.column(28))  \(String(row.files).column(9))  \(ByteCount.format(row.imageBytes).column(10))  \(ByteCount.format(row.newChunkBytes).column(10))  \(row.targets.joined(separator: ","))")
+            print("\(row.id.prefix(16))  \(row.time.column(28))  \(String(row.files).column(9))  \(ByteSize.format(row.imageBytes).column(10))  \(ByteSize.format(row.newChunkBytes).column(10))  \(row.targets.joined(separator: ","))")
         }
     }
 }

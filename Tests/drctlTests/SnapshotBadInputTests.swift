@@ -18,7 +18,7 @@ struct SnapshotBadInputTests {
             #expect(result.stderr.contains(fragment), "expected '\(fragment)' in: \(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: image), "a failed snapshot left an output file")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: workspace.directory).filter { $0.hasSuffix(".tmp") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: workspace.directory).filter { $0.hasPrefix(".tmp-") }
         #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
         #expect(workspace.mailboxFiles(database) == before, "the mailbox was modified")
     }

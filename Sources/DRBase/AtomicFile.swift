@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+package import Glibc
+#endif
+
+/// A file that appears under its name whole or not at all, and stays there after a crash.
+///
+/// The bytes go to a temporary file beside the destination (`.tmp-<random>`, created with
+/// O_EXCL so two writers never share one, O_CLOEXEC so no child inherits it), which is
+/// fsynced and then published: rename(2) replaces the destination, link(2) refuses an
+/// existing one atomically (also over NFS, where O_EXCL on the final name is not reliable) —
+/// the write-once rule of repository config and keys. The folder is then fsynced, so that the
+/// new name itself survives a power cut; so is the parent of every folder created on the way.
+///
+/// Writes stream: open, `write` any number of pieces, then `commit` or `abandon`. A file that
+/// is dropped uncommitted is abandoned: its temporary file is removed, nothing else touched.
+///
+/// Errors are `BaseError`s whose code says what a caller may want to tell apart:
+/// `file.exists` (write-once and the destination exists), `file.no-space` (ENOSPC, EDQUOT),
+/// `file.permission` (EACCES, EPERM, EROFS), `file.io` (anything else). Messages name the
+/// file and the operation; callers add what the file is for.
+package final class AtomicFile {
+    /// How a finished file takes its name.
+    package enum Publication: Sendable {
+        /// rename(2): an existing file of that name is replaced.
+        case replace
+        /// link(2): fails with `file.exists` if the name exists (even as a dangling symbolic
+        /// link), and the existing file is left as it was.
+        case writeOnce
+    }
+
+    /// The destination.
+    package let path: String
+    /// The temporary file, until the file is committed or abandoned.
+    package let temporaryPath: String
+    /// Bytes written since the file was opened (or restarted).
+    package private(set) var size: Int64 = 0
+
+    private let folder: String
+    private let mode: mode_t
+    private var fd: Int32
+    private var finished = false
+
+    /// Opens a temporary file for `path`.
+    /// - Parameters:
+    ///   - mode: the permission bits of the finished file, applied exactly (whatever the
+    ///     umask) when it is committed; until then the file is private to its owner.
+    ///   - folderMode: create missing parent folders with this mode (each new folder's parent
+    ///     is fsynced); nil when the folder must already exist.
+    package init(path: String, mode: mode_t, creatingFoldersWithMode folderMode: mode_t? = nil) throws(BaseError) {
+        self.path = path
+        self.mode = mode
+        folder = Folders.parent(of: path)
+        temporaryPath = (folder == "/" ? "" : folder) + "/.tmp-" + TemporaryName.make()
+        fd = Self.openTemporary(temporaryPath)
+        // Folders are made only when missing, so that the usual write costs no mkdir(2)s.
+        if fd < 0 && errno == ENOENT, let folderMode {
+            let err = Folders.create(folder, mode: folderMode)
+            if err != 0 { throw Self.failure("create the folder", folder, errno: err) }
+            fd = Self.openTemporary(temporaryPath)
+        }
+        if fd < 0 { throw Self.failure("create the temporary file", temporaryPath, errno: errno) }
+    }
+
+    private static func openTemporary(_ path: String) -> Int32 {
+        // 0600 while it is written: a half-written file is nobody else's business, and a
+        // set-id bit would be cleared by the writes anyway (the mode is applied at commit).
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    }
+
+    deinit { abandon() }
+
+    /// Appends `bytes`.
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(BaseError) {
+        precondition(!finished, "write to a committed or abandoned AtomicFile")
+        guard bytes.count > 0 else { return }
+        // At an explicit offset, so that `restart` needs no seek.
+        let err = FileIO.writeAll(fd, bytes, at: size)
+        if err != 0 { throw Self.failure("write", temporaryPath, errno: err) }
+        size += Int64(bytes.count)
+    }
+
+    /// Appends `bytes`.
+    package func write(_ bytes: [UInt8]) throws(BaseError) {
+        try bytes.withBytes { (raw) throws(BaseError) in try write(raw) }
+    }
+
+    /// Empties the temporary file, for a writer that must start over (a snapshot retried
+    /// after its source changed).
+    package func restart() throws(BaseError) {
+        precondition(!finished, "restart of a committed or abandoned AtomicFile")
+        if ftruncate(fd, 0) != 0 { throw Self.failure("truncate", temporaryPath, errno: errno) }
+        size = 0
+    }
+
+    /// Applies the mode, fsyncs, publishes under `path`, fsyncs the folder. On failure the
+    /// temporary file is removed and the destination is as it was (except after a failed
+    /// fsync of the folder: the file is then in place but may not survive a crash).
+    package func commit(_ publication: Publication) throws(BaseError) {
+        precondition(!finished, "commit of a committed or abandoned AtomicFile")
+        defer { abandon() }
+        if fchmod(fd, mode) != 0 { throw Self.failure("set the mode of", temporaryPath, errno: errno) }
+        if fsync(fd) != 0 { throw Self.failure("fsync", temporaryPath, errno: errno) }
+        // close(2) can report a delayed write error (NFS); after fsync it should not, but
+        // a failure here still means the bytes are in doubt. (EINTR: Linux has closed it,
+        // and fsync already succeeded.)
+        let closed = close(fd)
+        fd = -1
+        if closed != 0 && errno != EINTR { throw Self.failure("close", temporaryPath, errno: errno) }
+        switch publication {
+        case .replace:
+            if rename(temporaryPath, path) != 0 { throw Self.failure("rename into place", path, errno: errno) }
+        case .writeOnce:
+            if link(temporaryPath, path) != 0 {
+                let err = errno
+                if err == EEXIST {
+                    throw BaseError(.fileExists, message: "\(path) already exists",
+                                    context: ErrorContext(file: path), underlying: .errno(err))
+                }
+                throw Self.failure("link into place", path, errno: err)
+            }
+            // The file now has two names; the temporary one goes.
+            unlink(temporaryPath)
+        }
+        finished = true
+        let err = Folders.sync(folder)
+        if err != 0 {
+            throw Self.failure("fsync the folder of", path, errno: err, after: "the file is in place but may not survive a crash")
+        }
+    }
+
+    /// Drops the temporary file (idempotent; nothing else is touched).
+    package func abandon() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        if !finished {
+            finished = true
+            unlink(temporaryPath)
+        }
+    }
+
+    /// Writes `bytes` to `path` atomically in one call.
+    package static func write(_ bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t,
+                              _ publication: Publication,
+                              creatingFoldersWithMode folderMode: mode_t? = nil) throws(BaseError) {
+        let file = try AtomicFile(path: path, mode: mode, creatingFoldersWithMode: folderMode)
+        try file.write(bytes)
+        try file.commit(publication)
+    }
+
+    /// Writes `bytes` to `path` atomically in one call.
+    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t, _ publication: Publication,
+                              creatingFoldersWithMode folderMode: mode_t? = nil) throws(BaseError) {
+        try bytes.withBytes { (raw) throws(BaseError) in
+            try write(raw, to: path, mode: mode, publication, creatingFoldersWithMode: folderMode)
+        }
+    }
+
+    private static func failure(_ operation: String, _ path: String, errno err: Int32,
+                                after note: String? = nil) -> BaseError {
+        let code: ErrorCode
+        switch err {
+        case ENOSPC, EDQUOT: code = .fileNoSpace
+        case EACCES, EPERM, EROFS: code = .filePermission
+        default: code = .fileIo
+        }
+        return BaseError(code, message: "cannot \(operation) \(path): \(errnoDescription(err))" + (note.map { "; \($0)" } ?? ""),
+                         context: ErrorContext(file: path), underlying: .errno(err))
+    }
+}
+
+/// Random names for temporary files (not secret; only unique). The standard library's
+/// generator reads the kernel's getrandom(2).
+package enum TemporaryName {
+    package static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next()
+        let low = generator.next() as UInt32
+        return String(high, radix: 16) + String(low, radix: 16)
+    }
+}
