@@ -193,4 +193,34 @@ final class LockInteropTests {
         try Snapshotter.withConsistentImage(of: healthy) { (reader) throws in escaped = reader }
         #expect(throws: SnapshotError.self) { _ = try escaped?.readBlock(maxBytes: 4096) }
     }
+
+    @Test("a wal-live error after the read mark is pinned releases READ(i), DMS and SHARED")
+    func walLiveLocksReleasedOnErrors() throws {
+        let database = try makeDatabase("wal-error.db", journal: "WAL")
+        let holder = try SQLiteProcess(Scripts.holdWalConnection, arguments: [database])
+        defer { _ = holder.finish() }
+        #expect(holder.waitFor("READY").contains("READY"))
+        // The -shm names committed frames but the WAL is gone: found only once everything is
+        // held. The idle connection does not miss it; it is put back before that connection closes.
+        let wal = database + "-wal"
+        #expect(rename(wal, wal + ".away") == 0)
+        let error = snapshotError(database)
+        #expect(rename(wal + ".away", wal) == 0)
+        #expect(error?.code == .imageShmInconsistent, "\(String(describing: error))")
+
+        // An idle SQLite connection holds no READ(i), so any lock there would be drctl's.
+        let shm = try SystemFile.open(database + "-shm", writable: true)
+        for slot in 1..<WalIndexLayout.readerSlots {
+            #expect(try !shm.isLockedByOthers(.exclusive, start: WalIndexLayout.readLock(slot)), "READ(\(slot)) is still locked")
+        }
+        // Once SQLite's connection is gone, only drctl could still hold DMS or SHARED; the -shm
+        // descriptor opened above still reaches the file after SQLite's last close unlinks it.
+        #expect(holder.finish() == 0)
+        #expect(try !shm.isLockedByOthers(.exclusive, start: WalIndexLayout.deadManSwitch), "DMS is still locked")
+        let file = try SystemFile.open(database)
+        #expect(try !file.isLockedByOthers(.exclusive, start: DatabaseLocks.sharedFirst, length: DatabaseLocks.sharedSize),
+                "SHARED is still held")
+        // SQLite's last close checkpoints and deletes the WAL only when it gets EXCLUSIVE.
+        #expect(!FileManager.default.fileExists(atPath: wal), "SQLite's last connection could not take EXCLUSIVE")
+    }
 }

@@ -1,0 +1,49 @@
+/// What every mode starts from (the database descriptor, its header and stamp, the options),
+/// the metadata it fills in while it decides what the image is, and the checks they share.
+struct SnapshotPreparation {
+    let database: SystemFile
+    let header: DatabaseHeader
+    /// Taken when the database was opened; the final check compares against it.
+    let initialStamp: FileStamp
+    let options: SnapshotOptions
+    var metadata: SnapshotMetadata
+
+    var path: String { metadata.path }
+
+    var initialModificationTimeNanoseconds: Int64 {
+        Int64(initialStamp.mtimeSeconds) * 1_000_000_000 + Int64(initialStamp.mtimeNanoseconds)
+    }
+
+    /// The page size when nothing in the files says it.
+    func fallbackPageSize() -> (Int, String) {
+        if let configured = options.pageSize { return (configured, "configuration") }
+        return (1024, "default")
+    }
+
+    func checkWholePages(pageSize: Int) throws(SnapshotError) {
+        let size = try database.size()
+        if size % Int64(pageSize) != 0 {
+            throw SnapshotError.truncated(path, "its size (\(size) bytes) is not a whole number of \(pageSize)-byte pages")
+        }
+    }
+
+    /// Every page of the image that is not overlaid must be in the database file.
+    /// - Parameter source: "WAL" or "journal", for the message.
+    func checkCoverage(databasePages: Int64, overlay offsets: [UInt32: Int64], from source: String) throws(SnapshotError) {
+        guard Int64(metadata.pageCount) > databasePages else { return }
+        var page = databasePages + 1
+        while page <= Int64(metadata.pageCount) {
+            if offsets[UInt32(page)] == nil {
+                throw SnapshotError.truncated(path, "page \(page) of the committed state is neither in the file (\(databasePages) pages) nor in the \(source)")
+            }
+            page += 1
+        }
+    }
+
+    /// Image size and overlaid pages, once page size and page count are final.
+    mutating func finishMetadata(overlay offsets: [UInt32: Int64]) {
+        let pageCount = metadata.pageCount
+        metadata.imageSize = Int64(pageCount) * Int64(metadata.pageSize)
+        metadata.overlaidPages = offsets.keys.filter { Int($0) <= pageCount }.count
+    }
+}
