@@ -51,8 +51,8 @@ let package = Package(
         .target(name: "DRTransport", dependencies: ["CCurl", "DRBase"], swiftSettings: strict),
         // TOML configuration with line-accurate errors.
         .target(name: "DRConfig", dependencies: ["DRBase"], swiftSettings: strict),
-        // Keyless consistent snapshots of live SQLite files (POSIX locks, WAL, -shm).
-        .target(name: "DRSnapshot", dependencies: ["DRBase"], swiftSettings: strict),
+        // Keyless consistent images of live SQLite files (POSIX locks, WAL, -shm).
+        .target(name: "DRImage", dependencies: ["DRBase"], swiftSettings: strict),
         // Content-defined chunking for files that are not SQLite databases.
         .target(name: "DRChunking", swiftSettings: strict),
         // Repository format: config, keys, packs, index, manifests.
@@ -62,12 +62,12 @@ let package = Package(
         // The jobs (init, key management, backup, restore, drill, run).
         .target(name: "DRCore",
                 dependencies: ["DRBase", "DRChunking", "DRCompression", "DRConfig", "DRCrypto", "DRRepository",
-                               "DRSnapshot", "DRTransport"],
+                               "DRImage", "DRTransport"],
                 swiftSettings: strict),
         .executableTarget(
             name: "drctl",
             dependencies: [
-                "DRBase", "DRConfig", "DRCore", "DRSnapshot",
+                "DRBase", "DRConfig", "DRCore", "DRImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -83,7 +83,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "DRConfigTests", dependencies: ["DRConfig", "DRBase"],
                     swiftSettings: strict),
-        .testTarget(name: "DRSnapshotTests", dependencies: ["DRSnapshot", "DRBase", "DRSQLite"],
+        .testTarget(name: "DRImageTests", dependencies: ["DRImage", "DRBase", "DRSQLite"],
                     swiftSettings: strict),
         .testTarget(name: "DRCoreTests", dependencies: ["DRCore", "DRRepository", "DRBase"], swiftSettings: strict),
         .testTarget(name: "DRChunkingTests", dependencies: ["DRChunking"], swiftSettings: strict),

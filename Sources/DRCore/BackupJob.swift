@@ -5,7 +5,7 @@ import DRCompression
 package import DRConfig
 import DRCrypto
 import DRRepository
-package import DRSnapshot
+package import DRImage
 import Foundation
 
 #if canImport(Glibc)
@@ -27,7 +27,7 @@ package enum BackupJob {
         package var compressionLevel: Int = 3
         /// Show progress on standard error (when it is a terminal).
         package var progress: Bool = false
-        package var snapshotOptions = SnapshotOptions()
+        package var imageOptions = ImageOptions()
         /// Rollback-mode images larger than this are spooled rather than chunked under
         /// SQLite's SHARED lock (which keeps writers out for as long as it is held). Default:
         /// all of them; the spool needs temporary space for the images being backed up.
@@ -95,7 +95,7 @@ package enum BackupJob {
     /// on; a store error (a chunk claimed but not stored, every target failed) stops the pool.
     /// - Returns: what became of each mailbox, in the plan's order.
     static func backUpMailboxes(_ plan: BackupPlan) throws(CoreError) -> [FileOutcome?] {
-        let writer = plan.writer, options = plan.options, snapshotOptions = plan.snapshotOptions
+        let writer = plan.writer, options = plan.options, imageOptions = plan.imageOptions
         let mailboxes = plan.mailboxes, previous = plan.previous
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: mailboxes.count)
         defer { progress.finish() }
@@ -110,7 +110,7 @@ package enum BackupJob {
             worker: { () throws(RepositoryError) in try writer.makeCompressor() }
         ) { (compressor: inout ChunkCompressor, mailbox: MailStore.Mailbox, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
             let outcome = try backUpMailbox(mailbox, previous: previous[mailbox.id], writer: writer,
-                                            compressor: compressor, options: options, snapshotOptions: snapshotOptions)
+                                            compressor: compressor, options: options, imageOptions: imageOptions)
             if case .entry(let entry) = outcome, !entry.unchanged { context.count(bytes: entry.size) }
             return outcome
         }
@@ -128,7 +128,7 @@ package enum BackupJob {
     /// a new image stored. Throws only store errors (fatal to the run).
     static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
                               writer: BackupWriter, compressor: ChunkCompressor, options: Options,
-                              snapshotOptions: SnapshotOptions) throws(RepositoryError) -> FileOutcome {
+                              imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
         let sourceState = MailStore.sourceState(of: mailbox.path)
         if let sourceState, var old = previous, old.sourceState == sourceState {
             // Nothing about the file or its WAL changed: the committed content is the same.
@@ -138,7 +138,7 @@ package enum BackupJob {
         }
         do {
             return .entry(try backUpFile(mailbox, state: sourceState, writer: writer, compressor: compressor,
-                                         options: options, snapshotOptions: snapshotOptions))
+                                         options: options, imageOptions: imageOptions))
         } catch let error as RepositoryError {
             throw error
         } catch let error as any DRError {
@@ -188,9 +188,9 @@ package enum BackupJob {
     /// module if the file changed under an unprotected copy, so all state is local.
     static func backUpFile(_ mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
                            writer: BackupWriter, compressor: ChunkCompressor, options: Options,
-                           snapshotOptions: SnapshotOptions) throws -> SnapshotManifest.FileEntry {
-        var spooled: (spool: Spool, metadata: SnapshotMetadata, consistentAt: String)?
-        let entry = try Snapshotter.withConsistentImage(of: mailbox.path, options: snapshotOptions) { (reader) throws -> SnapshotManifest.FileEntry? in
+                           imageOptions: ImageOptions) throws -> SnapshotManifest.FileEntry {
+        var spooled: (spool: Spool, metadata: ImageMetadata, consistentAt: String)?
+        let entry = try ImageCapture.withConsistentImage(of: mailbox.path, options: imageOptions) { (reader) throws -> SnapshotManifest.FileEntry? in
             let consistentAt = Timestamps.format(Date())
             if reader.metadata.mode == .rollback && reader.metadata.imageSize > options.spoolAbove {
                 // Writers are locked out while a rollback database is read: the image is
@@ -220,7 +220,7 @@ package enum BackupJob {
                          options: options)
     }
 
-    private static func chunk(_ reader: any BlockSource, metadata: SnapshotMetadata, mailbox: MailStore.Mailbox,
+    private static func chunk(_ reader: any BlockSource, metadata: ImageMetadata, mailbox: MailStore.Mailbox,
                               state: SnapshotManifest.SourceState?, consistentAt: String, writer: BackupWriter,
                               compressor: ChunkCompressor, options: Options) throws -> SnapshotManifest.FileEntry {
         var tree = ChunkTreeBuilder(keys: writer.keys)
@@ -290,7 +290,7 @@ struct BackupPlan {
     let host: String
     let storePath: String
     let options: BackupJob.Options
-    let snapshotOptions: SnapshotOptions
+    let imageOptions: ImageOptions
 
     /// Takes the run lock, opens the repository and the writer (presence cache brought up to
     /// date), lists the mailboxes and finds their previous entries.
@@ -321,13 +321,13 @@ struct BackupPlan {
         } catch {
             throw CoreError(error)
         }
-        var snapshotOptions = options.snapshotOptions
-        if snapshotOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
-            snapshotOptions.pageSize = fallback
+        var imageOptions = options.imageOptions
+        if imageOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
+            imageOptions.pageSize = fallback
         }
         return BackupPlan(lock: lock, repository: repository, writer: writer, mailboxes: mailboxes,
                           previous: previous, host: host, storePath: configuration.store.path,
-                          options: options, snapshotOptions: snapshotOptions)
+                          options: options, imageOptions: imageOptions)
     }
 }
 

@@ -1,5 +1,5 @@
 import DRBase
-import DRSnapshot
+import DRImage
 
 #if canImport(Glibc)
 import Glibc

@@ -33,6 +33,11 @@ package struct UnlockSecret: ~Copyable {
                 guard let parameters = object.kdf else {
                     throw RepositoryError(.repositoryCorrupt, message: "a passphrase key object lacks its kdf parameters")
                 }
+                guard parameters.isWithinDrctlLimits else {
+                    // Refused before Argon2id allocates anything: a key object is input that
+                    // anyone who can write to a target may have planted.
+                    throw RepositoryError(.cryptoKdfParameters, message: "a key object asks for Argon2id with \(parameters.opsLimit) passes over \(parameters.memLimit >> 20) MiB, more than drctl ever writes (\(Argon2idParameters.maximumOpsLimit) passes, \(Argon2idParameters.maximumMemLimit >> 30) GiB): it is damaged or planted, and is not tried")
+                }
                 return try Argon2id.deriveKey(password: bytes, parameters: parameters)
             case .keyFile:
                 return try KeyDerivation.subkey(from: bytes, purpose: "key-file-wrap")

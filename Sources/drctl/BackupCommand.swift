@@ -8,7 +8,7 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Back up every mailbox of the store to every target.",
         discussion: """
-            Takes a consistent image of each mailbox (without its key, see docs/SNAPSHOT.md), \
+            Takes a consistent image of each mailbox (without its key, see docs/IMAGE.md), \
             stores only the chunks the repository lacks, and records one snapshot. Mailboxes \
             whose file and WAL have not changed since the last snapshot are not read.
 

@@ -43,7 +43,7 @@ struct Debug: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "error-codes",
             abstract: "Print every error code with its exit status and meaning (Markdown, or --json).")
-        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
         struct Entry: Encodable {
             var code: String
@@ -52,7 +52,7 @@ struct Debug: ParsableCommand {
         }
 
         func run() throws {
-            if json {
+            if global.json {
                 try Output.json(ErrorCode.allCases.map {
                     Entry(code: $0.rawValue, exitStatus: $0.exitStatus.rawValue, meaning: $0.meaning)
                 })

@@ -27,7 +27,7 @@ struct BackupRoundTripTests {
                 }
             }
             // The store is quiescent (no writer): the reference image of each mailbox is
-            // `drctl snapshot`; when no WAL holds frames it must equal the file as it is.
+            // `drctl image`; when no WAL holds frames it must equal the file as it is.
             var images: [String: String] = [:]
             let folder = "\(fixture.root)/expected-\(round)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -258,14 +258,14 @@ final class BackupHome {
         return (result, try? JSONDecoder().decode(CheckReport.self, from: Data(result.stdout.utf8)))
     }
 
-    /// `drctl snapshot MAILBOX --to FILE`: the consistent image of a mailbox as it is now.
+    /// `drctl image MAILBOX --to FILE`: the consistent image of a mailbox as it is now.
     /// Returns its JSON report (mode, pageSize, …).
     @discardableResult
     func snapshotImage(_ mailbox: String, to file: String) throws -> [String: Any] {
-        let result = try home.drctl(["snapshot", "\(store)/\(mailbox)", "--to", file, "--force", "--json"])
-        try #require(result.status == 0, "drctl snapshot \(mailbox) failed (\(result.status)): \(result.stderr)")
+        let result = try home.drctl(["image", "\(store)/\(mailbox)", "--to", file, "--force", "--json"])
+        try #require(result.status == 0, "drctl image \(mailbox) failed (\(result.status)): \(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-                            "drctl snapshot --json printed no object: \(result.stdout)")
+                            "drctl image --json printed no object: \(result.stdout)")
     }
 
     /// Updates `percent` % of a mailbox's messages in place (flags only: no insert, no delete)

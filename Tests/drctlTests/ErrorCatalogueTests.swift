@@ -15,7 +15,7 @@ struct ErrorCatalogueTests {
 
     /// The rows of the table between the docs' `error-codes` markers.
     static func documentedRows() throws -> [Row] {
-        let text = try String(contentsOfFile: SnapshotWorkspace.repositoryRoot + "/docs/EXIT-CODES.md",
+        let text = try String(contentsOfFile: ImageWorkspace.repositoryRoot + "/docs/EXIT-CODES.md",
                               encoding: .utf8)
         let begin = try #require(text.range(of: "<!-- error-codes:begin -->"))
         let end = try #require(text.range(of: "<!-- error-codes:end -->"))
@@ -43,7 +43,7 @@ struct ErrorCatalogueTests {
 
     @Test("every code has a meaning and an exit status that the exit-status table documents")
     func codesAreWellFormed() throws {
-        let text = try String(contentsOfFile: SnapshotWorkspace.repositoryRoot + "/docs/EXIT-CODES.md",
+        let text = try String(contentsOfFile: ImageWorkspace.repositoryRoot + "/docs/EXIT-CODES.md",
                               encoding: .utf8)
         for code in ErrorCode.allCases {
             #expect(!code.meaning.isEmpty, "\(code.rawValue) has no meaning")
@@ -59,7 +59,7 @@ struct ErrorCatalogueTests {
         #expect(result.status == 0)
         let printed = result.stdout.split(separator: "\n").filter { $0.hasPrefix("| `") }.count
         #expect(printed == ErrorCode.allCases.count)
-        let text = try String(contentsOfFile: SnapshotWorkspace.repositoryRoot + "/docs/EXIT-CODES.md",
+        let text = try String(contentsOfFile: ImageWorkspace.repositoryRoot + "/docs/EXIT-CODES.md",
                               encoding: .utf8)
         #expect(text.contains(result.stdout.trimmingCharacters(in: .newlines)))
     }

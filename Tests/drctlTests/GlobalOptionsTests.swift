@@ -192,10 +192,10 @@ struct GlobalOptionsTests {
                 #expect(report.targets.count == 2)
                 #expect(report.targets.filter { !$0.errors.isEmpty || $0.packsRead == 0 }.isEmpty)
             }),
-            ("snapshot", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
+            ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
                 let result = try fixture.drctl(placement.arguments(
-                    ["snapshot"], ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", image], globals: fixture.ignoredGlobals))
+                    ["image"], ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", image], globals: fixture.ignoredGlobals))
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(try jsonObject(result)["mode"] as? String == "not-sqlite")
                 #expect(FileManager.default.contents(atPath: image) == fixture.mailboxBytes)
@@ -258,6 +258,12 @@ struct GlobalOptionsTests {
                 let result = try fixture.drctl(placement.arguments(["debug", "process"], [], globals: fixture.ignoredGlobals))
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(try jsonObject(result)["dumpable"] is Bool)
+            }),
+            ("debug error-codes", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["debug", "error-codes"], [], globals: fixture.ignoredGlobals))
+                #expect(result.status == 0, "\(result.stderr)")
+                let entries = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+                #expect(entries.contains { $0["code"] as? String == "repository.wrong-key" })
             }),
         ]
     }
@@ -459,7 +465,7 @@ struct GlobalOptionsTests {
         // ends the options (here it lets a file name start with a dash).
         let odd = "\(home.root)/-odd.db"
         try Data("not sqlite".utf8).write(to: URL(fileURLWithPath: odd))
-        let copy = try BinaryRunner.run(Drctl.binary, ["--json", "snapshot", "--to", "copy.img", "--", "-odd.db"],
+        let copy = try BinaryRunner.run(Drctl.binary, ["--json", "image", "--to", "copy.img", "--", "-odd.db"],
                                         environment: home.environment, inheritEnvironment: false,
                                         currentDirectory: home.root)
         #expect(copy.status == 0, "\(copy.stderr)")

@@ -18,7 +18,7 @@ struct PassphrasePromptTests {
         let home = try TemporaryHome()
         let initialized = try home.drctl(["init"])
         try #require(initialized.status == 0, "init failed: \(initialized.stderr)")
-        let script = SnapshotWorkspace.repositoryRoot + "/scripts/lib/tests/pty-interrupt.py"
+        let script = ImageWorkspace.repositoryRoot + "/scripts/lib/tests/pty-interrupt.py"
         let result = try home.run("python3", [script, Drctl.binary, home.root, "\u{03}", "key", "add"])
         try #require(result.status == 0, "the pty driver failed: \(result.stderr)")
         let outcome = try JSONDecoder().decode(Outcome.self, from: Data(result.stdout.utf8))

@@ -4,7 +4,7 @@
 For each tool, on the same store: full backup (wall time, peak RSS, repository size); then
 ~1% of the rows of 10% of the mailboxes change (gen-mailstore's writer, which then stops:
 the files are quiescent); the bytes of the pages that changed are measured by comparing
-consistent images (`drctl snapshot`) page by page; incremental backup (wall time, peak RSS,
+consistent images (`drctl image`) page by page; incremental backup (wall time, peak RSS,
 repository growth); full restore (wall time, peak RSS) compared byte for byte with the store.
 
 Prints one table (metric x tool, drctl/restic and drctl/borg ratios) and, with --json FILE,
@@ -230,7 +230,7 @@ path = "{os.path.join(self.dir, 'state')}"
         report = json.loads(result.pop("_stdout"))
         if report.get("failures"):
             raise BenchError(f"drctl backup reported failures: {report['failures']}")
-        self.snapshot_ids.append(report["snapshot"])
+        self.snapshot_ids.append(report["image"])
         result["tool_report"] = {k: report.get(k) for k in ("files", "filesUnchanged", "bytesRead",
                                                             "imageBytes", "newChunks", "newChunkBytes")}
         result["tool_report"]["storedBytes"] = [t.get("storedBytes") for t in report.get("targets", [])]
@@ -342,7 +342,7 @@ class Borg:
 
 
 def snapshot_image(ctx, path, out):
-    report = json.loads(run([ctx.drctl, "snapshot", path, "--to", out, "--json", "--page-size", "1024"]))
+    report = json.loads(run([ctx.drctl, "image", path, "--to", out, "--json", "--page-size", "1024"]))
     return report
 
 
@@ -414,7 +414,7 @@ def compare_restore(ctx, tool, restored_root):
     copied files as they are (with any -wal/-shm); drctl stores a consistent image per mailbox.
     With no -wal left in the store the image of a mailbox is its database file byte for byte,
     so the source file itself is the reference (independent of drctl); when a -wal is present
-    the reference is `drctl snapshot`'s image (not independent: noted)."""
+    the reference is `drctl image`'s image (not independent: noted)."""
     identical, different, missing, via_snapshot = 0, [], [], 0
     wal_present = {n[:-4] for n in os.listdir(ctx.store) if n.endswith("-wal")}
     reference_dir = os.path.join(ctx.work, "pages", "reference")

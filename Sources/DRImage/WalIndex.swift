@@ -38,15 +38,15 @@ final class WalIndex {
     let file: SystemFile
     private let base: UnsafeMutableRawPointer
 
-    init(file: SystemFile) throws(SnapshotError) {
+    init(file: SystemFile) throws(ImageError) {
         self.file = file
         let size = try file.size()
         if size < Int64(WalIndexLayout.nBackfillOffset + 40) {
-            throw SnapshotError(.imageShmShort, message: "\(file.path): the wal-index is only \(size) bytes although a connection holds it; it is being initialised. Retry", isTransient: true)
+            throw ImageError(.imageShmShort, message: "\(file.path): the wal-index is only \(size) bytes although a connection holds it; it is being initialised. Retry", isTransient: true)
         }
         let mapped = mmap(nil, WalIndexLayout.mappedSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, 0)
         guard let mapped, mapped != MAP_FAILED else {
-            throw SnapshotError.system("mmap", path: file.path, errno: errno)
+            throw ImageError.system("mmap", path: file.path, errno: errno)
         }
         base = mapped
     }

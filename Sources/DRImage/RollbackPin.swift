@@ -19,7 +19,7 @@ final class RollbackPin {
         self.overlay = overlay
     }
 
-    static func prepare(_ preparation: inout SnapshotPreparation) throws(SnapshotError) -> RollbackPin {
+    static func prepare(_ preparation: inout ImagePreparation) throws(ImageError) -> RollbackPin {
         let database = preparation.database
         let header = preparation.header
         let path = preparation.path
@@ -52,7 +52,7 @@ final class RollbackPin {
             if journalSize > 0, !reservedHeld, let firstByte = first.first, firstByte != 0 {
                 if let journalHeader = JournalHeader(first) {
                     if header.pageSize != nil && journalHeader.pageSize != pageSize {
-                        throw SnapshotError(.imageJournalPageSize, message: "\(journalPath): hot journal page size \(journalHeader.pageSize) differs from the database's \(pageSize); open the mailbox with its key or restore it from a backup")
+                        throw ImageError(.imageJournalPageSize, message: "\(journalPath): hot journal page size \(journalHeader.pageSize) differs from the database's \(pageSize); open the mailbox with its key or restore it from a backup")
                     }
                     if header.pageSize == nil {
                         pageSize = journalHeader.pageSize
@@ -75,7 +75,7 @@ final class RollbackPin {
         } else {
             preparation.metadata.pageCount = Int(databasePages)
             if let headerPages = header.headerPageCount, Int64(headerPages) > databasePages {
-                throw SnapshotError.truncated(path, "its header records \(headerPages) pages but the file holds \(databasePages)")
+                throw ImageError.truncated(path, "its header records \(headerPages) pages but the file holds \(databasePages)")
             }
         }
         preparation.metadata.consistency = consistency
@@ -86,7 +86,7 @@ final class RollbackPin {
     /// Where the original page images of a hot journal are (first record of each page wins),
     /// across all journal segments; only whole records within each header's record count are
     /// used, because SQLite writes the count only after the records are synced.
-    private static func originalPages(in journal: SystemFile, first: JournalHeader, size: Int64) throws(SnapshotError) -> [UInt32: Int64] {
+    private static func originalPages(in journal: SystemFile, first: JournalHeader, size: Int64) throws(ImageError) -> [UInt32: Int64] {
         let pageSize = first.pageSize
         let recordSize = Int64(4 + pageSize + 4)
         let sector = Int64(first.sectorSize)
@@ -119,20 +119,20 @@ final class RollbackPin {
         return offsets
     }
 
-    func checkLockHold(path: String) throws(SnapshotError) {
+    func checkLockHold(path: String) throws(ImageError) {
         if monotonicNanoseconds() > lockDeadline {
-            throw SnapshotError(.imageLockHoldExceeded, message: "\(path): the image was not read within the SHARED-lock bound, so the lock was given up to let writers commit; raise the bound (--max-lock-hold-ms) or consume the image faster")
+            throw ImageError(.imageLockHoldExceeded, message: "\(path): the image was not read within the SHARED-lock bound, so the lock was given up to let writers commit; raise the bound (--max-lock-hold-ms) or consume the image faster")
         }
     }
 
     /// Under SHARED no rollback writer can commit. A change means a WAL-mode connection (not
     /// visible in an encrypted header) wrote it: the retry will see the WAL.
-    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(SnapshotError) {
+    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(ImageError) {
         let current = try database.stamp()
         let walAppeared = try stampOfPath(path + "-wal") != nil && walStampBefore == nil
         if current.size != initialStamp.size || current.mtimeSeconds != initialStamp.mtimeSeconds
             || current.mtimeNanoseconds != initialStamp.mtimeNanoseconds || walAppeared {
-            throw SnapshotError.unstable(path, "it changed under the SHARED lock (a WAL-mode connection started)")
+            throw ImageError.unstable(path, "it changed under the SHARED lock (a WAL-mode connection started)")
         }
     }
 

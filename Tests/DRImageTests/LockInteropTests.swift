@@ -2,7 +2,7 @@ import DRBase
 import Foundation
 import Testing
 
-@testable import DRSnapshot
+@testable import DRImage
 
 /// A Python process driving Debian's libsqlite3 (the real POSIX-lock owner drctl must
 /// interoperate with). It runs `script`, prints READY, and waits until its stdin closes.
@@ -110,16 +110,16 @@ final class LockInteropTests {
         return path
     }
 
-    func snapshotError(_ path: String, retryMs: Int = 300) -> SnapshotError? {
-        var options = SnapshotOptions()
+    func snapshotError(_ path: String, retryMs: Int = 300) -> ImageError? {
+        var options = ImageOptions()
         options.retryTimeoutMilliseconds = retryMs
         do {
-            _ = try Snapshotter.withConsistentImage(of: path, options: options) { reader throws in
+            _ = try ImageCapture.withConsistentImage(of: path, options: options) { reader throws in
                 reader.metadata.pageCount
             }
             return nil
         } catch {
-            return error as? SnapshotError
+            return error as? ImageError
         }
     }
 
@@ -136,7 +136,7 @@ final class LockInteropTests {
 
         var insideOutcome = ""
         var pageCount = 0
-        try Snapshotter.withConsistentImage(of: database) { (reader) throws in
+        try ImageCapture.withConsistentImage(of: database) { (reader) throws in
             #expect(reader.metadata.mode == .rollback)
             pageCount = reader.metadata.pageCount
             insideOutcome = (try? SQLiteProcess.run(Scripts.tryExclusive, [database])) ?? "failed to run"
@@ -154,7 +154,7 @@ final class LockInteropTests {
         defer { _ = holder.finish() }
         #expect(holder.waitFor("READY").contains("READY"))
         var inside = ""
-        try Snapshotter.withConsistentImage(of: database) { (reader) throws in
+        try ImageCapture.withConsistentImage(of: database) { (reader) throws in
             #expect(reader.metadata.mode == .walLive)
             #expect(reader.metadata.overlaidPages > 0)
             inside = (try? SQLiteProcess.run(Scripts.truncateCheckpoint, [database])) ?? "failed to run"
@@ -178,7 +178,7 @@ final class LockInteropTests {
         // A consumer's error of another domain passes through unchanged (not re-typed).
         struct ConsumerFailure: Error {}
         do {
-            try Snapshotter.withConsistentImage(of: healthy) { (reader) throws in
+            try ImageCapture.withConsistentImage(of: healthy) { (reader) throws in
                 _ = try reader.readBlock(maxBytes: 4096)
                 throw ConsumerFailure()
             }
@@ -190,8 +190,8 @@ final class LockInteropTests {
 
         // Reading after the closure is refused instead of reading unpinned data.
         var escaped: ImageReader?
-        try Snapshotter.withConsistentImage(of: healthy) { (reader) throws in escaped = reader }
-        #expect(throws: SnapshotError.self) { _ = try escaped?.readBlock(maxBytes: 4096) }
+        try ImageCapture.withConsistentImage(of: healthy) { (reader) throws in escaped = reader }
+        #expect(throws: ImageError.self) { _ = try escaped?.readBlock(maxBytes: 4096) }
     }
 
     @Test("a wal-live error after the read mark is pinned releases READ(i), DMS and SHARED")

@@ -27,13 +27,13 @@ final class SharedLock {
 
     /// Takes the lock the way the unix VFS does (PENDING read lock first, so a writer waiting
     /// for EXCLUSIVE is not starved); transient error while a writer commits.
-    static func take(on database: SystemFile) throws(SnapshotError) -> SharedLock {
+    static func take(on database: SystemFile) throws(ImageError) -> SharedLock {
         guard try database.tryLock(.shared, start: DatabaseLocks.pending) else {
-            throw SnapshotError.busy(database.path, "a writer is committing (PENDING lock held)")
+            throw ImageError.busy(database.path, "a writer is committing (PENDING lock held)")
         }
         defer { database.unlock(start: DatabaseLocks.pending) }
         guard try database.tryLock(.shared, start: DatabaseLocks.sharedFirst, length: DatabaseLocks.sharedSize) else {
-            throw SnapshotError.busy(database.path, "a writer holds the EXCLUSIVE lock")
+            throw ImageError.busy(database.path, "a writer holds the EXCLUSIVE lock")
         }
         return SharedLock(database: database)
     }

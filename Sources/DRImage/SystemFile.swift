@@ -80,7 +80,7 @@ final class SystemFile {
     }
 
     /// Opens an existing file read-only (or read-write for `-shm`); never creates anything.
-    static func open(_ path: String, writable: Bool = false) throws(SnapshotError) -> SystemFile {
+    static func open(_ path: String, writable: Bool = false) throws(ImageError) -> SystemFile {
         let flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY
         while true {
             let fd = Glibc.open(path, flags)
@@ -89,13 +89,13 @@ final class SystemFile {
             }
             let err = errno
             if err == EINTR { continue }
-            throw SnapshotError.system(writable ? "open for reading and writing" : "open",
+            throw ImageError.system(writable ? "open for reading and writing" : "open",
                                        path: path, errno: err)
         }
     }
 
     /// Opens `path` if it exists; nil when it does not.
-    static func openIfPresent(_ path: String, writable: Bool = false) throws(SnapshotError) -> SystemFile? {
+    static func openIfPresent(_ path: String, writable: Bool = false) throws(ImageError) -> SystemFile? {
         do {
             return try open(path, writable: writable)
         } catch {
@@ -104,28 +104,28 @@ final class SystemFile {
         }
     }
 
-    func stamp() throws(SnapshotError) -> FileStamp {
+    func stamp() throws(ImageError) -> FileStamp {
         var info = stat()
         if fstat(fd, &info) != 0 {
-            throw SnapshotError.system("fstat", path: path, errno: errno)
+            throw ImageError.system("fstat", path: path, errno: errno)
         }
         return FileStamp(info)
     }
 
-    func size() throws(SnapshotError) -> Int64 {
+    func size() throws(ImageError) -> Int64 {
         try stamp().size
     }
 
     /// Reads exactly `count` bytes at `offset` unless the file ends first; returns the number
     /// of bytes read.
-    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws(SnapshotError) -> Int {
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws(ImageError) -> Int {
         var done = 0
         while done < count {
             let n = pread(fd, buffer + done, count - done, off_t(offset + Int64(done)))
             if n < 0 {
                 let err = errno
                 if err == EINTR { continue }
-                throw SnapshotError.system("read at offset \(offset + Int64(done))", path: path, errno: err)
+                throw ImageError.system("read at offset \(offset + Int64(done))", path: path, errno: err)
             }
             if n == 0 { break }
             done += n
@@ -134,9 +134,9 @@ final class SystemFile {
     }
 
     /// Reads `count` bytes at `offset` into a new array, shorter if the file ends first.
-    func readBytes(count: Int, at offset: Int64) throws(SnapshotError) -> [UInt8] {
+    func readBytes(count: Int, at offset: Int64) throws(ImageError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        let got = try withMutableBytes(&bytes) { (raw) throws(SnapshotError) -> Int in
+        let got = try withMutableBytes(&bytes) { (raw) throws(ImageError) -> Int in
             try read(into: raw.baseAddress!, count: count, at: offset)
         }
         bytes.removeLast(count - got)
@@ -156,14 +156,14 @@ final class SystemFile {
     }
 
     /// Tries to take a lock without waiting; false when another owner holds a conflicting one.
-    func tryLock(_ kind: LockKind, start: Int64, length: Int64 = 1) throws(SnapshotError) -> Bool {
+    func tryLock(_ kind: LockKind, start: Int64, length: Int64 = 1) throws(ImageError) -> Bool {
         var record = lockRecord(kind.flockType, start: start, length: length)
         while true {
             if fcntl(fd, fOFDSetLock, &record) == 0 { return true }
             let err = errno
             if err == EINTR { continue }
             if err == EAGAIN || err == EACCES { return false }
-            throw SnapshotError.system("lock bytes \(start)..<\(start + length) (F_OFD_SETLK)", path: path, errno: err)
+            throw ImageError.system("lock bytes \(start)..<\(start + length) (F_OFD_SETLK)", path: path, errno: err)
         }
     }
 
@@ -175,24 +175,24 @@ final class SystemFile {
 
     /// Whether another owner (any process, POSIX or OFD lock) holds a lock on the range that
     /// would conflict with `kind`.
-    func isLockedByOthers(_ kind: LockKind, start: Int64, length: Int64 = 1) throws(SnapshotError) -> Bool {
+    func isLockedByOthers(_ kind: LockKind, start: Int64, length: Int64 = 1) throws(ImageError) -> Bool {
         var record = lockRecord(kind.flockType, start: start, length: length)
         while fcntl(fd, fOFDGetLock, &record) != 0 {
             let err = errno
             if err == EINTR { continue }
-            throw SnapshotError.system("test lock bytes \(start)..<\(start + length) (F_OFD_GETLK)", path: path, errno: err)
+            throw ImageError.system("test lock bytes \(start)..<\(start + length) (F_OFD_GETLK)", path: path, errno: err)
         }
         return record.l_type != Int16(F_UNLCK)
     }
 }
 
 /// Stats a path without opening it; nil when it does not exist.
-func stampOfPath(_ path: String) throws(SnapshotError) -> FileStamp? {
+func stampOfPath(_ path: String) throws(ImageError) -> FileStamp? {
     var info = stat()
     if stat(path, &info) != 0 {
         let err = errno
         if err == ENOENT { return nil }
-        throw SnapshotError.system("stat", path: path, errno: err)
+        throw ImageError.system("stat", path: path, errno: err)
     }
     return FileStamp(info)
 }
@@ -229,10 +229,10 @@ func bigEndianUInt16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
 
 /// `Array.withUnsafeMutableBytes` with a typed error (the standard one only rethrows `any Error`).
 func withMutableBytes<T>(
-    _ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(SnapshotError) -> T
-) throws(SnapshotError) -> T {
-    let result: Result<T, SnapshotError> = array.withUnsafeMutableBytes { raw in
-        do throws(SnapshotError) {
+    _ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(ImageError) -> T
+) throws(ImageError) -> T {
+    let result: Result<T, ImageError> = array.withUnsafeMutableBytes { raw in
+        do throws(ImageError) {
             return .success(try body(raw))
         } catch {
             return .failure(error)

@@ -1,12 +1,12 @@
 /// What every mode starts from (the database descriptor, its header and stamp, the options),
 /// the metadata it fills in while it decides what the image is, and the checks they share.
-struct SnapshotPreparation {
+struct ImagePreparation {
     let database: SystemFile
     let header: DatabaseHeader
     /// Taken when the database was opened; the final check compares against it.
     let initialStamp: FileStamp
-    let options: SnapshotOptions
-    var metadata: SnapshotMetadata
+    let options: ImageOptions
+    var metadata: ImageMetadata
 
     var path: String { metadata.path }
 
@@ -20,21 +20,21 @@ struct SnapshotPreparation {
         return (1024, "default")
     }
 
-    func checkWholePages(pageSize: Int) throws(SnapshotError) {
+    func checkWholePages(pageSize: Int) throws(ImageError) {
         let size = try database.size()
         if size % Int64(pageSize) != 0 {
-            throw SnapshotError.truncated(path, "its size (\(size) bytes) is not a whole number of \(pageSize)-byte pages")
+            throw ImageError.truncated(path, "its size (\(size) bytes) is not a whole number of \(pageSize)-byte pages")
         }
     }
 
     /// Every page of the image that is not overlaid must be in the database file.
     /// - Parameter source: "WAL" or "journal", for the message.
-    func checkCoverage(databasePages: Int64, overlay offsets: [UInt32: Int64], from source: String) throws(SnapshotError) {
+    func checkCoverage(databasePages: Int64, overlay offsets: [UInt32: Int64], from source: String) throws(ImageError) {
         guard Int64(metadata.pageCount) > databasePages else { return }
         var page = databasePages + 1
         while page <= Int64(metadata.pageCount) {
             if offsets[UInt32(page)] == nil {
-                throw SnapshotError.truncated(path, "page \(page) of the committed state is neither in the file (\(databasePages) pages) nor in the \(source)")
+                throw ImageError.truncated(path, "page \(page) of the committed state is neither in the file (\(databasePages) pages) nor in the \(source)")
             }
             page += 1
         }

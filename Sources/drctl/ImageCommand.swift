@@ -1,22 +1,25 @@
 import ArgumentParser
 import DRBase
-import DRSnapshot
+import DRImage
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `drctl snapshot MAILBOX --to FILE`: one consistent, self-contained copy of a live mailbox,
+/// `drctl image MAILBOX --to FILE`: one consistent, self-contained image of a live mailbox,
 /// made without its key.
-struct Snapshot: ParsableCommand {
+///
+/// "Image" is the one-file copy (DRImage makes it); "snapshot" is a backup record in the
+/// repository (`drctl snapshots`, `restore --snapshot`). The two were one word before.
+struct Image: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a consistent copy of a live (encrypted) SQLite mailbox, without its key.",
+        abstract: "Write a consistent image of a live (encrypted) SQLite mailbox, without its key.",
         discussion: """
-            The copy is the database with its committed WAL applied (or a crashed writer's hot \
+            The image is the database with its committed WAL applied (or a crashed writer's hot \
             journal rolled back in the copy), ready to open with the mailbox's key. The mailbox \
             is never written; in WAL mode drctl places a read mark in its -shm as any reader does. \
             The report names the mode (wal-live, wal-offline, rollback, not-sqlite), the page \
-            size and count, and the consistency point. See docs/SNAPSHOT.md.
+            size and count, and the consistency point. See docs/IMAGE.md.
 
             Needs neither the configuration nor a repository secret: --config, --password-file \
             and --key-file are ignored; --quiet leaves out the report (never the copy).
@@ -55,7 +58,7 @@ struct Snapshot: ParsableCommand {
     }
 
     func run() throws {
-        var options = SnapshotOptions()
+        var options = ImageOptions()
         options.pageSize = pageSize
         options.maxSharedLockMilliseconds = maxLockHoldMs
         options.retryTimeoutMilliseconds = retryTimeoutMs
@@ -63,17 +66,17 @@ struct Snapshot: ParsableCommand {
         if toStandardOutput {
             options.stabilityAttempts = 1
         }
-        let output = try SnapshotOutput(path: to, mailbox: mailbox, force: force)
+        let output = try ImageOutput(path: to, mailbox: mailbox, force: force)
         let started = monotonicMilliseconds()
-        let metadata: SnapshotMetadata
+        let metadata: ImageMetadata
         do {
-            metadata = try Snapshotter.withConsistentImage(of: mailbox, options: options) {
-                (reader) throws -> SnapshotMetadata in
+            metadata = try ImageCapture.withConsistentImage(of: mailbox, options: options) {
+                (reader) throws -> ImageMetadata in
                 try output.restart()
                 var buffer = [UInt8](repeating: 0, count: max(reader.metadata.pageSize, 1 << 20))
                 while true {
                     let count = try buffer.withUnsafeMutableBytes { raw in
-                        Result { () throws(SnapshotError) -> Int in try reader.read(into: raw) }
+                        Result { () throws(ImageError) -> Int in try reader.read(into: raw) }
                     }.get()
                     if count == 0 { break }
                     try output.write(buffer, count: count)
@@ -89,11 +92,11 @@ struct Snapshot: ParsableCommand {
         report(metadata, elapsedMilliseconds: elapsed, toStandardOutput: toStandardOutput)
     }
 
-    private func report(_ meta: SnapshotMetadata, elapsedMilliseconds: Int64, toStandardOutput: Bool) {
+    private func report(_ meta: ImageMetadata, elapsedMilliseconds: Int64, toStandardOutput: Bool) {
         if global.quiet && !global.json { return }
         let text: String
         if global.json {
-            let report = SnapshotReport(
+            let report = ImageReport(
                 mailbox: meta.path, output: to, mode: meta.mode.rawValue, cipher: meta.cipher.rawValue,
                 pageSize: meta.pageSize, pageSizeSource: meta.pageSizeSource, pageCount: meta.pageCount,
                 imageSize: meta.imageSize, reservedBytes: meta.reservedBytes, overlaidPages: meta.overlaidPages,
@@ -126,8 +129,8 @@ private func monotonicMilliseconds() -> Int64 {
     return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }
 
-/// What `drctl snapshot --json` prints.
-private struct SnapshotReport: Encodable {
+/// What `drctl image --json` prints.
+private struct ImageReport: Encodable {
     struct Consistency: Encodable {
         var summary: String
         var hotJournalApplied: Bool
@@ -165,18 +168,18 @@ private struct SnapshotReport: Encodable {
     var elapsedMilliseconds: Int64
 }
 
-/// The destination of `drctl snapshot`: an `AtomicFile` (mode 0600) published once the image
+/// The destination of `drctl image`: an `AtomicFile` (mode 0600) published once the image
 /// is complete, so a failed snapshot never leaves a torn copy under the final name — without
 /// --force it is published write-once, so a file that appears meanwhile is never replaced —
 /// or standard output.
-private final class SnapshotOutput {
+private final class ImageOutput {
     let path: String
     /// nil for standard output.
     private let file: AtomicFile?
     private var writtenToStandardOutput: Int64 = 0
     let force: Bool
 
-    init(path: String, mailbox: String, force: Bool) throws(SnapshotError) {
+    init(path: String, mailbox: String, force: Bool) throws(ImageError) {
         self.path = path
         self.force = force
         if path == "-" {
@@ -187,37 +190,37 @@ private final class SnapshotOutput {
         var source = stat()
         if stat(path, &target) == 0 {
             if stat(mailbox, &source) == 0 && source.st_dev == target.st_dev && source.st_ino == target.st_ino {
-                throw SnapshotError(.imageOutputIsInput, message: "\(path) is the mailbox itself; choose another output file")
+                throw ImageError(.imageOutputIsInput, message: "\(path) is the mailbox itself; choose another output file")
             }
             if !force {
-                throw SnapshotError(.imageOutputExists, message: "\(path) already exists; choose another name or pass --force to replace it")
+                throw ImageError(.imageOutputExists, message: "\(path) already exists; choose another name or pass --force to replace it")
             }
         }
         do {
             file = try AtomicFile(path: path, mode: 0o600)
         } catch {
-            throw SnapshotError(error.code == .filePermission ? .imageOutputPermission : .imageOutput,
+            throw ImageError(error.code == .filePermission ? .imageOutputPermission : .imageOutput,
                                 message: "\(error.message): cannot create the output file; check that \(Folders.parent(of: path)) exists and is writable",
                                 context: ErrorContext(file: path), underlying: error.underlying)
         }
     }
 
     /// Starts the output over (the snapshot may be retried from the start).
-    func restart() throws(SnapshotError) {
+    func restart() throws(ImageError) {
         guard let file else {
             if writtenToStandardOutput > 0 {
-                throw SnapshotError(.imageUnstable, message: "the file changed while it was being copied to standard output, which cannot be rewound; retry, or write to a file with --to FILE")
+                throw ImageError(.imageUnstable, message: "the file changed while it was being copied to standard output, which cannot be rewound; retry, or write to a file with --to FILE")
             }
             return
         }
         do { try file.restart() } catch { throw outputError(error) }
     }
 
-    func write(_ buffer: [UInt8], count: Int) throws(SnapshotError) {
+    func write(_ buffer: [UInt8], count: Int) throws(ImageError) {
         guard let file else {
             let err = buffer.withUnsafeBytes { FileIO.writeAll(1, UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             if err != 0 {
-                throw SnapshotError(.imageOutput, message: "cannot write the snapshot to standard output: \(errnoDescription(err))",
+                throw ImageError(.imageOutput, message: "cannot write the snapshot to standard output: \(errnoDescription(err))",
                                     underlying: .errno(err))
             }
             writtenToStandardOutput += Int64(count)
@@ -232,12 +235,12 @@ private final class SnapshotOutput {
         }
     }
 
-    func commit() throws(SnapshotError) {
+    func commit() throws(ImageError) {
         guard let file else { return }
         do {
             try file.commit(force ? .replace : .writeOnce)
         } catch where error.code == .fileExists {
-            throw SnapshotError(.imageOutputExists, message: "\(path) appeared while the snapshot was taken; choose another name or pass --force")
+            throw ImageError(.imageOutputExists, message: "\(path) appeared while the snapshot was taken; choose another name or pass --force")
         } catch {
             throw outputError(error)
         }
@@ -247,7 +250,7 @@ private final class SnapshotOutput {
         file?.abandon()
     }
 
-    private func outputError(_ error: BaseError) -> SnapshotError {
-        SnapshotError(.imageOutput, message: "\(error.message) (writing the snapshot to \(path))")
+    private func outputError(_ error: BaseError) -> ImageError {
+        ImageError(.imageOutput, message: "\(error.message) (writing the snapshot to \(path))")
     }
 }

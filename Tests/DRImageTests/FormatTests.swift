@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import DRSnapshot
+@testable import DRImage
 
 /// Keyless format checks on files made by the real libraries.
 @Suite("WAL and header formats")
@@ -35,7 +35,7 @@ struct FormatTests {
         bytes[32 + 24 + 7] ^= 1  // frame 1's page data
         try bytes.write(to: URL(fileURLWithPath: walPath))
         let broken = try SystemFile.open(walPath)
-        #expect(throws: SnapshotError.self) {
+        #expect(throws: ImageError.self) {
             _ = try WalScanner.scan(wal: broken, header: header, mode: .pinned(mxFrame: scan.lastCommitFrame))
         }
     }

@@ -4,8 +4,8 @@ import DRBase
 /// The image is the database file with the last committed WAL version of each page laid over
 /// it (or, for a crashed rollback writer, the hot journal's original pages), cut to the
 /// committed database size. It is streamed page by page: nothing is copied to a temporary file.
-/// See docs/SNAPSHOT.md for the protocol, the lock offsets and the error codes.
-package enum Snapshotter {
+/// See docs/IMAGE.md for the protocol, the lock offsets and the error codes.
+package enum ImageCapture {
     /// Pins a consistent state of `path`, lets `body` read it, and releases every lock and pin
     /// on every path (also when `body` throws).
     ///
@@ -13,11 +13,11 @@ package enum Snapshotter {
     ///   that cannot be protected by a lock (a file that is not SQLite, an encrypted database
     ///   that turns out to be in WAL mode), the snapshot is retried from the start, so `body`
     ///   must start its output afresh each time (truncate, reset its chunker).
-    /// - Throws: `SnapshotError`; errors of other domains that `body` throws (the repository's,
+    /// - Throws: `ImageError`; errors of other domains that `body` throws (the repository's,
     ///   when a backup stores what it reads) are passed on unchanged, never re-typed, so the
     ///   caller catches each by its own type.
     package static func withConsistentImage<R>(
-        of path: String, options: SnapshotOptions = SnapshotOptions(),
+        of path: String, options: ImageOptions = ImageOptions(),
         _ body: (ImageReader) throws -> R
     ) throws -> R {
         let start = monotonicNanoseconds()
@@ -26,13 +26,13 @@ package enum Snapshotter {
         var backoff: UInt32 = 200
         while true {
             do {
-                let session = try SnapshotSession.open(path: path, options: options)
+                let session = try ImageSession.open(path: path, options: options)
                 defer { session.release() }
                 let reader = ImageReader(session: session)
                 let result = try body(reader)
                 try session.finish()
                 return result
-            } catch let error as SnapshotError {
+            } catch let error as ImageError {
                 guard error.isTransient else { throw error }
                 if error.code == .imageUnstable {
                     unstableCopies += 1
@@ -54,16 +54,16 @@ package enum Snapshotter {
 ///
 /// Valid only inside the `withConsistentImage` closure; reading after it returns throws.
 package final class ImageReader {
-    private let session: SnapshotSession
+    private let session: ImageSession
     /// The next page to be read (1-based); `pageCount + 1` at the end.
     package private(set) var nextPage: Int = 1
     private var scratch: [UInt8] = []
 
-    init(session: SnapshotSession) {
+    init(session: ImageSession) {
         self.session = session
     }
 
-    package var metadata: SnapshotMetadata { session.metadata }
+    package var metadata: ImageMetadata { session.metadata }
 
     /// Bytes of the image read so far.
     package var position: Int64 {
@@ -73,7 +73,7 @@ package final class ImageReader {
     /// Reads the next whole pages into `buffer` (as many as fit; it must hold at least one
     /// page) and returns the number of bytes written: a multiple of the page size, except the
     /// last block of a file that is not SQLite; 0 at the end of the image.
-    package func read(into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
         let meta = session.metadata
         guard nextPage <= meta.pageCount else {
             try session.finish()
@@ -81,7 +81,7 @@ package final class ImageReader {
         }
         let pageSize = meta.pageSize
         guard let base = buffer.baseAddress, buffer.count >= pageSize else {
-            throw SnapshotError(.imageBufferTooSmall, message: "\(meta.path): the read buffer (\(buffer.count) bytes) is smaller than one page (\(pageSize) bytes)")
+            throw ImageError(.imageBufferTooSmall, message: "\(meta.path): the read buffer (\(buffer.count) bytes) is smaller than one page (\(pageSize) bytes)")
         }
         try session.checkReadable()
         let maxPages = buffer.count / pageSize
@@ -126,13 +126,13 @@ package final class ImageReader {
 
     /// Reads up to `maxBytes` (rounded down to whole pages, at least one page) into a new array;
     /// empty at the end.
-    package func readBlock(maxBytes: Int) throws(SnapshotError) -> [UInt8] {
+    package func readBlock(maxBytes: Int) throws(ImageError) -> [UInt8] {
         let pageSize = session.metadata.pageSize
         let size = max(pageSize, maxBytes / pageSize * pageSize)
         if scratch.count != size {
             scratch = [UInt8](repeating: 0, count: size)
         }
-        let got = try withMutableBytes(&scratch) { (raw) throws(SnapshotError) -> Int in
+        let got = try withMutableBytes(&scratch) { (raw) throws(ImageError) -> Int in
             try read(into: raw)
         }
         return Array(scratch[0..<got])

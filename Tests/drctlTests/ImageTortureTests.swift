@@ -1,16 +1,16 @@
 import Foundation
 import Testing
 
-/// The end-to-end proof: a writer commits continuously while `drctl snapshot` copies the
+/// The end-to-end proof: a writer commits continuously while `drctl image` copies the
 /// mailbox again and again; every image must open with the key, pass integrity_check and hold
 /// exactly one committed state.
 @Suite("Snapshot torture", .serialized)
-struct SnapshotTortureTests {
+struct ImageTortureTests {
     static let snapshotsPerKind = 34  // × 6 kinds = 204
 
     @Test("≥200 snapshots under a continuous writer, three ciphers × two journal modes")
     func tortureAllKinds() throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         var figures: [String] = []
         var totalSnapshots = 0
         var totalFailures = 0

@@ -30,12 +30,12 @@ struct ImageCheck: Sendable {
 /// A temporary directory with a freshly generated key (0600 file, never in any argv) and
 /// helpers around scripts/gen-mailstore, which writes and checks mailboxes with the real
 /// cipher libraries (apsw-sqlite3mc, Debian's libsqlcipher0, Python's sqlite3).
-final class SnapshotWorkspace: @unchecked Sendable {
+final class ImageWorkspace: @unchecked Sendable {
     let directory: String
     let keyFile: String
 
     static let repositoryRoot: String = {
-        // Tests/drctlTests/SnapshotFixtures.swift → repository root
+        // Tests/drctlTests/ImageFixtures.swift → repository root
         var path = #filePath as NSString
         for _ in 0..<3 { path = path.deletingLastPathComponent as NSString }
         return path as String
@@ -65,7 +65,7 @@ final class SnapshotWorkspace: @unchecked Sendable {
     /// Runs gen-mailstore; a missing library fails the test with the package to install.
     @discardableResult
     func genMailstore(_ arguments: [String]) throws -> RunResult {
-        let result = try BinaryRunner.run(SnapshotWorkspace.genMailstore, arguments)
+        let result = try BinaryRunner.run(ImageWorkspace.genMailstore, arguments)
         if result.status == 69 {
             Issue.record("gen-mailstore cannot run: \(result.stderr) — install the listed package (scripts/test does)")
         }
@@ -84,7 +84,7 @@ final class SnapshotWorkspace: @unchecked Sendable {
 
     /// Starts a writer committing continuously against `database`.
     func startWriter(_ database: String, cipher: Cipher, extra: [String] = []) throws -> RunningProcess {
-        try RunningProcess(SnapshotWorkspace.genMailstore,
+        try RunningProcess(ImageWorkspace.genMailstore,
                            ["write", "--db", database, "--cipher", cipher.rawValue, "--key-file", keyFile] + extra)
     }
 
@@ -99,9 +99,9 @@ final class SnapshotWorkspace: @unchecked Sendable {
         }
     }
 
-    /// Runs `drctl snapshot --json` and decodes its report.
+    /// Runs `drctl image --json` and decodes its report.
     func snapshot(_ database: String, to image: String, extra: [String] = []) throws -> (RunResult, [String: Any]?) {
-        let result = try BinaryRunner.drctl(["snapshot", database, "--to", image, "--json"] + extra)
+        let result = try BinaryRunner.drctl(["image", database, "--to", image, "--json"] + extra)
         guard result.status == 0 else { return (result, nil) }
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         return (result, object)

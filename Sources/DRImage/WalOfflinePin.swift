@@ -21,7 +21,7 @@ final class WalOfflinePin {
 
     /// The caller holds SHARED on the database and, when a `-shm` exists, DMS exclusively.
     static func prepare(shared: SharedLock, deadManSwitch: DeadManSwitch?,
-                        _ preparation: inout SnapshotPreparation) throws(SnapshotError) -> WalOfflinePin {
+                        _ preparation: inout ImagePreparation) throws(ImageError) -> WalOfflinePin {
         let header = preparation.header
         let walPath = preparation.path + "-wal"
         preparation.metadata.mode = .walOffline
@@ -39,7 +39,7 @@ final class WalOfflinePin {
             pageSize = headerPageSize
             preparation.metadata.pageSizeSource = "header"
             if let walHeader, walHeader.pageSize != headerPageSize {
-                throw SnapshotError(.imageWalPageSize, message: "\(walPath): WAL page size \(walHeader.pageSize) differs from the database's \(headerPageSize); the WAL does not belong to this database. Open the mailbox with its key or restore it from a backup")
+                throw ImageError(.imageWalPageSize, message: "\(walPath): WAL page size \(walHeader.pageSize) differs from the database's \(headerPageSize); the WAL does not belong to this database. Open the mailbox with its key or restore it from a backup")
             }
         } else if let walHeader {
             pageSize = walHeader.pageSize
@@ -74,9 +74,9 @@ final class WalOfflinePin {
 
     /// Without a `-shm` to lock, a connection could have started during the copy: it creates
     /// the `-shm` first, so its appearance is the sign.
-    func checkUnchanged(path: String) throws(SnapshotError) {
+    func checkUnchanged(path: String) throws(ImageError) {
         if deadManSwitch == nil, try stampOfPath(path + "-shm") != nil {
-            throw SnapshotError.unstable(path, "a connection opened it while the WAL was being read")
+            throw ImageError.unstable(path, "a connection opened it while the WAL was being read")
         }
     }
 

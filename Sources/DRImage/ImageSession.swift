@@ -3,7 +3,7 @@ import DRBase
 import Glibc
 #endif
 
-/// How one snapshot attempt keeps its image consistent (docs/SNAPSHOT.md, "Modes").
+/// How one snapshot attempt keeps its image consistent (docs/IMAGE.md, "Modes").
 ///
 /// Each case owns exactly the locks, descriptors and page map its mode uses, so that a lock
 /// exists only in the mode that takes it, and each gives them back in its own `release()`.
@@ -23,7 +23,7 @@ enum Pin {
     }
 
     /// Checks what the mode could not lock; the file's identity is checked by the session.
-    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(SnapshotError) {
+    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(ImageError) {
         switch self {
         case .walLive:
             break
@@ -60,15 +60,15 @@ struct PageOverlay {
 /// gives back the pin's locks and closes every descriptor, and runs on every path (`deinit`
 /// too). A preparation that fails drops what it had taken, and each lock owner releases
 /// itself then.
-final class SnapshotSession {
+final class ImageSession {
     let database: SystemFile
-    let metadata: SnapshotMetadata
+    let metadata: ImageMetadata
     private let initialStamp: FileStamp
     private let pin: Pin
     private var released = false
     private var finished = false
 
-    private init(database: SystemFile, metadata: SnapshotMetadata, initialStamp: FileStamp, pin: Pin) {
+    private init(database: SystemFile, metadata: ImageMetadata, initialStamp: FileStamp, pin: Pin) {
         self.database = database
         self.metadata = metadata
         self.initialStamp = initialStamp
@@ -81,19 +81,19 @@ final class SnapshotSession {
 
     // MARK: opening
 
-    static func open(path: String, options: SnapshotOptions) throws(SnapshotError) -> SnapshotSession {
+    static func open(path: String, options: ImageOptions) throws(ImageError) -> ImageSession {
         let database = try SystemFile.open(path)
         let stamp = try database.stamp()
         var info = stat()
         if fstat(database.fd, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
-            throw SnapshotError(.imageNotRegular, message: "\(path) is not a regular file; give the path of a mailbox database file")
+            throw ImageError(.imageNotRegular, message: "\(path) is not a regular file; give the path of a mailbox database file")
         }
         let header = DatabaseHeader(try database.readBytes(count: 100, at: 0))
-        let metadata = SnapshotMetadata(
+        let metadata = ImageMetadata(
             path: path, mode: .notSQLite, cipher: header.cipher, pageSize: options.otherFileBlockSize,
             pageCount: 0, imageSize: 0, reservedBytes: header.reservedBytes,
             consistency: ConsistencyPoint(hotJournalApplied: false), overlaidPages: 0, pageSizeSource: "default")
-        var preparation = SnapshotPreparation(database: database, header: header, initialStamp: stamp,
+        var preparation = ImagePreparation(database: database, header: header, initialStamp: stamp,
                                               options: options, metadata: metadata)
         let pin: Pin
         if header.looksLikeOtherFormat {
@@ -103,12 +103,12 @@ final class SnapshotSession {
         } else {
             pin = .rollback(try RollbackPin.prepare(&preparation))
         }
-        return SnapshotSession(database: database, metadata: preparation.metadata, initialStamp: stamp, pin: pin)
+        return ImageSession(database: database, metadata: preparation.metadata, initialStamp: stamp, pin: pin)
     }
 
     /// A plaintext header says; an opaque one (SQLCipher) is taken as WAL if a `-wal` or
     /// `-shm` exists.
-    private static func isWal(_ header: DatabaseHeader, path: String) throws(SnapshotError) -> Bool {
+    private static func isWal(_ header: DatabaseHeader, path: String) throws(ImageError) -> Bool {
         if let walMode = header.walMode {
             return walMode
         }
@@ -119,7 +119,7 @@ final class SnapshotSession {
 
     /// Takes SHARED, then chooses wal-live or wal-offline by whether a connection holds the
     /// dead-man switch of the `-shm`, and takes that mode's lock on it.
-    private static func walPin(_ preparation: inout SnapshotPreparation) throws(SnapshotError) -> Pin {
+    private static func walPin(_ preparation: inout ImagePreparation) throws(ImageError) -> Pin {
         let path = preparation.path
         let shmPath = path + "-shm"
         let shared = try SharedLock.take(on: preparation.database)
@@ -128,7 +128,7 @@ final class SnapshotSession {
             shm = try SystemFile.openIfPresent(shmPath, writable: true)
         } catch {
             if error.code == .imagePermission {
-                throw SnapshotError(.imagePermission, message: "\(shmPath): cannot open for reading and writing (\(errnoDescription(error.errnoValue ?? EACCES))); drctl places a read mark in the -shm as every SQLite reader does, so it needs the same access as the mail server (run it as that user)",
+                throw ImageError(.imagePermission, message: "\(shmPath): cannot open for reading and writing (\(errnoDescription(error.errnoValue ?? EACCES))); drctl places a read mark in the -shm as every SQLite reader does, so it needs the same access as the mail server (run it as that user)",
                                     context: ErrorContext(file: shmPath), underlying: error.underlying)
             }
             throw error
@@ -137,7 +137,7 @@ final class SnapshotSession {
             return .walOffline(try WalOfflinePin.prepare(shared: shared, deadManSwitch: nil, &preparation))
         }
         guard try shm.tryLock(.shared, start: WalIndexLayout.deadManSwitch) else {
-            throw SnapshotError.busy(path, "a connection is opening the database and rebuilding its wal-index (\(shmPath))")
+            throw ImageError.busy(path, "a connection is opening the database and rebuilding its wal-index (\(shmPath))")
         }
         if try shm.isLockedByOthers(.exclusive, start: WalIndexLayout.deadManSwitch) {
             let deadManSwitch = DeadManSwitch(heldThrough: shm)
@@ -148,7 +148,7 @@ final class SnapshotSession {
         // so no connection can start (and trust it, or rebuild it) while we read.
         shm.unlock(start: WalIndexLayout.deadManSwitch)
         guard try shm.tryLock(.exclusive, start: WalIndexLayout.deadManSwitch) else {
-            throw SnapshotError.busy(path, "a connection opened the database just now")
+            throw ImageError.busy(path, "a connection opened the database just now")
         }
         let deadManSwitch = DeadManSwitch(heldThrough: shm)
         return .walOffline(try WalOfflinePin.prepare(shared: shared, deadManSwitch: deadManSwitch, &preparation))
@@ -163,33 +163,33 @@ final class SnapshotSession {
         return (overlay.file, offset)
     }
 
-    func checkReadable() throws(SnapshotError) {
+    func checkReadable() throws(ImageError) {
         if released {
-            throw SnapshotError(.imageReleased, message: "\(path): the image was read after its snapshot was released (outside the withConsistentImage closure)")
+            throw ImageError(.imageReleased, message: "\(path): the image was read after its snapshot was released (outside the withConsistentImage closure)")
         }
         if case .rollback(let rollback) = pin {
             try rollback.checkLockHold(path: path)
         }
     }
 
-    func shortRead(file: SystemFile, page: Int) -> SnapshotError {
+    func shortRead(file: SystemFile, page: Int) -> ImageError {
         if case .plainFile = pin {
-            return SnapshotError.unstable(path, "it shrank while being copied")
+            return ImageError.unstable(path, "it shrank while being copied")
         }
-        return SnapshotError(.imageDbTruncated, message: "\(file.path): page \(page) is missing (the file ends early) although the snapshot pins it; the file was truncated by something other than SQLite. Restore this mailbox from a backup")
+        return ImageError(.imageDbTruncated, message: "\(file.path): page \(page) is missing (the file ends early) although the snapshot pins it; the file was truncated by something other than SQLite. Restore this mailbox from a backup")
     }
 
     /// Checks that what could not be locked did not change, then releases everything.
     /// Runs at the end of the image and after the closure; idempotent.
-    func finish() throws(SnapshotError) {
+    func finish() throws(ImageError) {
         guard !finished else { return }
         defer { release() }
         guard let now = try stampOfPath(path) else {
             finished = true
-            throw SnapshotError(.imageVanished, message: "\(path): the file was removed or renamed while it was being copied; the copy was discarded. Check who removes mailboxes, then retry")
+            throw ImageError(.imageVanished, message: "\(path): the file was removed or renamed while it was being copied; the copy was discarded. Check who removes mailboxes, then retry")
         }
         if !now.sameFile(as: initialStamp) {
-            throw SnapshotError(.imageReplaced, message: "\(path): the file was replaced by another one while it was being copied; retrying with the new file",
+            throw ImageError(.imageReplaced, message: "\(path): the file was replaced by another one while it was being copied; retrying with the new file",
                                 isTransient: true)
         }
         try pin.checkUnchanged(database: database, initialStamp: initialStamp, path: path)

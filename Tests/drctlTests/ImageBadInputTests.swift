@@ -4,14 +4,14 @@ import Testing
 /// Damaged or hostile input: each case gets a clear error that names the file, the documented
 /// exit status, and the mailbox is left exactly as it was.
 @Suite("Snapshot bad input", .serialized)
-struct SnapshotBadInputTests {
-    /// Runs drctl snapshot expecting failure; checks exit status, code-bearing message naming
+struct ImageBadInputTests {
+    /// Runs drctl image expecting failure; checks exit status, code-bearing message naming
     /// `names`, no output file, and an unmodified mailbox.
-    func expectFailure(_ workspace: SnapshotWorkspace, _ database: String, status: Int32,
+    func expectFailure(_ workspace: ImageWorkspace, _ database: String, status: Int32,
                        mentioning fragments: [String], names: String) throws {
         let before = workspace.mailboxFiles(database)
         let image = workspace.path("image-\(UUID().uuidString).db")
-        let result = try BinaryRunner.drctl(["snapshot", database, "--to", image, "--retry-timeout-ms", "500"])
+        let result = try BinaryRunner.drctl(["image", database, "--to", image, "--retry-timeout-ms", "500"])
         #expect(result.status == status, "exit \(result.status), stderr: \(result.stderr)")
         #expect(result.stderr.contains(names), "the message does not name \(names): \(result.stderr)")
         for fragment in fragments {
@@ -25,7 +25,7 @@ struct SnapshotBadInputTests {
 
     @Test("a truncated database is refused")
     func truncatedDatabase() throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         // Cut mid-page (an encrypted WAL mailbox, nobody connected).
         let chacha = try workspace.createMailbox(MailboxKind(cipher: .chacha20, journal: .wal))
         let size = try #require(workspace.contents(chacha)).count
@@ -40,7 +40,7 @@ struct SnapshotBadInputTests {
 
     /// A connected writer that committed `transactions` without checkpointing, then idles with
     /// its connection (and the -shm dead-man-switch lock) open.
-    func holdingWriter(_ workspace: SnapshotWorkspace, _ database: String, _ cipher: Cipher) throws -> RunningProcess {
+    func holdingWriter(_ workspace: ImageWorkspace, _ database: String, _ cipher: Cipher) throws -> RunningProcess {
         let holder = try workspace.startWriter(database, cipher: cipher,
                                                extra: ["--max-transactions", "15", "--checkpoint-every", "0",
                                                        "--autocheckpoint", "0", "--hold"])
@@ -60,7 +60,7 @@ struct SnapshotBadInputTests {
 
     @Test("a WAL with a broken checksum chain is refused (live and offline)")
     func brokenChecksumChain() throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         let kind = MailboxKind(cipher: .chacha20, journal: .wal)
         let live = try workspace.createMailbox(kind, name: "live")
         let holder = try holdingWriter(workspace, live, .chacha20)
@@ -81,7 +81,7 @@ struct SnapshotBadInputTests {
 
     @Test("a -shm that lies about the WAL is refused")
     func lyingShm() throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         let database = try workspace.createMailbox(MailboxKind(cipher: .sqlcipher, journal: .wal))
         let holder = try holdingWriter(workspace, database, .sqlcipher)
         defer { holder.signal(SIGKILL); _ = holder.wait() }
@@ -114,7 +114,7 @@ struct SnapshotBadInputTests {
     func snapshotWhileRemoving(_ path: String) throws -> (status: Int32, stderr: String, bytes: Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: BinaryRunner.drctlPath)
-        process.arguments = ["snapshot", path, "--to", "-"]
+        process.arguments = ["image", path, "--to", "-"]
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -130,7 +130,7 @@ struct SnapshotBadInputTests {
 
     @Test("a file that vanishes mid-copy gives a clear error")
     func vanishingFile() throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         // Not SQLite: 8 MiB of text, far more than a pipe holds.
         let text = workspace.path("mail.log")
         let line = "Nov 29 12:00:00 mx1 postfix/smtpd[1234]: connect from unknown[192.0.2.1]\n"
@@ -149,14 +149,14 @@ struct SnapshotBadInputTests {
 
     @Test("no read permission gives a clear error")
     func noReadPermission() throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         let database = try workspace.createMailbox(MailboxKind(cipher: .chacha20, journal: .delete))
         #expect(chmod(database, 0) == 0)
         let outDir = workspace.path("out")
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o777])
         let before = workspace.mailboxFiles(database)
-        var arguments = ["snapshot", database, "--to", outDir + "/image.db"]
+        var arguments = ["image", database, "--to", outDir + "/image.db"]
         let result: RunResult
         if geteuid() == 0 {
             // root reads anything: run drctl as nobody, as an unprivileged operator would be.
@@ -174,7 +174,7 @@ struct SnapshotBadInputTests {
 
     @Test("a file that is not SQLite is copied exactly, and an existing output is not replaced")
     func otherFileAndExistingOutput() throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         let text = workspace.path("sieve.txt")
         let content = Data(String(repeating: "require [\"fileinto\"];\nif header :contains \"subject\" \"x\" { fileinto \"Junk\"; }\n", count: 3000).utf8)
         try content.write(to: URL(fileURLWithPath: text))
@@ -183,7 +183,7 @@ struct SnapshotBadInputTests {
         try #require(result.status == 0, "\(result.stderr)")
         #expect(report?["mode"] as? String == "not-sqlite")
         #expect(workspace.contents(image) == content)
-        let again = try BinaryRunner.drctl(["snapshot", text, "--to", image])
+        let again = try BinaryRunner.drctl(["image", text, "--to", image])
         #expect(again.status == 73, "\(again.stderr)")
         #expect(again.stderr.contains(image))
     }

@@ -21,13 +21,13 @@ final class WalLivePin {
     /// Pins a read mark, then validates the pinned WAL prefix against the `-shm` without the
     /// key. The caller holds SHARED on the database and DMS as a reader through `index.file`.
     static func prepare(shared: SharedLock, deadManSwitch: DeadManSwitch, index: WalIndex,
-                        _ preparation: inout SnapshotPreparation) throws(SnapshotError) -> WalLivePin {
+                        _ preparation: inout ImagePreparation) throws(ImageError) -> WalLivePin {
         let shmPath = index.file.path
         let header = preparation.header
         let readMark = try ReadMarkLock.pin(in: index)
         let indexHeader = readMark.header
         if let headerPageSize = header.pageSize, headerPageSize != indexHeader.pageSize {
-            throw SnapshotError.inconsistentShm(shmPath, "page size \(indexHeader.pageSize) differs from the database header's \(headerPageSize)")
+            throw ImageError.inconsistentShm(shmPath, "page size \(indexHeader.pageSize) differs from the database header's \(headerPageSize)")
         }
         preparation.metadata.mode = .walLive
         preparation.metadata.pageSize = indexHeader.pageSize
@@ -42,20 +42,20 @@ final class WalLivePin {
         } else {
             let walPath = preparation.path + "-wal"
             guard let wal = try SystemFile.openIfPresent(walPath) else {
-                throw SnapshotError.inconsistentShm(shmPath, "it names \(indexHeader.mxFrame) committed WAL frames, but \(walPath) does not exist")
+                throw ImageError.inconsistentShm(shmPath, "it names \(indexHeader.mxFrame) committed WAL frames, but \(walPath) does not exist")
             }
             guard let walHeader = WalHeader(try wal.readBytes(count: WalHeader.size, at: 0)) else {
-                throw SnapshotError.inconsistentShm(shmPath, "it names \(indexHeader.mxFrame) committed WAL frames, but \(walPath) has no valid header")
+                throw ImageError.inconsistentShm(shmPath, "it names \(indexHeader.mxFrame) committed WAL frames, but \(walPath) has no valid header")
             }
             let shmSalt1 = UInt32(bigEndian: indexHeader.salt1Raw)
             let shmSalt2 = UInt32(bigEndian: indexHeader.salt2Raw)
             guard walHeader.salt1 == shmSalt1, walHeader.salt2 == shmSalt2,
                   walHeader.pageSize == indexHeader.pageSize else {
-                throw SnapshotError.inconsistentShm(shmPath, "its salts or page size do not match the header of \(walPath)")
+                throw ImageError.inconsistentShm(shmPath, "its salts or page size do not match the header of \(walPath)")
             }
             let scan = try WalScanner.scan(wal: wal, header: walHeader, mode: .pinned(mxFrame: indexHeader.mxFrame))
             guard scan.checksumAtCommit == indexHeader.frameChecksum else {
-                throw SnapshotError.inconsistentShm(shmPath, "the checksum it records for frame \(indexHeader.mxFrame) differs from the one computed over \(walPath)")
+                throw ImageError.inconsistentShm(shmPath, "the checksum it records for frame \(indexHeader.mxFrame) differs from the one computed over \(walPath)")
             }
             overlay = PageOverlay(file: wal, offsets: scan.pageOffsets)
             preparation.metadata.pageCount = Int(scan.databasePages)
@@ -101,7 +101,7 @@ final class ReadMarkLock {
 
     /// Finds or installs a read mark equal to mxFrame, holds READ(i) shared, then re-checks
     /// that the mark and the header did not change meanwhile (else tries again).
-    static func pin(in index: WalIndex) throws(SnapshotError) -> ReadMarkLock {
+    static func pin(in index: WalIndex) throws(ImageError) -> ReadMarkLock {
         for _ in 0..<200 {
             guard let current = index.readHeader() else {
                 sleepMicroseconds(200)
@@ -134,7 +134,7 @@ final class ReadMarkLock {
             }
             index.file.unlock(start: WalIndexLayout.readLock(chosen))
         }
-        throw SnapshotError(.imageBusy, message: "\(index.file.path): could not pin a read mark (all reader slots busy, or the wal-index header keeps changing); retry later",
+        throw ImageError(.imageBusy, message: "\(index.file.path): could not pin a read mark (all reader slots busy, or the wal-index header keeps changing); retry later",
                             isTransient: true)
     }
 

@@ -103,7 +103,7 @@ enum WalScanner {
     }
 
     /// Walks the WAL frames after `header`, validating salts and the checksum chain.
-    static func scan(wal: SystemFile, header: WalHeader, mode: Mode) throws(SnapshotError) -> WalScan {
+    static func scan(wal: SystemFile, header: WalHeader, mode: Mode) throws(ImageError) -> WalScan {
         let frameSize = header.frameSize
         let walSize = try wal.size()
         var scan = WalScan()
@@ -115,7 +115,7 @@ enum WalScanner {
         case .pinned(let mxFrame):
             let needed = header.frameOffset(mxFrame) + Int64(frameSize)
             if mxFrame > 0 && walSize < needed {
-                throw SnapshotError(
+                throw ImageError(
                     .imageShmInconsistent, message: "\(String(wal.path.dropLast(4)))-shm: the wal-index does not match the WAL: it says \(mxFrame) frames are committed, but \(wal.path) holds only \(max(0, (walSize - Int64(WalHeader.size)) / Int64(frameSize))). Nothing was changed; open the mailbox with its key so SQLite rebuilds the index, or restore it from a backup")
             }
             limit = mxFrame
@@ -126,12 +126,12 @@ enum WalScanner {
         var brokenAt: UInt32?
         while frame <= limit {
             let offset = header.frameOffset(frame)
-            let got = try withMutableBytes(&buffer) { (raw) throws(SnapshotError) -> Int in
+            let got = try withMutableBytes(&buffer) { (raw) throws(ImageError) -> Int in
                 try wal.read(into: raw.baseAddress!, count: frameSize, at: offset)
             }
             if got < frameSize {
                 if case .pinned = mode {
-                    throw SnapshotError(.imageWalShort, message: "\(wal.path): WAL frame \(frame) is cut short; the WAL was truncated while pinned, which SQLite never does: the file is damaged or was changed by something other than SQLite")
+                    throw ImageError(.imageWalShort, message: "\(wal.path): WAL frame \(frame) is cut short; the WAL was truncated while pinned, which SQLite never does: the file is damaged or was changed by something other than SQLite")
                 }
                 scan.stopReason = "frame \(frame) is incomplete (a writer stopped mid-frame)"
                 break
@@ -143,7 +143,7 @@ enum WalScanner {
             let stored = WalChecksum(s1: bigEndianUInt32(buffer, 16), s2: bigEndianUInt32(buffer, 20))
             if salt1 != header.salt1 || salt2 != header.salt2 {
                 if case .pinned = mode {
-                    throw SnapshotError(.imageWalSalt, message: "\(wal.path): WAL frame \(frame) carries salts that differ from the WAL header, inside the committed prefix the -shm names; the WAL or the -shm is damaged. Open the mailbox with its key (SQLite recovery) or restore it from a backup")
+                    throw ImageError(.imageWalSalt, message: "\(wal.path): WAL frame \(frame) carries salts that differ from the WAL header, inside the committed prefix the -shm names; the WAL or the -shm is damaged. Open the mailbox with its key (SQLite recovery) or restore it from a backup")
                 }
                 scan.stopReason = "frame \(frame) belongs to an earlier WAL generation"
                 break
@@ -156,7 +156,7 @@ enum WalScanner {
             }
             if next != stored || pageNumber == 0 {
                 if case .pinned = mode {
-                    throw SnapshotError(.imageWalChecksum, message: "\(wal.path): WAL frame \(frame) fails its cumulative checksum inside the committed prefix (\(limit) frames); the WAL is damaged. Do not delete it: open the mailbox with its key to let SQLite decide, or restore it from a backup")
+                    throw ImageError(.imageWalChecksum, message: "\(wal.path): WAL frame \(frame) fails its cumulative checksum inside the committed prefix (\(limit) frames); the WAL is damaged. Do not delete it: open the mailbox with its key to let SQLite decide, or restore it from a backup")
                 }
                 brokenAt = frame
                 scan.stopReason = "frame \(frame) fails its checksum (not part of a committed transaction)"
@@ -176,7 +176,7 @@ enum WalScanner {
             frame += 1
         }
         if case .pinned(let mxFrame) = mode, mxFrame > 0, scan.lastCommitFrame != mxFrame {
-            throw SnapshotError(.imageWalNoCommit, message: "\(wal.path): the -shm names frame \(mxFrame) as the last committed frame, but it is not a commit frame; the -shm lies or the WAL is damaged. Open the mailbox with its key so SQLite rebuilds the index, or restore it from a backup")
+            throw ImageError(.imageWalNoCommit, message: "\(wal.path): the -shm names frame \(mxFrame) as the last committed frame, but it is not a commit frame; the -shm lies or the WAL is damaged. Open the mailbox with its key so SQLite rebuilds the index, or restore it from a backup")
         }
         if let brokenAt {
             // A torn tail after a crash is normal. Frames after the break that carry this
@@ -188,7 +188,7 @@ enum WalScanner {
                 if head.count < WalHeader.frameHeaderSize { break }
                 if bigEndianUInt32(head, 8) == header.salt1 && bigEndianUInt32(head, 12) == header.salt2
                     && bigEndianUInt32(head, 4) != 0 {
-                    throw SnapshotError(
+                    throw ImageError(
                         .imageWalChecksum, message: "\(wal.path): WAL frame \(brokenAt) fails its cumulative checksum, yet frame \(probe) after it carries this WAL's salts and a commit mark: committed transactions would be lost. The WAL is damaged; keep it, open the mailbox with its key (SQLite recovery) or restore it from a backup")
                 }
                 probe += 1

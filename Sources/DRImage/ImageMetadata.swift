@@ -52,8 +52,8 @@ package struct ConsistencyPoint: Sendable, Codable, Equatable {
     }
 }
 
-/// What the closure of `Snapshotter.withConsistentImage` learns about its image.
-package struct SnapshotMetadata: Sendable {
+/// What the closure of `ImageCapture.withConsistentImage` learns about its image.
+package struct ImageMetadata: Sendable {
     /// The database path as given.
     package var path: String
     package var mode: SnapshotMode
@@ -74,7 +74,7 @@ package struct SnapshotMetadata: Sendable {
 }
 
 /// How a snapshot behaves; defaults fit a live mail server.
-package struct SnapshotOptions: Sendable {
+package struct ImageOptions: Sendable {
     /// Page size to use when neither the plaintext header nor a WAL says (SQLCipher in
     /// rollback mode); default 1024, SQLCipher 3's.
     package var pageSize: Int?

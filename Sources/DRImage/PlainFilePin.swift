@@ -3,7 +3,7 @@
 /// Nothing is held, so nothing protects the copy: it is accepted only if size, times and
 /// inode are the same afterwards (`checkUnchanged`), and made again otherwise.
 struct PlainFilePin {
-    static func prepare(_ preparation: inout SnapshotPreparation) -> PlainFilePin {
+    static func prepare(_ preparation: inout ImagePreparation) -> PlainFilePin {
         let size = preparation.initialStamp.size
         let block = max(512, preparation.options.otherFileBlockSize)
         preparation.metadata.mode = .notSQLite
@@ -19,10 +19,10 @@ struct PlainFilePin {
         return PlainFilePin()
     }
 
-    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(SnapshotError) {
+    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(ImageError) {
         let current = try database.stamp()
         if current != initialStamp {
-            throw SnapshotError.unstable(path, "it changed (size, modification time or inode) while being copied")
+            throw ImageError.unstable(path, "it changed (size, modification time or inode) while being copied")
         }
     }
 }

@@ -2,16 +2,16 @@ package import DRBase
 
 /// The one error type of the image domain (keyless consistent images of live files).
 ///
-/// Codes are `image.*` in the catalogue (`ErrorCode`), documented in docs/SNAPSHOT.md and
+/// Codes are `image.*` in the catalogue (`ErrorCode`), documented in docs/IMAGE.md and
 /// docs/EXIT-CODES.md; `message` names the file and says what to do. Messages never contain
 /// page contents.
-package struct SnapshotError: DRError {
+package struct ImageError: DRError {
     package let code: ErrorCode
     package let message: String
     package var context: ErrorContext
     package let underlying: UnderlyingCode?
     /// Whether the condition is expected to go away (a writer committing, a file changing):
-    /// `Snapshotter` retries these itself before giving up.
+    /// `ImageCapture` retries these itself before giving up.
     package let isTransient: Bool
 
     package init(_ code: ErrorCode, message: String, context: ErrorContext = ErrorContext(),
@@ -30,25 +30,25 @@ package struct SnapshotError: DRError {
     }
 
     /// This error with another message and its other facts kept.
-    package func with(message: String) -> SnapshotError {
-        SnapshotError(code, message: message, context: context, underlying: underlying,
+    package func with(message: String) -> ImageError {
+        ImageError(code, message: message, context: context, underlying: underlying,
                       isTransient: isTransient)
     }
 
     /// An error from a system call on `path`, with the code its errno deserves.
-    static func system(_ operation: String, path: String, errno err: Int32) -> SnapshotError {
+    static func system(_ operation: String, path: String, errno err: Int32) -> ImageError {
         let context = ErrorContext(file: path)
         switch err {
         case ENOENT:
-            return SnapshotError(.imageMissing,
+            return ImageError(.imageMissing,
                                  message: "\(path): \(operation) failed: \(errnoDescription(err)); check the path (the file may have been removed or renamed)",
                                  context: context, underlying: .errno(err))
         case EACCES, EPERM:
-            return SnapshotError(.imagePermission,
+            return ImageError(.imagePermission,
                                  message: "\(path): \(operation) failed: \(errnoDescription(err)); run drctl as a user that can read the mailbox (and write its -shm, as any SQLite reader must)",
                                  context: context, underlying: .errno(err))
         default:
-            return SnapshotError(.imageIo,
+            return ImageError(.imageIo,
                                  message: "\(path): \(operation) failed: \(errnoDescription(err))",
                                  context: context, underlying: .errno(err))
         }

@@ -5,10 +5,10 @@ import Testing
 /// (uncommitted WAL frames; a hot journal with the database file already modified) must still
 /// yield an image of the last committed state, and the mailbox must not be touched.
 @Suite("Snapshot after a crashed writer", .serialized)
-struct SnapshotCrashTests {
+struct ImageCrashTests {
     @Test("SIGKILL mid-transaction yields the committed state", arguments: MailboxKind.all)
     func killedWriter(kind: MailboxKind) throws {
-        let workspace = try SnapshotWorkspace()
+        let workspace = try ImageWorkspace()
         let database = try workspace.createMailbox(kind, messages: 60)
         let committedBeforeCrash = 25
         let writer = try workspace.startWriter(database, cipher: kind.cipher,
@@ -34,7 +34,7 @@ struct SnapshotCrashTests {
         let shmBefore = workspace.contents(database + "-shm")
         let image = workspace.path("image.db")
         let (result, report) = try workspace.snapshot(database, to: image)
-        try #require(result.status == 0, "drctl snapshot failed: \(result.stderr)")
+        try #require(result.status == 0, "drctl image failed: \(result.stderr)")
         let mode = report?["mode"] as? String
         #expect(mode == (kind.journal == .wal ? "wal-offline" : "rollback"))
         if kind.journal == .delete {
