@@ -95,6 +95,13 @@ struct TOMLParser {
     private var index = 0
     private var line = 1
     private var lineStart = 0
+    /// Arrays and inline tables open around the cursor. Parsing, freezing and decoding recurse
+    /// once per level, so a hostile file of 100,000 `[` would overflow the stack; a drctl
+    /// configuration never nests more than a few levels, so deeper nesting is refused.
+    private var nesting = 0
+    static let maximumNesting = 32
+    /// Dotted keys make nested tables too (`a.b.c`), so their length is bounded as well.
+    static let maximumKeyParts = 16
 
     init(text: String, path: String) {
         var scalars = Array(text.unicodeScalars)
@@ -228,6 +235,9 @@ struct TOMLParser {
             parts.append(try parseSimpleKey())
             skipSpaces()
             guard current == "." else { return parts }
+            guard parts.count < Self.maximumKeyParts else {
+                throw fail("a dotted key has more than \(Self.maximumKeyParts) parts; a drctl configuration needs only a few — is this the right file?")
+            }
             advance()
         }
     }
@@ -394,10 +404,13 @@ struct TOMLParser {
         case "'":
             if peek(1) == "'" && peek(2) == "'" { return node(.string(try parseMultilineLiteralString())) }
             return node(.string(try parseLiteralString()))
-        case "[":
-            return node(try parseArray())
-        case "{":
-            return node(try parseInlineTable())
+        case "[", "{":
+            guard nesting < Self.maximumNesting else {
+                throw fail("arrays and inline tables are nested more than \(Self.maximumNesting) levels deep here; a drctl configuration needs only a few — is this the right file?")
+            }
+            nesting += 1
+            defer { nesting -= 1 }
+            return node(current == "[" ? try parseArray() : try parseInlineTable())
         case let scalar? where isBareKeyScalar(scalar) || scalar == "+" || scalar == ".":
             return node(try parseBareValue())
         default:

@@ -1,7 +1,7 @@
 /// What a target's name, url and endpoint must look like, apart from where they are written:
 /// each rule returns the value, or the text of what is wrong, for the decoder to report at the
 /// key's line.
-enum TargetRules {
+package enum TargetRules {
     /// The text of a broken rule (without the section and key, which the decoder adds).
     struct Violation: Error {
         let text: String
@@ -16,9 +16,24 @@ enum TargetRules {
         return scalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-" }
     }
 
+    /// `url` with the user-info part of its authority (`KEY:SECRET@`) replaced by `***@`, for
+    /// every message that shows a URL: a secret key pasted into a URL must not be echoed to a
+    /// terminal, a log or a CI transcript.
+    package static func masked(_ url: String) -> String {
+        guard let schemeEnd = url.firstRange(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        return String(url[..<schemeEnd.upperBound]) + "***" + String(rest[at...])
+    }
+
     /// `s3://bucket/prefix` or `file:///absolute/path`.
-    static func location(of url: String) -> Result<Configuration.Target.Location, Violation> {
+    static func location(of rawURL: String) -> Result<Configuration.Target.Location, Violation> {
         let expected = "expected s3://bucket/prefix or file:///absolute/path"
+        let url = masked(rawURL)
+        if url != rawURL {
+            return .failure(Violation(text: "\(quoted(url)): credentials do not belong in the target URL (they were not echoed here); put them in credentials_file, a file of mode 0600"))
+        }
         if url.hasPrefix("file://") {
             let rest = String(url.dropFirst("file://".count))
             guard rest.hasPrefix("/") else {
@@ -69,7 +84,11 @@ enum TargetRules {
 
     /// Why an S3 endpoint URL is refused, or nil: https (plain http only for a loopback test
     /// server), a host, an optional port, no credentials, query or fragment.
-    static func endpointProblem(_ text: String) -> String? {
+    static func endpointProblem(_ rawText: String) -> String? {
+        let text = masked(rawText)
+        if text != rawText {
+            return "\(quoted(text)): credentials do not belong in the endpoint URL (they were not echoed here); put them in credentials_file"
+        }
         let lower = text.lowercased()
         let isHTTPS = lower.hasPrefix("https://")
         guard isHTTPS || lower.hasPrefix("http://") else {

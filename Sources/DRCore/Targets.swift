@@ -11,7 +11,7 @@ package enum Targets {
             case .file(let path):
                 stores.append(FileObjectStore(targetName: target.name, root: path))
             case .s3:
-                throw CoreError(.targetS3Unsupported, message: "target \(target.name) (\(target.url)): S3 targets are not supported by this build of drctl yet; use file:// targets for now")
+                throw CoreError(.targetS3Unsupported, message: "target \(target.name) (\(TargetRules.masked(target.url))): S3 targets are not supported by this build of drctl yet; use file:// targets for now")
             }
         }
         return stores

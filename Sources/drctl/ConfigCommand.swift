@@ -218,7 +218,7 @@ private struct ConfigReport {
         case .embedded(let data): .object([("kind", "embedded"), ("data_directory", .string(data))])
         }
         let targets: [JSONValue] = c.targets.map { target in
-            var fields: [(String, JSONValue)] = [("name", .string(target.name)), ("url", .string(target.url))]
+            var fields: [(String, JSONValue)] = [("name", .string(target.name)), ("url", .string(TargetRules.masked(target.url)))]
             switch target.location {
             case .file(let path):
                 fields += [("kind", "file"), ("path", .string(path))]
