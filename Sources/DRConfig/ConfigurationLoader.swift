@@ -47,7 +47,7 @@ package enum ConfigurationLoader {
                               text: "\(origin) names an empty path: give the path of a drctl.toml file")
         }
         let text = try readFile(path, origin: origin)
-        return try decode(text: text, path: path, workingDirectory: currentDirectory())
+        return try decode(text: text, path: path, workingDirectory: Paths.workingDirectory())
     }
 
     /// Parses and validates configuration text; the path is used for messages and to resolve
@@ -83,12 +83,6 @@ package enum ConfigurationLoader {
         return errno == ENOENT ? .missing : .other
     }
 
-    private static func currentDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
-        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 
     static func readFile(_ path: String, origin: String) throws(ConfigError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

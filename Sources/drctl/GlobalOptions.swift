@@ -70,7 +70,10 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Secrets named on the command line, which take precedence over the configuration.
-    var secrets: SecretSources { SecretSources(passwordFile: passwordFile, keyFile: keyFile) }
+    var secrets: SecretSources {
+        SecretSources(passwordFile: passwordFile.map(Paths.fromCommandLine),
+                      keyFile: keyFile.map(Paths.fromCommandLine))
+    }
 
     /// Whether a job may draw its progress line (it also checks that standard error is a
     /// terminal): not under --json, whose reader wants one document, nor --quiet.

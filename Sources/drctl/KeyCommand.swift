@@ -1,4 +1,5 @@
 import ArgumentParser
+import DRConfig
 import DRCore
 
 struct Key: ParsableCommand {
@@ -62,7 +63,8 @@ struct Key: ParsableCommand {
 
         func run() throws {
             let added = try KeyJobs.add(try global.loadConfiguration(), secrets: global.secrets,
-                                        newPasswordFile: new.newPasswordFile, newKeyFile: new.newKeyFile)
+                                        newPasswordFile: new.newPasswordFile.map(Paths.fromCommandLine),
+                                        newKeyFile: new.newKeyFile.map(Paths.fromCommandLine))
             if global.json {
                 try Output.json(added)
                 return
@@ -101,7 +103,8 @@ struct Key: ParsableCommand {
 
         func run() throws {
             let replaced = try KeyJobs.passwd(try global.loadConfiguration(), secrets: global.secrets,
-                                              newPasswordFile: new.newPasswordFile, newKeyFile: new.newKeyFile)
+                                              newPasswordFile: new.newPasswordFile.map(Paths.fromCommandLine),
+                                        newKeyFile: new.newKeyFile.map(Paths.fromCommandLine))
             if global.json {
                 try Output.json(replaced)
                 return
