@@ -1,5 +1,6 @@
 internal import CSodium
 import DRBase
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,8 +16,30 @@ struct SecureAllocator: Sendable {
     /// Guard pages before and after, a canary, `mlock`ed so it is never swapped out, and
     /// excluded from core dumps where the kernel supports `MADV_DONTDUMP`.
     static let sodium = SecureAllocator(
-        allocate: { count in sodium_malloc(count) },
+        allocate: { count in
+            guard let pointer = sodium_malloc(count) else { return nil }
+            // sodium_malloc ignores a failed mlock; asking again (mlock does not nest, so
+            // this changes nothing when it worked) tells whether the key can be swapped out.
+            if sodium_mlock(pointer, count) != 0 { SecureMemory.recordLockFailure() }
+            return pointer
+        },
         release: { pointer, _ in sodium_free(pointer) })
+}
+
+/// Whether every secret so far is in memory the kernel will not swap out.
+///
+/// libsodium keeps going when `mlock` fails (RLIMIT_MEMLOCK too low, no CAP_IPC_LOCK); the
+/// keys then work but may reach swap. drctl says so instead of claiming locked memory it
+/// does not have: `drctl` prints a warning when `lockFailures` is not zero.
+package enum SecureMemory {
+    private static let failures = Atomic<Int>(0)
+
+    /// Secrets allocated since start whose memory could not be locked.
+    package static var lockFailures: Int { failures.load(ordering: .relaxed) }
+
+    static func recordLockFailure() {
+        failures.add(1, ordering: .relaxed)
+    }
 }
 
 /// Secret bytes (keys, passphrases, seeds) in locked, guarded memory, wiped when released.

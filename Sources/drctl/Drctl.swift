@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRBase
+import DRCrypto
 
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +54,7 @@ struct Drctl: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            warnIfKeyMemoryUnlocked()
         } catch let error as any DRError {
             fail(error)
         } catch {
@@ -60,9 +62,18 @@ struct Drctl: AsyncParsableCommand {
         }
     }
 
+    /// Says so when key material was held in memory the kernel may swap out (libsodium carries
+    /// on when mlock fails), so that "keys are in locked memory" is never claimed falsely.
+    static func warnIfKeyMemoryUnlocked() {
+        let failures = SecureMemory.lockFailures
+        guard failures > 0 else { return }
+        StandardStreams.writeError("drctl: warning: \(failures) secret(s) could not be locked in memory (mlock failed: RLIMIT_MEMLOCK too low, or no CAP_IPC_LOCK), so keys may have reached swap; raise the limit (ulimit -l, or LimitMEMLOCK= in the systemd unit), or use encrypted swap\n")
+    }
+
     /// Prints a domain error (its message is secret-free by construction) and exits with
     /// the status documented for its kind.
     static func fail(_ error: any DRError) -> Never {
+        warnIfKeyMemoryUnlocked()
         StandardStreams.writeError("drctl: error: \(error.message)\n")
         if !Output.hasWrittenJSON, CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") {
             // A machine that asked for JSON gets the failure as JSON too, on standard output
