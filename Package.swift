@@ -72,6 +72,12 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Harnesses for every parser of untrusted bytes (docs/SECURITY.md, "Fuzzing").
+        .target(name: "DRFuzzing", dependencies: ["DRBase", "DRConfig", "DRImage", "DRRepository", "DRSQLite"],
+                swiftSettings: strict),
+        // The harnesses under libFuzzer (scripts/fuzz) or replaying and mutating inputs.
+        .executableTarget(name: "drctl-fuzz", dependencies: ["DRFuzzing"], swiftSettings: strict),
+
         // Measurements of the hot paths: `swift run -c release drctl-bench compression`.
         .executableTarget(name: "drctl-bench", dependencies: ["DRCompression", "DRCrypto"],
                           swiftSettings: strict),
@@ -89,6 +95,7 @@ let package = Package(
         .testTarget(name: "DRChunkingTests", dependencies: ["DRChunking"], swiftSettings: strict),
         .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto", "DRBase"],
                     swiftSettings: strict),
+        .testTarget(name: "DRFuzzingTests", dependencies: ["DRFuzzing", "DRBase"], swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
         .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase"],
                     swiftSettings: strict),

@@ -82,7 +82,7 @@ package struct ImageOptions: Sendable {
     package var retryTimeoutMilliseconds: Int = 10_000
     /// The longest time SQLite's SHARED lock may be held in rollback mode (milliseconds):
     /// writers cannot commit meanwhile. Reading the image past it fails with
-    /// `snapshot.lock-hold-exceeded`.
+    /// `image.lock-hold-exceeded`.
     package var maxSharedLockMilliseconds: Int = 10_000
     /// How many times a file that is not SQLite is copied again when it changes meanwhile.
     package var stabilityAttempts: Int = 3

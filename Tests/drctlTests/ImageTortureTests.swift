@@ -22,8 +22,12 @@ struct ImageTortureTests {
             let writer = try workspace.startWriter(database, cipher: kind.cipher,
                                                    extra: ["--stats", statsFile, "--checkpoint-every", "7",
                                                            "--autocheckpoint", "40", "--big-every", "10",
-                                                           "--seed", "\(kind.description.hashValue & 0xffff)"])
-            usleep(300_000)
+                                                           "--seed", "\(kind.description.hashValue & 0xffff)",
+                                                           "--progress"])
+            // The writer's connection must be open before the first image, or that image is
+            // (rightly) taken offline; a fixed sleep was too short on a loaded machine.
+            try #require(writer.waitForOutput(containing: "COMMITTED", seconds: 60),
+                         "the writer for \(kind) did not commit within 60 s")
             var images: [String] = []
             var failures: [String] = []
             var modes: [String: Int] = [:]
