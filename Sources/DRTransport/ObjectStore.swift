@@ -49,26 +49,18 @@ package struct IncompleteWrite: Sendable, Equatable {
 }
 
 /// Errors talking to a target. Messages name the target and the object; so does `context`.
-package struct TransportError: DRError {
-    /// What kind of failure it was, for callers that decide by it (an object that exists
-    /// already is the write-once rule working; a missing one may be expected).
-    package enum Kind: Sendable, Equatable {
-        case notFound, exists, io, permission, noSpace, invalidKey
-    }
-    package let code: ErrorCode
-    package let message: String
-    package var context: ErrorContext
-    package let underlying: UnderlyingCode?
+package enum TransportDomain: ErrorDomain {}
+package typealias TransportError = DomainError<TransportDomain>
 
-    package init(_ code: ErrorCode, message: String, context: ErrorContext = ErrorContext(),
-                 underlying: UnderlyingCode? = nil) {
-        self.code = code
-        self.message = message
-        self.context = context
-        self.underlying = underlying
-    }
+/// What kind of failure a transport error was, for callers that decide by it (an object that
+/// exists already is the write-once rule working; a missing one may be expected). Derived from
+/// the code, so it cannot disagree with it.
+package enum TransportErrorKind: Sendable, Equatable {
+    case notFound, exists, io, permission, noSpace, invalidKey
+}
 
-    package var kind: Kind {
+extension DomainError where Domain == TransportDomain {
+    package var kind: TransportErrorKind {
         switch code {
         case .transportNotFound: .notFound
         case .transportExists: .exists
