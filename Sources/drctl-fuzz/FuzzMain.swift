@@ -26,11 +26,26 @@ let fuzzTarget: FuzzTarget = {
     return target
 }()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    let outcome = fuzzTarget.run(Array(UnsafeBufferPointer(start: data, count: size)))
-    if !check(outcome, target: fuzzTarget.name) { abort() }
-    return 0
+/// libFuzzer's entry for programs that keep their own main (SwiftPM gives every executable
+/// one), declared here rather than in a C module: it is the toolchain's runtime, not a library.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>,
+                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+@main
+struct DrctlFuzzDriver {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        let status = runFuzzerDriver(&argc, &argv) { data, size in
+            let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+            let outcome = fuzzTarget.run(bytes)
+            if !check(outcome, target: fuzzTarget.name) { abort() }
+            return 0
+        }
+        exit(status)
+    }
 }
 #else
 @main
