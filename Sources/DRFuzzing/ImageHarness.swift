@@ -29,6 +29,22 @@ enum ImageHarness {
                 _ = FileManager.default.createFile(atPath: path, contents: Data(content))
             }
         }
+        // An odd-length input plays a live connection too: a shared OFD lock on the -shm's
+        // DMS byte (128, docs/IMAGE.md), which is what makes the image code trust and read
+        // the wal-index header; without it only the offline path would ever be fuzzed.
+        var holder: Int32 = -1
+        if files[2] != nil, bytes.count % 2 == 1 {
+            holder = open("\(folder)/\(names[2])", O_RDWR | O_CLOEXEC)
+            if holder >= 0 {
+                var lock = flock()
+                lock.l_type = Int16(F_RDLCK)
+                lock.l_whence = Int16(SEEK_SET)
+                lock.l_start = 128
+                lock.l_len = 1
+                _ = fcntl(holder, 37 /* F_OFD_SETLK */, &lock)
+            }
+        }
+        defer { if holder >= 0 { close(holder) } }
         var options = ImageOptions()
         options.retryTimeoutMilliseconds = 20
         options.maxSharedLockMilliseconds = 1_000

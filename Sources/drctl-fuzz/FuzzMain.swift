@@ -26,6 +26,15 @@ let fuzzTarget: FuzzTarget = {
     return target
 }()
 
+/// One input: the callback libFuzzer calls, whichever main the linker keeps (libFuzzer's own,
+/// which calls this by name, or the one below).
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    if !check(fuzzTarget.run(bytes), target: fuzzTarget.name) { abort() }
+    return 0
+}
+
 /// libFuzzer's entry for programs that keep their own main (SwiftPM gives every executable
 /// one), declared here rather than in a C module: it is the toolchain's runtime, not a library.
 @_silgen_name("LLVMFuzzerRunDriver")
@@ -38,12 +47,7 @@ struct DrctlFuzzDriver {
     static func main() {
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
-        let status = runFuzzerDriver(&argc, &argv) { data, size in
-            let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-            let outcome = fuzzTarget.run(bytes)
-            if !check(outcome, target: fuzzTarget.name) { abort() }
-            return 0
-        }
+        let status = runFuzzerDriver(&argc, &argv) { data, size in fuzzOne(data, size) }
         exit(status)
     }
 }
