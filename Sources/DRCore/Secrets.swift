@@ -65,7 +65,7 @@ package struct SecretSources: Sendable {
                 throw CoreError(error)
             }
         }
-        throw CoreError(.secretNone, message: "no new secret given: pass --new-password-file PATH or --new-key-file PATH (a key file that does not exist is created with a random key)")
+        throw CoreError(.secretNoNewSecret, message: "no new secret given: pass --new-password-file PATH or --new-key-file PATH (a key file that does not exist is created with a random key)")
     }
 
     static func passphrase(fromFile path: String) throws(CoreError) -> UnlockSecret {

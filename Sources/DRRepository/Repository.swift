@@ -156,7 +156,7 @@ package final class Repository {
             }
         }
         guard let first = stores.first else {
-            throw unavailable.first?.error ?? RepositoryError(.repositoryNoTarget, message: "no target could be opened")
+            throw unavailable.first?.error ?? RepositoryError(.repositoryTargetsUnavailable, message: "no target could be opened")
         }
         let entries = try listKeys(in: first)
         // Cheapest wrappings first: a key object planted with a huge (but still allowed)

@@ -77,5 +77,19 @@ struct ErrorCatalogueTests {
         #expect((error["underlying"] as? String)?.contains("errno 2") == true)
         #expect(error["context"] is [String: Any])
     }
+
+    @Test("a code split from one that had two exit statuses gives its own: no new secret is a usage error (64)")
+    func splitCodesKeepTheirStatus() throws {
+        let home = try TemporaryHome()
+        let initialized = try home.drctl(["init"])
+        try #require(initialized.status == 0, "init failed: \(initialized.stderr)")
+        // setsid: no controlling terminal, so drctl cannot ask for the new passphrase.
+        let result = try home.run("setsid", ["--wait", Drctl.binary, "key", "add", "--json"])
+        #expect(result.status == ExitStatus.usage.rawValue, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let error = try #require(object?["error"] as? [String: Any])
+        #expect(error["code"] as? String == ErrorCode.secretNoNewSecret.rawValue)
+        #expect(ErrorCode.secretNone.exitStatus == .configuration)
+    }
 }
 
