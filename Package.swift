@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto", "DRBase"],
                     swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
-        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase"],
+        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto"],
                     swiftSettings: strict),
     ]
 )
