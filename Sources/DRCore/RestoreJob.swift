@@ -94,7 +94,7 @@ package enum RestoreJob {
             }
         }
         let catalogue = try SnapshotCatalogue.gather(repository, stores: stores, keys: keys)
-        let scope = SnapshotScope.local(configuration, host: options.host)
+        let scope = catalogue.scope(host: options.host, configuredStore: configuration.store.path)
         let choice = try catalogue.select(options.selection, mailboxes: options.mailboxes, scope: scope)
         let chosen = choice.images
         let destination = try Destination(options.destination, owner: options.owner)

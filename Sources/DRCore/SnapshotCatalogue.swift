@@ -1,5 +1,5 @@
 package import DRBase
-package import DRConfig
+import DRConfig
 package import DRRepository
 package import DRTransport
 package import Foundation
@@ -12,11 +12,6 @@ package struct SnapshotScope: Sendable, Equatable, Codable {
     package init(host: String, storePath: String) {
         self.host = host
         self.storePath = storePath
-    }
-
-    /// This host and the configured store: what `backup` here writes.
-    package static func local(_ configuration: Configuration, host: String? = nil) -> SnapshotScope {
-        SnapshotScope(host: host ?? ProcessInfo.processInfo.hostName, storePath: configuration.store.path)
     }
 
     func contains(_ manifest: SnapshotManifest) -> Bool {
@@ -130,6 +125,18 @@ package struct SnapshotCatalogue: Sendable {
             guard !missing.isEmpty else { return nil }
             return Gap(target: listing.target, snapshots: missing.map { String($0.dropFirst("snapshots/".count)) }.sorted())
         }
+    }
+
+    /// Whose snapshots to choose among: `host` (default: this one) and the configured store;
+    /// for another host none of whose snapshots are of that path but all of one other (a
+    /// host restored elsewhere after a disaster), that one.
+    package func scope(host: String?, configuredStore: String) -> SnapshotScope {
+        let name = host ?? ProcessInfo.processInfo.hostName
+        let stores = Set(items.filter { $0.manifest.host == name }.map(\.manifest.storePath))
+        if host != nil, !stores.contains(configuredStore), stores.count == 1, let only = stores.first {
+            return SnapshotScope(host: name, storePath: only)
+        }
+        return SnapshotScope(host: name, storePath: configuredStore)
     }
 
     /// The manifests of one host and store.

@@ -36,16 +36,19 @@ package enum SnapshotsJob {
         package var rejected: [SnapshotCatalogue.Rejected]
     }
 
-    /// - Parameter scope: whose snapshots (nil: every host's and store's).
+    /// - Parameters:
+    ///   - host: whose snapshots (default: this host's, of the configured store).
+    ///   - allHosts: every host's and store's.
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                           mailbox: String?, scope: SnapshotScope?) throws(CoreError) -> Listing {
+                           mailbox: String?, host: String? = nil, allHosts: Bool = false) throws(CoreError) -> Listing {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         // The catalogue restore uses: every reachable target's manifests, each read once.
         let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)
         var rows: [Row] = []
-        for item in scope.map({ catalogue.scoped(to: $0) }) ?? catalogue.items {
+        let scope = catalogue.scope(host: host, configuredStore: configuration.store.path)
+        for item in allHosts ? catalogue.items : catalogue.scoped(to: scope) {
             let manifest = item.manifest
             var image: MailboxImage?
             if let mailbox {

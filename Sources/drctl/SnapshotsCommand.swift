@@ -21,7 +21,7 @@ struct Snapshots: ParsableCommand {
     @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
     @Option(help: ArgumentHelp("Only snapshots holding this mailbox.", valueName: "id"))
     var mailbox: String?
-    @Option(help: ArgumentHelp("Another host's snapshots (of the configured store).", valueName: "name"))
+    @Option(help: ArgumentHelp("Another host's snapshots.", valueName: "name"))
     var host: String?
     @Flag(help: "Every host's and store's snapshots.")
     var allHosts = false
@@ -33,7 +33,7 @@ struct Snapshots: ParsableCommand {
     func run() throws {
         let configuration = try global.loadConfiguration()
         let listing = try SnapshotsJob.run(configuration, secrets: global.secrets, mailbox: mailbox,
-                                           scope: allHosts ? nil : SnapshotScope.local(configuration, host: host))
+                                           host: host, allHosts: allHosts)
         for gap in listing.gaps {
             StandardStreams.writeError("drctl: warning: target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup\n")
         }

@@ -153,7 +153,11 @@ struct RestoreHardeningTests {
         let second = try #require(try home.backupOK().snapshot)
 
         let forger = try ManifestForger(config: home.config)
-        let theirs = try forger.rewrite("snapshots/" + second) { $0["host"] = "other-host" }
+        // Another host, whose store is elsewhere: --host alone finds it.
+        let theirs = try forger.rewrite("snapshots/" + second) { json in
+            json["host"] = "other-host"
+            json["storePath"] = "/srv/other-store"
+        }
         let future = try forger.rewrite("snapshots/" + ours, keepOriginal: true) { json in
             var files = try #require(json["files"] as? [[String: Any]])
             let at = try Millis.parse(try #require(files[0]["consistentAt"] as? String))
