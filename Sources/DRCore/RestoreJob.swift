@@ -139,7 +139,10 @@ package enum RestoreJob {
                                            error: "\(mailbox) existed at that moment but no snapshot holds an image of it consistent by then (every backup of it failed); see drctl snapshots --mailbox \(mailbox)"))
         }
         return Report(host: scope.host, storePath: scope.storePath, restored: restored, failures: failures,
-                      gaps: catalogue.gaps, unreadable: catalogue.unreadable, rejected: catalogue.rejected,
+                      gaps: catalogue.gaps,
+                      unreadable: repository.unavailable.filter { unavailable in options.target.map { $0 == unavailable.target } ?? true }
+                          .map { .init(target: $0.target, code: $0.error.code, error: $0.error.message) } + catalogue.unreadable,
+                      rejected: catalogue.rejected,
                       durationSeconds: Elapsed.seconds(since: clock))
     }
 

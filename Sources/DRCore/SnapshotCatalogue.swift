@@ -41,11 +41,16 @@ package struct SnapshotCatalogue: Sendable {
         package var target: String
         package var snapshots: [String]
     }
-    /// A target whose snapshots could not be listed.
+    /// A target that could not be opened, or whose snapshots could not be listed.
     package struct Unreadable: Sendable, Codable {
         package var target: String
         package var code: ErrorCode
         package var error: String
+        package init(target: String, code: ErrorCode, error: String) {
+            self.target = target
+            self.code = code
+            self.error = error
+        }
     }
 
     /// Every usable manifest, oldest first (all hosts and stores).

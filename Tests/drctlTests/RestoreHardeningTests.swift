@@ -28,6 +28,10 @@ struct RestoreHardeningTests {
         let (run, report) = try home.backup()
         #expect(run.status == 1, "\(run.stderr)")
         let tuesday = try #require(report?.snapshot)
+        // While site-a is away, a restore says so.
+        let away = try home.drctl(["restore", "--to", "\(home.root)/r-away"])
+        #expect(away.status == 0, "\(away.stderr)")
+        #expect(away.stderr.contains("warning: target site-a could not be read"), "\(away.stderr)")
         try FileManager.default.moveItem(atPath: siteA + ".away", toPath: siteA)
 
         // Latest: Tuesday's images, the gap named.
@@ -139,6 +143,35 @@ struct RestoreHardeningTests {
         #expect(listed.stderr.contains("ignored"))
         let rows = try JSONDecoder().decode([SnapshotRow].self, from: Data(listed.stdout.utf8))
         #expect(rows.map(\.id) == [good])
+    }
+
+    @Test("3: restores racing into one folder: a file that appears after the existence check is not overwritten (one wins, the others say restore.exists)")
+    func appearsAfterCheck() throws {
+        let home = try BackupHome(targets: ["site-a"])
+        let mailbox = try home.generate(cipher: "none", journal: "wal", count: 1, messages: 4000)[0]
+        try home.initRepository()
+        _ = try home.backupOK()
+        let destination = "\(home.root)/race"
+        // Started together, each passes the check before any has linked its file (the write
+        // of several MB takes longer than starting); only link(2) then stands between them.
+        var outcomes: [(status: Int32, report: RestoreReport?)] = []
+        for round in 0..<3 {
+            let folder = "\(destination)-\(round)"
+            let racers = try (0..<6).map { _ in
+                try RunningProcess(Drctl.binary, ["restore", "--json", "--to", folder, "--config", home.config],
+                                   environment: home.home.environment, inheritEnvironment: false,
+                                   currentDirectory: home.root)
+            }
+            for racer in racers {
+                let result = racer.wait()
+                outcomes.append((result.status, try? JSONDecoder().decode(RestoreReport.self, from: Data(result.stdout.utf8))))
+            }
+            let written = outcomes.suffix(6).filter { $0.report?.restored.count == 1 }
+            #expect(written.count == 1, "round \(round): exactly one restore may write \(mailbox.path); \(written.count) did")
+            let refused = outcomes.suffix(6).filter { $0.report?.failures.first?.code == "restore.exists" }
+            #expect(refused.count == 5, "round \(round): the others are refused: \(outcomes.suffix(6).map { $0.report?.failures.first?.code ?? "-" })")
+            #expect(Files.all(under: folder).filter { $0.contains(".tmp-") }.isEmpty, "no temporary file is left")
+        }
     }
 
     // MARK: 4. host and store
