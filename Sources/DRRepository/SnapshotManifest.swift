@@ -81,7 +81,9 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
         let place = (target.map { "target \($0): " } ?? "") + "snapshot manifest \(name)"
         func invalid(_ what: String) -> RepositoryError {
             RepositoryError(.repositoryManifestInvalid,
-                            message: "\(place) \(what); it is ignored (a faulty or hostile key holder wrote it: find the host that did and rotate the key)",
+                            message: "\(place) \(what)" + (target == nil
+                                ? "; it is not written, since a restore would refuse it: if the system clock stepped forward during the run, run the backup again"
+                                : ": a faulty or hostile key holder wrote it; restore and snapshots skip it. Find the host that wrote it, rotate the repository key, and delete \(name) from every target"),
                             context: ErrorContext(target: target, object: name))
         }
         guard let created = createdAt else {
