@@ -9,8 +9,8 @@ struct Restore: ParsableCommand {
         discussion: """
             For each mailbox, --point-in-time picks the newest image consistent at or before \
             the moment (RFC 3339 such as 2026-11-28T03:00:00Z, or relative such as "2h ago"); \
-            --snapshot picks one snapshot exactly; with neither, the newest image. Point in \
-            time and the newest image choose among this host's snapshots of the configured \
+            --snapshot picks one snapshot exactly; with neither, the newest image (the point \
+            in time "now"). Both choose among this host's snapshots of the configured \
             store (--host NAME for another host's). Without --mailbox, a point-in-time restore \
             brings back the mailboxes that existed at that moment: those of the last \
             whole-store backup that ended by then (saved or failed), plus those of the \
@@ -18,7 +18,8 @@ struct Restore: ParsableCommand {
             back. The snapshots of every reachable target are considered; a target that lacks \
             some is named.
 
-            Restored files get mode 0600 or the recorded mode without set-id and execute bits; \
+            Restored files get the recorded mode masked to 0666 (never a set-id or execute \
+            bit) plus owner read and write; \
             folders the restore creates get 0700; --owner gives all of them to the mail \
             server's account. Nothing below --to is reached through a symbolic link. A \
             destination inside the configured store is refused unless --in-place is given (stop \
@@ -26,8 +27,10 @@ struct Restore: ParsableCommand {
             moved aside (named in the output), never applied to the restored image.
 
             Each file is written under a temporary name, every chunk authenticated and checked \
-            against its id (which the snapshot's chunk tree vouches for), fsynced and renamed: \
-            a restore never leaves a partial file and never returns wrong bytes. Existing files are not overwritten without --force. \
+            against its id (which the snapshot's chunk tree vouches for), fsynced and linked \
+            into place: a restore never leaves a partial file and never returns wrong bytes. \
+            Existing files are not overwritten without --force (the file is then renamed over \
+            them), not even one that appears while the restore runs. \
             A chunk that is damaged on one target is read from another.
 
             Examples:
