@@ -186,8 +186,10 @@ package enum RestoreJob {
             }
         }
         // `stores` is never empty (the catalogue was read from one of them).
+        let moved = folder.moved.isEmpty ? "" : "; what was in the way is moved aside: "
+            + folder.moved.map { "\($0.from) → \($0.to)" }.joined(separator: ", ") + " (rename it back to undo)"
         throw MailboxFailure(.init(mailbox: entry.path, code: lastFailure?.code ?? .restoreNoTarget,
-                                   error: lastFailure?.message ?? "no target to read from"))
+                                   error: (lastFailure?.message ?? "no target to read from") + moved))
     }
 
     /// One mailbox that could not be restored: the pool's failure for that item (reported,
@@ -268,7 +270,7 @@ package enum RestoreJob {
                 throw CoreError(.restoreSizeMismatch, message: "\(entry.path): restored \(file.size) bytes, the snapshot recorded \(entry.size); nothing was written")
             }
             // Only now, with the whole image in hand: what was in the way goes aside.
-            let moved = options.inPlace ? try folder.moveAside() : []
+            if options.inPlace { try folder.moveAside() }
             // Link, not rename, unless told to replace: a file that appeared since the check is
             // not overwritten.
             if let error = commit(file, options.force && !options.inPlace ? .replace : .writeOnce) {
@@ -277,7 +279,7 @@ package enum RestoreJob {
                 }
                 throw error
             }
-            return moved
+            return folder.moved
         } catch let error as BaseError {
             throw CoreError(.restoreIo, message: error.message)
         }
@@ -366,6 +368,10 @@ final class Destination: Sendable {
         let fd: Int32
         let name: String
         let path: String
+        /// What `moveAside` moved, over every attempt (a target that fails after the move
+        /// leaves the next one nothing to move, but the report must still say where it went).
+        private(set) var moved: [RestoreJob.Report.MovedAside] = []
+
         init(fd: Int32, name: String, path: String) {
             self.fd = fd
             self.name = name
@@ -396,9 +402,8 @@ final class Destination: Sendable {
         /// Moves the file in the way and its companions to `<name>.drctl-aside-<time>`
         /// (never over another file), so that nothing stale meets the restored image and
         /// nothing is destroyed.
-        func moveAside() throws(CoreError) -> [RestoreJob.Report.MovedAside] {
+        func moveAside() throws(CoreError) {
             let stamp = Timestamps.format(Date()).filter { $0.isNumber }
-            var moved: [RestoreJob.Report.MovedAside] = []
             for suffix in [""] + Self.companions where exists(name + suffix) {
                 let old = name + suffix
                 var attempt = 0
@@ -418,7 +423,6 @@ final class Destination: Sendable {
                     attempt += 1
                 }
             }
-            return moved
         }
     }
 
