@@ -97,7 +97,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "DRFuzzingTests", dependencies: ["DRFuzzing", "DRBase"], swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
-        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase"],
+        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto"],
                     swiftSettings: strict),
     ]
 )

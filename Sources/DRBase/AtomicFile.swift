@@ -39,6 +39,14 @@ package final class AtomicFile {
     private let mode: mode_t
     private var fd: Int32
     private var finished = false
+    /// The folder's descriptor for the `*at` calls (AT_FDCWD for a path), and the names
+    /// relative to it.
+    private let folderFD: Int32
+    private let name: String
+    private let temporaryName: String
+    /// Owner and group given to the file at commit (before its mode, since chown clears
+    /// set-id bits); nil keeps the writer's.
+    package var owner: (uid: uid_t, gid: gid_t)?
 
     /// Opens a temporary file for `path`.
     /// - Parameters:
@@ -51,20 +59,40 @@ package final class AtomicFile {
         self.mode = mode
         folder = Folders.parent(of: path)
         temporaryPath = (folder == "/" ? "" : folder) + "/.tmp-" + TemporaryName.make()
-        fd = Self.openTemporary(temporaryPath)
+        folderFD = AT_FDCWD
+        name = path
+        temporaryName = temporaryPath
+        fd = Self.openTemporary(AT_FDCWD, temporaryPath)
         // Folders are made only when missing, so that the usual write costs no mkdir(2)s.
         if fd < 0 && errno == ENOENT, let folderMode {
             let err = Folders.create(folder, mode: folderMode)
             if err != 0 { throw Self.failure("create the folder", folder, errno: err) }
-            fd = Self.openTemporary(temporaryPath)
+            fd = Self.openTemporary(AT_FDCWD, temporaryPath)
         }
         if fd < 0 { throw Self.failure("create the temporary file", temporaryPath, errno: errno) }
     }
 
-    private static func openTemporary(_ path: String) -> Int32 {
+    /// Opens a temporary file for `name` inside the open folder `descriptor` (which the
+    /// caller keeps open until the file is committed or abandoned). Nothing is resolved by
+    /// path: a symbolic link put in place of the folder, or of the file, is never followed.
+    /// - Parameter displayPath: the file's full path, for messages.
+    package init(folder descriptor: Int32, name: String, displayPath: String, mode: mode_t) throws(BaseError) {
+        precondition(!name.contains("/"), "AtomicFile(folder:name:) takes a name, not a path")
+        path = displayPath
+        self.mode = mode
+        folder = Folders.parent(of: displayPath)
+        folderFD = descriptor
+        self.name = name
+        temporaryName = ".tmp-" + TemporaryName.make()
+        temporaryPath = (folder == "/" ? "" : folder) + "/" + temporaryName
+        fd = Self.openTemporary(descriptor, temporaryName)
+        if fd < 0 { throw Self.failure("create the temporary file", temporaryPath, errno: errno) }
+    }
+
+    private static func openTemporary(_ folder: Int32, _ name: String) -> Int32 {
         // 0600 while it is written: a half-written file is nobody else's business, and a
         // set-id bit would be cleared by the writes anyway (the mode is applied at commit).
-        open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        openat(folder, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
     }
 
     deinit { abandon() }
@@ -98,6 +126,9 @@ package final class AtomicFile {
     package func commit(_ publication: Publication) throws(BaseError) {
         precondition(!finished, "commit of a committed or abandoned AtomicFile")
         defer { abandon() }
+        if let owner, fchown(fd, owner.uid, owner.gid) != 0 {
+            throw Self.failure("set the owner of", temporaryPath, errno: errno)
+        }
         if fchmod(fd, mode) != 0 { throw Self.failure("set the mode of", temporaryPath, errno: errno) }
         if fsync(fd) != 0 { throw Self.failure("fsync", temporaryPath, errno: errno) }
         // close(2) can report a delayed write error (NFS); after fsync it should not, but
@@ -108,9 +139,9 @@ package final class AtomicFile {
         if closed != 0 && errno != EINTR { throw Self.failure("close", temporaryPath, errno: errno) }
         switch publication {
         case .replace:
-            if rename(temporaryPath, path) != 0 { throw Self.failure("rename into place", path, errno: errno) }
+            if renameat(folderFD, temporaryName, folderFD, name) != 0 { throw Self.failure("rename into place", path, errno: errno) }
         case .writeOnce:
-            if link(temporaryPath, path) != 0 {
+            if linkat(folderFD, temporaryName, folderFD, name, 0) != 0 {
                 let err = errno
                 if err == EEXIST {
                     throw BaseError(.fileExists, message: "\(path) already exists",
@@ -119,10 +150,10 @@ package final class AtomicFile {
                 throw Self.failure("link into place", path, errno: err)
             }
             // The file now has two names; the temporary one goes.
-            unlink(temporaryPath)
+            unlinkat(folderFD, temporaryName, 0)
         }
         finished = true
-        let err = Folders.sync(folder)
+        let err = folderFD == AT_FDCWD ? Folders.sync(folder) : Self.syncFolder(folderFD)
         if err != 0 {
             throw Self.failure("fsync the folder of", path, errno: err, after: "the file is in place but may not survive a crash")
         }
@@ -136,8 +167,17 @@ package final class AtomicFile {
         }
         if !finished {
             finished = true
-            unlink(temporaryPath)
+            unlinkat(folderFD, temporaryName, 0)
         }
+    }
+
+    /// fsyncs an open folder; the errors that `Folders.sync` forgives are forgiven.
+    private static func syncFolder(_ fd: Int32) -> Int32 {
+        if fsync(fd) != 0 {
+            let err = errno
+            return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP ? 0 : err
+        }
+        return 0
     }
 
     /// Writes `bytes` to `path` atomically in one call.

@@ -163,6 +163,11 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case restoreBadTree = "restore.bad-tree"
     case restoreMissingBlob = "restore.missing-blob"
     case restorePackTruncated = "restore.pack-truncated"
+    case restoreInsideStore = "restore.inside-store"
+    case restoreLiveCompanion = "restore.live-companion"
+    case restoreUnsafePath = "restore.unsafe-path"
+    case restoreOwner = "restore.owner"
+    case repositoryManifestInvalid = "repository.manifest-invalid"
 
     case checkSubset = "check.subset"
     case checkPackMissing = "check.pack-missing"
@@ -173,6 +178,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case checkPackUnindexed = "check.pack-unindexed"
     case checkStrayObject = "check.stray-object"
     case checkIncompleteWrites = "check.incomplete-writes"
+    case checkSnapshotsDiffer = "check.snapshots-differ"
 
     /// The exit status and the documented meaning, side by side so that each code's whole
     /// definition is one line.
@@ -317,6 +323,11 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .restoreBadTree: (.integrity, "a chunk-tree node read during restore is malformed")
         case .restoreMissingBlob: (.integrity, "a chunk is in no index of the target")
         case .restorePackTruncated: (.integrity, "a pack is shorter than its index says")
+        case .restoreInsideStore: (.usage, "the destination is inside the live mail store (pass --in-place, with the mail server stopped)")
+        case .restoreLiveCompanion: (.cannotCreate, "a -wal, -shm or -journal beside a restored file would be applied to it (pass --in-place to move it aside)")
+        case .restoreUnsafePath: (.cannotCreate, "a folder on the way to a restored file is a symbolic link or not a folder")
+        case .restoreOwner: (.usage, "--owner names no such user or group")
+        case .repositoryManifestInvalid: (.integrity, "a snapshot record holds an unsafe path or an impossible time (ignored; written by a faulty or hostile key holder)")
         case .checkSubset: (.usage, "--read-data-subset is not N/T or a percentage")
         case .checkPackMissing: (.integrity, "check: a pack that the index names is missing")
         case .checkPackHash: (.integrity, "check: a pack's header does not hash to its name")
@@ -325,6 +336,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .checkBadManifest: (.integrity, "check: a snapshot record's entry is malformed")
         case .checkPackUnindexed: (.success, "check note: a pack no index names yet (a killed run's; the next backup indexes it)")
         case .checkStrayObject: (.success, "check note: an object whose name is not a pack name")
+        case .checkSnapshotsDiffer: (.success, "check note: a target lacks snapshots that another target holds (a backup it missed)")
         case .checkIncompleteWrites: (.success, "check note: temporary files of writes that never completed (removed after an hour)")
         }
     }

@@ -164,7 +164,9 @@ package enum BackupJob {
         statistics.durationSeconds = Elapsed.seconds(since: clock)
         let manifest = SnapshotManifest(format: SnapshotManifest.currentFormat, time: Timestamps.format(started),
                                         host: plan.host, storePath: plan.storePath,
-                                        files: tally.entries, statistics: statistics)
+                                        files: tally.entries, statistics: statistics,
+                                        wholeStore: plan.options.mailboxes.isEmpty,
+                                        failed: tally.failures.map(\.mailbox))
         let name: String
         do { name = try writer.commit(manifest) } catch { throw CoreError(error) }
         let targets = repository.stores.map { store in

@@ -88,6 +88,16 @@ package enum CheckJob {
                                  progress: progress && StandardStreams.errorIsTerminal,
                                  parallelism: parallelism ?? ProcessInfo.processInfo.activeProcessorCount))
         }
+        // Manifest sets that differ: a target that missed a run lacks its manifest, and a
+        // restore from it alone would be stale (restore reads every target's; this says so).
+        let listings = repository.stores.compactMap { store in
+            (try? store.list(prefix: "snapshots/")).map { (target: store.targetName, names: Set($0)) }
+        }
+        for gap in SnapshotCatalogue.differences(listings) {
+            guard let at = reports.firstIndex(where: { $0.target == gap.target }) else { continue }
+            reports[at].warnings.append(Problem(object: "snapshots/", code: .checkSnapshotsDiffer,
+                                                message: "target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup; restore reads them from the targets that hold them"))
+        }
         for unavailable in repository.unavailable {
             var report = TargetReport(target: unavailable.target)
             report.errors.append(Problem(object: unavailable.location, code: unavailable.error.code,

@@ -1,7 +1,6 @@
 import DRBase
 package import DRConfig
 import DRRepository
-import DRTransport
 
 /// `drctl snapshots`: what exists, when, how large, what it added, and on which targets.
 package enum SnapshotsJob {
@@ -9,6 +8,7 @@ package enum SnapshotsJob {
         package var id: String
         package var time: String
         package var host: String
+        package var storePath: String
         package var files: Int
         package var filesUnchanged: Int
         package var imageBytes: Int64
@@ -28,49 +28,44 @@ package enum SnapshotsJob {
         package var unchanged: Bool
     }
 
+    /// The rows, and what the catalogue noticed on the way (for warnings).
+    package struct Listing: Sendable {
+        package var rows: [Row]
+        package var gaps: [SnapshotCatalogue.Gap]
+        package var unreadable: [SnapshotCatalogue.Unreadable]
+        package var rejected: [SnapshotCatalogue.Rejected]
+    }
+
+    /// - Parameters:
+    ///   - host: whose snapshots (default: this host's, of the configured store).
+    ///   - allHosts: every host's and store's.
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                           mailbox: String?) throws(CoreError) -> [Row] {
+                           mailbox: String?, host: String? = nil, allHosts: Bool = false) throws(CoreError) -> Listing {
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
-        do {
-            let keys = try repository.derivedKeys()
-            // Which targets hold each manifest comes from listings; each manifest is then read
-            // and decrypted once, from the first target that holds it.
-            var presence: [String: [String]] = [:]
-            var source: [String: any ObjectStore] = [:]
-            for store in repository.stores {
-                let names: [String]
-                do { names = try store.list(prefix: "snapshots/") } catch { throw CoreError(error) }
-                for name in names {
-                    presence[String(name.dropFirst("snapshots/".count)), default: []].append(store.targetName)
-                    if source[name] == nil { source[name] = store }
-                }
+        let keys: RepositoryKeys
+        do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
+        // The catalogue restore uses: every reachable target's manifests, each read once.
+        let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)
+        var rows: [Row] = []
+        let scope = catalogue.scope(host: host, configuredStore: configuration.store.path)
+        for item in allHosts ? catalogue.items : catalogue.scoped(to: scope) {
+            let manifest = item.manifest
+            var image: MailboxImage?
+            if let mailbox {
+                guard let file = manifest.files.first(where: { $0.path == mailbox }) else { continue }
+                image = MailboxImage(path: file.path, consistentAt: file.consistentAt, size: file.size,
+                                     snapshotMode: file.snapshotMode, consistency: file.consistency,
+                                     unchanged: file.unchanged)
             }
-            var manifests: [String: SnapshotManifest] = [:]
-            for (name, store) in source {
-                let bytes: [UInt8]
-                do { bytes = try store.get(name) } catch { throw CoreError(error) }
-                manifests[String(name.dropFirst("snapshots/".count))] =
-                    try repository.openManifest(bytes, name: name, store: store, keys: keys)
-            }
-            var rows: [Row] = []
-            for (id, manifest) in manifests {
-                var image: MailboxImage?
-                if let mailbox {
-                    guard let file = manifest.files.first(where: { $0.path == mailbox }) else { continue }
-                    image = MailboxImage(path: file.path, consistentAt: file.consistentAt, size: file.size,
-                                         snapshotMode: file.snapshotMode, consistency: file.consistency,
-                                         unchanged: file.unchanged)
-                }
-                rows.append(Row(id: id, time: manifest.time, host: manifest.host, files: manifest.files.count,
-                                filesUnchanged: manifest.statistics.filesUnchanged,
-                                imageBytes: manifest.statistics.imageBytes,
-                                newChunkBytes: manifest.statistics.newChunkBytes,
-                                storedBytes: manifest.statistics.storedBytes,
-                                targets: presence[id] ?? [], mailbox: image))
-            }
-            return rows.sorted { ($0.time, $0.id) < ($1.time, $1.id) }
-        } catch {
-            throw CoreError(error)
+            rows.append(Row(id: item.id, time: manifest.time, host: manifest.host, storePath: manifest.storePath,
+                            files: manifest.files.count,
+                            filesUnchanged: manifest.statistics.filesUnchanged,
+                            imageBytes: manifest.statistics.imageBytes,
+                            newChunkBytes: manifest.statistics.newChunkBytes,
+                            storedBytes: manifest.statistics.storedBytes,
+                            targets: item.targets, mailbox: image))
         }
+        return Listing(rows: rows.sorted { ($0.time, $0.id) < ($1.time, $1.id) }, gaps: catalogue.gaps,
+                       unreadable: catalogue.unreadable, rejected: catalogue.rejected)
     }
 }

@@ -1,7 +1,7 @@
 import DRBase
 import DRCrypto
 import DRCompression
-import Foundation
+package import Foundation
 
 /// `snapshots/<id>`: one backup run — what was saved, from where, consistent when.
 ///
@@ -21,15 +21,87 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
     package var storePath: String
     package var files: [FileEntry]
     package var statistics: Statistics
+    /// Whether the run covered the whole store (no `--mailbox`): then the mailboxes it holds,
+    /// with those in `failed`, are every mailbox the store had, and one it lacks was deleted.
+    /// Absent in manifests written before it existed (read as a partial run: such a run adds
+    /// mailboxes to the set a point-in-time restore brings back, never removes any).
+    package var wholeStore: Bool?
+    /// Mailboxes of the run that could not be read: they still existed.
+    package var failed: [String]?
 
     package init(format: Int, time: String, host: String, storePath: String, files: [FileEntry],
-                statistics: Statistics) {
+                statistics: Statistics, wholeStore: Bool? = nil, failed: [String]? = nil) {
         self.format = format
         self.time = time
         self.host = host
         self.storePath = storePath
         self.files = files
         self.statistics = statistics
+        self.wholeStore = wholeStore
+        self.failed = failed
+    }
+
+    /// Longest mailbox path accepted (PATH_MAX), and longest component (NAME_MAX).
+    static let maximumPathBytes = 4096
+    static let maximumComponentBytes = 255
+    /// How far a clock may step forward during a run before an image's consistentAt counts as
+    /// later than the manifest's own creation.
+    package static let clockTolerance: Double = 60
+    /// Longest run accepted (a longer duration would let any consistentAt pass).
+    static let maximumDuration: Double = 30 * 86_400
+
+    /// Whether `path` is safe to join to a destination folder: relative, no empty, `.` or
+    /// `..` component, no NUL, within PATH_MAX and NAME_MAX. Every key holder can write a
+    /// manifest (several hosts may share a repository), so a restore must never trust one.
+    package static func pathProblem(_ path: String) -> String? {
+        if path.isEmpty { return "is empty" }
+        if path.utf8.count > maximumPathBytes { return "is longer than \(maximumPathBytes) bytes" }
+        if path.utf8.contains(0) { return "contains a NUL byte" }
+        if path.hasPrefix("/") { return "is absolute" }
+        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+            if component.isEmpty { return "has an empty component" }
+            if component == "." || component == ".." { return "has a \"\(component)\" component" }
+            if component.utf8.count > maximumComponentBytes { return "has a component longer than \(maximumComponentBytes) bytes" }
+        }
+        return nil
+    }
+
+    /// When the run ended: its start plus its duration.
+    package var createdAt: Date? {
+        guard let start = Timestamps.parse(time), statistics.durationSeconds.isFinite,
+              statistics.durationSeconds >= 0, statistics.durationSeconds <= Self.maximumDuration else { return nil }
+        return start.addingTimeInterval(statistics.durationSeconds)
+    }
+
+    /// Checks what a restore relies on: every path safe (and unique), every time readable,
+    /// no image consistent later than the manifest was made. Run when a manifest is written
+    /// and when it is read.
+    /// - Parameter name: the object, for the message.
+    package func validate(name: String, target: String?) throws(RepositoryError) {
+        let place = (target.map { "target \($0): " } ?? "") + "snapshot manifest \(name)"
+        func invalid(_ what: String) -> RepositoryError {
+            RepositoryError(.repositoryManifestInvalid,
+                            message: "\(place) \(what)" + (target == nil
+                                ? "; it is not written, since a restore would refuse it: if the system clock stepped forward during the run, run the backup again"
+                                : ": a faulty or hostile key holder wrote it; restore and snapshots skip it. Find the host that wrote it, rotate the repository key, and delete \(name) from every target"),
+                            context: ErrorContext(target: target, object: name))
+        }
+        guard let created = createdAt else {
+            throw invalid("has an unreadable time \(time.debugDescription) or duration \(statistics.durationSeconds)")
+        }
+        var seen = Set<String>()
+        for path in files.map(\.path) + (failed ?? []) {
+            if let problem = Self.pathProblem(path) { throw invalid("names a mailbox path that \(problem): \(path.debugDescription)") }
+            guard seen.insert(path).inserted else { throw invalid("names mailbox \(path) twice") }
+        }
+        for file in files {
+            guard let at = Timestamps.parse(file.consistentAt) else {
+                throw invalid("gives \(file.path) an unreadable consistentAt \(file.consistentAt.debugDescription)")
+            }
+            if at.timeIntervalSince(created) > Self.clockTolerance {
+                throw invalid("says \(file.path) is consistent at \(file.consistentAt), later than the manifest was made (\(Timestamps.format(created)))")
+            }
+        }
     }
 
     package struct FileEntry: Codable, Sendable, Equatable {
@@ -123,6 +195,7 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
     }
 
     func seal(keys: RepositoryKeys) throws(RepositoryError) -> (name: String, bytes: [UInt8]) {
+        try validate(name: "of this run", target: nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json: [UInt8]
@@ -149,6 +222,7 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
             guard manifest.format == currentFormat else {
                 throw RepositoryError(.repositoryFormat, message: "target \(target): \(name) has manifest format \(manifest.format); upgrade drctl")
             }
+            try manifest.validate(name: name, target: target)
             return manifest
         } catch let error as RepositoryError {
             throw error

@@ -8,19 +8,42 @@ struct Snapshots: ParsableCommand {
         discussion: """
             One line per snapshot: id, time, mailboxes, image size, what it added, and the \
             targets that hold it. With --mailbox, the snapshots that hold that mailbox and the \
-            moment its image is consistent at (what --point-in-time compares with).
+            moment its image is consistent at (what --point-in-time compares with). This \
+            host's snapshots of the configured store, unless --host or --all-hosts; the \
+            manifests of every reachable target, and a target that lacks some is named.
 
             Examples:
               drctl snapshots
               drctl snapshots --mailbox users/alice.sqlite --json
+              drctl snapshots --all-hosts
             """)
 
     @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
     @Option(help: ArgumentHelp("Only snapshots holding this mailbox.", valueName: "id"))
     var mailbox: String?
+    @Option(help: ArgumentHelp("Another host's snapshots.", valueName: "name"))
+    var host: String?
+    @Flag(help: "Every host's and store's snapshots.")
+    var allHosts = false
+
+    func validate() throws {
+        if host != nil && allHosts { throw ValidationError("give --host or --all-hosts, not both") }
+    }
 
     func run() throws {
-        let rows = try SnapshotsJob.run(try global.loadConfiguration(), secrets: global.secrets, mailbox: mailbox)
+        let configuration = try global.loadConfiguration()
+        let listing = try SnapshotsJob.run(configuration, secrets: global.secrets, mailbox: mailbox,
+                                           host: host, allHosts: allHosts)
+        for gap in listing.gaps {
+            StandardStreams.writeError("drctl: warning: target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup\n")
+        }
+        for target in listing.unreadable {
+            StandardStreams.writeError("drctl: warning: target \(target.target) could not be read: \(target.error)\n")
+        }
+        for rejected in listing.rejected {
+            StandardStreams.writeError("drctl: warning: snapshot \(rejected.snapshot.prefix(12)) ignored: \(rejected.error)\n")
+        }
+        let rows = listing.rows
         if global.json {
             try Output.json(rows)
             return
@@ -37,9 +60,9 @@ struct Snapshots: ParsableCommand {
             }
             return
         }
-        print("ID                TIME                          MAILBOXES  SIZE        ADDED       TARGETS")
+        print("ID                TIME                          MAILBOXES  SIZE        ADDED       TARGETS" + (allHosts ? "       HOST:STORE" : ""))
         for row in rows {
-            print("\(row.id.prefix(16))  \(row.time.column(28))  \(String(row.files).column(9))  \(ByteSize.format(row.imageBytes).column(10))  \(ByteSize.format(row.newChunkBytes).column(10))  \(row.targets.joined(separator: ","))")
+            print("\(row.id.prefix(16))  \(row.time.column(28))  \(String(row.files).column(9))  \(ByteSize.format(row.imageBytes).column(10))  \(ByteSize.format(row.newChunkBytes).column(10))  \(row.targets.joined(separator: ","))" + (allHosts ? "  \(row.host):\(row.storePath)" : ""))
         }
     }
 }

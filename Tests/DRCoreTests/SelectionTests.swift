@@ -65,10 +65,12 @@ struct CatalogueTests {
             file("alice", at: "2026-11-28T02:00:00.100Z")])),
     ])
 
+    static let scope = SnapshotScope(host: "h", storePath: "/s")
+
     static func pick(_ time: String, _ mailboxes: [String] = []) throws -> [String: String] {
         let date = try PointInTime.parse(time)
-        let chosen = try catalogue.select(.pointInTime(date), mailboxes: mailboxes)
-        return Dictionary(uniqueKeysWithValues: chosen.map { ($0.1.path, String($0.0.prefix(1))) })
+        let chosen = try catalogue.select(.pointInTime(date), mailboxes: mailboxes, scope: scope)
+        return Dictionary(uniqueKeysWithValues: chosen.images.map { ($0.entry.path, String($0.snapshot.id.prefix(1))) })
     }
 
     @Test("exactly at, just before and just after a consistency point")
@@ -92,10 +94,10 @@ struct CatalogueTests {
 
     @Test("a snapshot id prefix selects that snapshot; ambiguous or unknown prefixes are refused")
     func byID() throws {
-        let chosen = try Self.catalogue.select(.snapshot("aaaa"), mailboxes: [])
-        #expect(chosen.map(\.1.path) == ["alice", "bob"])
-        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("cccc"), mailboxes: []) }
-        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("a"), mailboxes: []) }
+        let chosen = try Self.catalogue.select(.snapshot("aaaa"), mailboxes: [], scope: Self.scope)
+        #expect(chosen.images.map(\.entry.path) == ["alice", "bob"])
+        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("cccc"), mailboxes: [], scope: Self.scope) }
+        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("a"), mailboxes: [], scope: Self.scope) }
     }
 }
 

@@ -92,6 +92,10 @@ struct SnapshotRow: Decodable {
 }
 
 struct RestoreReport: Decodable {
+    struct MovedAside: Decodable {
+        var from: String
+        var to: String
+    }
     struct Restored: Decodable {
         var mailbox: String
         var snapshot: String
@@ -99,6 +103,7 @@ struct RestoreReport: Decodable {
         var size: Int64
         var path: String
         var target: String
+        var movedAside: [MovedAside]?
     }
     struct Failure: Decodable {
         var mailbox: String

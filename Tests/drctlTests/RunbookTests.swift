@@ -41,6 +41,10 @@ struct RunbookTests {
         environment["MAILBOX"] = mailboxes[0].path
         environment["AT"] = "now"
         environment["STAGING"] = staging
+        environment["STORE"] = home.store
+        environment["OWNER"] = "nobody"
+        let live = "\(home.store)/\(mailboxes[0].path)"
+        let before = try Files.read(live)
         let script = "set -euo pipefail\n" + blocks.joined(separator: "\n")
         let result = try BinaryRunner.run("/bin/bash", ["-c", script], environment: environment,
                                           inheritEnvironment: false, currentDirectory: home.root)
@@ -50,6 +54,17 @@ struct RunbookTests {
         let verdicts = try home.verify([restored], cipher: "chacha20")
         #expect(verdicts.first?.problems.isEmpty == true)
         #expect(verdicts.first?.counter == 3, "the restore should hold the 3 transactions of the last backup")
+        // Step 5 put the image in the live store, the old file moved aside, owned by OWNER.
+        #expect(try Files.read(live) == Files.read(restored))
+        let folder = (live as NSString).deletingLastPathComponent
+        let name = (live as NSString).lastPathComponent
+        let aside = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(name + ".drctl-aside-") }
+        #expect(aside.count == 1, "the live mailbox was moved aside: \(aside)")
+        if let moved = aside.first {
+            #expect(try Files.read("\(folder)/\(moved)") == before)
+        }
+        var info = stat()
+        #expect(stat(live, &info) == 0 && info.st_uid == getpwnam("nobody").pointee.pw_uid)
         let record = try Data(contentsOf: URL(fileURLWithPath: "\(staging)/restore-record.json"))
         let rows = try JSONSerialization.jsonObject(with: record) as? [[String: Any]]
         #expect(rows?.count == 2)

@@ -1,0 +1,61 @@
+import DRCompression
+import DRConfig
+import DRCore
+import DRCrypto
+@testable import DRRepository
+import DRTransport
+import Foundation
+import Testing
+
+/// A key holder that writes what drctl never writes: every backup host holds the repository
+/// key (several hosts may share one repository), so any of them can seal a manifest that says
+/// anything. This rewrites a real manifest's JSON with drctl's own crypto and stores the
+/// result under its content address on every target, as a hostile host would.
+struct ManifestForger {
+    let repository: Repository
+    let keys: RepositoryKeys
+
+    init(config: String) throws {
+        let configuration = try ConfigurationLoader.load(file: config)
+        repository = try KeyJobs.open(configuration, secrets: SecretSources(), requireAll: false)
+        keys = try repository.derivedKeys()
+    }
+
+    /// Every manifest name on the first target, oldest run first.
+    func names() throws -> [String] {
+        let store = try #require(repository.stores.first)
+        return try repository.manifests(on: store, keys: keys).map(\.name)
+    }
+
+    /// The manifest's JSON as a dictionary.
+    func json(_ name: String) throws -> [String: Any] {
+        let store = try #require(repository.stores.first)
+        let compressed = try ObjectEnvelope.open(try store.get(name), kind: .manifest, name: "",
+                                                 target: store.targetName, key: keys.manifest)
+        let plain = try Zstd.decompress(compressed, maxOutput: 1 << 26)
+        return try #require(try JSONSerialization.jsonObject(with: Data(plain)) as? [String: Any])
+    }
+
+    /// Seals `json` as a manifest and puts it on every target; removes `replacing` when given.
+    /// - Returns: the new snapshot id.
+    @discardableResult
+    func write(_ json: [String: Any], replacing old: String? = nil) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+        let compressed = try Zstd.compress(Array(data), level: 3)
+        let sealed = try ObjectEnvelope.seal(compressed, kind: .manifest, name: "", key: keys.manifest)
+        let name = "snapshots/" + ContentAddress.of(sealed)
+        for store in repository.stores {
+            try store.put(name, sealed, ifAbsent: true)
+            if let old { try store.delete(old) }
+        }
+        return String(name.dropFirst("snapshots/".count))
+    }
+
+    /// Rewrites one manifest through `edit`.
+    @discardableResult
+    func rewrite(_ name: String, keepOriginal: Bool = false, _ edit: (inout [String: Any]) throws -> Void) throws -> String {
+        var object = try json(name)
+        try edit(&object)
+        return try write(object, replacing: keepOriginal ? nil : name)
+    }
+}
