@@ -16,6 +16,12 @@ enum WalIndexLayout {
     static let deadManSwitch: Int64 = 128
     /// The part of the file drctl maps: both header copies and the checkpoint info.
     static let mappedSize = 4096
+    /// WALINDEX_MAX_VERSION: the only iVersion SQLite accepts.
+    static let version: UInt32 = 3_007_000
+
+    static func validPageSize(_ size: Int) -> Bool {
+        size >= 512 && size <= 65536 && size & (size - 1) == 0
+    }
 }
 
 /// A decoded, validated wal-index header (wal.c, WalIndexHdr).
@@ -62,11 +68,15 @@ final class WalIndex {
 
     /// Reads the header the way walIndexTryHdr does: both copies equal, initialised, and its
     /// native-order checksum right; nil when a writer is in the middle of updating it.
-    func readHeader() -> WalIndexHeader? {
+    ///
+    /// The checksum only shows the header was written whole, not that SQLite wrote it: the
+    /// `-shm` belongs to the mail server's account, so a well-summed header with an impossible
+    /// value (a page size of 0, another version) is refused before anything divides by it.
+    func readHeader() throws(ImageError) -> WalIndexHeader? {
         let first = snapshotBytes(0, WalIndexLayout.headerSize)
         let second = snapshotBytes(WalIndexLayout.headerSize, WalIndexLayout.headerSize)
         guard first == second else { return nil }
-        return first.withUnsafeBytes { raw -> WalIndexHeader? in
+        let decoded = first.withUnsafeBytes { raw -> (WalIndexHeader, UInt32, Int)? in
             guard raw[12] != 0 else { return nil }  // isInit
             let computed = WalChecksum.zero.adding(UnsafeRawBufferPointer(rebasing: raw[0..<40]),
                                                    bigEndianWords: hostIsBigEndian)
@@ -74,8 +84,9 @@ final class WalIndex {
                                      s2: raw.loadUnaligned(fromByteOffset: 44, as: UInt32.self))
             guard computed == stored else { return nil }
             let rawPageSize = Int(raw.loadUnaligned(fromByteOffset: 14, as: UInt16.self))
-            let pageSize = rawPageSize == 1 ? 65536 : rawPageSize
-            return WalIndexHeader(
+            // wal.c: the low bit stands for 65536, which does not fit in 16 bits.
+            let pageSize = (rawPageSize & 0xfe00) + ((rawPageSize & 1) << 16)
+            let header = WalIndexHeader(
                 raw: first,
                 change: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self),
                 pageSize: pageSize,
@@ -85,7 +96,16 @@ final class WalIndex {
                                            s2: raw.loadUnaligned(fromByteOffset: 28, as: UInt32.self)),
                 salt1Raw: raw.loadUnaligned(fromByteOffset: 32, as: UInt32.self),
                 salt2Raw: raw.loadUnaligned(fromByteOffset: 36, as: UInt32.self))
+            return (header, raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self), rawPageSize)
         }
+        guard let (header, version, rawPageSize) = decoded else { return nil }
+        if version != WalIndexLayout.version {
+            throw ImageError.invalidHeader(file.path, "the wal-index header says version \(version), where SQLite writes \(WalIndexLayout.version)")
+        }
+        if !WalIndexLayout.validPageSize(header.pageSize) || rawPageSize & 0x01fe != 0 {
+            throw ImageError.invalidHeader(file.path, "the wal-index header gives the page size as \(rawPageSize), which is no power of two from 512 to 65536")
+        }
+        return header
     }
 
     var nBackfill: UInt32 {

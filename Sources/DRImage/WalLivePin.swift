@@ -40,8 +40,8 @@ final class WalLivePin {
             try preparation.checkWholePages(pageSize: indexHeader.pageSize)
             preparation.metadata.pageCount = Int(databasePages)
         } else {
-            let walPath = preparation.path + "-wal"
-            guard let wal = try SystemFile.openIfPresent(walPath) else {
+            let walPath = preparation.companionPath("-wal")
+            guard let wal = try SystemFile.openIfPresent(preparation.companion("-wal"), in: preparation.folder) else {
                 throw ImageError.inconsistentShm(shmPath, "it names \(indexHeader.mxFrame) committed WAL frames, but \(walPath) does not exist")
             }
             guard let walHeader = WalHeader(try wal.readBytes(count: WalHeader.size, at: 0)) else {
@@ -103,7 +103,7 @@ final class ReadMarkLock {
     /// that the mark and the header did not change meanwhile (else tries again).
     static func pin(in index: WalIndex) throws(ImageError) -> ReadMarkLock {
         for _ in 0..<200 {
-            guard let current = index.readHeader() else {
+            guard let current = try index.readHeader() else {
                 sleepMicroseconds(200)
                 continue
             }
@@ -129,7 +129,7 @@ final class ReadMarkLock {
             guard try index.file.tryLock(.shared, start: WalIndexLayout.readLock(chosen)) else {
                 continue
             }
-            if index.readMark(chosen) == current.mxFrame, let again = index.readHeader(), again == current {
+            if index.readMark(chosen) == current.mxFrame, let again = try index.readHeader(), again == current {
                 return ReadMarkLock(index: index, slot: chosen, header: current)
             }
             index.file.unlock(start: WalIndexLayout.readLock(chosen))

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 8, items 7-10: whatever the mail server's account places in the store (a FIFO, a
+/// link, a crafted -shm, a name that is not UTF-8) fails only its own mailbox, loudly, and the
+/// rest of the store is still backed up; an unchanged stat is trusted only when it is settled.
+@Suite("backup: nothing in the store can hang, crash or trick a backup")
+struct BackupStoreHardeningTests {
+    /// Runs `backup --json` but gives up (killing drctl) after `seconds`: a hang is a result.
+    func backupWithin(_ fixture: BackupHome, seconds: Double) throws -> (status: Int32?, stdout: String, stderr: String, report: HardenedReport?) {
+        let process = try RunningProcess(Drctl.binary, ["backup", "--json", "--config", fixture.config],
+                                         environment: fixture.home.environment, inheritEnvironment: false,
+                                         currentDirectory: fixture.root)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.process.isRunning && Date() < deadline { usleep(50_000) }
+        let hung = process.process.isRunning
+        if hung { process.signal(SIGKILL) }
+        let result = process.wait()
+        let report = try? JSONDecoder().decode(HardenedReport.self, from: Data(result.stdout.utf8))
+        return (hung ? nil : result.status, result.stdout, result.stderr, report)
+    }
+
+    @Test("item 7: a FIFO as -wal or -journal fails its mailbox at once (no hang, no busy later); the other mailboxes are backed up")
+    func fifoCompanions() throws {
+        let fixture = try BackupHome()
+        let wal = try #require(try fixture.generate(cipher: "none", journal: "wal", count: 1, messages: 30, seed: 1).first)
+        let rollback = try #require(try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 2).first)
+        let plain = try fixture.generate(cipher: "chacha20", journal: "delete", count: 1, messages: 30, seed: 3, subfolder: "other")
+        try fixture.initRepository()
+        let walFifo = "\(fixture.store)/\(wal.path)-wal", journalFifo = "\(fixture.store)/\(rollback.path)-journal"
+        #expect(mkfifo(walFifo, 0o600) == 0 && mkfifo(journalFifo, 0o600) == 0)
+
+        for run in 1...2 {
+            let (status, stdout, stderr, parsed) = try backupWithin(fixture, seconds: 60)
+            try #require(status != nil, "run \(run): drctl backup hung on a FIFO in the store (killed after 60 s)")
+            #expect(status == 1, "run \(run): exit \(status ?? -1): \(stderr)")
+            let report = try #require(parsed, "run \(run): no JSON report: \(stdout) \(stderr)")
+            let byMailbox = Dictionary(report.failures.map { ($0.mailbox, $0) }, uniquingKeysWith: { a, _ in a })
+            for (mailbox, fifo) in [(wal.path, walFifo), (rollback.path, journalFifo)] {
+                let failure = try #require(byMailbox[mailbox], "run \(run): \(mailbox) is not reported as failed: \(report.failures)")
+                #expect(failure.code == "image.not-regular", "run \(run): \(failure.code): \(failure.error)")
+                #expect(failure.error.contains(fifo) && failure.error.contains("FIFO"), "run \(run): \(failure.error)")
+            }
+            #expect(report.files == plain.count, "run \(run): the other mailboxes must still be backed up")
+        }
+    }
+
+    @Test("item 7: a -wal that is a symbolic link (to drctl's own key file) is refused, never followed")
+    func symlinkCompanion() throws {
+        let fixture = try BackupHome()
+        let mailbox = try #require(try fixture.generate(cipher: "none", journal: "wal", count: 1, messages: 30, seed: 4).first)
+        let other = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 5)
+        try fixture.initRepository()
+        let link = "\(fixture.store)/\(mailbox.path)-wal"
+        #expect(symlink(fixture.repositoryKeyFile, link) == 0)
+
+        let (status, stdout, stderr, parsed) = try backupWithin(fixture, seconds: 60)
+        #expect(status == 1, "exit \(status ?? -1): \(stderr)")
+        let report = try #require(parsed, "no JSON report: \(stdout) \(stderr)")
+        let failure = try #require(report.failures.first { $0.mailbox == mailbox.path }, "not failed: \(report.failures)")
+        #expect(failure.code == "image.not-regular")
+        #expect(failure.error.contains(link) && failure.error.contains("symbolic link"), "\(failure.error)")
+        #expect(report.files == other.count)
+    }
+
+    @Test("item 8: a -shm whose well-summed header says page size 0 fails its mailbox with a clear error; the process does not crash and the others are backed up")
+    func craftedShm() throws {
+        let fixture = try BackupHome()
+        // SQLCipher: the header is opaque, so only the -shm gives the page size.
+        let mailbox = try #require(try fixture.generate(cipher: "sqlcipher", journal: "wal", count: 1, messages: 30, seed: 6).first)
+        let other = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 7)
+        try fixture.initRepository()
+        let shm = "\(fixture.store)/\(mailbox.path)-shm"
+        var bytes = [UInt8](repeating: 0, count: 32768)
+        func put32(_ value: UInt32, at offset: Int) {
+            for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }  // native order (little-endian host)
+        }
+        put32(3_007_000, at: 0)
+        bytes[12] = 1  // isInit; page size (bytes 14-15) stays 0, mxFrame 0
+        var s1: UInt32 = 0, s2: UInt32 = 0
+        for word in stride(from: 0, to: 40, by: 8) {
+            let x0 = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[word + $1]) << (8 * $1) }
+            let x1 = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[word + 4 + $1]) << (8 * $1) }
+            s1 = s1 &+ x0 &+ s2
+            s2 = s2 &+ x1 &+ s1
+        }
+        put32(s1, at: 40)
+        put32(s2, at: 44)
+        bytes.replaceSubrange(48..<96, with: bytes[0..<48])
+        #expect(FileManager.default.createFile(atPath: shm, contents: Data(bytes)))
+        // A "connection": a POSIX read lock on the dead-man switch, as SQLite holds it, so drctl
+        // trusts the -shm (wal-live).
+        let fd = open(shm, O_RDWR)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_RDLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 128
+        lock.l_len = 1
+        try #require(fcntl(fd, F_SETLK, &lock) == 0, "cannot lock the dead-man switch: \(errno)")
+
+        let (status, stdout, stderr, parsed) = try backupWithin(fixture, seconds: 60)
+        #expect(status == 1, "exit \(status ?? -1) (a crash shows as a signal): \(stderr)")
+        let report = try #require(parsed, "no JSON report: \(stdout) \(stderr)")
+        let failure = try #require(report.failures.first { $0.mailbox == mailbox.path }, "not failed: \(report.failures)")
+        #expect(failure.code == "image.header-invalid", "\(failure.code): \(failure.error)")
+        #expect(failure.error.contains(shm) && failure.error.contains("page size"), "\(failure.error)")
+        #expect(report.files == other.count)
+    }
+
+    @Test("item 9: a non-UTF-8 name, a mailbox that is a link and a FIFO named like a mailbox are named with their reason, and the run exits 1; the rest is backed up")
+    func skippedEntries() throws {
+        let fixture = try BackupHome()
+        let good = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 8)
+        try fixture.initRepository()
+        // "caf\xE9.db": Latin-1, not UTF-8.
+        let latin1 = fixture.store + "/caf\u{FFFD}.db"
+        var raw = Array(fixture.store.utf8) + Array("/caf".utf8) + [0xE9] + Array(".db".utf8)
+        raw.append(0)
+        let made = raw.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) { open($0, O_CREAT | O_WRONLY, 0o600) }
+        }
+        try #require(made >= 0)
+        _ = write(made, "mail", 4)
+        close(made)
+        #expect(!Files.exists(latin1))
+        #expect(symlink(fixture.repositoryKeyFile, "\(fixture.store)/linked.db") == 0)
+        #expect(mkfifo("\(fixture.store)/fifo.db", 0o600) == 0)
+
+        let (status, stdout, stderr, parsed) = try backupWithin(fixture, seconds: 60)
+        #expect(status == 1, "exit \(status ?? -1): \(stderr)")
+        let report = try #require(parsed, "no JSON report: \(stdout) \(stderr)")
+        let skipped = try #require(report.skipped, "the report has no skipped entries: \(stdout)")
+        let reasons = Dictionary(skipped.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a })
+        #expect(reasons["caf\\xE9.db"] == "name-not-utf8", "\(skipped)")
+        #expect(reasons["linked.db"] == "symbolic-link", "\(skipped)")
+        #expect(reasons["fifo.db"] == "special-file", "\(skipped)")
+        #expect(skipped.count == 3, "\(skipped)")
+        #expect(report.files == good.count && report.failures.isEmpty, "\(report.failures)")
+
+        // The text summary names each one too.
+        let text = try fixture.drctl(["backup"])
+        #expect(text.status == 1)
+        for name in ["caf\\xE9.db", "linked.db", "fifo.db"] {
+            #expect(text.stdout.contains("\(name): NOT BACKED UP"), "\(name) not named: \(text.stdout)")
+        }
+    }
+
+    @Test("item 10: a stat that is not older than its image by more than the timestamp granularity is not trusted: the mailbox is read again")
+    func racyClean() throws {
+        let fixture = try BackupHome()
+        let mailbox = try #require(try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 9).first)
+        try fixture.initRepository()
+        let path = "\(fixture.store)/\(mailbox.path)"
+        // The last write as late as the image (here: after it, as a writer's in the same tick
+        // and a clock a little ahead would make it): nothing in the stat can prove a later
+        // write of the same size did not happen.
+        func setMtime(_ offsetSeconds: Int) {
+            var times = [timespec(tv_sec: time(nil) + offsetSeconds, tv_nsec: 123_456_789),
+                         timespec(tv_sec: time(nil) + offsetSeconds, tv_nsec: 123_456_789)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        }
+        setMtime(30)
+        let first = try fixture.backupOK()
+        #expect(first.files == 1 && first.filesUnchanged == 0)
+        let second = try fixture.backupOK()
+        #expect(second.filesUnchanged == 0, "an unsettled stat was trusted: the mailbox was not read again")
+        #expect(second.bytesRead == Files.size(path))
+
+        // Settled: the last change well before the image; the next run after it may skip it.
+        setMtime(-3600)
+        usleep(300_000)
+        let third = try fixture.backupOK()
+        #expect(third.filesUnchanged == 0, "the stat changed, the mailbox must be read")
+        let fourth = try fixture.backupOK()
+        #expect(fourth.filesUnchanged == 1, "a settled, unchanged mailbox should not be read again")
+        #expect(fourth.bytesRead == 0)
+    }
+}
+
+/// The parts of `backup --json` these tests read, skipped entries included.
+struct HardenedReport: Decodable {
+    struct Failure: Decodable, CustomStringConvertible {
+        var mailbox: String
+        var code: String
+        var error: String
+        var description: String { "\(mailbox): \(code)" }
+    }
+    struct Skipped: Decodable, CustomStringConvertible {
+        var path: String
+        var reason: String
+        var detail: String
+        var description: String { "\(path): \(reason)" }
+    }
+    var files: Int
+    var filesUnchanged: Int
+    var failures: [Failure]
+    /// Optional, so that the tests of the other items do not depend on item 9's field.
+    var skipped: [Skipped]?
+}
