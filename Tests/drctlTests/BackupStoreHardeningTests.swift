@@ -67,6 +67,42 @@ struct BackupStoreHardeningTests {
         #expect(report.files == other.count)
     }
 
+    @Test("item 7: a mailbox replaced after the listing by a hard link to drctl's own key file is not backed up in its place")
+    func replacedAfterListing() throws {
+        let fixture = try BackupHome()
+        let held = try #require(try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 10, subfolder: "a").first)
+        let swapped = try #require(try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 11, subfolder: "b").first)
+        try fixture.initRepository()
+        // A writer's PENDING lock on the first mailbox keeps drctl retrying it (10 s, one
+        // mailbox at a time), so the second is swapped after the listing and before its image.
+        let fd = open("\(fixture.store)/\(held.path)", O_RDWR)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0x4000_0000
+        lock.l_len = 1
+        try #require(fcntl(fd, F_SETLK, &lock) == 0, "cannot take PENDING: \(errno)")
+        let process = try RunningProcess(Drctl.binary, ["backup", "--json", "--parallelism", "1", "--config", fixture.config],
+                                         environment: fixture.home.environment, inheritEnvironment: false,
+                                         currentDirectory: fixture.root)
+        sleep(3)
+        let target = "\(fixture.store)/\(swapped.path)"
+        #expect(link(fixture.repositoryKeyFile, target + ".new") == 0 && rename(target + ".new", target) == 0)
+        let result = process.wait()
+        #expect(result.status == 1, "exit \(result.status): \(result.stderr)")
+        let report = try #require(try? JSONDecoder().decode(HardenedReport.self, from: Data(result.stdout.utf8)),
+                                  "no JSON report: \(result.stdout) \(result.stderr)")
+        let busy = try #require(report.failures.first { $0.mailbox == held.path }, "\(report.failures)")
+        #expect(busy.code == "image.busy", "the held mailbox should have stayed busy: \(busy.error)")
+        let replaced = try #require(report.failures.first { $0.mailbox == swapped.path },
+                                    "the key file was backed up as mailbox \(swapped.path): \(report.failures)")
+        #expect(replaced.code == "image.replaced", "\(replaced.code): \(replaced.error)")
+        #expect(replaced.error.contains(target), "\(replaced.error)")
+        #expect(report.files == 0)
+    }
+
     @Test("item 8: a -shm whose well-summed header says page size 0 fails its mailbox with a clear error; the process does not crash and the others are backed up")
     func craftedShm() throws {
         let fixture = try BackupHome()

@@ -22,8 +22,12 @@ struct ImageTortureTests {
             let writer = try workspace.startWriter(database, cipher: kind.cipher,
                                                    extra: ["--stats", statsFile, "--checkpoint-every", "7",
                                                            "--autocheckpoint", "40", "--big-every", "10",
-                                                           "--seed", "\(kind.description.hashValue & 0xffff)"])
-            usleep(300_000)
+                                                           "--seed", "\(kind.description.hashValue & 0xffff)",
+                                                           "--progress"])
+            // Images start once the writer has committed (so holds its connection): a fixed
+            // pause was too short for SQLCipher's key derivation on a loaded machine, and the
+            // first images then found nobody connected (another mode than the one under test).
+            try #require(writer.waitForOutput(containing: "COMMITTED", seconds: 60), "the writer for \(kind) did not start")
             var images: [String] = []
             var failures: [String] = []
             var modes: [String: Int] = [:]
