@@ -149,6 +149,42 @@ struct BackupStoreHardeningTests {
         #expect(report.files == other.count)
     }
 
+    @Test("item 8: a hot-journal record whose checksum fails ends the playback, as SQLite's rollback does; the records before it are applied")
+    func journalRecordChecksums() throws {
+        let workspace = try ImageWorkspace()
+        let database = try workspace.createMailbox(MailboxKind(cipher: .none, journal: .delete), messages: 60)
+        let original = try #require(FileManager.default.contents(atPath: database).map { [UInt8]($0) })
+        let pageSize = Int(original[16]) << 8 | Int(original[17])
+        let pages = original.count / pageSize
+        try #require(pages >= 3, "the mailbox has only \(pages) pages")
+        // A hot journal as a writer that died leaves it: header (one sector), then records of
+        // page number, original page image, checksum (nonce + every 200th byte from the end).
+        let sector = 512, nonce: UInt32 = 0x1234_5678
+        func be32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+        func checksum(_ data: [UInt8]) -> UInt32 {
+            var sum = nonce
+            var i = pageSize - 200
+            while i > 0 { sum = sum &+ UInt32(data[i]); i -= 200 }
+            return sum
+        }
+        var journal: [UInt8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]
+        journal += be32(2) + be32(nonce) + be32(UInt32(pages)) + be32(UInt32(sector)) + be32(UInt32(pageSize))
+        journal += [UInt8](repeating: 0, count: sector - journal.count)
+        let good = [UInt8](repeating: 0xab, count: pageSize), bad = [UInt8](repeating: 0xcd, count: pageSize)
+        journal += be32(2) + good + be32(checksum(good))
+        journal += be32(3) + bad + be32(checksum(bad) &+ 1)
+        #expect(FileManager.default.createFile(atPath: database + "-journal", contents: Data(journal)))
+
+        let image = workspace.path("journal-image.db")
+        let result = try BinaryRunner.drctl(["image", database, "--to", image, "--json"])
+        try #require(result.status == 0, "exit \(result.status): \(result.stderr)")
+        let copy = try #require(FileManager.default.contents(atPath: image).map { [UInt8]($0) })
+        try #require(copy.count == original.count)
+        func page(_ bytes: [UInt8], _ number: Int) -> ArraySlice<UInt8> { bytes[(number - 1) * pageSize..<number * pageSize] }
+        #expect(page(copy, 2) == good[...], "the record with a valid checksum must be laid over the image")
+        #expect(page(copy, 3) == page(original, 3), "a record whose checksum fails must not be laid over the image")
+    }
+
     @Test("item 9: a non-UTF-8 name, a mailbox that is a link and a FIFO named like a mailbox are named with their reason, and the run exits 1; the rest is backed up")
     func skippedEntries() throws {
         let fixture = try BackupHome()
