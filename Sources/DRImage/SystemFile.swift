@@ -165,6 +165,22 @@ final class SystemFile {
         return done
     }
 
+    /// Writes all of `bytes` at `offset` (the `-shm` read mark only).
+    func write(_ bytes: [UInt8], at offset: Int64) throws(ImageError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                pwrite(fd, raw.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            }
+            if n < 0 {
+                let err = errno
+                if err == EINTR { continue }
+                throw ImageError.system("write at offset \(offset + Int64(done))", path: path, errno: err)
+            }
+            done += n
+        }
+    }
+
     /// Reads `count` bytes at `offset` into a new array, shorter if the file ends first.
     func readBytes(count: Int, at offset: Int64) throws(ImageError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)

@@ -103,20 +103,18 @@ struct BackupStoreHardeningTests {
         #expect(report.files == 0)
     }
 
-    @Test("item 8: a -shm whose well-summed header says page size 0 fails its mailbox with a clear error; the process does not crash and the others are backed up")
-    func craftedShm() throws {
-        let fixture = try BackupHome()
-        // SQLCipher: the header is opaque, so only the -shm gives the page size.
-        let mailbox = try #require(try fixture.generate(cipher: "sqlcipher", journal: "wal", count: 1, messages: 30, seed: 6).first)
-        let other = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 7)
-        try fixture.initRepository()
-        let shm = "\(fixture.store)/\(mailbox.path)-shm"
+    /// A wal-index as SQLite lays it out: two equal 48-byte header copies with their native
+    /// checksum (little-endian host), the given page size, mxFrame 0; `torn` makes the second
+    /// copy differ, as while a writer updates it.
+    static func walIndex(pageSize: UInt16, torn: Bool = false) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 32768)
         func put32(_ value: UInt32, at offset: Int) {
-            for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }  // native order (little-endian host)
+            for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
         }
         put32(3_007_000, at: 0)
-        bytes[12] = 1  // isInit; page size (bytes 14-15) stays 0, mxFrame 0
+        bytes[12] = 1  // isInit
+        bytes[14] = UInt8(pageSize & 0xff)
+        bytes[15] = UInt8(pageSize >> 8)
         var s1: UInt32 = 0, s2: UInt32 = 0
         for word in stride(from: 0, to: 40, by: 8) {
             let x0 = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[word + $1]) << (8 * $1) }
@@ -127,18 +125,67 @@ struct BackupStoreHardeningTests {
         put32(s1, at: 40)
         put32(s2, at: 44)
         bytes.replaceSubrange(48..<96, with: bytes[0..<48])
-        #expect(FileManager.default.createFile(atPath: shm, contents: Data(bytes)))
-        // A "connection": a POSIX read lock on the dead-man switch, as SQLite holds it, so drctl
-        // trusts the -shm (wal-live).
+        if torn { bytes[48 + 8] ^= 1 }
+        return bytes
+    }
+
+    /// A "connection": a POSIX read lock on the dead-man switch (byte 128), as SQLite holds
+    /// it, so drctl trusts the -shm (wal-live). Returns the descriptor that holds it.
+    static func holdDeadManSwitch(_ shm: String) throws -> Int32 {
         let fd = open(shm, O_RDWR)
         try #require(fd >= 0)
-        defer { close(fd) }
         var lock = flock()
         lock.l_type = Int16(F_RDLCK)
         lock.l_whence = Int16(SEEK_SET)
         lock.l_start = 128
         lock.l_len = 1
         try #require(fcntl(fd, F_SETLK, &lock) == 0, "cannot lock the dead-man switch: \(errno)")
+        return fd
+    }
+
+    @Test("item 8: a -shm truncated again and again while drctl reads it fails its mailbox (busy); the process does not crash (SIGBUS) and the others are backed up")
+    func truncatedShm() throws {
+        let fixture = try BackupHome()
+        let mailbox = try #require(try fixture.generate(cipher: "sqlcipher", journal: "wal", count: 1, messages: 30, seed: 12).first)
+        let other = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 13)
+        try fixture.initRepository()
+        let shm = "\(fixture.store)/\(mailbox.path)-shm"
+        // A header that stays torn keeps drctl re-reading it (and retrying the snapshot) while
+        // the file is cut to nothing and restored under it.
+        let torn = Self.walIndex(pageSize: 4096, torn: true)
+        #expect(FileManager.default.createFile(atPath: shm, contents: Data(torn)))
+        let fd = try Self.holdDeadManSwitch(shm)
+        defer { close(fd) }
+        let process = try RunningProcess(Drctl.binary, ["backup", "--json", "--parallelism", "1", "--config", fixture.config],
+                                         environment: fixture.home.environment, inheritEnvironment: false,
+                                         currentDirectory: fixture.root)
+        while process.process.isRunning {
+            _ = ftruncate(fd, 0)
+            usleep(2_000)
+            _ = torn.withUnsafeBytes { pwrite(fd, $0.baseAddress, torn.count, 0) }
+            usleep(3_000)
+        }
+        let result = process.wait()
+        #expect(!result.signalled, "drctl was killed by signal \(result.status): \(result.stderr)")
+        #expect(result.status == 1, "exit \(result.status): \(result.stderr)")
+        let report = try #require(try? JSONDecoder().decode(HardenedReport.self, from: Data(result.stdout.utf8)),
+                                  "no JSON report: \(result.stdout) \(result.stderr)")
+        let failure = try #require(report.failures.first { $0.mailbox == mailbox.path }, "not failed: \(report.failures)")
+        #expect(["image.busy", "image.shm-short"].contains(failure.code), "\(failure.code): \(failure.error)")
+        #expect(report.files == other.count)
+    }
+
+    @Test("item 8: a -shm whose well-summed header says page size 0 fails its mailbox with a clear error; the process does not crash and the others are backed up")
+    func craftedShm() throws {
+        let fixture = try BackupHome()
+        // SQLCipher: the header is opaque, so only the -shm gives the page size.
+        let mailbox = try #require(try fixture.generate(cipher: "sqlcipher", journal: "wal", count: 1, messages: 30, seed: 6).first)
+        let other = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 7)
+        try fixture.initRepository()
+        let shm = "\(fixture.store)/\(mailbox.path)-shm"
+        #expect(FileManager.default.createFile(atPath: shm, contents: Data(Self.walIndex(pageSize: 0))))
+        let fd = try Self.holdDeadManSwitch(shm)
+        defer { close(fd) }
 
         let (status, stdout, stderr, parsed) = try backupWithin(fixture, seconds: 60)
         #expect(status == 1, "exit \(status ?? -1) (a crash shows as a signal): \(stderr)")
