@@ -270,6 +270,34 @@ struct BackupStoreHardeningTests {
         }
     }
 
+    @Test("item 9: a folder of the store that cannot be read is named, the rest of the store is backed up, and the run exits 1")
+    func unreadableFolder() throws {
+        let fixture = try BackupHome()
+        let readable = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 14, subfolder: "open")
+        try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 15, subfolder: "locked")
+        try fixture.initRepository()
+        var arguments = [Drctl.binary, "backup", "--json", "--config", fixture.config]
+        if geteuid() == 0 {
+            // root reads any folder: run drctl as nobody, owner of everything it needs.
+            let chown = try fixture.home.run("/bin/chown", ["-R", "65534:65534", fixture.root])
+            try #require(chown.status == 0, "chown failed: \(chown.stderr)")
+            arguments = ["--reuid=65534", "--regid=65534", "--clear-groups"] + arguments
+        }
+        #expect(chmod("\(fixture.store)/locked", 0) == 0)
+        defer { _ = chmod("\(fixture.store)/locked", 0o755) }
+        let result = try BinaryRunner.run(geteuid() == 0 ? "/usr/bin/setpriv" : arguments.removeFirst(), arguments,
+                                          environment: fixture.home.environment, inheritEnvironment: false,
+                                          currentDirectory: fixture.root)
+        #expect(result.status == 1, "exit \(result.status): \(result.stderr)")
+        let report = try #require(try? JSONDecoder().decode(HardenedReport.self, from: Data(result.stdout.utf8)),
+                                  "no JSON report: \(result.stdout) \(result.stderr)")
+        let skipped = try #require(report.skipped, "the report has no skipped entries: \(result.stdout)")
+        let locked = try #require(skipped.first { $0.path == "locked" }, "the folder is not named: \(skipped)")
+        #expect(locked.reason == "unreadable-folder")
+        #expect(locked.detail.contains("Permission denied"), "\(locked.detail)")
+        #expect(report.files == readable.count && report.failures.isEmpty, "\(report.failures)")
+    }
+
     @Test("item 10: a stat that is not older than its image by more than the timestamp granularity is not trusted: the mailbox is read again")
     func racyClean() throws {
         let fixture = try BackupHome()
