@@ -99,6 +99,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case imageJournalPageSize = "image.journal-page-size"
     case imageShmShort = "image.shm-short"
     case imageShmInconsistent = "image.shm-inconsistent"
+    case imageHeaderInvalid = "image.header-invalid"
     case imageOutputExists = "image.output-exists"
     case imageOutputIsInput = "image.output-is-input"
     case imageOutputPermission = "image.output-permission"
@@ -266,6 +267,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .imageJournalPageSize: (.dataError, "the hot journal's page size differs from the database's")
         case .imageShmShort: (.temporaryFailure, "the -shm is still being initialised by a connection")
         case .imageShmInconsistent: (.dataError, "the -shm wal-index does not match the WAL")
+        case .imageHeaderInvalid: (.dataError, "a header of a mailbox's database, WAL, -shm or hot journal holds an impossible value")
         case .imageOutputExists: (.cannotCreate, "the image's output file exists (pass --force to replace it)")
         case .imageOutputIsInput: (.usage, "the image's output file is the mailbox itself")
         case .imageOutputPermission: (.permissionDenied, "the image's output file cannot be created: permission denied")

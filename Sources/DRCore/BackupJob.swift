@@ -71,8 +71,12 @@ package enum BackupJob {
         package var failures: [Failure]
         /// Mailboxes that were deleted after the store was listed (not failures).
         package var vanished: [String] = []
-        /// Success only when every mailbox reached every target.
-        package var complete: Bool { failures.isEmpty && targets.allSatisfy(\.ok) }
+        /// Entries of the store that are, or may hold, mailboxes and were not backed up (links,
+        /// special files, names that are not UTF-8, folders that could not be read), with why.
+        package var skipped: [MailStore.Skipped] = []
+        /// Success only when every mailbox of the store reached every target: a mailbox left
+        /// out for any reason but its deletion makes the run fail, so no omission is silent.
+        package var complete: Bool { failures.isEmpty && skipped.isEmpty && targets.allSatisfy(\.ok) }
     }
 
     /// Prepares (`BackupPlan`), backs the mailboxes up on a pool of workers
@@ -130,14 +134,16 @@ package enum BackupJob {
                               writer: BackupWriter, compressor: ChunkCompressor, options: Options,
                               imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
         let sourceState = MailStore.sourceState(of: mailbox.path)
-        if let sourceState, var old = previous, old.sourceState == sourceState {
+        if let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
             // Nothing about the file or its WAL changed: the committed content is the same.
             old.unchanged = true
             old.consistentAt = Timestamps.format(Date())
             return .entry(old)
         }
+        var imageOptions = imageOptions
+        imageOptions.expectedIdentity = FileIdentity(device: mailbox.device, inode: mailbox.inode)
         do {
-            return .entry(try backUpFile(mailbox, state: sourceState, writer: writer, compressor: compressor,
+            return .entry(try backUpFile(mailbox, writer: writer, compressor: compressor,
                                          options: options, imageOptions: imageOptions))
         } catch let error as RepositoryError {
             throw error
@@ -151,6 +157,28 @@ package enum BackupJob {
         } catch {
             return .failure(Report.Failure(mailbox: mailbox.id, code: .backupInternal, error: "\(error)"))
         }
+    }
+
+    /// How far apart two writes must be for the filesystem to give them different times.
+    /// Linux stamps files from a clock that ticks every 1–10 ms (and lags the wall clock by up
+    /// to one tick); a filesystem that keeps whole seconds only (ext4 with small inodes, FAT's
+    /// 2 s) shows it by times without a fraction, and gets the coarse bound.
+    static let fineGranularityNanoseconds: Int64 = 100_000_000
+    static let coarseGranularityNanoseconds: Int64 = 2_000_000_000
+
+    /// git's racy-clean rule: equal stat facts prove equal content only if every time in them
+    /// is older, by more than the timestamp granularity, than the moment they were taken.
+    /// Otherwise a write right after that moment, in the same tick and of the same size, would
+    /// leave them equal and never be backed up.
+    static func settled(_ entry: SnapshotManifest.FileEntry) -> Bool {
+        guard let stamped = Timestamps.parse(entry.consistentAt) else { return false }
+        let state = entry.sourceState
+        let times = [state.mtimeNanoseconds, state.ctimeNanoseconds, state.walMtimeNanoseconds, state.walCtimeNanoseconds]
+            .compactMap { $0 }
+        let wholeSeconds = times.allSatisfy { $0 % 1_000_000_000 == 0 }
+        let granularity = wholeSeconds ? coarseGranularityNanoseconds : fineGranularityNanoseconds
+        let limit = Int64((stamped.timeIntervalSince1970 * 1000).rounded(.down)) * 1_000_000 - granularity
+        return times.allSatisfy { $0 < limit }
     }
 
     /// The last step: the manifest of the tallied entries written to every healthy target,
@@ -183,17 +211,22 @@ package enum BackupJob {
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
                       newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes,
                       durationSeconds: Elapsed.seconds(since: clock), targets: targets, failures: tally.failures,
-                      vanished: tally.vanished)
+                      vanished: tally.vanished, skipped: plan.skipped)
     }
 
     /// Snapshots one file and stores its chunks. Called again from the start by the snapshot
     /// module if the file changed under an unprotected copy, so all state is local.
-    static func backUpFile(_ mailbox: MailStore.Mailbox, state: SnapshotManifest.SourceState?,
+    static func backUpFile(_ mailbox: MailStore.Mailbox,
                            writer: BackupWriter, compressor: ChunkCompressor, options: Options,
                            imageOptions: ImageOptions) throws -> SnapshotManifest.FileEntry {
         var spooled: (spool: Spool, metadata: ImageMetadata, consistentAt: String)?
         let entry = try ImageCapture.withConsistentImage(of: mailbox.path, options: imageOptions) { (reader) throws -> SnapshotManifest.FileEntry? in
-            let consistentAt = Timestamps.format(Date())
+            // The moment the stat facts were taken under the lock, not a later one: the next
+            // run's racy-clean check (`settled`) measures the file's times against it.
+            let consistentAt = reader.metadata.sourceStamp.map {
+                Timestamps.format(Date(timeIntervalSince1970: Double($0.stampedAtNanoseconds) / 1e9))
+            } ?? Timestamps.format(Date())
+            let state = reader.metadata.sourceStamp.map(MailStore.sourceState(from:))
             if reader.metadata.mode == .rollback && reader.metadata.imageSize > options.spoolAbove {
                 // Writers are locked out while a rollback database is read: the image is
                 // copied aside at disk speed and chunked after the lock is gone. (Chunking
@@ -217,7 +250,8 @@ package enum BackupJob {
         guard let spooled else {
             throw CoreError(.backupInternal, message: "\(mailbox.id): no image")
         }
-        return try chunk(spooled.spool, metadata: spooled.metadata, mailbox: mailbox, state: state,
+        return try chunk(spooled.spool, metadata: spooled.metadata, mailbox: mailbox,
+                         state: spooled.metadata.sourceStamp.map(MailStore.sourceState(from:)),
                          consistentAt: spooled.consistentAt, writer: writer, compressor: compressor,
                          options: options)
     }
@@ -256,7 +290,7 @@ package enum BackupJob {
             }
         }
         var info = stat()
-        let mode = stat(mailbox.path, &info) == 0 ? UInt32(info.st_mode & 0o7777) : 0o600
+        let mode = lstat(mailbox.path, &info) == 0 ? UInt32(info.st_mode & 0o7777) : 0o600
         let chunks = tree.leafCount
         let root = try tree.finish(sink: sink)
         return SnapshotManifest.FileEntry(
@@ -286,6 +320,8 @@ struct BackupPlan {
     let writer: BackupWriter
     /// The mailboxes to back up, in id order.
     let mailboxes: [MailStore.Mailbox]
+    /// What the listing found and left out (for the report and the exit status).
+    let skipped: [MailStore.Skipped]
     /// Each mailbox's newest entry in a manifest every healthy target holds (to skip
     /// unchanged files).
     let previous: [String: SnapshotManifest.FileEntry]
@@ -306,14 +342,19 @@ struct BackupPlan {
                                        cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
                                        compressionLevel: options.compressionLevel,
                                        packSize: options.packBytes) } catch { throw CoreError(error) }
-        var mailboxes = try MailStore.mailboxes(in: configuration.store.path, include: configuration.store.include)
+        let listing = try MailStore.list(root: configuration.store.path, include: configuration.store.include)
+        var mailboxes = listing.mailboxes
+        var skipped = listing.skipped
         if !options.mailboxes.isEmpty {
             let wanted = Set(options.mailboxes)
-            let known = Set(mailboxes.map(\.id))
+            let known = Set(mailboxes.map(\.id)).union(skipped.map(\.path))
             if let unknown = options.mailboxes.first(where: { !known.contains($0) }) {
-                throw CoreError(.backupUnknownMailbox, message: "mailbox \(unknown) is not in the mail store \(configuration.store.path) (mailbox ids are paths relative to it, as drctl snapshots lists them)")
+                let unread = skipped.filter { $0.reason == .unreadableFolder }.map(\.path)
+                throw CoreError(.backupUnknownMailbox, message: "mailbox \(unknown) is not in the mail store \(configuration.store.path) (mailbox ids are paths relative to it, as drctl snapshots lists them)"
+                                + (unread.isEmpty ? "" : "; these folders of the store could not be read: \(unread.joined(separator: ", "))"))
             }
             mailboxes = mailboxes.filter { wanted.contains($0.id) }
+            skipped = skipped.filter { wanted.contains($0.path) }
         }
         let host = ProcessInfo.processInfo.hostName
         let previous: [String: SnapshotManifest.FileEntry]
@@ -327,8 +368,9 @@ struct BackupPlan {
         if imageOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
             imageOptions.pageSize = fallback
         }
+        imageOptions.storeRoot = configuration.store.path
         return BackupPlan(lock: lock, repository: repository, writer: writer, mailboxes: mailboxes,
-                          previous: previous, host: host, storePath: configuration.store.path,
+                          skipped: skipped, previous: previous, host: host, storePath: configuration.store.path,
                           options: options, imageOptions: imageOptions)
     }
 }

@@ -1,5 +1,6 @@
 import DRBase
 package import DRRepository
+package import DRImage
 
 #if canImport(Glibc)
 import Glibc
@@ -177,15 +178,17 @@ package enum MailStore {
         }.joined()
     }
 
-    /// stat(2) facts of a mailbox and its companions: equal facts on two runs mean equal
-    /// committed content (a commit changes the WAL or the file; a checkpoint changes the file).
+    /// lstat(2) facts of a mailbox and its companions: equal facts on two runs mean equal
+    /// committed content (a commit changes the WAL or the file; a checkpoint changes the file),
+    /// provided they were taken long enough after the last write (`BackupJob.settled`). Links
+    /// are not followed: a mailbox that became a link is not unchanged, it is read (and refused).
     package static func sourceState(of path: String) -> SnapshotManifest.SourceState? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         var wal = stat()
-        let hasWAL = stat(path + "-wal", &wal) == 0
+        let hasWAL = lstat(path + "-wal", &wal) == 0
         var journal = stat()
-        let hasJournal = stat(path + "-journal", &journal) == 0
+        let hasJournal = lstat(path + "-journal", &journal) == 0
         return SnapshotManifest.SourceState(
             size: Int64(info.st_size), mtimeNanoseconds: nanoseconds(info.st_mtim),
             ctimeNanoseconds: nanoseconds(info.st_ctim), inode: UInt64(info.st_ino), device: UInt64(info.st_dev),
@@ -194,6 +197,15 @@ package enum MailStore {
             walCtimeNanoseconds: hasWAL ? nanoseconds(wal.st_ctim) : nil,
             walInode: hasWAL ? UInt64(wal.st_ino) : nil,
             journalPresent: hasJournal)
+    }
+
+    /// The same facts as the image took them, under its lock.
+    package static func sourceState(from stamp: SourceStamp) -> SnapshotManifest.SourceState {
+        SnapshotManifest.SourceState(
+            size: stamp.size, mtimeNanoseconds: stamp.mtimeNanoseconds, ctimeNanoseconds: stamp.ctimeNanoseconds,
+            inode: stamp.inode, device: stamp.device, walSize: stamp.walSize,
+            walMtimeNanoseconds: stamp.walMtimeNanoseconds, walCtimeNanoseconds: stamp.walCtimeNanoseconds,
+            walInode: stamp.walInode, journalPresent: stamp.journalPresent)
     }
 
     static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }

@@ -88,6 +88,8 @@ struct DatabaseHeader {
 struct JournalHeader {
     static let magic: [UInt8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]
     var recordCount: UInt32
+    /// The checksum's starting value (pager.c, cksumInit).
+    var nonce: UInt32
     var originalPages: UInt32
     var sectorSize: Int
     var pageSize: Int
@@ -95,10 +97,23 @@ struct JournalHeader {
     init?(_ bytes: [UInt8]) {
         guard bytes.count >= 28, Array(bytes[0..<8]) == JournalHeader.magic else { return nil }
         recordCount = bigEndianUInt32(bytes, 8)
+        nonce = bigEndianUInt32(bytes, 12)
         originalPages = bigEndianUInt32(bytes, 16)
         sectorSize = Int(bigEndianUInt32(bytes, 20))
         pageSize = Int(bigEndianUInt32(bytes, 24))
         guard pageSize >= 512, pageSize <= 65536, pageSize & (pageSize - 1) == 0,
               sectorSize >= 32, sectorSize <= 65536, sectorSize & (sectorSize - 1) == 0 else { return nil }
+    }
+
+    /// pager_cksum: the nonce plus every 200th byte of the page image, counted from its end.
+    /// `record` holds the page number (4 bytes), then the page image.
+    func checksum(_ record: [UInt8], pageSize: Int) -> UInt32 {
+        var sum = nonce
+        var i = pageSize - 200
+        while i > 0 {
+            sum = sum &+ UInt32(record[4 + i])
+            i -= 200
+        }
+        return sum
     }
 }

@@ -71,6 +71,40 @@ package struct ImageMetadata: Sendable {
     package var overlaidPages: Int
     /// Where the page size came from: "header", "wal", "shm", "journal", "configuration" or "default".
     package var pageSizeSource: String
+    /// The files' stat facts, taken once the mode's locks were held (before its state was
+    /// pinned): a backup compares them with the next run's to skip an unchanged mailbox.
+    package var sourceStamp: SourceStamp? = nil
+}
+
+/// `lstat` facts of a database and its companions, and the wall-clock time they were taken.
+///
+/// Taken under the snapshot's lock and before the mode pins its state, so every commit the
+/// image lacks came after them: such a commit changes them, unless it fell in the same tick of
+/// the filesystem's clock, which `stampedAtNanoseconds` lets the caller rule out (docs/IMAGE.md,
+/// "Unchanged files").
+package struct SourceStamp: Sendable, Equatable {
+    package var size: Int64
+    package var mtimeNanoseconds: Int64
+    package var ctimeNanoseconds: Int64
+    package var inode: UInt64
+    package var device: UInt64
+    package var walSize: Int64?
+    package var walMtimeNanoseconds: Int64?
+    package var walCtimeNanoseconds: Int64?
+    package var walInode: UInt64?
+    package var journalPresent: Bool
+    /// CLOCK_REALTIME when the facts were taken.
+    package var stampedAtNanoseconds: Int64
+}
+
+/// Which file a name meant when it was listed.
+package struct FileIdentity: Sendable, Equatable {
+    package var device: UInt64
+    package var inode: UInt64
+    package init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
 }
 
 /// How a snapshot behaves; defaults fit a live mail server.
@@ -88,6 +122,12 @@ package struct ImageOptions: Sendable {
     package var stabilityAttempts: Int = 3
     /// Block size for files that are not SQLite.
     package var otherFileBlockSize: Int = 65_536
+    /// The mail store's folder: below it, every folder on the way to the mailbox is opened
+    /// with `O_NOFOLLOW` (the store's contents are the mail server account's, not drctl's).
+    package var storeRoot: String?
+    /// The (device, inode) the mailbox had when the store was listed: another file found under
+    /// its name is not backed up in its place.
+    package var expectedIdentity: FileIdentity?
 
     package init() {}
 }

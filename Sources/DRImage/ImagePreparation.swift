@@ -1,6 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What every mode starts from (the database descriptor, its header and stamp, the options),
 /// the metadata it fills in while it decides what the image is, and the checks they share.
 struct ImagePreparation {
+    /// The mailbox's folder and its name in it: every companion is opened through them.
+    let folder: StoreFolder
+    let name: String
     let database: SystemFile
     let header: DatabaseHeader
     /// Taken when the database was opened; the final check compares against it.
@@ -12,6 +19,26 @@ struct ImagePreparation {
 
     var initialModificationTimeNanoseconds: Int64 {
         Int64(initialStamp.mtimeSeconds) * 1_000_000_000 + Int64(initialStamp.mtimeNanoseconds)
+    }
+
+    func companion(_ suffix: String) -> String { name + suffix }
+
+    func companionPath(_ suffix: String) -> String { folder.pathOf(name + suffix) }
+
+    /// Stamps the database and its companions for `ImageMetadata.sourceStamp`; called by each
+    /// mode once its locks are held and before it pins its state.
+    mutating func stampSource() throws(ImageError) {
+        let now = try database.stamp()
+        let wal = try folder.stamp(companion("-wal"))?.stamp
+        let journalPresent = try folder.exists(companion("-journal"))
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        metadata.sourceStamp = SourceStamp(
+            size: now.size, mtimeNanoseconds: now.mtimeTotal, ctimeNanoseconds: now.ctimeTotal,
+            inode: now.inode, device: now.device,
+            walSize: wal?.size, walMtimeNanoseconds: wal?.mtimeTotal, walCtimeNanoseconds: wal?.ctimeTotal,
+            walInode: wal?.inode, journalPresent: journalPresent,
+            stampedAtNanoseconds: Int64(clock.tv_sec) * 1_000_000_000 + Int64(clock.tv_nsec))
     }
 
     /// The page size when nothing in the files says it.

@@ -23,14 +23,15 @@ enum Pin {
     }
 
     /// Checks what the mode could not lock; the file's identity is checked by the session.
-    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(ImageError) {
+    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, folder: StoreFolder, name: String,
+                        path: String) throws(ImageError) {
         switch self {
         case .walLive:
             break
         case .walOffline(let pin):
-            try pin.checkUnchanged(path: path)
+            try pin.checkUnchanged(folder: folder, name: name, path: path)
         case .rollback(let pin):
-            try pin.checkUnchanged(database: database, initialStamp: initialStamp, path: path)
+            try pin.checkUnchanged(database: database, initialStamp: initialStamp, folder: folder, name: name, path: path)
         case .plainFile(let pin):
             try pin.checkUnchanged(database: database, initialStamp: initialStamp, path: path)
         }
@@ -61,6 +62,9 @@ struct PageOverlay {
 /// too). A preparation that fails drops what it had taken, and each lock owner releases
 /// itself then.
 final class ImageSession {
+    /// The mailbox's folder, held open so the final check looks at the same folder.
+    private let folder: StoreFolder
+    private let name: String
     let database: SystemFile
     let metadata: ImageMetadata
     private let initialStamp: FileStamp
@@ -68,7 +72,10 @@ final class ImageSession {
     private var released = false
     private var finished = false
 
-    private init(database: SystemFile, metadata: ImageMetadata, initialStamp: FileStamp, pin: Pin) {
+    private init(folder: StoreFolder, name: String, database: SystemFile, metadata: ImageMetadata,
+                 initialStamp: FileStamp, pin: Pin) {
+        self.folder = folder
+        self.name = name
         self.database = database
         self.metadata = metadata
         self.initialStamp = initialStamp
@@ -82,50 +89,54 @@ final class ImageSession {
     // MARK: opening
 
     static func open(path: String, options: ImageOptions) throws(ImageError) -> ImageSession {
-        let database = try SystemFile.open(path)
+        let (folder, name) = try StoreFolder.open(containing: path, root: options.storeRoot)
+        let database = try SystemFile.open(name, in: folder)
         let stamp = try database.stamp()
-        var info = stat()
-        if fstat(database.fd, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
-            throw ImageError(.imageNotRegular, message: "\(path) is not a regular file; give the path of a mailbox database file")
+        if let expected = options.expectedIdentity,
+           expected.device != stamp.device || expected.inode != stamp.inode {
+            throw ImageError(.imageReplaced, message: "\(path): this is not the file that was listed (another one was put in its place since); it is not backed up in this run. Check who replaces mailboxes; the next run lists the store again",
+                             context: ErrorContext(file: path))
         }
         let header = DatabaseHeader(try database.readBytes(count: 100, at: 0))
         let metadata = ImageMetadata(
             path: path, mode: .notSQLite, cipher: header.cipher, pageSize: options.otherFileBlockSize,
             pageCount: 0, imageSize: 0, reservedBytes: header.reservedBytes,
             consistency: ConsistencyPoint(hotJournalApplied: false), overlaidPages: 0, pageSizeSource: "default")
-        var preparation = ImagePreparation(database: database, header: header, initialStamp: stamp,
-                                              options: options, metadata: metadata)
+        var preparation = ImagePreparation(folder: folder, name: name, database: database, header: header,
+                                           initialStamp: stamp, options: options, metadata: metadata)
         let pin: Pin
         if header.looksLikeOtherFormat {
+            try preparation.stampSource()
             pin = .plainFile(PlainFilePin.prepare(&preparation))
-        } else if try isWal(header, path: path) {
+        } else if try isWal(header, preparation) {
             pin = try walPin(&preparation)
         } else {
             pin = .rollback(try RollbackPin.prepare(&preparation))
         }
-        return ImageSession(database: database, metadata: preparation.metadata, initialStamp: stamp, pin: pin)
+        return ImageSession(folder: folder, name: name, database: database, metadata: preparation.metadata,
+                            initialStamp: stamp, pin: pin)
     }
 
     /// A plaintext header says; an opaque one (SQLCipher) is taken as WAL if a `-wal` or
     /// `-shm` exists.
-    private static func isWal(_ header: DatabaseHeader, path: String) throws(ImageError) -> Bool {
+    private static func isWal(_ header: DatabaseHeader, _ preparation: ImagePreparation) throws(ImageError) -> Bool {
         if let walMode = header.walMode {
             return walMode
         }
-        let walExists = try stampOfPath(path + "-wal") != nil
-        let shmExists = try stampOfPath(path + "-shm") != nil
-        return walExists || shmExists
+        if try preparation.folder.exists(preparation.companion("-wal")) { return true }
+        return try preparation.folder.exists(preparation.companion("-shm"))
     }
 
     /// Takes SHARED, then chooses wal-live or wal-offline by whether a connection holds the
     /// dead-man switch of the `-shm`, and takes that mode's lock on it.
     private static func walPin(_ preparation: inout ImagePreparation) throws(ImageError) -> Pin {
         let path = preparation.path
-        let shmPath = path + "-shm"
+        let shmPath = preparation.companionPath("-shm")
         let shared = try SharedLock.take(on: preparation.database)
+        try preparation.stampSource()
         let shm: SystemFile?
         do {
-            shm = try SystemFile.openIfPresent(shmPath, writable: true)
+            shm = try SystemFile.openIfPresent(preparation.companion("-shm"), in: preparation.folder, writable: true)
         } catch {
             if error.code == .imagePermission {
                 throw ImageError(.imagePermission, message: "\(shmPath): cannot open for reading and writing (\(errnoDescription(error.errnoValue ?? EACCES))); drctl places a read mark in the -shm as every SQLite reader does, so it needs the same access as the mail server (run it as that user)",
@@ -184,7 +195,7 @@ final class ImageSession {
     func finish() throws(ImageError) {
         guard !finished else { return }
         defer { release() }
-        guard let now = try stampOfPath(path) else {
+        guard let now = try folder.stamp(name)?.stamp else {
             finished = true
             throw ImageError(.imageVanished, message: "\(path): the file was removed or renamed while it was being copied; the copy was discarded. Check who removes mailboxes, then retry")
         }
@@ -192,7 +203,7 @@ final class ImageSession {
             throw ImageError(.imageReplaced, message: "\(path): the file was replaced by another one while it was being copied; retrying with the new file",
                                 isTransient: true)
         }
-        try pin.checkUnchanged(database: database, initialStamp: initialStamp, path: path)
+        try pin.checkUnchanged(database: database, initialStamp: initialStamp, folder: folder, name: name, path: path)
         finished = true
     }
 

@@ -24,9 +24,10 @@ final class RollbackPin {
         let header = preparation.header
         let path = preparation.path
         let shared = try SharedLock.take(on: database)
+        try preparation.stampSource()
         let lockDeadline = monotonicNanoseconds() + UInt64(max(0, preparation.options.maxSharedLockMilliseconds)) * 1_000_000
         preparation.metadata.mode = .rollback
-        let walStampBefore = try stampOfPath(path + "-wal")
+        let walStampBefore = try preparation.folder.stamp(preparation.companion("-wal"))?.stamp
         let fileSize = try database.size()
         var consistency = ConsistencyPoint(hotJournalApplied: false)
         consistency.changeCounter = header.changeCounter
@@ -44,8 +45,8 @@ final class RollbackPin {
         // A hot journal: left by a writer that died mid-transaction. SQLite would roll it back
         // on the next open with the key; drctl applies its original pages to the image only.
         var hotJournal: PageOverlay?
-        let journalPath = path + "-journal"
-        if let journal = try SystemFile.openIfPresent(journalPath), fileSize > 0 {
+        let journalPath = preparation.companionPath("-journal")
+        if let journal = try SystemFile.openIfPresent(preparation.companion("-journal"), in: preparation.folder), fileSize > 0 {
             let journalSize = try journal.size()
             let first = try journal.readBytes(count: 28, at: 0)
             let reservedHeld = try database.isLockedByOthers(.exclusive, start: DatabaseLocks.reserved)
@@ -59,7 +60,11 @@ final class RollbackPin {
                         preparation.metadata.pageSizeSource = "journal"
                     }
                     preparation.metadata.pageSize = pageSize
-                    let offsets = try originalPages(in: journal, first: journalHeader, size: journalSize)
+                    // SQLite3MultipleCiphers encrypts a record's page image below the pager,
+                    // after the checksum was taken over the plaintext: without the key its
+                    // records cannot be checked. Plain SQLite and SQLCipher sum what is stored.
+                    let offsets = try originalPages(in: journal, first: journalHeader, size: journalSize,
+                                                    checksummed: header.cipher != .sqlite3mc)
                     preparation.metadata.pageCount = Int(journalHeader.originalPages)
                     hotJournal = PageOverlay(file: journal, offsets: offsets)
                     consistency.hotJournalApplied = true
@@ -86,12 +91,14 @@ final class RollbackPin {
     /// Where the original page images of a hot journal are (first record of each page wins),
     /// across all journal segments; only whole records within each header's record count are
     /// used, because SQLite writes the count only after the records are synced.
-    private static func originalPages(in journal: SystemFile, first: JournalHeader, size: Int64) throws(ImageError) -> [UInt32: Int64] {
+    private static func originalPages(in journal: SystemFile, first: JournalHeader, size: Int64,
+                                      checksummed: Bool) throws(ImageError) -> [UInt32: Int64] {
         let pageSize = first.pageSize
         let recordSize = Int64(4 + pageSize + 4)
         let sector = Int64(first.sectorSize)
         var headerOffset: Int64 = 0
         var header = first
+        let lockPage = UInt32(DatabaseLocks.pending / Int64(pageSize) + 1)
         var offsets: [UInt32: Int64] = [:]
         while true {
             let recordsStart = headerOffset + sector
@@ -100,10 +107,17 @@ final class RollbackPin {
             var record: Int64 = 0
             while record < count {
                 let at = recordsStart + record * recordSize
-                let number = try journal.readBytes(count: 4, at: at)
-                guard number.count == 4 else { break }
-                let page = bigEndianUInt32(number, 0)
-                if page != 0 && page <= first.originalPages && offsets[page] == nil {
+                let bytes = try journal.readBytes(count: Int(recordSize), at: at)
+                guard bytes.count == Int(recordSize) else { break }
+                let page = bigEndianUInt32(bytes, 0)
+                // pager_playback_one_page: a record whose checksum fails (a writer stopped
+                // while syncing it, or a hostile file) or that names page 0 or the lock page
+                // ends the playback, and no later record counts: as SQLite's rollback would.
+                if page == 0 || page == lockPage
+                    || (checksummed && bigEndianUInt32(bytes, 4 + pageSize) != header.checksum(bytes, pageSize: pageSize)) {
+                    return offsets
+                }
+                if page <= first.originalPages && offsets[page] == nil {
                     offsets[page] = at + 4
                 }
                 record += 1
@@ -127,9 +141,10 @@ final class RollbackPin {
 
     /// Under SHARED no rollback writer can commit. A change means a WAL-mode connection (not
     /// visible in an encrypted header) wrote it: the retry will see the WAL.
-    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, path: String) throws(ImageError) {
+    func checkUnchanged(database: SystemFile, initialStamp: FileStamp, folder: StoreFolder, name: String,
+                        path: String) throws(ImageError) {
         let current = try database.stamp()
-        let walAppeared = try stampOfPath(path + "-wal") != nil && walStampBefore == nil
+        let walAppeared = try folder.exists(name + "-wal") && walStampBefore == nil
         if current.size != initialStamp.size || current.mtimeSeconds != initialStamp.mtimeSeconds
             || current.mtimeNanoseconds != initialStamp.mtimeNanoseconds || walAppeared {
             throw ImageError.unstable(path, "it changed under the SHARED lock (a WAL-mode connection started)")

@@ -46,6 +46,9 @@ struct FileStamp: Equatable {
         links = UInt64(info.st_nlink)
     }
 
+    var mtimeTotal: Int64 { Int64(mtimeSeconds) * 1_000_000_000 + Int64(mtimeNanoseconds) }
+    var ctimeTotal: Int64 { Int64(ctimeSeconds) * 1_000_000_000 + Int64(ctimeNanoseconds) }
+
     func sameFile(as other: FileStamp) -> Bool {
         device == other.device && inode == other.inode
     }
@@ -79,29 +82,58 @@ final class SystemFile {
         }
     }
 
-    /// Opens an existing file read-only (or read-write for `-shm`); never creates anything.
-    static func open(_ path: String, writable: Bool = false) throws(ImageError) -> SystemFile {
-        let flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY
+    /// Opens `name` in `folder` read-only (or read-write for `-shm`) if it exists; nil when it
+    /// does not. Never creates anything.
+    ///
+    /// Everything in a mail store is written by the mail server's account, so a name may be a
+    /// symbolic link (to a file drctl can read and the account cannot) or a FIFO (whose open
+    /// would block forever, while SHARED is held). The entry is `lstat`ed relative to the
+    /// folder's descriptor and refused unless it is a regular file; it is then opened with
+    /// `O_NOFOLLOW | O_NONBLOCK`, so neither a link nor a FIFO swapped in meanwhile can be
+    /// followed or block, and `fstat` must show the same regular file before any byte is read.
+    static func openIfPresent(_ name: String, in folder: StoreFolder, writable: Bool = false) throws(ImageError) -> SystemFile? {
+        let path = folder.pathOf(name)
+        guard let listed = try folder.stamp(name) else { return nil }
+        try StoreFolder.requireRegular(listed.type, path: path)
+        let flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK
+        var fd: Int32 = -1
         while true {
-            let fd = Glibc.open(path, flags)
-            if fd >= 0 {
-                return SystemFile(path: path, fd: fd, writable: writable)
-            }
+            fd = openat(folder.fd, name, flags)
+            if fd >= 0 { break }
             let err = errno
             if err == EINTR { continue }
-            throw ImageError.system(writable ? "open for reading and writing" : "open",
-                                       path: path, errno: err)
+            if err == ENOENT { return nil }
+            if err == ELOOP {
+                throw StoreFolder.notRegular(path, what: "a symbolic link")
+            }
+            throw ImageError.system(writable ? "open for reading and writing" : "open", path: path, errno: err)
         }
+        let file = SystemFile(path: path, fd: fd, writable: writable)
+        var info = stat()
+        if fstat(fd, &info) != 0 {
+            throw ImageError.system("fstat", path: path, errno: errno)
+        }
+        try StoreFolder.requireRegular(info.st_mode & S_IFMT, path: path)
+        let opened = FileStamp(info)
+        if !opened.sameFile(as: listed.stamp) {
+            throw ImageError(.imageReplaced, message: "\(path): the file was replaced by another one while it was being opened; retrying with the new file",
+                             context: ErrorContext(file: path), isTransient: true)
+        }
+        return file
     }
 
-    /// Opens `path` if it exists; nil when it does not.
-    static func openIfPresent(_ path: String, writable: Bool = false) throws(ImageError) -> SystemFile? {
-        do {
-            return try open(path, writable: writable)
-        } catch {
-            if error.errnoValue == ENOENT { return nil }
-            throw error
+    /// Opens a file by path, with the same checks (its folder opened as given).
+    static func open(_ path: String, writable: Bool = false) throws(ImageError) -> SystemFile {
+        let (folder, name) = try StoreFolder.open(containing: path, root: nil)
+        return try open(name, in: folder, writable: writable)
+    }
+
+    /// Opens `name` in `folder`; a missing file is an error (`image.missing`).
+    static func open(_ name: String, in folder: StoreFolder, writable: Bool = false) throws(ImageError) -> SystemFile {
+        guard let file = try openIfPresent(name, in: folder, writable: writable) else {
+            throw ImageError.system(writable ? "open for reading and writing" : "open", path: folder.pathOf(name), errno: ENOENT)
         }
+        return file
     }
 
     func stamp() throws(ImageError) -> FileStamp {
@@ -131,6 +163,22 @@ final class SystemFile {
             done += n
         }
         return done
+    }
+
+    /// Writes all of `bytes` at `offset` (the `-shm` read mark only).
+    func write(_ bytes: [UInt8], at offset: Int64) throws(ImageError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                pwrite(fd, raw.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            }
+            if n < 0 {
+                let err = errno
+                if err == EINTR { continue }
+                throw ImageError.system("write at offset \(offset + Int64(done))", path: path, errno: err)
+            }
+            done += n
+        }
     }
 
     /// Reads `count` bytes at `offset` into a new array, shorter if the file ends first.
@@ -186,15 +234,98 @@ final class SystemFile {
     }
 }
 
-/// Stats a path without opening it; nil when it does not exist.
-func stampOfPath(_ path: String) throws(ImageError) -> FileStamp? {
-    var info = stat()
-    if stat(path, &info) != 0 {
-        let err = errno
-        if err == ENOENT { return nil }
-        throw ImageError.system("stat", path: path, errno: err)
+/// The folder a mailbox lives in, held open for the whole snapshot: the database and its
+/// `-wal`, `-shm` and `-journal` are all examined and opened relative to this descriptor, by
+/// name, never through a path that something in the store could redirect.
+final class StoreFolder {
+    /// For messages: the folder as the caller named it.
+    let path: String
+    private(set) var fd: Int32
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
     }
-    return FileStamp(info)
+
+    deinit {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    /// The folder of `file`: below `root` (the configured mail store) every folder is opened
+    /// relative to its parent with `O_NOFOLLOW`, so a folder the mail server's account
+    /// replaced by a link is refused; a path outside `root` (or without one, `drctl image`)
+    /// is the operator's own and its folder is opened as given.
+    /// - Returns: the folder and the file's name in it.
+    static func open(containing file: String, root: String?) throws(ImageError) -> (StoreFolder, String) {
+        var components = file.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard let name = components.popLast(), name != ".", name != ".." else {
+            throw ImageError(.imageNotRegular, message: "\(file) is not a file name; give the path of a mailbox database file")
+        }
+        var start = (file.hasPrefix("/") ? "/" : "") + components.joined(separator: "/")
+        if start.isEmpty { start = "." }
+        var below: [String] = []
+        if let root {
+            let rootComponents = root.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+            if root.hasPrefix("/") == file.hasPrefix("/"), components.count >= rootComponents.count,
+               Array(components.prefix(rootComponents.count)) == rootComponents {
+                start = root
+                below = Array(components.dropFirst(rootComponents.count))
+            }
+        }
+        var fd = Glibc.open(start, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 {
+            throw ImageError.system("open the folder", path: start, errno: errno)
+        }
+        var shown = start.hasSuffix("/") && start.count > 1 ? String(start.dropLast()) : start
+        for component in below {
+            shown += "/" + component
+            let child = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+            let err = errno
+            _ = Glibc.close(fd)
+            if child < 0 {
+                if err == ELOOP || err == ENOTDIR {
+                    throw notRegular(shown, what: err == ELOOP ? "a symbolic link" : "not a folder", folder: true)
+                }
+                throw ImageError.system("open the folder", path: shown, errno: err)
+            }
+            fd = child
+        }
+        return (StoreFolder(path: shown, fd: fd), name)
+    }
+
+    func pathOf(_ name: String) -> String {
+        path == "/" ? "/" + name : path + "/" + name
+    }
+
+    /// `lstat` of `name` in this folder (a link is not followed); nil when it does not exist.
+    func stamp(_ name: String) throws(ImageError) -> (stamp: FileStamp, type: mode_t)? {
+        var info = stat()
+        if fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
+            let err = errno
+            if err == ENOENT { return nil }
+            throw ImageError.system("stat", path: pathOf(name), errno: err)
+        }
+        return (FileStamp(info), info.st_mode & S_IFMT)
+    }
+
+    /// Whether `name` exists in this folder, whatever it is.
+    func exists(_ name: String) throws(ImageError) -> Bool {
+        try stamp(name) != nil
+    }
+
+    static func requireRegular(_ type: mode_t, path: String) throws(ImageError) {
+        switch type {
+        case S_IFREG: return
+        case S_IFLNK: throw notRegular(path, what: "a symbolic link")
+        case S_IFDIR: throw notRegular(path, what: "a folder")
+        default: throw notRegular(path, what: "a FIFO, socket or device")
+        }
+    }
+
+    static func notRegular(_ path: String, what: String, folder: Bool = false) -> ImageError {
+        ImageError(.imageNotRegular, message: "\(path) is \(what), not a regular \(folder ? "folder" : "file"): drctl never follows links nor opens special files in a mail store (one could point anywhere drctl can read, or block it forever), so this mailbox is not backed up. Replace it with the real file, or remove it",
+                   context: ErrorContext(file: path))
+    }
 }
 
 /// Monotonic clock in nanoseconds.

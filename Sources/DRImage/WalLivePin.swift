@@ -40,8 +40,8 @@ final class WalLivePin {
             try preparation.checkWholePages(pageSize: indexHeader.pageSize)
             preparation.metadata.pageCount = Int(databasePages)
         } else {
-            let walPath = preparation.path + "-wal"
-            guard let wal = try SystemFile.openIfPresent(walPath) else {
+            let walPath = preparation.companionPath("-wal")
+            guard let wal = try SystemFile.openIfPresent(preparation.companion("-wal"), in: preparation.folder) else {
                 throw ImageError.inconsistentShm(shmPath, "it names \(indexHeader.mxFrame) committed WAL frames, but \(walPath) does not exist")
             }
             guard let walHeader = WalHeader(try wal.readBytes(count: WalHeader.size, at: 0)) else {
@@ -85,7 +85,7 @@ final class ReadMarkLock {
     let slot: Int
     /// The wal-index header the mark was pinned for, re-checked once READ(slot) was held.
     let header: WalIndexHeader
-    /// Dropped on release: with it goes the last reference to the mapping, which unmaps it.
+    /// Dropped on release.
     private var index: WalIndex?
 
     private init(index: WalIndex, slot: Int, header: WalIndexHeader) {
@@ -103,19 +103,19 @@ final class ReadMarkLock {
     /// that the mark and the header did not change meanwhile (else tries again).
     static func pin(in index: WalIndex) throws(ImageError) -> ReadMarkLock {
         for _ in 0..<200 {
-            guard let current = index.readHeader() else {
+            guard let current = try index.readHeader() else {
                 sleepMicroseconds(200)
                 continue
             }
             var slot: Int?
-            for i in 1..<WalIndexLayout.readerSlots where index.readMark(i) == current.mxFrame {
+            for i in 1..<WalIndexLayout.readerSlots where try index.readMark(i) == current.mxFrame {
                 slot = i
                 break
             }
             if slot == nil {
                 for i in 1..<WalIndexLayout.readerSlots {
                     if try index.file.tryLock(.exclusive, start: WalIndexLayout.readLock(i)) {
-                        index.setReadMark(i, current.mxFrame)
+                        try index.setReadMark(i, current.mxFrame)
                         index.file.unlock(start: WalIndexLayout.readLock(i))
                         slot = i
                         break
@@ -129,7 +129,7 @@ final class ReadMarkLock {
             guard try index.file.tryLock(.shared, start: WalIndexLayout.readLock(chosen)) else {
                 continue
             }
-            if index.readMark(chosen) == current.mxFrame, let again = index.readHeader(), again == current {
+            if try index.readMark(chosen) == current.mxFrame, let again = try index.readHeader(), again == current {
                 return ReadMarkLock(index: index, slot: chosen, header: current)
             }
             index.file.unlock(start: WalIndexLayout.readLock(chosen))

@@ -23,14 +23,11 @@ final class WalOfflinePin {
     static func prepare(shared: SharedLock, deadManSwitch: DeadManSwitch?,
                         _ preparation: inout ImagePreparation) throws(ImageError) -> WalOfflinePin {
         let header = preparation.header
-        let walPath = preparation.path + "-wal"
+        let walPath = preparation.companionPath("-wal")
         preparation.metadata.mode = .walOffline
-        // Nothing in this mode compares a stamp of the WAL; the stat stays so that a WAL that
-        // cannot be examined fails the snapshot here, as it always has.
-        _ = try stampOfPath(walPath)
         var consistency = ConsistencyPoint(hotJournalApplied: false)
         var walHeader: WalHeader?
-        let wal = try SystemFile.openIfPresent(walPath)
+        let wal = try SystemFile.openIfPresent(preparation.companion("-wal"), in: preparation.folder)
         if let wal {
             walHeader = WalHeader(try wal.readBytes(count: WalHeader.size, at: 0))
         }
@@ -74,8 +71,8 @@ final class WalOfflinePin {
 
     /// Without a `-shm` to lock, a connection could have started during the copy: it creates
     /// the `-shm` first, so its appearance is the sign.
-    func checkUnchanged(path: String) throws(ImageError) {
-        if deadManSwitch == nil, try stampOfPath(path + "-shm") != nil {
+    func checkUnchanged(folder: StoreFolder, name: String, path: String) throws(ImageError) {
+        if deadManSwitch == nil, try folder.exists(name + "-shm") {
             throw ImageError.unstable(path, "a connection opened it while the WAL was being read")
         }
     }

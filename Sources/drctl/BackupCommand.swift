@@ -13,7 +13,11 @@ struct Backup: ParsableCommand {
             whose file and WAL have not changed since the last snapshot are not read.
 
             A target that fails is reported and skipped; the others still get the whole \
-            backup. Exit status 1 when any mailbox or target failed (the summary names them).
+            backup. Entries of the store that are not backed up (symbolic links, FIFOs and \
+            other special files, names that are not UTF-8, folders that cannot be read) are \
+            named with their reason; links are never followed. Exit status 1 when any mailbox \
+            or target failed or any entry was left out (the summary names them); a mailbox \
+            deleted while the backup ran is only reported.
 
             Examples:
               drctl backup
@@ -62,6 +66,9 @@ struct Backup: ParsableCommand {
             for failure in report.failures {
                 StandardStreams.writeError("drctl: error: mailbox \(failure.mailbox): \(failure.error)\n")
             }
+            for skipped in report.skipped {
+                StandardStreams.writeError("drctl: error: not backed up (\(skipped.reason.rawValue)): \(skipped.detail)\n")
+            }
         } else {
             print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
             print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteSize.format(report.imageBytes)) in images, \(ByteSize.format(report.bytesRead)) read")
@@ -75,6 +82,9 @@ struct Backup: ParsableCommand {
             }
             for failure in report.failures {
                 print("  mailbox \(failure.mailbox): FAILED — \(failure.error)")
+            }
+            for skipped in report.skipped {
+                print("  \(skipped.path): NOT BACKED UP (\(skipped.reason.rawValue)) — \(skipped.detail)")
             }
             for mailbox in report.vanished {
                 print("  mailbox \(mailbox): deleted while the backup ran (its earlier snapshots remain)")
