@@ -49,6 +49,9 @@ package enum MailStore {
         package var detail: String
     }
 
+    /// Folders below the store deeper than this are reported, not walked.
+    static let maximumDepth = 64
+
     /// What a walk of the store found.
     package struct Listing: Sendable {
         package var mailboxes: [Mailbox] = []
@@ -65,7 +68,7 @@ package enum MailStore {
                             context: ErrorContext(file: root), underlying: .errno(err))
         }
         var listing = Listing()
-        walk(folderFD: rootFD, root: root, relative: [], include: include, into: &listing)
+        walk(folderFD: rootFD, root: root, relative: [], depth: 0, include: include, into: &listing)
         listing.mailboxes.sort { $0.id < $1.id }
         listing.skipped.sort { $0.path < $1.path }
         return listing
@@ -78,7 +81,7 @@ package enum MailStore {
 
     /// Lists the folder open as `folderFD` (and closes it). `relative` is its path from the
     /// root, as raw name bytes.
-    private static func walk(folderFD: Int32, root: String, relative: [UInt8], include: [String],
+    private static func walk(folderFD: Int32, root: String, relative: [UInt8], depth: Int, include: [String],
                              into listing: inout Listing) {
         guard let dir = fdopendir(folderFD) else {
             let err = errno
@@ -103,9 +106,20 @@ package enum MailStore {
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             let path = relative.isEmpty ? name : relative + [0x2F] + name
             guard let id = String(validating: path, as: UTF8.self) else {
-                listing.skipped.append(Skipped(
-                    path: display(path), reason: .nameNotUTF8,
-                    detail: "\(display(path)): the name is not valid UTF-8, so it cannot be recorded faithfully and is not backed up; rename it (for example with convmv) and run the backup again"))
+                // Refused, not guessed at: it cannot be recorded faithfully, and two such names
+                // could collide. Named when it is, or may hold, a mailbox (a folder, or a name
+                // that matches include once its bad bytes are replaced); other files are not
+                // mailboxes and pass unmentioned like any file include does not match.
+                var info = stat()
+                let isFolder = (name + [0]).withUnsafeBufferPointer { raw in
+                    raw.withMemoryRebound(to: CChar.self) { fstatat(fd, $0.baseAddress!, &info, AT_SYMLINK_NOFOLLOW) }
+                } == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+                let lossy = String(decoding: path, as: UTF8.self)
+                if isFolder || include.contains(where: { Glob.matches($0, lossy) }) {
+                    listing.skipped.append(Skipped(
+                        path: display(path), reason: .nameNotUTF8,
+                        detail: "\(display(path)): the name is not valid UTF-8, so it cannot be recorded faithfully and is not backed up; rename it (for example with convmv) and run the backup again"))
+                }
                 continue
             }
             // Valid UTF-8 here, since the whole path is.
@@ -149,6 +163,14 @@ package enum MailStore {
             }
         }
         for folder in subfolders {
+            // Each level holds a descriptor and a stack frame: a store nested deeper than any
+            // mail server lays out is named, not walked until descriptors run out.
+            guard depth < maximumDepth else {
+                listing.skipped.append(Skipped(
+                    path: display(folder), reason: .unreadableFolder,
+                    detail: "\(display(folder)) is nested more than \(maximumDepth) folders below the mail store; it is not listed, and any mailbox in it is not backed up"))
+                continue
+            }
             let name = String(decoding: folder.split(separator: 0x2F).last ?? [], as: UTF8.self)
             let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
             guard child >= 0 else {
@@ -157,7 +179,7 @@ package enum MailStore {
                 listing.skipped.append(unreadable(folder, root: root, errno: err, what: "open"))
                 continue
             }
-            walk(folderFD: child, root: root, relative: folder, include: include, into: &listing)
+            walk(folderFD: child, root: root, relative: folder, depth: depth + 1, include: include, into: &listing)
         }
     }
 

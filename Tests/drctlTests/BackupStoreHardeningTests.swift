@@ -270,6 +270,34 @@ struct BackupStoreHardeningTests {
         }
     }
 
+    @Test("item 9: a store nested past the depth bound is named; a non-UTF-8 name include cannot match is not a mailbox")
+    func deepStoreAndForeignNames() throws {
+        let fixture = try BackupHome()
+        let good = try fixture.generate(cipher: "none", journal: "delete", count: 1, messages: 30, seed: 9)
+        try fixture.initRepository()
+        // 70 folders deep, with a mailbox-looking file at the bottom.
+        var deep = fixture.store
+        for _ in 0..<70 { deep += "/d" }
+        try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: deep + "/bottom.db", contents: Data("x".utf8))
+        // "notes\xE9.txt": not UTF-8, but no include pattern could match it.
+        var raw = Array(fixture.store.utf8) + Array("/notes".utf8) + [0xE9] + Array(".txt".utf8) + [0]
+        let made = raw.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { open($0, O_CREAT | O_WRONLY, 0o600) }
+        }
+        try #require(made >= 0)
+        close(made)
+
+        let (status, stdout, stderr, parsed) = try backupWithin(fixture, seconds: 60)
+        #expect(status == 1, "exit \(status ?? -1): \(stderr)")
+        let report = try #require(parsed, "no JSON report: \(stdout) \(stderr)")
+        let skipped = try #require(report.skipped, "the report has no skipped entries: \(stdout)")
+        #expect(skipped.count == 1, "\(skipped)")
+        #expect(skipped.first?.reason == "unreadable-folder")
+        #expect(skipped.first?.path.hasPrefix(String(repeating: "d/", count: 60)) == true, "\(skipped)")
+        #expect(report.files == good.count && report.failures.isEmpty, "\(report.failures)")
+    }
+
     @Test("item 9: a folder of the store that cannot be read is named, the rest of the store is backed up, and the run exits 1")
     func unreadableFolder() throws {
         let fixture = try BackupHome()
