@@ -58,7 +58,7 @@ package enum RestoreJob {
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                            options: Options) throws(CoreError) -> Report {
         let clock = ContinuousClock.now
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, only: options.target)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var stores = repository.stores

@@ -44,7 +44,7 @@ package struct IndexObject: Sendable, Equatable {
     static func open(_ bytes: [UInt8], name: String, target: String,
                      keys: RepositoryKeys) throws(RepositoryError) -> IndexObject {
         let damaged = { (why: String) in
-            RepositoryError(.repositoryIndexDamaged, message: "target \(target): index object \(name) is damaged: \(why); run drctl check, then drctl repair index")
+            RepositoryError(.repositoryIndexDamaged, message: "target \(target): index object \(name) is damaged: \(why); run drctl check --read-data to see what it affects (the next backup indexes the packs it names again from their own headers), then remove it")
         }
         guard "index/" + ContentAddress.of(bytes) == name else {
             throw damaged("its content does not match its name")
