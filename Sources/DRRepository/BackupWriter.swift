@@ -303,6 +303,12 @@ package final class BackupWriter: Sendable {
                               mailboxes: Set<String>) throws(RepositoryError) -> [String: SnapshotManifest.FileEntry] {
         let healthy = healthyStores
         guard !healthy.isEmpty else { return [:] }
+        // A target lost packs: an unchanged file's old entry may name chunks it no longer has,
+        // so this once every file is read again and whatever that target lacks is stored there.
+        let lostPacks = state.withLock { state in
+            healthy.contains { state.degraded[$0.targetName]?.contains { $0.code == .repositoryPackLost } ?? false }
+        }
+        if lostPacks { return [:] }
         var common: Set<String>?
         for store in healthy {
             let names: [String]

@@ -158,15 +158,14 @@ final class ChunkPresence: @unchecked Sendable {
             while try known.step() { merged.insert(known.text(0)) }
             let recorded = try database.prepare("SELECT pack, length FROM packs WHERE target = ?1")
             recorded.bind(1, text: target)
-            var lost: [(String, String)] = []
+            var lost = false
             while try recorded.step() {
-                let pack = recorded.text(0)
-                if let problem = why(pack, length: UInt64(max(0, recorded.int(1)))) { lost.append((pack, problem)) }
+                if why(recorded.text(0), length: UInt64(max(0, recorded.int(1)))) != nil { lost = true }
             }
             // An index object this cache merged is gone (a prune rewrote the index), or a pack
             // it relies on is gone or damaged: forget the target and rebuild its knowledge,
             // leaving out the packs the target does not hold as indexed.
-            if !merged.isSubset(of: Set(names)) || !lost.isEmpty {
+            if !merged.isSubset(of: Set(names)) || lost {
                 try database.transaction { () throws(SQLiteError) in
                     try database.execute("UPDATE chunks SET targets = targets & \(~Int64(bit) & 0xFFFF) WHERE targets & \(bit) != 0")
                     for table in ["merged", "packs"] {
@@ -177,8 +176,9 @@ final class ChunkPresence: @unchecked Sendable {
                 }
                 merged = []
             }
-            var reported = Set(lost.map(\.0))
-            findings.lostPacks = lost
+            // The packs lost are reported by the merge below, from the index objects that
+            // still name them (a pack whose index object is gone too was pruned, not lost).
+            var reported: Set<String> = []
             for name in names.sorted() where !merged.contains(name) {
                 let object: IndexObject
                 do {

@@ -134,15 +134,28 @@ package struct BlobIndex: Sendable {
         return result
     }
 
-    /// Every index object of one target, merged (read one object at a time).
+    /// Index objects that could not be read or opened while loading (left out, each naming
+    /// its target and object).
+    package private(set) var damaged: [RepositoryError] = []
+
+    /// Every index object of one target, merged (read one object at a time). A damaged one is
+    /// left out and recorded in `damaged`, never thrown: the others still locate their blobs
+    /// (a backup indexes the packs it named again from their headers), and what only it
+    /// located is then looked for on another target.
     package static func load(from store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> BlobIndex {
         var index = BlobIndex()
         let names: [String]
         do { names = try store.list(prefix: "index/") } catch { throw RepositoryError(error) }
         for name in names {
-            let bytes: [UInt8]
-            do { bytes = try store.get(name) } catch { throw RepositoryError(error) }
-            index.add(try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys))
+            do throws(RepositoryError) {
+                let bytes: [UInt8]
+                do { bytes = try store.get(name) } catch { throw RepositoryError(error) }
+                index.add(try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys))
+            } catch {
+                var tagged = error
+                tagged.context = error.context.merged(with: ErrorContext(target: store.targetName, object: name))
+                index.damaged.append(tagged)
+            }
         }
         return index
     }
