@@ -164,14 +164,34 @@ struct TargetDamageTests {
         #expect(report?.targets.first { $0.name == "site-b" }?.ok == true)
     }
 
-    @Test("keys are read from every target: key objects lost on the first one, or planted there as a FIFO, a symlink, a huge file or junk, lock no one out and hang nothing; check names each")
+    @Test("keys are read from every target: with every key object gone from the first target, backup, snapshots and key list still open the repository")
     func keysFromEveryTarget() throws {
         let home = try BackupHome()
         try home.generate(cipher: "none", journal: "wal", count: 1, messages: 50)
         try home.initRepository()
         _ = try home.backupOK()
         let siteA = home.targetFolder("site-a")
-        for key in Self.objects("keys", in: siteA) { try FileManager.default.removeItem(atPath: "\(siteA)/\(key)") }
+        let keys = Self.objects("keys", in: siteA)
+        try #require(keys.count == 1)
+        try FileManager.default.removeItem(atPath: "\(siteA)/\(keys[0])")
+
+        #expect(try home.snapshots().count == 1)
+        let listed = try home.drctl(["key", "list", "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.count == 1)
+        #expect(rows?.first?["targets"] as? [String] == ["site-b"], "\(listed.stdout)")
+        let (backedUp, _) = try home.backup()
+        #expect(backedUp.status == 0, "\(backedUp.stderr)")
+    }
+
+    @Test("objects planted in keys/ of the first target — a FIFO, a symlink, a 64 GiB file, junk — lock no one out and hang nothing; check names each")
+    func plantedKeyObjects() throws {
+        let home = try BackupHome()
+        try home.generate(cipher: "none", journal: "wal", count: 1, messages: 50)
+        try home.initRepository()
+        _ = try home.backupOK()
+        let siteA = home.targetFolder("site-a")
         let planted = (fifo: "keys/" + String(repeating: "a", count: 64), link: "keys/" + String(repeating: "b", count: 64),
                        huge: "keys/" + String(repeating: "c", count: 64), junk: "keys/" + String(repeating: "d", count: 64))
         try #require(mkfifo("\(siteA)/\(planted.fifo)", 0o600) == 0)
@@ -183,16 +203,21 @@ struct TargetDamageTests {
         try Data("{\"not\": \"a key\"}".utf8).write(to: URL(fileURLWithPath: "\(siteA)/\(planted.junk)"))
 
         // A FIFO opened for reading would wait for a writer forever: every command is bounded.
-        let process = try RunningProcess(Drctl.binary, ["snapshots", "--json", "--config", home.config],
-                                         environment: home.home.environment, inheritEnvironment: false)
-        let deadline = Date().addingTimeInterval(60)
-        while process.process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.process.isRunning { process.signal(SIGKILL) }
-        let listed = process.wait()
-        #expect(!listed.signalled, "drctl snapshots hung on a FIFO planted in keys/")
+        func bounded(_ arguments: [String]) throws -> RunResult {
+            let process = try RunningProcess(Drctl.binary, arguments + ["--json", "--config", home.config],
+                                             environment: home.home.environment, inheritEnvironment: false)
+            let deadline = Date().addingTimeInterval(60)
+            while process.process.isRunning && Date() < deadline { usleep(50_000) }
+            if process.process.isRunning { process.signal(SIGKILL) }
+            let result = process.wait()
+            #expect(!result.signalled, "drctl \(arguments.joined(separator: " ")) hung on a FIFO planted in keys/")
+            return result
+        }
+        let listed = try bounded(["snapshots"])
         #expect(listed.status == 0, "\(listed.stderr)")
 
-        let (checked, report) = try home.check([])
+        let checked = try bounded(["check"])
+        let report = try? JSONDecoder().decode(CheckReport.self, from: Data(checked.stdout.utf8))
         #expect(checked.status == 3, "\(checked.stderr)")
         let a = try #require(report?.targets.first { $0.target == "site-a" }, "\(checked.stdout)")
         for name in [planted.fifo, planted.link, planted.huge, planted.junk] {
