@@ -220,7 +220,13 @@ package struct FileObjectStore: ObjectStore {
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             if name == "." || name == ".." || name.hasPrefix(".tmp-") { continue }
-            let isFolder = entry.pointee.d_type == UInt8(DT_DIR)
+            var isFolder = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                // Some file systems (older XFS, some NFS servers) leave the type to lstat; a
+                // folder taken for a file would hide every pack below it.
+                var info = stat()
+                isFolder = lstat("\(folder)/\(name)", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            }
             entries.append((name, isFolder))
         }
         for (name, isFolder) in entries {

@@ -62,6 +62,15 @@ struct TargetDamageTests {
         #expect(verdicts.count == mailboxes.count)
         #expect(verdicts.allSatisfy { $0.problems.isEmpty }, "\(verdicts.map(\.problems))")
 
+        // check, even without --read-data, names the pack (the older snapshot stays damaged on
+        // site-b: only site-a still has all of it).
+        let (checked, checkReport) = try home.check([])
+        #expect(checked.status == 3)
+        let expected = damage == "delete" ? "check.pack-missing" : "check.pack-size"
+        #expect(checkReport?.targets.first { $0.target == "site-b" }?.errors.contains { $0.object == lost && $0.code == expected } == true,
+                "\(checked.stdout)")
+        #expect(checkReport?.targets.first { $0.target == "site-a" }?.errors.isEmpty == true)
+
         // Healed: the run after that finds nothing wrong and stores nothing new.
         let after = try home.backupOK()
         #expect(after.targets.allSatisfy { $0.damage.isEmpty })
