@@ -78,6 +78,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case transportPermission = "transport.permission"
     case transportNoSpace = "transport.no-space"
     case transportIo = "transport.io"
+    case transportNotAFile = "transport.not-a-file"
+    case transportTooLarge = "transport.too-large"
 
     case imageMissing = "image.missing"
     case imagePermission = "image.permission"
@@ -130,6 +132,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case repositoryEncode = "repository.encode"
     case repositoryInternal = "repository.internal"
     case repositoryPackDamaged = "repository.pack-damaged"
+    case repositoryPackLost = "repository.pack-lost"
     case repositoryBlobDamaged = "repository.blob-damaged"
     case repositoryIndexDamaged = "repository.index-damaged"
     case repositoryManifestDamaged = "repository.manifest-damaged"
@@ -173,6 +176,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case checkSubset = "check.subset"
     case checkPackMissing = "check.pack-missing"
     case checkPackHash = "check.pack-hash"
+    case checkPackSize = "check.pack-size"
     case checkIndexMismatch = "check.index-mismatch"
     case checkBlobMissing = "check.blob-missing"
     case checkBadManifest = "check.bad-manifest"
@@ -247,6 +251,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .transportPermission: (.permissionDenied, "a target refused access (file permissions)")
         case .transportNoSpace: (.ioError, "a target is full")
         case .transportIo: (.ioError, "a target failed with an I/O error")
+        case .transportNotAFile: (.dataError, "an object on a target is not a regular file (a symlink, folder or device)")
+        case .transportTooLarge: (.dataError, "an object on a target is larger than any object of its kind")
         case .imageMissing: (.noInput, "a mailbox file does not exist (removed or renamed)")
         case .imagePermission: (.permissionDenied, "a mailbox or its -shm cannot be opened (read and write for the -shm)")
         case .imageIo: (.ioError, "reading a mailbox failed at the operating-system level")
@@ -295,6 +301,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .repositoryEncode: (.failure, "a repository object could not be encoded")
         case .repositoryInternal: (.failure, "a defect in the repository layer")
         case .repositoryPackDamaged: (.integrity, "a pack is damaged (its trailer or header is wrong)")
+        case .repositoryPackLost: (.integrity, "a pack an index names is missing or of the wrong size on a target (a backup stores its chunks there again)")
         case .repositoryBlobDamaged: (.integrity, "a blob in a pack fails authentication")
         case .repositoryIndexDamaged: (.integrity, "an index object is damaged")
         case .repositoryManifestDamaged: (.integrity, "a snapshot record does not match its name")
@@ -333,6 +340,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .checkSubset: (.usage, "--read-data-subset is not N/T or a percentage")
         case .checkPackMissing: (.integrity, "check: a pack that the index names is missing")
         case .checkPackHash: (.integrity, "check: a pack's header does not hash to its name")
+        case .checkPackSize: (.integrity, "check: a pack's size on a target differs from the size its index records")
         case .checkIndexMismatch: (.integrity, "check: the index names blobs that a pack does not hold")
         case .checkBlobMissing: (.integrity, "check: a snapshot references a chunk that no index names")
         case .checkBadManifest: (.integrity, "check: a snapshot record's entry is malformed")

@@ -52,6 +52,10 @@ package enum BackupJob {
             package var error: String?
             package var storedBytes: Int64
             package var recoveredPacks: Int
+            /// Damage found on this target, which still took this backup (a lost pack whose
+            /// chunks were stored again, a damaged index object or snapshot record): the
+            /// target is degraded until `check` is clean.
+            package var degraded: [String] = []
         }
         package struct Failure: Sendable, Codable {
             package var mailbox: String
@@ -74,9 +78,10 @@ package enum BackupJob {
         /// Entries of the store that are, or may hold, mailboxes and were not backed up (links,
         /// special files, names that are not UTF-8, folders that could not be read), with why.
         package var skipped: [MailStore.Skipped] = []
-        /// Success only when every mailbox of the store reached every target: a mailbox left
-        /// out for any reason but its deletion makes the run fail, so no omission is silent.
-        package var complete: Bool { failures.isEmpty && skipped.isEmpty && targets.allSatisfy(\.ok) }
+        /// Success only when every mailbox of the store reached every target and no target was
+        /// found damaged: a mailbox left out for any reason but its deletion makes the run
+        /// fail, so no omission is silent.
+        package var complete: Bool { failures.isEmpty && skipped.isEmpty && targets.allSatisfy { $0.ok && $0.degraded.isEmpty } }
     }
 
     /// Prepares (`BackupPlan`), backs the mailboxes up on a pool of workers
@@ -201,7 +206,10 @@ package enum BackupJob {
             Report.TargetResult(name: store.targetName, ok: writer.failures[store.targetName] == nil,
                                 error: writer.failures[store.targetName]?.message,
                                 storedBytes: writer.storedBytes[store.targetName] ?? 0,
-                                recoveredPacks: writer.recoveredPacks[store.targetName]?.count ?? 0)
+                                recoveredPacks: writer.recoveredPacks[store.targetName]?.count ?? 0,
+                                degraded: ((writer.degraded[store.targetName] ?? [])
+                                           + repository.damagedKeys.filter { $0.context.target == store.targetName })
+                                    .map(\.message))
         } + repository.unavailable.map { unavailable in
             Report.TargetResult(name: unavailable.target, ok: false, error: unavailable.error.message,
                                 storedBytes: 0, recoveredPacks: 0)

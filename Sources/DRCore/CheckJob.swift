@@ -115,6 +115,11 @@ package enum CheckJob {
             let known = CoreError(error)
             report.errors.append(Problem(object: object, code: known.code, message: known.message))
         }
+        // Key objects that opening found damaged on this target (the repository opened with
+        // another copy or another key).
+        for damaged in repository.damagedKeys where damaged.context.target == store.targetName {
+            problem(damaged.context.object ?? "keys/", damaged)
+        }
 
         // Index objects, one by one, so that one damaged object does not hide the rest.
         var index = BlobIndex()
@@ -131,8 +136,10 @@ package enum CheckJob {
 
         // Packs present versus packs indexed.
         var present: [String: String] = [:]
+        var sizes: [String: Int64] = [:]
         do {
-            for name in try store.list(prefix: "data/") {
+            sizes = try store.listSizes(prefix: "data/")
+            for name in sizes.keys.sorted() {
                 if let id = PackNaming.id(fromObjectName: name) {
                     present[id] = name
                 } else {
@@ -146,6 +153,12 @@ package enum CheckJob {
         for (pack, _) in index.packs where present[pack] == nil {
             report.errors.append(Problem(object: PackNaming.objectName(pack), code: .checkPackMissing,
                                          message: "pack \(PackNaming.objectName(pack)) is named by an index but missing from target \(store.targetName)"))
+            report.damagedPacks.append(pack)
+        }
+        for (pack, length) in index.packs.sorted(by: { $0.key < $1.key }) {
+            guard let name = present[pack], let size = sizes[name], size != Int64(length) else { continue }
+            report.errors.append(Problem(object: name, code: .checkPackSize,
+                                         message: "target \(store.targetName): pack \(name) holds \(size) bytes where its index says \(length): it is damaged; the next backup stores its chunks on this target again"))
             report.damagedPacks.append(pack)
         }
         for (pack, name) in present where index.packs[pack] == nil {

@@ -112,9 +112,19 @@ package enum KeyJobs {
 
     /// Opens the repository. `requireAll` false leaves out targets that cannot be opened
     /// (listed in `unavailable`), for the jobs that must go on with the others.
+    /// - Parameter only: the one target to use (`--target`), chosen before anything is read,
+    ///   so that the other targets — unreachable, or holding damaged objects — are never
+    ///   touched.
     package static func open(_ configuration: Configuration, secrets: SecretSources,
-                            requireAll: Bool = true) throws(CoreError) -> Repository {
-        let stores = try Targets.stores(for: configuration)
+                            requireAll: Bool = true, only: String? = nil) throws(CoreError) -> Repository {
+        var stores = try Targets.stores(for: configuration)
+        if let only {
+            let all = stores
+            stores = all.filter { $0.targetName == only }
+            if stores.isEmpty {
+                throw CoreError(.restoreUnknownTarget, message: "no target named \(only) in the configuration (targets: \(all.map(\.targetName).joined(separator: ", ")))")
+            }
+        }
         let secret = try secrets.unlockSecret(for: configuration)
         do {
             return try Repository.open(stores, secret: secret, requireAll: requireAll)

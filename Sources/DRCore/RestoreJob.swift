@@ -83,7 +83,7 @@ package enum RestoreJob {
             throw CoreError(.restoreNoDestination, message: "give a destination folder with --to DIR")
         }
         try refuseLiveStore(options.destination, store: configuration.store.path, inPlace: options.inPlace)
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, only: options.target)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var stores = repository.stores

@@ -24,6 +24,7 @@ package final class BackupWriter: Sendable {
     private let stores: [any ObjectStore]
     private let packSize: Int
     private let compressionLevel: Int
+    private let cachePath: String
 
     private struct State {
         /// Which targets hold each chunk, on disk (memory stays flat whatever the repository's
@@ -44,6 +45,9 @@ package final class BackupWriter: Sendable {
         var newRecords: [IndexObject.PackRecord] = []
         var recoveredPacks: [String: [IndexObject.PackRecord]] = [:]
         var failures: [String: RepositoryError] = [:]
+        /// Damage found on targets that still take this run's backup (lost packs whose chunks
+        /// are stored again, damaged index objects or manifests), per target.
+        var degraded: [String: [RepositoryError]] = [:]
         var storedBytes: [String: Int64] = [:]
         var newChunks = 0
         var newChunkBytes: Int64 = 0
@@ -54,6 +58,9 @@ package final class BackupWriter: Sendable {
     /// again by this run so their chunks are reused.
     package var recoveredPacks: [String: [IndexObject.PackRecord]] { state.withLock { $0.recoveredPacks } }
     package var failures: [String: RepositoryError] { state.withLock { $0.failures } }
+    /// Damage found on targets that still received this run's backup: each error names the
+    /// target and the object, and says what this run did about it.
+    package var degraded: [String: [RepositoryError]] { state.withLock { $0.degraded } }
     /// Bytes written per target by this run.
     package var storedBytes: [String: Int64] { state.withLock { $0.storedBytes } }
     package var newChunks: Int { state.withLock { $0.newChunks } }
@@ -83,6 +90,7 @@ package final class BackupWriter: Sendable {
             }
             cachePath = cacheFolder + "/presence.sqlite"
         }
+        self.cachePath = cachePath
         var initial = State(presence: try ChunkPresence(path: cachePath))
         for store in repository.stores {
             do throws(RepositoryError) {
@@ -97,17 +105,11 @@ package final class BackupWriter: Sendable {
                 } catch {
                     throw RepositoryError(error)
                 }
-                // Index objects not merged into the cache yet are read one at a time.
-                let names: [String]
-                do { names = try store.list(prefix: "index/") } catch { throw RepositoryError(error) }
-                let keys = self.keys
-                try initial.presence.synchronize(target: store.targetName, names: names) { (name) throws(RepositoryError) in
-                    let bytes: [UInt8]
-                    do throws(TransportError) { bytes = try store.get(name) } catch { throw RepositoryError(error) }
-                    return try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
-                }
+                let known = try Self.synchronize(initial.presence, store: store, keys: keys)
+                initial.degraded[store.targetName] = known.degraded
                 let indexedPacks = try initial.presence.indexedPacks(of: store.targetName)
-                let recovered = try Self.recoverUnindexedPacks(store: store, indexedPacks: indexedPacks, keys: keys)
+                let recovered = try Self.recoverUnindexedPacks(store: store, indexedPacks: indexedPacks,
+                                                               sizes: known.packSizes, keys: keys)
                 for record in recovered {
                     for entry in record.entries { initial.recovered[entry.id, default: 0] |= bit }
                 }
@@ -120,6 +122,59 @@ package final class BackupWriter: Sendable {
         let failures = initial.failures
         state = Mutex(initial)
         if failures.count == stores.count { throw Self.allFailed(failures) }
+    }
+
+    /// Merges one target's index objects into `presence`, believing each pack only as the
+    /// target's `data/` listing shows it. Returns the damage found, as errors that name the
+    /// target and object, and the listing (pack id → size).
+    private static func synchronize(_ presence: ChunkPresence, store: any ObjectStore,
+                                    keys: RepositoryKeys) throws(RepositoryError) -> (degraded: [RepositoryError], packSizes: [String: Int64]) {
+        let names: [String]
+        var packSizes: [String: Int64] = [:]
+        do throws(TransportError) {
+            names = try store.list(prefix: "index/")
+            for (name, size) in try store.listSizes(prefix: "data/") {
+                if let id = PackNaming.id(fromObjectName: name) { packSizes[id] = size }
+            }
+        } catch {
+            throw RepositoryError(error)
+        }
+        let findings = try presence.synchronize(target: store.targetName, names: names, packs: packSizes) { (name) throws(RepositoryError) in
+            let bytes: [UInt8]
+            do throws(TransportError) { bytes = try store.get(name) } catch { throw RepositoryError(error) }
+            return try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys)
+        }
+        var degraded: [RepositoryError] = findings.damagedIndexObjects.map { error in
+            RepositoryError(error.code, message: "\(error.message); this backup indexes the packs it names again from their own headers",
+                            context: error.context.merged(with: ErrorContext(target: store.targetName)),
+                            underlying: error.underlying)
+        }
+        for lost in findings.lostPacks {
+            let name = PackNaming.objectName(lost.pack)
+            degraded.append(RepositoryError(.repositoryPackLost, message: "target \(store.targetName): pack \(name), named by its index, is \(lost.why); this backup stores its chunks on \(store.targetName) again, but older snapshots that use them are damaged there: run drctl check --read-data to see which", context: ErrorContext(target: store.targetName, object: name)))
+        }
+        return (degraded, packSizes)
+    }
+
+    /// Runs `body` on the presence cache under the lock. A cache that fails (SQLite reports
+    /// damage or an I/O error in mid-run) is deleted, rebuilt from the healthy targets'
+    /// index objects, and `body` runs again: a cache is never worth a backup, and must not
+    /// fail every later run either.
+    private func withPresence<R>(_ body: (ChunkPresence, inout State) throws(RepositoryError) -> R) throws(RepositoryError) -> R {
+        try state.withLock { (state) throws(RepositoryError) -> R in
+            let presence = state.presence
+            do throws(RepositoryError) {
+                return try body(presence, &state)
+            } catch where error.code.rawValue.hasPrefix("sqlite.") {
+                let rebuilt = try ChunkPresence(path: cachePath, fresh: true)
+                for (target, bit) in state.bits { try rebuilt.assign(bit: bit, to: target) }
+                for store in stores where state.failures[store.targetName] == nil {
+                    _ = try Self.synchronize(rebuilt, store: store, keys: keys)
+                }
+                state.presence = rebuilt
+                return try body(rebuilt, &state)
+            }
+        }
     }
 
     /// Incomplete writes older than this (seconds) are removed at the start of a backup.
@@ -143,9 +198,9 @@ package final class BackupWriter: Sendable {
 
     package func store(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind,
                       compressor: ChunkCompressor?) throws(RepositoryError) {
-        let claimed = try state.withLock { (state) throws(RepositoryError) -> Bool in
+        let claimed = try withPresence { (presence, state) throws(RepositoryError) -> Bool in
             if state.claims.contains(id) { return false }
-            let held = try state.presence.targets(holding: id) | (state.recovered[id] ?? 0)
+            let held = try presence.targets(holding: id) | (state.recovered[id] ?? 0)
             if held & state.healthy == state.healthy { return false }
             state.claims.insert(id)
             state.newChunks += 1
@@ -206,8 +261,8 @@ package final class BackupWriter: Sendable {
         let failed = failures
         let holders = destinations.map(\.targetName).filter { failed[$0] == nil }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
-        try state.withLock { (state) throws(RepositoryError) in
-            try state.presence.record(indexObject: object, named: name, targets: holders)
+        try withPresence { (presence, _) throws(RepositoryError) in
+            try presence.record(indexObject: object, named: name, targets: holders)
         }
         // Every healthy target's cache entry now holds these chunks: the set can let them go.
         state.withLock { state in
@@ -247,7 +302,13 @@ package final class BackupWriter: Sendable {
     package func latestEntries(host: String, storePath: String,
                               mailboxes: Set<String>) throws(RepositoryError) -> [String: SnapshotManifest.FileEntry] {
         let healthy = healthyStores
-        guard let first = healthy.first else { return [:] }
+        guard !healthy.isEmpty else { return [:] }
+        // A target lost packs: an unchanged file's old entry may name chunks it no longer has,
+        // so this once every file is read again and whatever that target lacks is stored there.
+        let lostPacks = state.withLock { state in
+            healthy.contains { state.degraded[$0.targetName]?.contains { $0.code == .repositoryPackLost } ?? false }
+        }
+        if lostPacks { return [:] }
         var common: Set<String>?
         for store in healthy {
             let names: [String]
@@ -259,20 +320,38 @@ package final class BackupWriter: Sendable {
         // the other mailboxes look new to the next run). Manifests' times come from the local
         // cache, so only the manifests used are decrypted.
         let keys = self.keys
+        // A manifest damaged on one target is read from another; the damage is reported as
+        // that target's. One no target can read is left out: its files are then read again
+        // (never skipped on the word of a manifest that cannot be read).
+        var damaged: [String: [RepositoryError]] = [:]
         func load(_ name: String) throws(RepositoryError) -> SnapshotManifest {
-            let bytes: [UInt8]
-            do throws(TransportError) { bytes = try first.get(name) } catch { throw RepositoryError(error) }
-            return try SnapshotManifest.open(bytes, name: name, target: first.targetName, keys: keys)
+            for store in healthy {
+                do throws(RepositoryError) {
+                    let bytes: [UInt8]
+                    do throws(TransportError) { bytes = try store.get(name) } catch { throw RepositoryError(error) }
+                    return try SnapshotManifest.open(bytes, name: name, target: store.targetName, keys: keys)
+                } catch {
+                    var tagged = error
+                    tagged.context = error.context.merged(with: ErrorContext(target: store.targetName, object: name))
+                    damaged[store.targetName, default: []].append(tagged)
+                }
+            }
+            throw RepositoryError(.repositoryManifestDamaged, message: "snapshot record \(name) cannot be read from any target")
+        }
+        defer {
+            state.withLock { state in
+                for (target, errors) in damaged { state.degraded[target, default: []] += errors }
+            }
         }
         let names = (common ?? []).sorted()
-        let summaries = try state.withLock { (state) throws(RepositoryError) -> [(name: String, time: String, host: String, store: String)] in
-            try state.presence.manifestSummaries(names: names, load: load)
+        let summaries = try withPresence { (presence, _) throws(RepositoryError) -> [(name: String, time: String, host: String, store: String)] in
+            try presence.manifestSummaries(names: names, load: load)
         }
         let ours = summaries.filter { $0.host == host && $0.store == storePath }
         var entries: [String: SnapshotManifest.FileEntry] = [:]
         for summary in ours.sorted(by: { $0.time > $1.time }) {
             if mailboxes.isSubset(of: Set(entries.keys)) { break }
-            let manifest = try load(summary.name)
+            guard let manifest = try? load(summary.name) else { continue }
             for file in manifest.files where entries[file.path] == nil {
                 entries[file.path] = file
             }
@@ -306,18 +385,27 @@ package final class BackupWriter: Sendable {
                                context: first?.context ?? ErrorContext(), underlying: first?.underlying)
     }
 
-    /// Reads the header of every pack that no index names.
-    static func recoverUnindexedPacks(store: any ObjectStore, indexedPacks: Set<String>,
+    /// The packs that no index names (left by an interrupted run, or named only by a damaged
+    /// index object), each trusted only once every byte of it is authenticated: its header
+    /// hashes to its name, its blobs tile it, and every blob opens and hashes to its id. A
+    /// header alone would let a pack with damaged blobs be believed, and every later backup
+    /// would dedupe against chunks that cannot be read back.
+    /// - Parameter sizes: the target's `data/` listing (pack id → size; -1: not a file).
+    static func recoverUnindexedPacks(store: any ObjectStore, indexedPacks: Set<String>, sizes: [String: Int64],
                                       keys: RepositoryKeys) throws(RepositoryError) -> [IndexObject.PackRecord] {
         var records: [IndexObject.PackRecord] = []
-        let names: [String]
-        do { names = try store.list(prefix: "data/") } catch { throw RepositoryError(error) }
-        for name in names {
-            guard let id = PackNaming.id(fromObjectName: name), !indexedPacks.contains(id) else { continue }
+        for (id, size) in sizes.sorted(by: { $0.key < $1.key }) where size >= 0 && !indexedPacks.contains(id) {
+            let name = PackNaming.objectName(id)
             do {
                 let bytes = try store.get(name)
                 guard PackReader.id(of: bytes) == id else { continue }
                 let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
+                try PackReader.checkTiling(entries, pack: bytes, name: name, target: store.targetName)
+                for entry in entries {
+                    let start = Int(entry.offset)
+                    _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], entry: entry, pack: name,
+                                                target: store.targetName, keys: keys)
+                }
                 records.append(IndexObject.PackRecord(pack: id, length: UInt64(bytes.count), entries: entries))
             } catch {
                 // A damaged leftover is only garbage; `check` reports it, prune removes it.

@@ -13,16 +13,35 @@ import Glibc
 /// objects it has merged; at the start of a run each target's index names are listed, new
 /// objects are merged, and if one it merged has disappeared (a prune rewrote the index) that
 /// target's knowledge is dropped and rebuilt, so the cache never claims a chunk a target no
-/// longer indexes. It lives in `<[state] path>/cache/<repository id>/presence.sqlite`; a
-/// damaged or unreadable cache is deleted and rebuilt. Not thread-safe: `BackupWriter` calls
-/// it under its lock.
-final class ChunkPresence {
+/// longer indexes. Index objects are not trusted alone either: a pack is believed only while
+/// the target's `data/` listing shows it with the size its index records, so a pack lost or
+/// truncated on a target makes the cache forget that target's chunks of it and the next
+/// backup stores them there again. It lives in
+/// `<[state] path>/cache/<repository id>/presence.sqlite`; a damaged or unreadable cache is
+/// deleted and rebuilt. Not thread-safe: `BackupWriter` calls it only under its lock (hence
+/// `@unchecked Sendable`: a cache rebuilt in mid-run replaces the old one under that lock).
+final class ChunkPresence: @unchecked Sendable {
     private let database: SQLiteDatabase
     private let select: SQLiteDatabase.Statement
     private let merge: SQLiteDatabase.Statement
 
+    /// What one target's synchronization found wrong on the target.
+    struct Findings {
+        /// Packs an index object names that the target does not hold as indexed (missing, not
+        /// a regular file, or of another size), with why.
+        var lostPacks: [(pack: String, why: String)] = []
+        /// Index objects that could not be read or opened (not merged; their packs are
+        /// recovered from the packs' own headers).
+        var damagedIndexObjects: [RepositoryError] = []
+    }
+
+    let path: String
+
     /// Opens the cache at `path` (":memory:" for none on disk).
-    init(path: String) throws(RepositoryError) {
+    /// - Parameter fresh: delete whatever is there first (a cache found damaged in mid-run).
+    init(path: String, fresh: Bool = false) throws(RepositoryError) {
+        self.path = path
+        if fresh { Self.remove(path) }
         do {
             database = try Self.openOrRebuild(path)
             select = try database.prepare("SELECT targets FROM chunks WHERE id = ?1")
@@ -40,9 +59,14 @@ final class ChunkPresence {
             return try open(path)
         } catch {
             // A cache is never worth failing a backup for: start it again.
-            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+            remove(path)
             return try open(path)
         }
+    }
+
+    static func remove(_ path: String) {
+        guard path != ":memory:" else { return }
+        for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
     }
 
     private static func open(_ path: String) throws(SQLiteError) -> SQLiteDatabase {
@@ -57,12 +81,39 @@ final class ChunkPresence {
             CREATE TABLE IF NOT EXISTS merged(target TEXT NOT NULL, object TEXT NOT NULL,
                                               PRIMARY KEY(target, object)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS bits(target TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack TEXT NOT NULL,
-                                             PRIMARY KEY(target, pack)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
                                                  host TEXT NOT NULL, store TEXT NOT NULL) WITHOUT ROWID;
             """)
+        // Damage deep in the file would otherwise surface only when a query reaches it, in
+        // the middle of a backup, and again on every run: look once, at the start.
+        let check = try database.prepare("PRAGMA quick_check")
+        if try check.step(), check.text(0) != "ok" {
+            throw SQLiteError(.sqliteError, message: "the presence cache \(path) is damaged (\(check.text(0))); it is rebuilt")
+        }
+        // Caches written before pack lengths were recorded cannot check packs against the
+        // target: they start again (the targets' index objects rebuild them).
+        let columns = try database.prepare("SELECT count(*) FROM pragma_table_info('packs') WHERE name = 'length'")
+        let hasTable = try database.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'packs'")
+        if try hasTable.step(), hasTable.int(0) > 0, try columns.step(), columns.int(0) == 0 {
+            try database.execute("DROP TABLE packs; DELETE FROM merged; DELETE FROM chunks;")
+        }
+        try database.execute("""
+            CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack TEXT NOT NULL, length INTEGER NOT NULL,
+                                             PRIMARY KEY(target, pack)) WITHOUT ROWID;
+            """)
         return database
+    }
+
+    /// Gives `target` a known bit (a rebuilt cache keeps the bits the run already uses).
+    func assign(bit: UInt16, to target: String) throws(RepositoryError) {
+        do {
+            let add = try database.prepare("INSERT OR REPLACE INTO bits(target, bit) VALUES (?1, ?2)")
+            add.bind(1, text: target)
+            add.bind(2, int: Int64(bit.trailingZeroBitCount))
+            _ = try add.step()
+        } catch {
+            throw RepositoryError(error)
+        }
     }
 
     /// The bit that stands for `target` in this cache (stable across runs, whatever the
@@ -89,18 +140,32 @@ final class ChunkPresence {
     }
 
     /// Brings one target's knowledge up to date with its index objects (`names`, as listed
-    /// now); `load` reads and opens one of them.
-    func synchronize(target: String, names: [String],
-                     load: (String) throws(RepositoryError) -> IndexObject) throws(RepositoryError) {
+    /// now) and its packs (`packs`: id → size, as listed now; -1 for what is not a regular
+    /// file); `load` reads and opens one index object.
+    func synchronize(target: String, names: [String], packs: [String: Int64],
+                     load: (String) throws(RepositoryError) -> IndexObject) throws(RepositoryError) -> Findings {
         let bit = try bit(for: target)
+        var findings = Findings()
+        func why(_ pack: String, length: UInt64) -> String? {
+            guard let size = packs[pack] else { return "missing" }
+            if size < 0 { return "not a regular file" }
+            return size == Int64(length) ? nil : "\(size) bytes where its index says \(length)"
+        }
         do {
             let known = try database.prepare("SELECT object FROM merged WHERE target = ?1")
             known.bind(1, text: target)
             var merged: Set<String> = []
             while try known.step() { merged.insert(known.text(0)) }
-            let current = Set(names)
-            if !merged.isSubset(of: current) {
-                // An index object this cache merged is gone: forget the target, rebuild it.
+            let recorded = try database.prepare("SELECT pack, length FROM packs WHERE target = ?1")
+            recorded.bind(1, text: target)
+            var lost = false
+            while try recorded.step() {
+                if why(recorded.text(0), length: UInt64(max(0, recorded.int(1)))) != nil { lost = true }
+            }
+            // An index object this cache merged is gone (a prune rewrote the index), or a pack
+            // it relies on is gone or damaged: forget the target and rebuild its knowledge,
+            // leaving out the packs the target does not hold as indexed.
+            if !merged.isSubset(of: Set(names)) || lost {
                 try database.transaction { () throws(SQLiteError) in
                     try database.execute("UPDATE chunks SET targets = targets & \(~Int64(bit) & 0xFFFF) WHERE targets & \(bit) != 0")
                     for table in ["merged", "packs"] {
@@ -111,12 +176,35 @@ final class ChunkPresence {
                 }
                 merged = []
             }
+            // The packs lost are reported by the merge below, from the index objects that
+            // still name them (a pack whose index object is gone too was pruned, not lost).
+            var reported: Set<String> = []
             for name in names.sorted() where !merged.contains(name) {
-                try record(indexObject: try load(name), named: name, target: target, bit: bit)
+                let object: IndexObject
+                do {
+                    object = try load(name)
+                } catch {
+                    // Not merged, so tried again next run; until then its packs count as
+                    // unindexed and are recovered (authenticated) from their own headers.
+                    findings.damagedIndexObjects.append(error)
+                    continue
+                }
+                var held: [IndexObject.PackRecord] = []
+                for record in object.packs {
+                    if let problem = why(record.pack, length: record.length) {
+                        if reported.insert(record.pack).inserted { findings.lostPacks.append((record.pack, problem)) }
+                    } else {
+                        held.append(record)
+                    }
+                }
+                try record(indexObject: IndexObject(packs: held), named: name, target: target, bit: bit)
             }
+        } catch let error as RepositoryError {
+            throw error
         } catch {
             throw RepositoryError(error)
         }
+        return findings
     }
 
     /// Records one index object of `target`: its chunks, its packs and its name, in one
@@ -142,12 +230,13 @@ final class ChunkPresence {
         guard !targets.isEmpty else { return }
         do {
             let record = try database.prepare("INSERT OR IGNORE INTO merged(target, object) VALUES (?1, ?2)")
-            let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack) VALUES (?1, ?2)")
+            let recordPack = try database.prepare("INSERT OR IGNORE INTO packs(target, pack, length) VALUES (?1, ?2, ?3)")
             try database.transaction { () throws(SQLiteError) in
                 for pack in object.packs {
                     for target in targets {
                         recordPack.bind(1, text: target)
                         recordPack.bind(2, text: pack.pack)
+                        recordPack.bind(3, int: Int64(pack.length))
                         _ = try recordPack.step()
                         recordPack.reset()
                     }
@@ -170,8 +259,8 @@ final class ChunkPresence {
         }
     }
 
-    /// The time, host and store of each named manifest; manifests not seen before are read
-    /// once (`load`) and remembered, so a run does not decrypt a year of history to find its
+    /// The time, host and store of each named manifest that can be read; manifests not seen
+    /// before are read once (`load`) and remembered, so a run does not decrypt a year of history to find its
     /// previous snapshot.
     func manifestSummaries(names: [String],
                            load: (String) throws(RepositoryError) -> SnapshotManifest) throws(RepositoryError)
@@ -188,7 +277,8 @@ final class ChunkPresence {
                     continue
                 }
                 find.reset()
-                let manifest = try load(name)
+                // One no target can read is left out (and not remembered: it is tried again).
+                guard let manifest = try? load(name) else { continue }
                 add.bind(1, text: name)
                 add.bind(2, text: manifest.time)
                 add.bind(3, text: manifest.host)

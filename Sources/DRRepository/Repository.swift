@@ -43,15 +43,20 @@ package final class Repository {
     /// Targets left out when the repository was opened without requiring all of them (not
     /// reachable, not mounted, or holding no repository), with why.
     package let unavailable: [(target: String, location: String, error: RepositoryError)]
+    /// Key objects found damaged (or planted) while opening; each names its target. The
+    /// repository opened with another key; `check` and `backup` report these.
+    package let damagedKeys: [RepositoryError]
     let masterKey: SecureBytes
 
     init(id: String, stores: [any ObjectStore], unlockedKeyID: String, masterKey: consuming SecureBytes,
-         unavailable: [(target: String, location: String, error: RepositoryError)] = []) {
+         unavailable: [(target: String, location: String, error: RepositoryError)] = [],
+         damagedKeys: [RepositoryError] = []) {
         self.id = id
         self.stores = stores
         self.unlockedKeyID = unlockedKeyID
         self.masterKey = masterKey
         self.unavailable = unavailable
+        self.damagedKeys = damagedKeys
     }
 
     // MARK: - Probing
@@ -98,11 +103,22 @@ package final class Repository {
     package func replicateIdentity(to newStores: [any ObjectStore]) throws(RepositoryError) -> [String] {
         guard let source = stores.first else { return [] }
         var done: [String] = []
+        // Only intact key objects are copied (a damaged one on the source stays behind), each
+        // from a target whose copy still matches its id.
+        var keyBytes: [(String, [UInt8])] = []
+        for entry in try keys() {
+            let name = "keys/\(entry.id)"
+            for store in stores where entry.targets.contains(store.targetName) {
+                if let bytes = try? store.get(name), ContentAddress.of(bytes) == entry.id {
+                    keyBytes.append((name, bytes))
+                    break
+                }
+            }
+        }
         do {
             let config = try source.get("config")
-            let keys = try source.list(prefix: "keys/")
             for store in newStores {
-                for key in keys { try store.put(key, try source.get(key), ifAbsent: true) }
+                for (name, bytes) in keyBytes { try store.put(name, bytes, ifAbsent: true) }
                 try store.put("config", config, ifAbsent: true)
                 done.append(store.targetName)
             }
@@ -114,12 +130,13 @@ package final class Repository {
 
     // MARK: - Opening
 
-    /// Opens the repository with a passphrase or key file. Every store must hold the same
-    /// repository; the first store whose keys open with the secret provides the master key.
+    /// Opens the repository with a passphrase or key file. Keys are read from every target
+    /// (a key object lost or damaged on one is found on another); every target must hold the
+    /// repository that the opening key belongs to.
     /// - Parameter requireAll: true (key management, init) fails when any target cannot be
     ///   opened; false (backup, restore, check) leaves such targets out and lists them in
-    ///   `unavailable`, as long as one target opens: one broken target must not cost the
-    ///   others their backup.
+    ///   `unavailable`, as long as one target opens: one broken target — unreachable, or
+    ///   holding a damaged `config` — must not cost the others their backup.
     package static func open(_ all: [any ObjectStore], secret: borrowing UnlockSecret,
                             requireAll: Bool = true) throws(RepositoryError) -> Repository {
         guard !all.isEmpty else {
@@ -127,6 +144,10 @@ package final class Repository {
         }
         var stores: [any ObjectStore] = []
         var unavailable: [(target: String, location: String, error: RepositoryError)] = []
+        func leaveOut(_ store: any ObjectStore, _ error: RepositoryError) throws(RepositoryError) {
+            if requireAll { throw error }
+            unavailable.append((store.targetName, store.location, error))
+        }
         var anyPresent = false
         var probes: [(any ObjectStore, Result<Bool, TransportError>)] = []
         for store in all {
@@ -146,59 +167,93 @@ package final class Repository {
                 let hint = anyPresent
                     ? "check that it is mounted and reachable, or run drctl init to copy the repository to it"
                     : "run drctl init first"
-                let error = RepositoryError(.repositoryNotInitialized, message: "target \(store.targetName) holds no repository at \(store.location); \(hint)")
-                if requireAll { throw error }
-                unavailable.append((store.targetName, store.location, error))
+                try leaveOut(store, RepositoryError(.repositoryNotInitialized, message: "target \(store.targetName) holds no repository at \(store.location); \(hint)"))
             case .failure(let failure):
-                let error = RepositoryError(failure)
-                if requireAll { throw error }
-                unavailable.append((store.targetName, store.location, error))
+                try leaveOut(store, RepositoryError(failure))
             }
         }
-        guard let first = stores.first else {
+        guard !stores.isEmpty else {
             throw unavailable.first?.error ?? RepositoryError(.repositoryTargetsUnavailable, message: "no target could be opened")
         }
-        let entries = try listKeys(in: first)
+        // Every target's keys, merged by id: a key object is content-addressed, so any
+        // intact copy is as good as another.
+        var byID: [String: KeyEntry] = [:]
+        var damaged: [RepositoryError] = []
+        var listed: [any ObjectStore] = []
+        for store in stores {
+            let found: (entries: [KeyEntry], damaged: [RepositoryError])
+            do {
+                found = try listKeys(in: store)
+            } catch {
+                try leaveOut(store, error)
+                continue
+            }
+            listed.append(store)
+            damaged += found.damaged
+            for entry in found.entries {
+                if var known = byID[entry.id] {
+                    known.targets.append(store.targetName)
+                    byID[entry.id] = known
+                } else {
+                    byID[entry.id] = entry
+                }
+            }
+        }
+        stores = listed
+        guard !stores.isEmpty else {
+            throw unavailable.first?.error ?? RepositoryError(.repositoryTargetsUnavailable, message: "no target could be opened")
+        }
         // Cheapest wrappings first: a key object planted with a huge (but still allowed)
         // Argon2id cost delays an unlock only if no cheaper key opens the repository.
-        let candidates = entries.filter { $0.object.kind == secret.kind }
+        let candidates = byID.values.filter { $0.object.kind == secret.kind }
             .sorted { ($0.object.kdf?.cost ?? 0, $0.id) < ($1.object.kdf?.cost ?? 0, $1.id) }
-        var openedID: String?
+        var openedEntry: KeyEntry?
         var opened: SecureBytes?
         // A key object that cannot be tried (damaged, or no locked memory for it) is not a
         // wrong key: another key may still open the repository, and if none does, that
         // failure is what the operator must see — not "wrong passphrase".
-        var untried: RepositoryError?
-        for entry in candidates where openedID == nil {
+        var untried: RepositoryError? = damaged.first
+        for entry in candidates where openedEntry == nil {
             do {
                 if let master = try unwrap(entry.object, secret: secret) {
-                    openedID = entry.id
+                    openedEntry = entry
                     opened = consume master
                 }
             } catch {
                 untried = untried ?? error
             }
         }
-        if openedID == nil, let untried { throw untried }
-        guard let keyID = openedID, let master = opened.take() else {
+        guard let entry = openedEntry, let master = opened.take() else {
+            if let untried { throw untried }
             let what = secret.kind == .passphrase ? "passphrase" : "key file"
-            throw RepositoryError(.repositoryWrongKey, message: "the \(what) from \(secret.origin) opens none of the \(entries.count) key(s) of the repository at \(first.location) (target \(first.targetName)); check that it is the right \(what). Nothing was changed")
+            let names = stores.map(\.targetName).joined(separator: ", ")
+            throw RepositoryError(.repositoryWrongKey, message: "the \(what) from \(secret.origin) opens none of the \(byID.count) key(s) of the repository on target(s) \(names); check that it is the right \(what). Nothing was changed")
         }
-        var id: String?
+        // The key's wrapping is bound to its repository's id (associated data), so that id,
+        // not whichever target happens to come first, decides which targets belong.
+        var open: [any ObjectStore] = []
         for store in stores {
             let config: RepositoryConfig
-            do {
-                config = try openConfig(try store.get("config"), master: master, target: store.targetName)
+            do throws(RepositoryError) {
+                do {
+                    config = try openConfig(try store.get("config"), master: master, target: store.targetName)
+                } catch {
+                    throw RepositoryError(error)
+                }
+                if config.id != entry.object.repository {
+                    throw RepositoryError(.repositoryMismatch, message: "target \(store.targetName) holds a different repository (id \(config.id.prefix(12))…) than the key that opened it (repository \(entry.object.repository.prefix(12))…); targets of one configuration must be copies of one repository")
+                }
             } catch {
-                throw RepositoryError(error)
+                try leaveOut(store, error)
+                continue
             }
-            if let known = id, known != config.id {
-                throw RepositoryError(.repositoryMismatch, message: "target \(store.targetName) holds a different repository (id \(config.id.prefix(12))…) than target \(first.targetName) (id \(known.prefix(12))…); targets of one configuration must be copies of one repository")
-            }
-            id = config.id
+            open.append(store)
         }
-        return Repository(id: id ?? "", stores: stores, unlockedKeyID: keyID, masterKey: master,
-                          unavailable: unavailable)
+        guard !open.isEmpty else {
+            throw unavailable.first?.error ?? RepositoryError(.repositoryTargetsUnavailable, message: "no target could be opened")
+        }
+        return Repository(id: entry.object.repository, stores: open, unlockedKeyID: entry.id, masterKey: master,
+                          unavailable: unavailable, damagedKeys: damaged)
     }
 
     // MARK: - Keys
@@ -207,7 +262,7 @@ package final class Repository {
     package func keys() throws(RepositoryError) -> [KeyEntry] {
         var merged: [String: KeyEntry] = [:]
         for store in stores {
-            for entry in try Self.listKeys(in: store) {
+            for entry in try Self.listKeys(in: store).entries {
                 if var known = merged[entry.id] {
                     known.targets.append(store.targetName)
                     merged[entry.id] = known
@@ -271,22 +326,31 @@ package final class Repository {
 
     // MARK: - Internals
 
-    static func listKeys(in store: any ObjectStore) throws(RepositoryError) -> [KeyEntry] {
+    /// One target's key objects; a damaged one (or anything else planted under `keys/`) is
+    /// returned as a problem, never thrown, so that it cannot lock anyone out. Only listing
+    /// the folder can fail.
+    static func listKeys(in store: any ObjectStore) throws(RepositoryError) -> (entries: [KeyEntry], damaged: [RepositoryError]) {
         var entries: [KeyEntry] = []
-        do {
-            for name in try store.list(prefix: "keys/") {
-                let bytes = try store.get(name)
+        var damaged: [RepositoryError] = []
+        let names: [String]
+        do { names = try store.list(prefix: "keys/") } catch { throw RepositoryError(error) }
+        for name in names {
+            do throws(RepositoryError) {
+                let bytes: [UInt8]
+                do { bytes = try store.get(name) } catch { throw RepositoryError(error) }
                 let id = String(name.dropFirst("keys/".count))
                 guard ContentAddress.of(bytes) == id else {
-                    throw RepositoryError(.repositoryCorrupt, message: "target \(store.targetName): \(name) does not match its content hash: it was modified or damaged")
+                    throw RepositoryError(.repositoryCorrupt, message: "target \(store.targetName): \(name) does not match its content hash: it was modified or damaged (run drctl check)", context: ErrorContext(target: store.targetName, object: name))
                 }
                 let object = try KeyObject.decode(bytes, name: name, target: store.targetName)
                 entries.append(KeyEntry(id: id, object: object, targets: [store.targetName]))
+            } catch {
+                var tagged = error
+                tagged.context = error.context.merged(with: ErrorContext(target: store.targetName, object: name))
+                damaged.append(tagged)
             }
-        } catch {
-            throw RepositoryError(error)
         }
-        return entries
+        return (entries, damaged)
     }
 
     static func wrap(master: borrowing SecureBytes, repository: String, secret: borrowing UnlockSecret,

@@ -44,7 +44,7 @@ package struct IndexObject: Sendable, Equatable {
     static func open(_ bytes: [UInt8], name: String, target: String,
                      keys: RepositoryKeys) throws(RepositoryError) -> IndexObject {
         let damaged = { (why: String) in
-            RepositoryError(.repositoryIndexDamaged, message: "target \(target): index object \(name) is damaged: \(why); run drctl check, then drctl repair index")
+            RepositoryError(.repositoryIndexDamaged, message: "target \(target): index object \(name) is damaged: \(why); run drctl check --read-data to see what it affects (the next backup indexes the packs it names again from their own headers), then remove it")
         }
         guard "index/" + ContentAddress.of(bytes) == name else {
             throw damaged("its content does not match its name")
@@ -99,7 +99,15 @@ package struct BlobIndex: Sendable {
     package init() {}
 
     package mutating func add(_ object: IndexObject) {
+        add(object, held: nil)
+    }
+
+    /// - Parameter held: the target's packs as listed (id → size); a record of a pack not
+    ///   held with the size it records is left out, so that a chunk stored again elsewhere
+    ///   (after the pack was lost) is found where it really is.
+    mutating func add(_ object: IndexObject, held: [String: Int64]?) {
         for record in object.packs {
+            if let held, held[record.pack] != Int64(record.length) { continue }
             packs[record.pack] = record.length
             let number: UInt32
             if let known = packNumbers[record.pack] {
@@ -134,15 +142,37 @@ package struct BlobIndex: Sendable {
         return result
     }
 
-    /// Every index object of one target, merged (read one object at a time).
+    /// Index objects that could not be read or opened while loading (left out, each naming
+    /// its target and object).
+    package private(set) var damaged: [RepositoryError] = []
+
+    /// Every index object of one target, merged (read one object at a time), believing only
+    /// the packs the target's `data/` listing shows with their recorded size. A damaged one is
+    /// left out and recorded in `damaged`, never thrown: the others still locate their blobs
+    /// (a backup indexes the packs it named again from their headers), and what only it
+    /// located is then looked for on another target.
     package static func load(from store: any ObjectStore, keys: RepositoryKeys) throws(RepositoryError) -> BlobIndex {
         var index = BlobIndex()
         let names: [String]
-        do { names = try store.list(prefix: "index/") } catch { throw RepositoryError(error) }
+        var held: [String: Int64] = [:]
+        do throws(TransportError) {
+            names = try store.list(prefix: "index/")
+            for (name, size) in try store.listSizes(prefix: "data/") {
+                if let id = PackNaming.id(fromObjectName: name) { held[id] = size }
+            }
+        } catch {
+            throw RepositoryError(error)
+        }
         for name in names {
-            let bytes: [UInt8]
-            do { bytes = try store.get(name) } catch { throw RepositoryError(error) }
-            index.add(try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys))
+            do throws(RepositoryError) {
+                let bytes: [UInt8]
+                do { bytes = try store.get(name) } catch { throw RepositoryError(error) }
+                index.add(try IndexObject.open(bytes, name: name, target: store.targetName, keys: keys), held: held)
+            } catch {
+                var tagged = error
+                tagged.context = error.context.merged(with: ErrorContext(target: store.targetName, object: name))
+                index.damaged.append(tagged)
+            }
         }
         return index
     }

@@ -30,12 +30,13 @@ package struct FileObjectStore: ObjectStore {
         }
     }
 
-    package func get(_ key: String) throws(TransportError) -> [UInt8] {
-        let fd = try openForReading(key)
+    package func get(_ key: String, maxBytes: Int64) throws(TransportError) -> [UInt8] {
+        let (fd, size) = try openForReading(key)
         defer { close(fd) }
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw failure("stat", key: key, errno: errno) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        guard size <= maxBytes else {
+            throw TransportError(.transportTooLarge, message: "target \(targetName): \(key) at \(location) holds \(size) bytes, more than an object of its kind ever does (\(maxBytes)): it was planted or damaged; remove it, then run drctl check", context: ErrorContext(target: targetName, object: key))
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
         let offset: Int
         switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0) }) {
         case .success(let count): offset = count
@@ -48,7 +49,7 @@ package struct FileObjectStore: ObjectStore {
     }
 
     package func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8] {
-        let fd = try openForReading(key)
+        let (fd, _) = try openForReading(key)
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: max(0, length))
         let done: Int
@@ -73,6 +74,20 @@ package struct FileObjectStore: ObjectStore {
         var found: [String] = []
         try walk(relative: "", into: &found, prefix: prefix)
         return found.sorted()
+    }
+
+    package func listSizes(prefix: String) throws(TransportError) -> [String: Int64] {
+        var sizes: [String: Int64] = [:]
+        for key in try list(prefix: prefix) {
+            var info = stat()
+            // lstat: a symlink's own size, never its target's (get refuses it anyway).
+            if lstat("\(root)/\(key)", &info) == 0 {
+                sizes[key] = info.st_mode & S_IFMT == S_IFREG ? Int64(info.st_size) : -1
+            } else if errno != ENOENT {
+                throw failure("stat", key: key, errno: errno)
+            }
+        }
+        return sizes
     }
 
     package func delete(_ key: String) throws(TransportError) {
@@ -134,17 +149,51 @@ package struct FileObjectStore: ObjectStore {
 
     // MARK: - Helpers
 
-    private func openForReading(_ key: String) throws(TransportError) -> Int32 {
+    /// Opens an object for reading: never through a symlink (O_NOFOLLOW), never blocking on a
+    /// FIFO (O_NONBLOCK), and only a regular file, so that nothing placed on a target can
+    /// send a read elsewhere or hang it. Returns the descriptor and the file's size.
+    private func openForReading(_ key: String) throws(TransportError) -> (Int32, Int64) {
         let path = try self.path(for: key)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         if fd < 0 {
             let err = errno
             if err == ENOENT {
                 throw TransportError(.transportNotFound, message: "target \(targetName): \(key) does not exist at \(location)", context: ErrorContext(target: targetName, object: key))
             }
+            if err == ELOOP {
+                throw notAFile(key, what: "a symbolic link")
+            }
             throw failure("open", key: key, errno: err)
         }
-        return fd
+        var info = stat()
+        if fstat(fd, &info) != 0 {
+            let err = errno
+            close(fd)
+            throw failure("stat", key: key, errno: err)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw notAFile(key, what: Self.describe(mode: info.st_mode))
+        }
+        // Regular files never block; reads are plain blocking reads again.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return (fd, Int64(info.st_size))
+    }
+
+    private func notAFile(_ key: String, what: String) -> TransportError {
+        TransportError(.transportNotAFile, message: "target \(targetName): \(key) at \(location) is \(what), not a regular file: drctl writes only regular files, so it was placed there by someone else and is not read; remove it, then run drctl check", context: ErrorContext(target: targetName, object: key))
+    }
+
+    private static func describe(mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "a folder"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFLNK: "a symbolic link"
+        default: "not a regular file"
+        }
     }
 
     /// Object keys are relative slash-separated names; anything that could escape the
@@ -171,7 +220,13 @@ package struct FileObjectStore: ObjectStore {
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             if name == "." || name == ".." || name.hasPrefix(".tmp-") { continue }
-            let isFolder = entry.pointee.d_type == UInt8(DT_DIR)
+            var isFolder = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                // Some file systems (older XFS, some NFS servers) leave the type to lstat; a
+                // folder taken for a file would hide every pack below it.
+                var info = stat()
+                isFolder = lstat("\(folder)/\(name)", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            }
             entries.append((name, isFolder))
         }
         for (name, isFolder) in entries {

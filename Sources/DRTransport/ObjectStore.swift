@@ -15,14 +15,17 @@ package protocol ObjectStore: Sendable {
     /// Stores an object durably. With `ifAbsent`, fails with `transport.exists` instead of
     /// replacing an existing object (the write-once rule of config and keys).
     func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError)
-    /// Reads a whole object; `transport.not-found` when it does not exist.
-    func get(_ key: String) throws(TransportError) -> [UInt8]
+    /// Reads a whole object of at most `maxBytes`; `transport.not-found` when it does not
+    /// exist, `transport.too-large` when it is larger (nothing is allocated for it then).
+    func get(_ key: String, maxBytes: Int64) throws(TransportError) -> [UInt8]
     /// Reads `length` bytes from `offset` (fewer at the object's end).
     func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8]
     /// Whether an object exists.
     func exists(_ key: String) throws(TransportError) -> Bool
     /// Keys of all objects whose key starts with `prefix`, sorted.
     func list(prefix: String) throws(TransportError) -> [String]
+    /// The same, with each object's size in bytes (one listing, no object read).
+    func listSizes(prefix: String) throws(TransportError) -> [String: Int64]
     /// Deletes an object; deleting a missing object is not an error (idempotent retries).
     func delete(_ key: String) throws(TransportError)
 
@@ -31,6 +34,31 @@ package protocol ObjectStore: Sendable {
     func incompleteWrites() throws(TransportError) -> [IncompleteWrite]
     /// Removes one leftover found by `incompleteWrites()`.
     func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError)
+}
+
+extension ObjectStore {
+    /// Reads a whole object, bounded by what its kind may hold (`ObjectSizeLimit`).
+    package func get(_ key: String) throws(TransportError) -> [UInt8] {
+        try get(key, maxBytes: ObjectSizeLimit.maximum(for: key))
+    }
+}
+
+/// The largest object drctl reads whole, by kind. Anything that can write to a target can
+/// plant an object, and every command reads `config` and `keys/`: a 100 GiB or endless
+/// "key object" must be refused before memory is allocated for it, not after.
+package enum ObjectSizeLimit {
+    /// `config` and key objects are a few hundred bytes.
+    package static let small: Int64 = 1 << 20
+    /// Pack offsets are 32-bit (docs/REPOSITORY.md), so no honest pack is larger.
+    package static let pack: Int64 = 1 << 32
+    /// Index objects and manifests grow with the repository; 1 GiB is far beyond both.
+    package static let large: Int64 = 1 << 30
+
+    package static func maximum(for key: String) -> Int64 {
+        if key == "config" || key.hasPrefix("keys/") { return small }
+        if key.hasPrefix("data/") { return pack }
+        return large
+    }
 }
 
 /// A write that was started and never published.
@@ -56,7 +84,7 @@ package typealias TransportError = DomainError<TransportDomain>
 /// exists already is the write-once rule working; a missing one may be expected). Derived from
 /// the code, so it cannot disagree with it.
 package enum TransportErrorKind: Sendable, Equatable {
-    case notFound, exists, io, permission, noSpace, invalidKey
+    case notFound, exists, io, permission, noSpace, invalidKey, notAFile, tooLarge
 }
 
 extension DomainError where Domain == TransportDomain {
@@ -67,6 +95,8 @@ extension DomainError where Domain == TransportDomain {
         case .transportPermission: .permission
         case .transportNoSpace: .noSpace
         case .transportInvalidKey: .invalidKey
+        case .transportNotAFile: .notAFile
+        case .transportTooLarge: .tooLarge
         default: .io
         }
     }

@@ -63,6 +63,9 @@ struct Backup: ParsableCommand {
             for target in report.targets where !target.ok {
                 StandardStreams.writeError("drctl: error: target \(target.name): \(target.error ?? "failed")\n")
             }
+            for target in report.targets {
+                for damage in target.degraded { StandardStreams.writeError("drctl: warning: \(damage)\n") }
+            }
             for failure in report.failures {
                 StandardStreams.writeError("drctl: error: mailbox \(failure.mailbox): \(failure.error)\n")
             }
@@ -79,6 +82,7 @@ struct Backup: ParsableCommand {
                 } else {
                     print("  target \(target.name): FAILED — \(target.error ?? "")")
                 }
+                for damage in target.degraded { print("  target \(target.name): DEGRADED — \(damage)") }
             }
             for failure in report.failures {
                 print("  mailbox \(failure.mailbox): FAILED — \(failure.error)")

@@ -37,8 +37,8 @@ struct ChunkPresenceTests {
             let cache = try ChunkPresence(path: path)
             let a = try cache.bit(for: "a"), b = try cache.bit(for: "b")
             #expect(a != b)
-            try cache.synchronize(target: "a", names: ["index/1", "index/2"], load: load)
-            try cache.synchronize(target: "b", names: ["index/1"], load: load)
+            _ = try cache.synchronize(target: "a", names: ["index/1", "index/2"], packs: [pack: 100], load: load)
+            _ = try cache.synchronize(target: "b", names: ["index/1"], packs: [pack: 100], load: load)
             #expect(try cache.targets(holding: Self.id(1)) == a | b)
             #expect(try cache.targets(holding: Self.id(3)) == a)
             #expect(try cache.targets(holding: Self.id(4)) == 0)
@@ -47,10 +47,10 @@ struct ChunkPresenceTests {
         #expect(loads == 3)
         // Reopened: nothing is read again.
         let cache = try ChunkPresence(path: path)
-        try cache.synchronize(target: "a", names: ["index/1", "index/2"], load: load)
+        _ = try cache.synchronize(target: "a", names: ["index/1", "index/2"], packs: [pack: 100], load: load)
         #expect(loads == 3)
         // index/2 vanished from target a (a prune rewrote it): a's knowledge is rebuilt.
-        try cache.synchronize(target: "a", names: ["index/1"], load: load)
+        _ = try cache.synchronize(target: "a", names: ["index/1"], packs: [pack: 100], load: load)
         #expect(loads == 4)
         let a = try cache.bit(for: "a"), b = try cache.bit(for: "b")
         #expect(try cache.targets(holding: Self.id(3)) == 0)
@@ -70,7 +70,7 @@ struct ChunkPresenceTests {
         #expect(try cache.indexedPacks(of: "b") == [pack])
         var loads = 0
         for target in ["a", "b"] {
-            try cache.synchronize(target: target, names: ["index/new"]) { (_) throws(RepositoryError) -> IndexObject in
+            _ = try cache.synchronize(target: target, names: ["index/new"], packs: [pack: 100]) { (_) throws(RepositoryError) -> IndexObject in
                 loads += 1
                 return IndexObject(packs: [])
             }

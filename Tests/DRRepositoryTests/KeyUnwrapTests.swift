@@ -21,7 +21,7 @@ struct KeyUnwrapTests {
         let wrong = try UnlockSecret(keyFileContents: try KeyFileFormat.generate(), origin: "wrong")
         _ = try Repository.create(on: [store], secret: right,
                                   cost: Argon2Cost(opsLimit: 1, memLimit: 8 << 20), createdBy: "test")
-        let object = try #require(try Repository.listKeys(in: store).first).object
+        let object = try #require(try Repository.listKeys(in: store).entries.first).object
 
         #expect(try Repository.unwrap(object, secret: right) != nil)
         #expect(try Repository.unwrap(object, secret: wrong) == nil)

@@ -57,6 +57,9 @@ struct BackupReport: Decodable {
         var error: String?
         var storedBytes: Int64
         var recoveredPacks: Int
+        /// Damage found on a target that still took the backup (absent from older drctl).
+        var damage: [String] { degraded ?? [] }
+        var degraded: [String]?
     }
     struct Failure: Decodable {
         var mailbox: String
