@@ -205,6 +205,15 @@ package final class Repository {
         }
         // Cheapest wrappings first: a key object planted with a huge (but still allowed)
         // Argon2id cost delays an unlock only if no cheaper key opens the repository.
+        // Parameters drctl never writes mark a damaged or planted object whatever the secret:
+        // named for check, and counted as not tried.
+        for entry in byID.values.sorted(by: { $0.id < $1.id }) {
+            guard let kdf = entry.object.kdf, !kdf.isWithinDrctlLimits else { continue }
+            for target in entry.targets {
+                damaged.append(RepositoryError(.cryptoKdfParameters, message: "target \(target): keys/\(entry.id) asks for Argon2id with \(kdf.opsLimit) passes over \(kdf.memLimit >> 20) MiB, more than drctl ever writes: it is damaged or planted and is never tried; delete it from the target",
+                                               context: ErrorContext(target: target, object: "keys/\(entry.id)")))
+            }
+        }
         let candidates = byID.values.filter { $0.object.kind == secret.kind }
             .sorted { ($0.object.kdf?.cost ?? 0, $0.id) < ($1.object.kdf?.cost ?? 0, $1.id) }
         var openedEntry: KeyEntry?
@@ -213,21 +222,37 @@ package final class Repository {
         // wrong key: another key may still open the repository, and if none does, that
         // failure is what the operator must see — not "wrong passphrase".
         var untried: RepositoryError? = damaged.first
+        var tried = 0
         for entry in candidates where openedEntry == nil {
             do {
+                tried += 1
                 if let master = try unwrap(entry.object, secret: secret) {
                     openedEntry = entry
                     opened = consume master
                 }
             } catch {
+                tried -= 1
                 untried = untried ?? error
+                // Named per target like any damaged key object, so check lists it (out-of-limit
+                // parameters were named above already).
+                if error.code == .cryptoKdfParameters { continue }
+                for target in entry.targets {
+                    damaged.append(RepositoryError(error.code, message: "target \(target): keys/\(entry.id): \(error.message)",
+                                                   context: ErrorContext(target: target, object: "keys/\(entry.id)"),
+                                                   underlying: error.underlying))
+                }
             }
         }
         guard let entry = openedEntry, let master = opened.take() else {
-            if let untried { throw untried }
+            // Only when no key could even be tried is the damage the answer; a secret that was
+            // tried against intact keys and opened none is a wrong secret, whatever else lies
+            // in keys/ (which is said too).
+            if tried == 0, let untried { throw untried }
             let what = secret.kind == .passphrase ? "passphrase" : "key file"
             let names = stores.map(\.targetName).joined(separator: ", ")
-            throw RepositoryError(.repositoryWrongKey, message: "the \(what) from \(secret.origin) opens none of the \(byID.count) key(s) of the repository on target(s) \(names); check that it is the right \(what). Nothing was changed")
+            let skipped = candidates.count - tried
+            let note = skipped > 0 ? " (\(skipped) damaged or planted key object(s) were not tried; drctl check names them)" : ""
+            throw RepositoryError(.repositoryWrongKey, message: "the \(what) from \(secret.origin) opens none of the \(tried) key(s) of the repository on target(s) \(names)\(note); check that it is the right \(what). Nothing was changed")
         }
         // The key's wrapping is bound to its repository's id (associated data), so that id,
         // not whichever target happens to come first, decides which targets belong.
