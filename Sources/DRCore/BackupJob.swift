@@ -234,7 +234,7 @@ package enum BackupJob {
             let consistentAt = reader.metadata.sourceStamp.map {
                 Timestamps.format(Date(timeIntervalSince1970: Double($0.stampedAtNanoseconds) / 1e9))
             } ?? Timestamps.format(Date())
-            let state = reader.metadata.sourceStamp.map(MailStore.sourceState(from:))
+            let state = reader.metadata.sourceStamp?.state
             if reader.metadata.mode == .rollback && reader.metadata.imageSize > options.spoolAbove {
                 // Writers are locked out while a rollback database is read: the image is
                 // copied aside at disk speed and chunked after the lock is gone. (Chunking
@@ -259,7 +259,7 @@ package enum BackupJob {
             throw CoreError(.backupInternal, message: "\(mailbox.id): no image")
         }
         return try chunk(spooled.spool, metadata: spooled.metadata, mailbox: mailbox,
-                         state: spooled.metadata.sourceStamp.map(MailStore.sourceState(from:)),
+                         state: spooled.metadata.sourceStamp?.state,
                          consistentAt: spooled.consistentAt, writer: writer, compressor: compressor,
                          options: options)
     }

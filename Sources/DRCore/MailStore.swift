@@ -1,6 +1,5 @@
 import DRBase
 package import DRRepository
-package import DRImage
 
 #if canImport(Glibc)
 import Glibc
@@ -219,15 +218,6 @@ package enum MailStore {
             walCtimeNanoseconds: hasWAL ? nanoseconds(wal.st_ctim) : nil,
             walInode: hasWAL ? UInt64(wal.st_ino) : nil,
             journalPresent: hasJournal)
-    }
-
-    /// The same facts as the image took them, under its lock.
-    package static func sourceState(from stamp: SourceStamp) -> SnapshotManifest.SourceState {
-        SnapshotManifest.SourceState(
-            size: stamp.size, mtimeNanoseconds: stamp.mtimeNanoseconds, ctimeNanoseconds: stamp.ctimeNanoseconds,
-            inode: stamp.inode, device: stamp.device, walSize: stamp.walSize,
-            walMtimeNanoseconds: stamp.walMtimeNanoseconds, walCtimeNanoseconds: stamp.walCtimeNanoseconds,
-            walInode: stamp.walInode, journalPresent: stamp.journalPresent)
     }
 
     static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }

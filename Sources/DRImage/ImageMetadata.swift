@@ -1,4 +1,4 @@
-import DRBase
+package import DRBase
 /// How the image was made.
 package enum SnapshotMode: String, Sendable, Codable {
     /// WAL database with live connections: a read mark pinned in `-shm`.
@@ -83,16 +83,7 @@ package struct ImageMetadata: Sendable {
 /// the filesystem's clock, which `stampedAtNanoseconds` lets the caller rule out (docs/IMAGE.md,
 /// "Unchanged files").
 package struct SourceStamp: Sendable, Equatable {
-    package var size: Int64
-    package var mtimeNanoseconds: Int64
-    package var ctimeNanoseconds: Int64
-    package var inode: UInt64
-    package var device: UInt64
-    package var walSize: Int64?
-    package var walMtimeNanoseconds: Int64?
-    package var walCtimeNanoseconds: Int64?
-    package var walInode: UInt64?
-    package var journalPresent: Bool
+    package var state: FileState
     /// CLOCK_REALTIME when the facts were taken.
     package var stampedAtNanoseconds: Int64
 }

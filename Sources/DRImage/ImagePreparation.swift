@@ -1,3 +1,4 @@
+import DRBase
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,11 +34,11 @@ struct ImagePreparation {
         let journalPresent = try folder.exists(companion("-journal"))
         var clock = timespec()
         clock_gettime(CLOCK_REALTIME, &clock)
-        metadata.sourceStamp = SourceStamp(
+        metadata.sourceStamp = SourceStamp(state: FileState(
             size: now.size, mtimeNanoseconds: now.mtimeTotal, ctimeNanoseconds: now.ctimeTotal,
             inode: now.inode, device: now.device,
             walSize: wal?.size, walMtimeNanoseconds: wal?.mtimeTotal, walCtimeNanoseconds: wal?.ctimeTotal,
-            walInode: wal?.inode, journalPresent: journalPresent,
+            walInode: wal?.inode, journalPresent: journalPresent),
             stampedAtNanoseconds: Int64(clock.tv_sec) * 1_000_000_000 + Int64(clock.tv_nsec))
     }
 

@@ -1,4 +1,4 @@
-import DRBase
+package import DRBase
 import DRCrypto
 import DRCompression
 package import Foundation
@@ -148,35 +148,8 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
         }
     }
 
-    /// stat(2) facts of a mailbox and its WAL: if all are equal on the next run, the
-    /// committed content cannot have changed.
-    package struct SourceState: Codable, Sendable, Equatable, Hashable {
-        package var size: Int64
-        package var mtimeNanoseconds: Int64
-        package var ctimeNanoseconds: Int64
-        package var inode: UInt64
-        package var device: UInt64
-        package var walSize: Int64?
-        package var walMtimeNanoseconds: Int64?
-        package var walCtimeNanoseconds: Int64?
-        package var walInode: UInt64?
-        package var journalPresent: Bool
-
-        package init(size: Int64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64, inode: UInt64, device: UInt64,
-                    walSize: Int64?, walMtimeNanoseconds: Int64?, walCtimeNanoseconds: Int64?, walInode: UInt64?,
-                    journalPresent: Bool) {
-            self.size = size
-            self.mtimeNanoseconds = mtimeNanoseconds
-            self.ctimeNanoseconds = ctimeNanoseconds
-            self.inode = inode
-            self.device = device
-            self.walSize = walSize
-            self.walMtimeNanoseconds = walMtimeNanoseconds
-            self.walCtimeNanoseconds = walCtimeNanoseconds
-            self.walInode = walInode
-            self.journalPresent = journalPresent
-        }
-    }
+    /// The files' lstat facts when read (`FileState`, shared with DRImage's stamp).
+    package typealias SourceState = FileState
 
     package struct Statistics: Codable, Sendable, Equatable {
         package var files: Int
