@@ -41,8 +41,10 @@ package struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible 
 package enum BlobKind: UInt8, Sendable, Codable {
     /// A chunk of a file's content.
     case data = 0
-    /// A node of a file's chunk tree: a list of child ids (docs/REPOSITORY.md, "Chunk trees").
+    /// A node of a file's chunk tree: refs to its children (docs/REPOSITORY.md, "Chunk trees").
     case tree = 1
+    /// A node of a snapshot's mailbox list (docs/REPOSITORY.md, "Mailbox lists").
+    case list = 2
 }
 
 /// Little-endian integer coding for the binary formats.

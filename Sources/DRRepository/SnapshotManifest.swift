@@ -9,33 +9,82 @@ package import Foundation
 /// name is `snapshots/` + hex BLAKE2b-256 of the stored bytes. Written last, after every pack
 /// and index object it relies on is durable on that target.
 package struct SnapshotManifest: Codable, Sendable, Equatable {
-    package static let currentFormat = 1
-    /// Largest manifest JSON a reader accepts (a bound against decompression bombs).
-    static let maximumSize = 1 << 30
+    package static let currentFormat = 2
+    /// Largest manifest JSON a reader accepts (a bound against decompression bombs; a
+    /// manifest no longer grows with the store: its mailboxes are in the list).
+    static let maximumSize = 64 << 20
 
     package var format: Int
-    /// When the run started (RFC 3339, UTC, microseconds).
+    /// When the run started (RFC 3339, UTC, milliseconds).
     package var time: String
     package var host: String
     /// The mail store's folder on that host.
     package var storePath: String
-    package var files: [FileEntry]
+    /// The run's mailboxes: the root of a `MailboxList` and how many entries it holds.
+    package var mailboxes: ListRoot
     package var statistics: Statistics
     /// Whether the run covered the whole store (no `--mailbox`): then the mailboxes it holds,
     /// with those in `failed`, are every mailbox the store had, and one it lacks was deleted.
-    /// Absent in manifests written before it existed (read as a partial run: such a run adds
-    /// mailboxes to the set a point-in-time restore brings back, never removes any).
-    package var wholeStore: Bool?
-    /// Mailboxes of the run that could not be read: they still existed.
-    package var failed: [String]?
+    package var wholeStore: Bool
+    /// Mailboxes of the run that could not be read (they still existed), with why.
+    package var failed: [Failure]
 
-    package init(format: Int, time: String, host: String, storePath: String, files: [FileEntry],
-                statistics: Statistics, wholeStore: Bool? = nil, failed: [String]? = nil) {
+    package struct Failure: Codable, Sendable, Equatable {
+        package var path: String
+        /// The drctl error code (docs/EXIT-CODES.md).
+        package var code: String
+        package var error: String
+        package init(path: String, code: String, error: String) {
+            self.path = path
+            self.code = code
+            self.error = error
+        }
+    }
+
+    /// The root of a snapshot's mailbox list.
+    package struct ListRoot: Codable, Sendable, Equatable {
+        /// Entries in the list.
+        package var count: Int
+        package var root: RefJSON
+        package init(count: Int, root: BlobRef) {
+            self.count = count
+            self.root = RefJSON(root)
+        }
+    }
+
+    /// A ref as the manifest's JSON writes it.
+    package struct RefJSON: Codable, Sendable, Equatable {
+        package var id: String
+        package var pack: String
+        package var offset: UInt32
+        package var length: UInt32
+        package var rawLength: UInt32
+        package var compressed: Bool
+        package init(_ ref: BlobRef) {
+            id = ref.id.hex
+            pack = ref.pack.hex
+            offset = ref.offset
+            length = ref.length
+            rawLength = ref.rawLength
+            compressed = ref.compressed
+        }
+        package func ref(kind: BlobKind) -> BlobRef? {
+            guard let id = ChunkID(hex: id), let pack = PackID(hex: pack) else { return nil }
+            return BlobRef(id: id, kind: kind, compressed: compressed, pack: pack, offset: offset,
+                           length: length, rawLength: rawLength)
+        }
+    }
+
+    /// The list's root ref (nil when the manifest's JSON holds an invalid one).
+    package var listRoot: BlobRef? { mailboxes.root.ref(kind: .list) }
+
+    package init(format: Int = currentFormat, time: String, host: String, storePath: String,
+                 mailboxes: ListRoot, statistics: Statistics, wholeStore: Bool, failed: [Failure]) {
         self.format = format
         self.time = time
         self.host = host
         self.storePath = storePath
-        self.files = files
+        self.mailboxes = mailboxes
         self.statistics = statistics
         self.wholeStore = wholeStore
         self.failed = failed
@@ -73,65 +122,83 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
         return start.addingTimeInterval(statistics.durationSeconds)
     }
 
-    /// Checks what a restore relies on: every path safe (and unique), every time readable,
-    /// no image consistent later than the manifest was made. Run when a manifest is written
-    /// and when it is read.
+    /// Checks what a restore relies on in the manifest itself: a readable time and duration,
+    /// safe and unique `failed` paths, a list root that parses. Run when a manifest is written
+    /// and when it is read. Entries are checked as the list is read (`entryProblem`).
     /// - Parameter name: the object, for the message.
     package func validate(name: String, target: String?) throws(RepositoryError) {
-        let place = (target.map { "target \($0): " } ?? "") + "snapshot manifest \(name)"
-        func invalid(_ what: String) -> RepositoryError {
-            RepositoryError(.repositoryManifestInvalid,
-                            message: "\(place) \(what)" + (target == nil
-                                ? "; it is not written, since a restore would refuse it: if the system clock stepped forward during the run, run the backup again"
-                                : ": a faulty or hostile key holder wrote it; restore and snapshots skip it. Find the host that wrote it, rotate the repository key, and delete \(name) from every target"),
-                            context: ErrorContext(target: target, object: name))
-        }
-        guard let created = createdAt else {
-            throw invalid("has an unreadable time \(time.debugDescription) or duration \(statistics.durationSeconds)")
+        guard createdAt != nil else {
+            throw invalid("has an unreadable time \(time.debugDescription) or duration \(statistics.durationSeconds)", name: name, target: target)
         }
         var seen = Set<String>()
-        for path in files.map(\.path) + (failed ?? []) {
-            if let problem = Self.pathProblem(path) { throw invalid("names a mailbox path that \(problem): \(path.debugDescription)") }
-            guard seen.insert(path).inserted else { throw invalid("names mailbox \(path) twice") }
+        for path in failed.map(\.path) {
+            if let problem = Self.pathProblem(path) { throw invalid("names a mailbox path that \(problem): \(path.debugDescription)", name: name, target: target) }
+            guard seen.insert(path).inserted else { throw invalid("names mailbox \(path) twice", name: name, target: target) }
         }
-        for file in files {
-            guard let at = Timestamps.parse(file.consistentAt) else {
-                throw invalid("gives \(file.path) an unreadable consistentAt \(file.consistentAt.debugDescription)")
-            }
-            if at.timeIntervalSince(created) > Self.clockTolerance {
-                throw invalid("says \(file.path) is consistent at \(file.consistentAt), later than the manifest was made (\(Timestamps.format(created)))")
-            }
+        guard listRoot != nil, mailboxes.count >= 0 else {
+            throw invalid("has an invalid mailbox list root", name: name, target: target)
         }
     }
 
-    package struct FileEntry: Codable, Sendable, Equatable {
+    /// What is wrong with one entry of this snapshot's list, if anything: an unsafe path, an
+    /// unreadable time, an image consistent later than the manifest was made.
+    package func entryProblem(_ file: FileEntry) -> String? {
+        if let problem = Self.pathProblem(file.path) { return "names a mailbox path that \(problem): \(file.path.debugDescription)" }
+        guard let at = Timestamps.parse(file.consistentAt) else {
+            return "gives \(file.path) an unreadable consistentAt \(file.consistentAt.debugDescription)"
+        }
+        if let created = createdAt, at.timeIntervalSince(created) > Self.clockTolerance {
+            return "says \(file.path) is consistent at \(file.consistentAt), later than the manifest was made (\(Timestamps.format(created)))"
+        }
+        return nil
+    }
+
+    /// The error for a manifest (or one of its entries) that fails validation.
+    package func invalid(_ what: String, name: String, target: String?) -> RepositoryError {
+        let place = (target.map { "target \($0): " } ?? "") + "snapshot manifest \(name)"
+        return RepositoryError(.repositoryManifestInvalid,
+                               message: "\(place) \(what)" + (target == nil
+                                   ? "; it is not written, since a restore would refuse it: if the system clock stepped forward during the run, run the backup again"
+                                   : ": a faulty or hostile key holder wrote it; restore and snapshots skip it. Find the host that wrote it, rotate the repository key, and delete \(name) from every target"),
+                               context: ErrorContext(target: target, object: name))
+    }
+
+    /// One mailbox of a snapshot: stored in the snapshot's mailbox list (`MailboxList`, binary;
+    /// docs/REPOSITORY.md "Mailbox lists"), never in the manifest's JSON.
+    package struct FileEntry: Sendable, Equatable {
         /// Path relative to `storePath`; it is also the mailbox id.
         package var path: String
         /// "sqlite" (an image made by the snapshot module) or "file" (a plain stable copy).
         package var kind: String
         /// Size of the stored image in bytes.
         package var size: Int64
+        /// Permission bits (st_mode & 0o7777).
         package var mode: UInt32
         /// How the consistent image was obtained: wal-live, wal-offline, rollback, not-sqlite.
         package var snapshotMode: String
+        /// The image's page size, and its pages; for a file that is not SQLite both are 0.
         package var pageSize: Int
         package var pageCount: Int
-        /// When the image's state was pinned (RFC 3339, microseconds): point-in-time restore
-        /// compares with this.
+        /// When the image's state was pinned (RFC 3339): point-in-time restore compares with
+        /// this. A run that finds the file unchanged keeps the entry, this time included, byte
+        /// for byte (so that unchanged parts of the list are shared between runs).
         package var consistentAt: String
         /// A human-readable consistency point (WAL salts and frame, or change counter).
         package var consistency: String
-        /// Root of the chunk tree (hex).
-        package var root: String
+        /// Where the root of the file's chunk tree lies.
+        package var root: BlobRef
+        /// The number of data chunks.
         package var chunks: Int
         /// The files' state when read, to skip unchanged files on the next run.
         package var sourceState: SourceState
-        /// Whether this run reused the previous snapshot's content without reading the file.
+        /// Whether this run reused the previous snapshot's entry without reading the file.
+        /// Not stored: known to the run that made the snapshot, and to a reader as
+        /// `consistentAt` earlier than the snapshot's `time`.
         package var unchanged: Bool
 
         package init(path: String, kind: String, size: Int64, mode: UInt32, snapshotMode: String,
                     pageSize: Int, pageCount: Int, consistentAt: String, consistency: String,
-                    root: String, chunks: Int, sourceState: SourceState, unchanged: Bool) {
+                    root: BlobRef, chunks: Int, sourceState: SourceState, unchanged: Bool) {
             self.path = path
             self.kind = kind
             self.size = size
@@ -145,6 +212,14 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
             self.chunks = chunks
             self.sourceState = sourceState
             self.unchanged = unchanged
+        }
+
+        /// Equal as stored (`unchanged` is not).
+        package func sameStored(as other: FileEntry) -> Bool {
+            var a = self, b = other
+            a.unchanged = false
+            b.unchanged = false
+            return a == b
         }
     }
 

@@ -27,12 +27,6 @@ package enum UntrustedInput {
         return (prefix + ContentAddress.of(bytes), bytes)
     }
 
-    /// An index object's records (`DRI1` …).
-    package static func parseIndex(_ plain: [UInt8], keys: RepositoryKeys) throws(RepositoryError) {
-        let object = try sealed(plain, kind: .index, key: keys.index, prefix: "index/")
-        _ = try IndexObject.open(object.bytes, name: object.name, target: "fuzz", keys: keys)
-    }
-
     /// A manifest's JSON (compressed and sealed here as the writer does).
     package static func parseManifest(_ json: [UInt8], keys: RepositoryKeys) throws(RepositoryError) {
         let compressed: [UInt8]
@@ -73,12 +67,6 @@ package enum UntrustedInput {
         var entryBytes: [UInt8] = []
         BlobEntry(kind: .data, compressed: false, id: ChunkID(bytes: Array(repeating: 0xAB, count: 32)),
                   offset: 0, length: 64, rawLength: 24).encode(into: &entryBytes)
-        var index = Array("DRI1".utf8)
-        LittleEndian.append(UInt32(1), to: &index)
-        index += Array(repeating: 0xCD, count: 32)
-        LittleEndian.append(UInt64(4096), to: &index)
-        LittleEndian.append(UInt32(1), to: &index)
-        index += entryBytes
         var header = Array("DRH1".utf8)
         LittleEndian.append(UInt32(1), to: &header)
         header += entryBytes
@@ -87,7 +75,6 @@ package enum UntrustedInput {
         let key = #"{"created":"2026-12-02T00:00:00.000Z","format":"drctl-key-v1","host":"h","kdf":{"algorithm":"argon2id13","memLimit":8388608,"opsLimit":1,"salt":"AAAAAAAAAAAAAAAAAAAAAA=="},"kind":"passphrase","repository":"r","user":"u","wrappedKey":"AAAA"}"#
         let manifest = #"{"format":1,"host":"h","time":"2026-12-02T00:00:00.000Z","storePath":"/srv/mail","files":[{"path":"a.sqlite","kind":"sqlite","size":4096,"mode":384,"snapshotMode":"wal-live","pageSize":4096,"pageCount":1,"consistentAt":"2026-12-02T00:00:00.000Z","consistency":"x","root":"00"}],"statistics":{}}"#
         return [
-            "index": [index, Array(index.prefix(8))],
             "pack-header": [header, Array(header.prefix(8))],
             "tree-node": [tree],
             "key-object": [Array(key.utf8)],
