@@ -134,10 +134,9 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case repositoryPackDamaged = "repository.pack-damaged"
     case repositoryPackLost = "repository.pack-lost"
     case repositoryBlobDamaged = "repository.blob-damaged"
-    case repositoryIndexDamaged = "repository.index-damaged"
+    case repositoryPackMissing = "repository.pack-missing"
     case repositoryManifestDamaged = "repository.manifest-damaged"
     case repositoryBadTree = "repository.bad-tree"
-    case repositoryCacheFull = "repository.cache-full"
     case repositoryCache = "repository.cache"
     case repositoryAllTargetsFailed = "repository.all-targets-failed"
 
@@ -177,10 +176,10 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case checkPackMissing = "check.pack-missing"
     case checkPackHash = "check.pack-hash"
     case checkPackSize = "check.pack-size"
-    case checkIndexMismatch = "check.index-mismatch"
+    case checkBlobUnlisted = "check.blob-unlisted"
     case checkBlobMissing = "check.blob-missing"
     case checkBadManifest = "check.bad-manifest"
-    case checkPackUnindexed = "check.pack-unindexed"
+    case checkPackUnreferenced = "check.pack-unreferenced"
     case checkStrayObject = "check.stray-object"
     case checkIncompleteWrites = "check.incomplete-writes"
     case checkSnapshotsDiffer = "check.snapshots-differ"
@@ -301,13 +300,12 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .repositoryEncode: (.failure, "a repository object could not be encoded")
         case .repositoryInternal: (.failure, "a defect in the repository layer")
         case .repositoryPackDamaged: (.integrity, "a pack is damaged (its trailer or header is wrong)")
-        case .repositoryPackLost: (.integrity, "a pack an index names is missing or of the wrong size on a target (a backup stores its chunks there again)")
+        case .repositoryPackLost: (.integrity, "a pack a target held on this host's last run is missing or of another size now (a backup stores what it held there again)")
         case .repositoryBlobDamaged: (.integrity, "a blob in a pack fails authentication")
-        case .repositoryIndexDamaged: (.integrity, "an index object is damaged")
+        case .repositoryPackMissing: (.integrity, "a blob's pack is missing on a target, or shorter than the blob's ref says")
         case .repositoryManifestDamaged: (.integrity, "a snapshot record does not match its name")
         case .repositoryBadTree: (.integrity, "a chunk-tree node is malformed")
         case .repositoryCache: (.ioError, "the presence cache's folder (in the [state] folder) cannot be created")
-        case .repositoryCacheFull: (.failure, "the presence cache knows 16 targets already; delete it to start afresh")
         case .repositoryAllTargetsFailed: (.failure, "every target failed during the run")
         case .secretNone: (.configuration, "no way to unlock the repository is configured")
         case .secretNoNewSecret: (.usage, "no new secret was given (--new-password-file or --new-key-file)")
@@ -341,10 +339,10 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .checkPackMissing: (.integrity, "check: a pack that the index names is missing")
         case .checkPackHash: (.integrity, "check: a pack's header does not hash to its name")
         case .checkPackSize: (.integrity, "check: a pack's size on a target differs from the size its index records")
-        case .checkIndexMismatch: (.integrity, "check: the index names blobs that a pack does not hold")
+        case .checkBlobUnlisted: (.integrity, "check: a tree names a blob that its pack's header does not list at that place")
         case .checkBlobMissing: (.integrity, "check: a snapshot references a chunk that no index names")
         case .checkBadManifest: (.integrity, "check: a snapshot record's entry is malformed")
-        case .checkPackUnindexed: (.success, "check note: a pack no index names yet (a killed run's; the next backup indexes it)")
+        case .checkPackUnreferenced: (.success, "check note: a pack no snapshot uses (a killed run's, or left by prune; prune removes it)")
         case .checkStrayObject: (.success, "check note: an object whose name is not a pack name")
         case .checkSnapshotsDiffer: (.success, "check note: a target lacks snapshots that another target holds (a backup it missed)")
         case .checkIncompleteWrites: (.success, "check note: temporary files of writes that never completed (removed after an hour)")

@@ -1,10 +1,10 @@
 package import DRBase
-import DRTransport
+package import DRTransport
 import DRChunking
 import DRCompression
 package import DRConfig
 import DRCrypto
-import DRRepository
+package import DRRepository
 package import DRImage
 import Foundation
 
@@ -51,7 +51,8 @@ package enum BackupJob {
             package var ok: Bool
             package var error: String?
             package var storedBytes: Int64
-            package var recoveredPacks: Int
+            /// Requests and bytes this run sent to and read from the target.
+            package var transfer: TargetTransfer?
             /// Damage found on this target, which still took this backup (a lost pack whose
             /// chunks were stored again, a damaged index object or snapshot record): the
             /// target is degraded until `check` is clean.
@@ -70,6 +71,9 @@ package enum BackupJob {
         package var imageBytes: Int64
         package var newChunks: Int
         package var newChunkBytes: Int64
+        /// What one target received, by kind (data, tree and list nodes, pack headers, the
+        /// manifest): the metadata overhead, measured.
+        package var stored: BackupWriter.Stored
         package var durationSeconds: Double
         package var targets: [TargetResult]
         package var failures: [Failure]
@@ -116,10 +120,10 @@ package enum BackupJob {
                 progress.update(done: step.completed, current: mailboxes[step.index].id, read: step.bytes,
                                 new: writer.newChunkBytes)
             },
-            worker: { () throws(RepositoryError) in try writer.makeCompressor() }
-        ) { (compressor: inout ChunkCompressor, mailbox: MailStore.Mailbox, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
-            let outcome = try backUpMailbox(mailbox, previous: previous[mailbox.id], writer: writer,
-                                            compressor: compressor, options: options, imageOptions: imageOptions)
+            worker: { () throws(RepositoryError) in try writer.makeWorker() }
+        ) { (worker: inout BackupWorker, mailbox: MailStore.Mailbox, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
+            let outcome = try backUpMailbox(mailbox, previous: previous.entries[mailbox.id], writer: writer,
+                                            worker: worker, options: options, imageOptions: imageOptions)
             if case .entry(let entry) = outcome, !entry.unchanged { context.count(bytes: entry.size) }
             return outcome
         }
@@ -136,19 +140,20 @@ package enum BackupJob {
     /// One mailbox: its previous entry reused when nothing about the file changed, otherwise
     /// a new image stored. Throws only store errors (fatal to the run).
     static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
-                              writer: BackupWriter, compressor: ChunkCompressor, options: Options,
+                              writer: BackupWriter, worker: BackupWorker, options: Options,
                               imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
         let sourceState = MailStore.sourceState(of: mailbox.path)
-        if let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
-            // Nothing about the file or its WAL changed: the committed content is the same.
+        if !writer.lostPacks, let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
+            // Nothing about the file or its WAL changed: the committed content is the same, and
+            // the entry is kept byte for byte (its consistentAt included), so that the list
+            // node holding it is shared with the previous snapshot.
             old.unchanged = true
-            old.consistentAt = Timestamps.format(Date())
             return .entry(old)
         }
         var imageOptions = imageOptions
         imageOptions.expectedIdentity = FileIdentity(device: mailbox.device, inode: mailbox.inode)
         do {
-            return .entry(try backUpFile(mailbox, writer: writer, compressor: compressor,
+            return .entry(try backUpFile(mailbox, previous: previous, writer: writer, worker: worker,
                                          options: options, imageOptions: imageOptions))
         } catch let error as RepositoryError {
             throw error
@@ -195,37 +200,41 @@ package enum BackupJob {
         statistics.newChunks = writer.newChunks
         statistics.newChunkBytes = writer.newChunkBytes
         statistics.durationSeconds = Elapsed.seconds(since: clock)
-        let manifest = SnapshotManifest(format: SnapshotManifest.currentFormat, time: Timestamps.format(started),
-                                        host: plan.host, storePath: plan.storePath,
-                                        files: tally.entries, statistics: statistics,
-                                        wholeStore: plan.options.mailboxes.isEmpty,
-                                        failed: tally.failures.map(\.mailbox))
+        let draft = SnapshotManifest(time: Timestamps.format(started), host: plan.host, storePath: plan.storePath,
+                                     mailboxes: SnapshotManifest.ListRoot(count: 0, root: BlobRef.placeholder),
+                                     statistics: statistics, wholeStore: plan.options.mailboxes.isEmpty,
+                                     failed: tally.failures.map { .init(path: $0.mailbox, code: $0.code.rawValue, error: $0.error) })
         let name: String
-        do { name = try writer.commit(manifest) } catch { throw CoreError(error) }
+        do {
+            name = try writer.commit(draft, entries: tally.entries, previousList: plan.previous.listNodes)
+        } catch {
+            throw CoreError(error)
+        }
+        let transfers = TargetTransfer.of(repository.stores)
         let targets = repository.stores.map { store in
             Report.TargetResult(name: store.targetName, ok: writer.failures[store.targetName] == nil,
                                 error: writer.failures[store.targetName]?.message,
                                 storedBytes: writer.storedBytes[store.targetName] ?? 0,
-                                recoveredPacks: writer.recoveredPacks[store.targetName]?.count ?? 0,
+                                transfer: transfers.first { $0.target == store.targetName },
                                 degraded: ((writer.degraded[store.targetName] ?? [])
                                            + repository.damagedKeys.filter { $0.context.target == store.targetName })
                                     .map(\.message))
         } + repository.unavailable.map { unavailable in
             Report.TargetResult(name: unavailable.target, ok: false, error: unavailable.error.message,
-                                storedBytes: 0, recoveredPacks: 0)
+                                storedBytes: 0, transfer: nil)
         }
-        return Report(snapshot: String(name.dropFirst("snapshots/".count)), time: manifest.time,
+        return Report(snapshot: String(name.dropFirst("snapshots/".count)), time: draft.time,
                       files: tally.entries.count, filesUnchanged: statistics.filesUnchanged,
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
-                      newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes,
+                      newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes, stored: writer.stored,
                       durationSeconds: Elapsed.seconds(since: clock), targets: targets, failures: tally.failures,
                       vanished: tally.vanished, skipped: plan.skipped)
     }
 
     /// Snapshots one file and stores its chunks. Called again from the start by the snapshot
     /// module if the file changed under an unprotected copy, so all state is local.
-    static func backUpFile(_ mailbox: MailStore.Mailbox,
-                           writer: BackupWriter, compressor: ChunkCompressor, options: Options,
+    static func backUpFile(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
+                           writer: BackupWriter, worker: BackupWorker, options: Options,
                            imageOptions: ImageOptions) throws -> SnapshotManifest.FileEntry {
         var spooled: (spool: Spool, metadata: ImageMetadata, consistentAt: String)?
         let entry = try ImageCapture.withConsistentImage(of: mailbox.path, options: imageOptions) { (reader) throws -> SnapshotManifest.FileEntry? in
@@ -250,66 +259,110 @@ package enum BackupJob {
                 return nil
             }
             spooled = nil
-            return try chunk(reader, metadata: reader.metadata, mailbox: mailbox, state: state,
-                             consistentAt: consistentAt, writer: writer, compressor: compressor,
-                             options: options)
+            return try chunk(reader, metadata: reader.metadata, mailbox: mailbox, state: state, previous: previous,
+                             consistentAt: consistentAt, writer: writer, worker: worker, options: options)
         }
         if let entry { return entry }
         guard let spooled else {
             throw CoreError(.backupInternal, message: "\(mailbox.id): no image")
         }
         return try chunk(spooled.spool, metadata: spooled.metadata, mailbox: mailbox,
-                         state: spooled.metadata.sourceStamp?.state,
-                         consistentAt: spooled.consistentAt, writer: writer, compressor: compressor,
-                         options: options)
+                         state: spooled.metadata.sourceStamp?.state, previous: previous,
+                         consistentAt: spooled.consistentAt, writer: writer, worker: worker, options: options)
     }
 
+    /// Cuts the image into chunks and stores those its previous version does not hold.
+    ///
+    /// SQLite rewrites a page where it lies, so the new image is compared with the previous
+    /// version position by position (`TreeCursor`, streaming: memory does not grow with the
+    /// file); a file that is not SQLite is cut by content, and compared by id with every chunk
+    /// of its previous version (few: they average 1 MiB). A ref is reused only while every
+    /// target holds its pack (`isShared`).
     private static func chunk(_ reader: any BlockSource, metadata: ImageMetadata, mailbox: MailStore.Mailbox,
-                              state: SnapshotManifest.SourceState?, consistentAt: String, writer: BackupWriter,
-                              compressor: ChunkCompressor, options: Options) throws -> SnapshotManifest.FileEntry {
-        var tree = ChunkTreeBuilder(keys: writer.keys)
-        // Tree nodes are lists of random-looking ids, and the pages of an encrypted database
-        // are ciphertext: neither ever shrinks, so they are stored without trying zstd.
-        let sink: ChunkTreeBuilder.NodeSink = { (id, plain) throws(RepositoryError) in
-            try writer.store(plain, id: id, kind: .tree, compressor: nil)
+                              state: SnapshotManifest.SourceState?, previous: SnapshotManifest.FileEntry?,
+                              consistentAt: String, writer: BackupWriter, worker: BackupWorker,
+                              options: Options) throws -> SnapshotManifest.FileEntry {
+        let cursor = previous.flatMap { old in
+            writer.healthyStores.first.map { TreeCursor(root: old.root, reader: writer.reader($0), context: "mailbox \(mailbox.id)") }
         }
-        let pageCompressor: ChunkCompressor? = [.sqlite3mc, .sqlcipher].contains(metadata.cipher) ? nil : compressor
+        let nodes = FileNodeStore(worker: worker, writer: writer, cursor: cursor)
+        var tree = ChunkTreeBuilder(keys: worker.keys, store: nodes)
+        // The pages of an encrypted database are ciphertext: they never shrink, so they are
+        // stored without trying zstd.
+        let compressPages = ![.sqlite3mc, .sqlcipher].contains(metadata.cipher)
         var size: Int64 = 0
         if metadata.mode == .notSQLite {
+            var known: [ChunkID: BlobRef] = [:]
+            while let old = cursor?.next() {
+                if writer.isShared(old) { known[old.id] = old }
+            }
             var chunker = ContentDefinedChunker()
+            let add = { (piece: [UInt8]) throws(RepositoryError) in
+                let id = worker.keys.chunkID(of: piece)
+                let ref: BlobRef
+                if let reused = known[id] {
+                    ref = reused
+                } else {
+                    ref = try worker.storeData(piece, id: id, compress: true)
+                    known[id] = ref
+                }
+                try tree.add(ref)
+            }
             while true {
                 let block = try reader.readBlock(maxBytes: 1 << 20)
                 if block.isEmpty { break }
                 size += Int64(block.count)
-                try chunker.append(block) { (piece: [UInt8]) throws(RepositoryError) in
-                    try tree.add(try writer.store(piece, compressor: compressor), sink: sink)
-                }
+                try chunker.append(block, emit: add)
             }
-            try chunker.finish { (piece: [UInt8]) throws(RepositoryError) in
-                try tree.add(try writer.store(piece, compressor: compressor), sink: sink)
-            }
+            try chunker.finish(emit: add)
         } else {
             let pages = max(1, options.chunkBytes / metadata.pageSize)
             while true {
                 let block = try reader.readBlock(maxBytes: pages * metadata.pageSize)
                 if block.isEmpty { break }
                 size += Int64(block.count)
-                try tree.add(try writer.store(block, compressor: pageCompressor), sink: sink)
+                let id = worker.keys.chunkID(of: block)
+                if let old = cursor?.next(), old.id == id, writer.isShared(old) {
+                    try tree.add(old)
+                } else {
+                    try tree.add(try worker.storeData(block, id: id, compress: compressPages))
+                }
             }
         }
         var info = stat()
         let mode = lstat(mailbox.path, &info) == 0 ? UInt32(info.st_mode & 0o7777) : 0o600
         let chunks = tree.leafCount
-        let root = try tree.finish(sink: sink)
+        let root = try tree.finish()
+        let notSQLite = metadata.mode == .notSQLite
         return SnapshotManifest.FileEntry(
-            path: mailbox.id, kind: metadata.mode == .notSQLite ? "file" : "sqlite", size: size,
-            mode: mode, snapshotMode: metadata.mode.rawValue, pageSize: metadata.pageSize,
-            pageCount: metadata.pageCount, consistentAt: consistentAt,
-            consistency: metadata.consistency.summary, root: root.hex, chunks: chunks,
+            path: mailbox.id, kind: notSQLite ? "file" : "sqlite", size: size,
+            mode: mode, snapshotMode: metadata.mode.rawValue, pageSize: notSQLite ? 0 : metadata.pageSize,
+            pageCount: notSQLite ? 0 : metadata.pageCount, consistentAt: consistentAt,
+            consistency: metadata.consistency.summary, root: root, chunks: chunks,
             sourceState: state ?? SnapshotManifest.SourceState(size: size, mtimeNanoseconds: 0, ctimeNanoseconds: 0,
                                                                inode: 0, device: 0, walSize: nil, walMtimeNanoseconds: nil,
                                                                walCtimeNanoseconds: nil, walInode: nil, journalPresent: false),
             unchanged: false)
+    }
+}
+
+/// Where a file's tree nodes go: a node its previous version already has (same id: same
+/// children at the same places) is reused when every target holds its pack; any other is
+/// stored by the worker.
+final class FileNodeStore: NodeStoring {
+    let worker: BackupWorker
+    let writer: BackupWriter
+    let cursor: TreeCursor?
+
+    init(worker: BackupWorker, writer: BackupWriter, cursor: TreeCursor?) {
+        self.worker = worker
+        self.writer = writer
+        self.cursor = cursor
+    }
+
+    func storeNode(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind) throws(RepositoryError) -> BlobRef {
+        if let old = cursor?.nodes[id], writer.isShared(old) { return old }
+        return try worker.storeNode(plaintext, id: id, kind: kind)
     }
 }
 
@@ -330,9 +383,9 @@ struct BackupPlan {
     let mailboxes: [MailStore.Mailbox]
     /// What the listing found and left out (for the report and the exit status).
     let skipped: [MailStore.Skipped]
-    /// Each mailbox's newest entry in a manifest every healthy target holds (to skip
-    /// unchanged files).
-    let previous: [String: SnapshotManifest.FileEntry]
+    /// Each mailbox's newest entry in a snapshot every healthy target holds (to skip
+    /// unchanged files and compare changed ones), and the newest list's nodes.
+    let previous: BackupWriter.Previous
     let host: String
     let storePath: String
     let options: BackupJob.Options
@@ -365,10 +418,10 @@ struct BackupPlan {
             skipped = skipped.filter { wanted.contains($0.path) }
         }
         let host = ProcessInfo.processInfo.hostName
-        let previous: [String: SnapshotManifest.FileEntry]
+        let previous: BackupWriter.Previous
         do {
-            previous = try writer.latestEntries(host: host, storePath: configuration.store.path,
-                                                mailboxes: Set(mailboxes.map(\.id)))
+            previous = try writer.previous(host: host, storePath: configuration.store.path,
+                                           mailboxes: Set(mailboxes.map(\.id)))
         } catch {
             throw CoreError(error)
         }

@@ -2,7 +2,7 @@ package import DRBase
 package import DRConfig
 import DRCrypto
 import DRRepository
-import DRTransport
+package import DRTransport
 import Foundation
 
 /// `drctl check`: verifies each target's repository on its own: structure always, and with
@@ -34,7 +34,7 @@ package enum CheckJob {
             case .none: return false
             case .all: return true
             case .group(let n, let t):
-                let bucket = Int(Hex.decode(packID.prefix(8)).map { $0.reduce(0) { $0 << 8 | Int($1) } } ?? 0)
+                let bucket = Int(Hex.decode(String(packID.prefix(8))).map { $0.reduce(0) { $0 << 8 | Int($1) } } ?? 0)
                 return bucket % t == n - 1
             case .percent(let p):
                 return Double.random(in: 0..<100) < p
@@ -56,14 +56,15 @@ package enum CheckJob {
     package struct TargetReport: Sendable, Codable {
         package var target: String
         package var snapshots = 0
-        package var indexObjects = 0
+        /// Tree and list nodes read and authenticated.
+        package var nodesVerified = 0
         package var packs = 0
         package var packsRead = 0
         package var bytesRead: Int64 = 0
         package var blobsVerified = 0
         package var errors: [Problem] = []
-        /// Harmless findings: packs no index names (left by an interrupted run; the next
-        /// backup indexes them again), temporary files.
+        /// Harmless findings: packs no snapshot uses (left by an interrupted run, or
+        /// superseded; prune removes them), temporary files.
         package var warnings: [Problem] = []
         package var damagedPacks: [String] = []
         package var affected: [Affected] = []
@@ -71,6 +72,8 @@ package enum CheckJob {
 
     package struct Report: Sendable, Codable {
         package var targets: [TargetReport]
+        /// Requests and bytes read from each target.
+        package var transfer: [TargetTransfer] = []
         package var clean: Bool { targets.allSatisfy { $0.errors.isEmpty } }
     }
 
@@ -104,7 +107,7 @@ package enum CheckJob {
                                          message: unavailable.error.message))
             reports.append(report)
         }
-        return Report(targets: reports)
+        return Report(targets: reports, transfer: TargetTransfer.of(repository.stores))
     }
 
     static func check(_ store: any ObjectStore, repository: Repository, keys: RepositoryKeys,
@@ -121,27 +124,12 @@ package enum CheckJob {
             problem(damaged.context.object ?? "keys/", damaged)
         }
 
-        // Index objects, one by one, so that one damaged object does not hide the rest.
-        var index = BlobIndex()
-        var indexNames: [String] = []
-        do { indexNames = try store.list(prefix: "index/") } catch { problem("index/", error) }
-        for name in indexNames {
-            do {
-                index.add(try repository.openIndexObject(try store.get(name), name: name, store: store, keys: keys))
-                report.indexObjects += 1
-            } catch {
-                problem(name, error)
-            }
-        }
-
-        // Packs present versus packs indexed.
-        var present: [String: String] = [:]
-        var sizes: [String: Int64] = [:]
+        // Packs present, with their sizes.
+        var present: [PackID: Int64] = [:]
         do {
-            sizes = try store.listSizes(prefix: "data/")
-            for name in sizes.keys.sorted() {
+            for (name, size) in try store.listSizes(prefix: "data/").sorted(by: { $0.key < $1.key }) {
                 if let id = PackNaming.id(fromObjectName: name) {
-                    present[id] = name
+                    present[id] = size
                 } else {
                     report.warnings.append(Problem(object: name, code: .checkStrayObject, message: "\(name) is not a pack name"))
                 }
@@ -150,21 +138,6 @@ package enum CheckJob {
             problem("data/", error)
         }
         report.packs = present.count
-        for (pack, _) in index.packs where present[pack] == nil {
-            report.errors.append(Problem(object: PackNaming.objectName(pack), code: .checkPackMissing,
-                                         message: "pack \(PackNaming.objectName(pack)) is named by an index but missing from target \(store.targetName)"))
-            report.damagedPacks.append(pack)
-        }
-        for (pack, length) in index.packs.sorted(by: { $0.key < $1.key }) {
-            guard let name = present[pack], let size = sizes[name], size != Int64(length) else { continue }
-            report.errors.append(Problem(object: name, code: .checkPackSize,
-                                         message: "target \(store.targetName): pack \(name) holds \(size) bytes where its index says \(length): it is damaged; the next backup stores its chunks on this target again"))
-            report.damagedPacks.append(pack)
-        }
-        for (pack, name) in present where index.packs[pack] == nil {
-            report.warnings.append(Problem(object: name, code: .checkPackUnindexed,
-                                           message: "\(name) is in no index (left by an interrupted backup; the next backup indexes it, prune removes it if unused)"))
-        }
 
         do {
             let leftovers = try store.incompleteWrites()
@@ -180,18 +153,17 @@ package enum CheckJob {
         // Every pack's bytes, when asked: read and authenticated on several workers (each holds
         // one whole pack in memory). The verdicts are merged in pack-id order, so the report
         // does not depend on which worker finished first.
-        let indexedIDs = selection == .none ? [:] : index.idsByPack()
-        let toRead = present.sorted(by: { $0.key < $1.key }).filter { index.packs[$0.key] != nil && selection.includes($0.key) }
+        let toRead = present.keys.sorted().filter { present[$0].map { $0 >= 0 } ?? false && selection.includes($0.hex) }
         let progress = Progress(enabled: showProgress && !toRead.isEmpty, total: toRead.count)
         defer { progress.finish() }
         let target = store.targetName
         progress.update(done: 0, current: "target \(target)", read: 0, new: 0, verb: "verified")
         let verdicts = WorkerPool(parallelism: parallelism).run(toRead, progress: { step in
             progress.update(done: step.completed, current: "target \(target)", read: step.bytes, new: 0, verb: "verified")
-        }) { (pack: (key: String, value: String), context: WorkerPool.Context) -> PackVerdict in
-            verifyPack(pack.key, name: pack.value, indexed: indexedIDs[pack.key] ?? [], store: store, keys: keys,
-                       context: context)
+        }) { (pack: PackID, context: WorkerPool.Context) -> PackVerdict in
+            verifyPack(pack, store: store, keys: keys, context: context)
         }
+        var damagedPacks = Set<PackID>()
         for (pack, result) in zip(toRead, verdicts.results) {
             guard case .success(let verdict)? = result else { continue }
             if verdict.fetched {
@@ -200,17 +172,18 @@ package enum CheckJob {
             }
             report.blobsVerified += verdict.blobsVerified
             if let failure = verdict.problem {
-                problem(pack.value, failure)
-                report.damagedPacks.append(pack.key)
+                problem(pack.objectName, failure)
+                damagedPacks.insert(pack)
             }
         }
 
-        // Manifests and the trees they reference; attribute damage to snapshots and mailboxes.
-        let damaged = Set(report.damagedPacks)
+        // Every snapshot's list and the trees it names: every node read and authenticated,
+        // every data ref's pack present and long enough; damage attributed to snapshots and
+        // mailboxes.
         var manifestNames: [String] = []
         do { manifestNames = try store.list(prefix: "snapshots/") } catch { problem("snapshots/", error) }
-        let walker = TreeWalker(reader: ContentReader(store: store, index: index, keys: keys),
-                                damagedPacks: damaged, target: store.targetName)
+        let walker = TreeWalker(reader: TargetBlobReader(store: store, keys: keys, cache: nil),
+                                present: present, damagedPacks: damagedPacks, target: store.targetName)
         var affected: Set<Affected> = []
         for name in manifestNames {
             let manifest: SnapshotManifest
@@ -222,19 +195,28 @@ package enum CheckJob {
                 continue
             }
             let snapshot = String(name.dropFirst("snapshots/".count))
-            for file in manifest.files {
-                do {
-                    if try walker.touchesDamage(file) {
+            do {
+                try manifest.forEachEntry(reader: walker.reader, keys: keys, name: name, target: store.targetName,
+                                          visit: { ref, _ in walker.note(ref); return true }) { (file) throws(RepositoryError) in
+                    if try walker.touchesDamage(file.root, mailbox: file.path) {
                         affected.insert(Affected(snapshot: snapshot, mailbox: file.path))
                     }
-                } catch {
-                    problem("\(name) \(file.path)", error)
-                    affected.insert(Affected(snapshot: snapshot, mailbox: file.path))
                 }
+            } catch {
+                // The list itself cannot be read: every mailbox of the snapshot is affected,
+                // and which ones they are is unknown here (another target may tell).
+                problem(name, error)
+                affected.insert(Affected(snapshot: snapshot, mailbox: "*"))
             }
         }
+        for finding in walker.problems { report.errors.append(Problem(object: finding.object, code: finding.code, message: finding.message)) }
+        report.nodesVerified = walker.nodesRead
+        for pack in present.keys.sorted() where !walker.referenced.contains(pack) && present[pack].map({ $0 >= 0 }) ?? false {
+            report.warnings.append(Problem(object: pack.objectName, code: .checkPackUnreferenced,
+                                           message: "\(pack.objectName) is used by no snapshot (left by an interrupted backup, or superseded; prune removes it)"))
+        }
         report.affected = affected.sorted { ($0.snapshot, $0.mailbox) < ($1.snapshot, $1.mailbox) }
-        report.damagedPacks = Array(Set(report.damagedPacks)).sorted()
+        report.damagedPacks = (damagedPacks.union(walker.missingPacks)).map(\.hex).sorted()
         return report
     }
 
@@ -250,30 +232,22 @@ package enum CheckJob {
         var problem: (any Error)?
     }
 
-    /// Downloads one pack and checks that its header hashes to its name, that its blobs tile
-    /// it, that every blob authenticates, and that it holds every blob the index names in it.
-    /// Runs on a pool worker.
-    static func verifyPack(_ pack: String, name: String, indexed: Set<ChunkID>, store: any ObjectStore,
-                           keys: RepositoryKeys, context: WorkerPool.Context) -> PackVerdict {
+    /// Downloads one pack and checks that its header opens under its name, that its blobs
+    /// tile it, and that every blob authenticates and hashes to its id. Runs on a pool worker.
+    static func verifyPack(_ pack: PackID, store: any ObjectStore, keys: RepositoryKeys,
+                           context: WorkerPool.Context) -> PackVerdict {
         var verdict = PackVerdict()
         do {
-            let bytes = try store.get(name)
+            let bytes = try store.get(pack.objectName)
             verdict.fetched = true
             verdict.bytes = Int64(bytes.count)
             context.count(bytes: verdict.bytes)
-            guard PackReader.id(of: bytes) == pack else {
-                throw CoreError(.checkPackHash, message: "target \(store.targetName): pack \(name): its header does not hash to its name: the pack is damaged")
-            }
-            let entries = try PackReader.header(of: bytes, name: name, target: store.targetName, keys: keys)
-            try PackReader.checkTiling(entries, pack: bytes, name: name, target: store.targetName)
+            let entries = try PackReader.header(of: bytes, id: pack, target: store.targetName, keys: keys)
             for entry in entries {
                 let start = Int(entry.offset)
-                _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], entry: entry, pack: name,
+                _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], ref: entry.ref(in: pack),
                                             target: store.targetName, keys: keys)
                 verdict.blobsVerified += 1
-            }
-            if !indexed.isSubset(of: Set(entries.map(\.id))) {
-                throw CoreError(.checkIndexMismatch, message: "target \(store.targetName): the index names blobs that pack \(name) does not hold")
             }
         } catch {
             verdict.problem = error
@@ -282,42 +256,104 @@ package enum CheckJob {
     }
 }
 
-/// Walks chunk trees for `check`, remembering each node's verdict: unchanged mailboxes share
-/// their trees across snapshots, so each node is read and judged once per target.
+/// Walks chunk trees for `check`, remembering each node's verdict on disk (`NodeVerdicts`):
+/// unchanged mailboxes share their trees across snapshots, so each node is read and judged
+/// once per target, and memory does not grow with the repository.
 final class TreeWalker {
-    let reader: ContentReader
-    let damagedPacks: Set<String>
+    let reader: TargetBlobReader
+    let present: [PackID: Int64]
+    let damagedPacks: Set<PackID>
     let target: String
-    private var verdicts: [ChunkID: Bool] = [:]
+    private let verdicts = NodeVerdicts()
+    /// Packs some node or chunk of a snapshot lies in.
+    private(set) var referenced = Set<PackID>()
+    /// Packs refs name that the target lacks (or holds shorter than a ref needs).
+    private(set) var missingPacks = Set<PackID>()
+    private(set) var problems: [(object: String, code: ErrorCode, message: String)] = []
+    private(set) var nodesRead = 0
 
-    init(reader: ContentReader, damagedPacks: Set<String>, target: String) {
+    init(reader: TargetBlobReader, present: [PackID: Int64], damagedPacks: Set<PackID>, target: String) {
         self.reader = reader
+        self.present = present
         self.damagedPacks = damagedPacks
         self.target = target
     }
 
-    /// Whether any blob of the file's tree lies in a damaged pack. Throws when a blob is in
-    /// no index or a node cannot be read.
-    func touchesDamage(_ entry: SnapshotManifest.FileEntry) throws -> Bool {
-        guard let root = ChunkID(hex: entry.root) else {
-            throw CoreError(.checkBadManifest, message: "\(entry.path): invalid root id")
-        }
-        return try visit(root, kind: .tree, file: entry.path)
+    /// A list node about to be read: its pack is used.
+    func note(_ ref: BlobRef) {
+        referenced.insert(ref.pack)
+        nodesRead += 1
     }
 
-    private func visit(_ id: ChunkID, kind: BlobKind, file: String) throws -> Bool {
-        if let known = verdicts[id] { return known }
-        guard let location = reader.index[id] else {
-            throw CoreError(.checkBlobMissing, message: "target \(target): mailbox \(file): \(kind == .tree ? "tree node" : "chunk") \(id) is in no index")
+    /// Whether `ref` points into a pack that is missing, too short or damaged (reported once
+    /// per pack).
+    private func unusable(_ ref: BlobRef, mailbox: String) -> Bool {
+        referenced.insert(ref.pack)
+        if damagedPacks.contains(ref.pack) { return true }
+        guard let size = present[ref.pack], size >= 0 else {
+            if missingPacks.insert(ref.pack).inserted {
+                problems.append((ref.pack.objectName, .checkPackMissing,
+                                 "target \(target): pack \(ref.pack.objectName), which mailbox \(mailbox) (and maybe others) uses, is missing"))
+            }
+            return true
         }
-        var damaged = damagedPacks.contains(location.pack)
-        if kind == .tree && !damaged {
-            let node = try ChunkTreeNode.parse(try reader.blob(id, file: file))
-            for child in node.children where try visit(child, kind: node.level == 1 ? .data : .tree, file: file) {
+        if ref.range.upperBound > size - 8 {
+            if missingPacks.insert(ref.pack).inserted {
+                problems.append((ref.pack.objectName, .checkPackSize,
+                                 "target \(target): pack \(ref.pack.objectName) holds \(size) bytes, but mailbox \(mailbox) has a blob at bytes \(ref.offset)..<\(ref.range.upperBound) of it: it is truncated"))
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Whether any blob of the file's tree lies in a damaged, missing or short pack. A node
+    /// that cannot be read or parsed is damage too (reported, and the file counts as affected).
+    func touchesDamage(_ root: BlobRef, mailbox: String) throws(RepositoryError) -> Bool {
+        try visit(root, plain: nil, mailbox: mailbox)
+    }
+
+    private func visit(_ ref: BlobRef, plain known: [UInt8]?, mailbox: String) throws(RepositoryError) -> Bool {
+        if let verdict = verdicts.verdict(ref.id) {
+            referenced.insert(ref.pack)
+            return verdict
+        }
+        var damaged = unusable(ref, mailbox: mailbox)
+        if !damaged {
+            do throws(RepositoryError) {
+                let plain: [UInt8]
+                if let known { plain = known } else { plain = try reader.read(ref, context: "mailbox \(mailbox)") }
+                nodesRead += 1
+                let node = try FileTree.parse(plain, id: ref.id, context: "mailbox \(mailbox)")
+                if node.level == 1 {
+                    for child in node.children where unusable(child, mailbox: mailbox) { damaged = true }
+                } else {
+                    let pending = node.children.filter { verdicts.verdict($0.id) == nil && !unusable($0, mailbox: mailbox) }
+                    let plains = try reader.read(pending, context: "mailbox \(mailbox)")
+                    var byID: [ChunkID: [UInt8]] = [:]
+                    for (child, plain) in zip(pending, plains) { byID[child.id] = plain }
+                    for child in node.children {
+                        let level = try childLevel(byID[child.id], expected: node.level - 1, child: child, mailbox: mailbox)
+                        _ = level
+                        if try visit(child, plain: byID[child.id], mailbox: mailbox) { damaged = true }
+                    }
+                }
+            } catch {
+                problems.append((ref.pack.objectName, error.code, "target \(target): mailbox \(mailbox): \(error.message)"))
                 damaged = true
             }
         }
-        verdicts[id] = damaged
+        verdicts.record(ref.id, damaged: damaged)
         return damaged
+    }
+
+    /// Checks that a child node has the level its parent implies.
+    private func childLevel(_ plain: [UInt8]?, expected: UInt8, child: BlobRef, mailbox: String) throws(RepositoryError) -> UInt8? {
+        guard let plain else { return nil }
+        let node = try FileTree.parse(plain, id: child.id, context: "mailbox \(mailbox)")
+        guard node.level == expected else {
+            throw RepositoryError(.repositoryBadTree, message: "tree node \(child.id) has level \(node.level) where \(expected) belongs")
+        }
+        return node.level
     }
 }

@@ -2,7 +2,7 @@ package import DRBase
 package import DRConfig
 import DRCrypto
 import DRRepository
-import DRTransport
+package import DRTransport
 package import Foundation
 import Synchronization
 
@@ -73,6 +73,8 @@ package enum RestoreJob {
         package var unreadable: [SnapshotCatalogue.Unreadable] = []
         /// Manifests ignored: damaged on every target, or invalid.
         package var rejected: [SnapshotCatalogue.Rejected] = []
+        /// Requests and bytes read from each target.
+        package var transfer: [TargetTransfer] = []
         package var durationSeconds: Double
     }
 
@@ -95,15 +97,15 @@ package enum RestoreJob {
         }
         let catalogue = try SnapshotCatalogue.gather(repository, stores: stores, keys: keys)
         let scope = catalogue.scope(host: options.host, configuredStore: configuration.store.path)
-        let choice = try catalogue.select(options.selection, mailboxes: options.mailboxes, scope: scope)
+        let cache = NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys)
+        let choice = try catalogue.select(options.selection, mailboxes: options.mailboxes, scope: scope,
+                                          entries: TargetEntries(stores: stores, keys: keys, cache: cache))
         let chosen = choice.images
         let destination = try Destination(options.destination, owner: options.owner)
 
-        // Mailboxes are restored by a bounded pool of workers (one per core). Each worker has
-        // its own readers (a reader caches the pack it last read); indexes are loaded once per
-        // target, when first needed, and shared. A mailbox that cannot be restored is reported
-        // and the others go on.
-        let indexes = IndexCache(keys: keys)
+        // Mailboxes are restored by a bounded pool of workers (one per core), each with its own
+        // reader per target. Every chunk is found from the file's own tree: no index is read.
+        // A mailbox that cannot be restored is reported and the others go on.
         let readFrom = stores
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: chosen.count)
         defer { progress.finish() }
@@ -113,15 +115,15 @@ package enum RestoreJob {
                 progress.update(done: step.completed, current: chosen[step.index].entry.path, read: step.bytes, new: 0,
                                 verb: "restored")
             },
-            worker: { () throws(MailboxFailure) -> [String: ContentReader] in [:] }
-        ) { (readers: inout [String: ContentReader], work: (snapshot: SnapshotCatalogue.Item, entry: SnapshotManifest.FileEntry),
+            worker: { () throws(MailboxFailure) -> [String: TargetBlobReader] in [:] }
+        ) { (readers: inout [String: TargetBlobReader], work: (snapshot: SnapshotCatalogue.Item, entry: SnapshotManifest.FileEntry),
              context: WorkerPool.Context) throws(MailboxFailure) -> Report.Restored in
             // The targets that hold the snapshot first: a target that missed the run may lack
             // its chunks.
             let holders = Set(work.snapshot.targets)
             let ordered = readFrom.filter { holders.contains($0.targetName) } + readFrom.filter { !holders.contains($0.targetName) }
             let restored = try restoreMailbox(work.entry, snapshot: work.snapshot.id, from: ordered, readers: &readers,
-                                              indexes: indexes, keys: keys, destination: destination, options: options)
+                                              cache: cache, keys: keys, destination: destination, options: options)
             context.count(bytes: restored.size)
             return restored
         }
@@ -143,6 +145,7 @@ package enum RestoreJob {
                       unreadable: repository.unavailable.filter { unavailable in options.target.map { $0 == unavailable.target } ?? true }
                           .map { .init(target: $0.target, code: $0.error.code, error: $0.error.message) } + catalogue.unreadable,
                       rejected: catalogue.rejected,
+                      transfer: TargetTransfer.of(repository.stores),
                       durationSeconds: Elapsed.seconds(since: clock))
     }
 
@@ -150,7 +153,7 @@ package enum RestoreJob {
     /// object on one target is read from another.
     /// - Parameter readers: this worker's reader per target (each caches a pack window).
     static func restoreMailbox(_ entry: SnapshotManifest.FileEntry, snapshot: String, from stores: [any ObjectStore],
-                               readers: inout [String: ContentReader], indexes: IndexCache, keys: RepositoryKeys,
+                               readers: inout [String: TargetBlobReader], cache: NodeCache?, keys: RepositoryKeys,
                                destination: Destination, options: Options) throws(MailboxFailure) -> Report.Restored {
         let target = destination.display(entry.path)
         func failure(_ error: any DRError) -> MailboxFailure {
@@ -172,7 +175,7 @@ package enum RestoreJob {
         for store in stores {
             do {
                 if readers[store.targetName] == nil {
-                    readers[store.targetName] = ContentReader(store: store, index: try indexes.index(for: store), keys: keys)
+                    readers[store.targetName] = TargetBlobReader(store: store, keys: keys, cache: cache)
                 }
                 guard let reader = readers[store.targetName] else { continue }
                 let moved = try restoreFile(entry, from: reader, into: folder, options: options)
@@ -240,7 +243,7 @@ package enum RestoreJob {
     /// its owner and mode applied, fsynced, then linked into place (renamed over the old file
     /// with --force). On any failure the temporary file is removed and nothing else is touched.
     /// - Returns: with --in-place, what was moved out of the way.
-    static func restoreFile(_ entry: SnapshotManifest.FileEntry, from reader: ContentReader,
+    static func restoreFile(_ entry: SnapshotManifest.FileEntry, from reader: TargetBlobReader,
                             into folder: Destination.Folder, options: Options) throws -> [Report.MovedAside] {
         let file: AtomicFile
         do {
@@ -258,7 +261,7 @@ package enum RestoreJob {
             // Chunks are small (one page); gather them into 1 MiB writes.
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 20)
-            try reader.forEachChunk(of: entry) { chunk in
+            try FileTree.forEachChunk(root: entry.root, reader: reader, context: "mailbox \(entry.path)") { chunk in
                 buffer.append(contentsOf: chunk)
                 if buffer.count >= 1 << 20 {
                     try file.write(buffer)
@@ -461,82 +464,5 @@ final class Destination: Sendable {
             current = next
         }
         return Folder(fd: current, name: parts.last ?? "", path: walked + "/" + (parts.last ?? ""))
-    }
-}
-
-/// Each target's index, loaded once when first needed, shared by the restore workers.
-final class IndexCache: Sendable {
-    private let keys: RepositoryKeys
-    private let loaded = Mutex<[String: BlobIndex]>([:])
-
-    init(keys: RepositoryKeys) { self.keys = keys }
-
-    func index(for store: any ObjectStore) throws(RepositoryError) -> BlobIndex {
-        // Loaded under the lock, so that two workers never hold two copies of one index.
-        try loaded.withLock { (cache) throws(RepositoryError) -> BlobIndex in
-            if let known = cache[store.targetName] { return known }
-            let index = try BlobIndex.load(from: store, keys: keys)
-            cache[store.targetName] = index
-            return index
-        }
-    }
-}
-
-/// Reads a file's content back from one target: walks its chunk tree, fetches each blob's
-/// byte range from its pack, authenticates and checks it.
-final class ContentReader {
-    let store: any ObjectStore
-    let index: BlobIndex
-    let keys: RepositoryKeys
-    /// A window of the pack read last: consecutive chunks of a file usually lie next to each
-    /// other in one pack, so one read serves many (and memory stays at one window per reader).
-    private var window: (pack: String, start: Int, bytes: [UInt8])?
-    static let windowSize = 4 << 20
-
-    init(store: any ObjectStore, index: BlobIndex, keys: RepositoryKeys) {
-        self.store = store
-        self.index = index
-        self.keys = keys
-    }
-
-    func forEachChunk(of entry: SnapshotManifest.FileEntry, _ body: ([UInt8]) throws -> Void) throws {
-        guard let root = ChunkID(hex: entry.root) else {
-            throw CoreError(.restoreBadManifest, message: "\(entry.path): invalid root id in the manifest")
-        }
-        try walk(root, kind: .tree, file: entry.path, body)
-    }
-
-    private func walk(_ id: ChunkID, kind: BlobKind, file: String, _ body: ([UInt8]) throws -> Void) throws {
-        let plain = try blob(id, file: file)
-        if kind == .data {
-            try body(plain)
-            return
-        }
-        guard let node = try? ChunkTreeNode.parse(plain) else {
-            throw CoreError(.restoreBadTree, message: "\(file): tree node \(id) is not a valid node")
-        }
-        for child in node.children {
-            try walk(child, kind: node.level == 1 ? .data : .tree, file: file, body)
-        }
-    }
-
-    func blob(_ id: ChunkID, file: String) throws -> [UInt8] {
-        guard let location = index[id] else {
-            throw CoreError(.restoreMissingBlob, message: "\(file): chunk \(id) is in no index of target \(store.targetName); run drctl check")
-        }
-        let name = PackNaming.objectName(location.pack)
-        let start = Int(location.entry.offset), end = start + Int(location.entry.length)
-        if let current = window, current.pack == location.pack, start >= current.start,
-           end <= current.start + current.bytes.count {
-            return try PackReader.openBlob(current.bytes[(start - current.start)..<(end - current.start)],
-                                           entry: location.entry, pack: name, target: store.targetName, keys: keys)
-        }
-        let bytes = try store.get(name, offset: Int64(start), length: max(end - start, Self.windowSize))
-        guard bytes.count >= end - start else {
-            throw CoreError(.restorePackTruncated, message: "target \(store.targetName): pack \(name) is shorter than its index says; run drctl check")
-        }
-        window = (location.pack, start, bytes)
-        return try PackReader.openBlob(bytes[0..<(end - start)], entry: location.entry, pack: name,
-                                       target: store.targetName, keys: keys)
     }
 }

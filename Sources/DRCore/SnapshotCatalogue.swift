@@ -183,23 +183,31 @@ package struct SnapshotCatalogue: Sendable {
         package var absent: [String]
     }
 
-    /// For each wanted mailbox the image to restore.
+    /// For each wanted mailbox the image to restore, reading the snapshots' lists through
+    /// `entries` (one mailbox: O(log n) nodes per snapshot looked at; everything: each list
+    /// node once, a subtree shared with a newer snapshot skipped).
     ///
     /// - `.snapshot`: that run's images (any host: an id is explicit).
     /// - `.pointInTime(T)` and `.latest` (T = now), within `scope` only: with `mailboxes`,
     ///   each one's newest image consistent at or before T. Without, the mailboxes that
     ///   existed at T (`existing(at:)`), each with its newest image consistent at or before T.
+    ///   Runs of one host and store never overlap (the run lock), so the newest snapshot that
+    ///   holds a mailbox consistent by T holds its newest such image: snapshots are read
+    ///   newest first and the first image found wins.
     package func select(_ selection: RestoreSelection, mailboxes: [String], scope: SnapshotScope,
-                        now: Date = Date()) throws(CoreError) -> Choice {
+                        entries: any SnapshotEntries, now: Date = Date()) throws(CoreError) -> Choice {
         let wanted = Set(mailboxes)
         var chosen: [String: (snapshot: Item, entry: SnapshotManifest.FileEntry)] = [:]
-        var absent: [String] = []
         let limit: Date
         switch selection {
         case .snapshot(let prefix):
             let item = try snapshot(prefix)
-            for file in item.manifest.files where wanted.isEmpty || wanted.contains(file.path) {
-                chosen[file.path] = (item, file)
+            if wanted.isEmpty {
+                try entries.forEach(item, visit: { _ in true }) { file in chosen[file.path] = (item, file) }
+            } else {
+                for path in wanted {
+                    if let file = try entries.find(path, in: item) { chosen[path] = (item, file) }
+                }
             }
             if let missing = mailboxes.first(where: { chosen[$0] == nil }) {
                 throw CoreError(.restoreNoSnapshot, message: "snapshot \(prefix) holds no mailbox \(missing)")
@@ -211,20 +219,35 @@ package struct SnapshotCatalogue: Sendable {
         case .latest: limit = now
         }
         let ours = scoped(to: scope)
-        for item in ours {
-            for file in item.manifest.files where wanted.isEmpty || wanted.contains(file.path) {
-                guard let at = Timestamps.parse(file.consistentAt), at <= limit else { continue }
-                if let current = chosen[file.path], let currentAt = Timestamps.parse(current.entry.consistentAt),
-                   currentAt >= at { continue }
-                chosen[file.path] = (item, file)
-            }
+        let newestFirst = ours.reversed()
+        func consistent(_ file: SnapshotManifest.FileEntry) -> Bool {
+            guard let at = Timestamps.parse(file.consistentAt) else { return false }
+            return at <= limit
         }
+        var absent: [String] = []
         if wanted.isEmpty {
-            let existing = Self.existing(at: limit, in: ours)
-            chosen = chosen.filter { existing.contains($0.key) }
+            let existing = try Self.existing(at: limit, in: ours, entries: entries)
+            var visited = Set<ChunkID>()
+            for item in newestFirst where chosen.count < existing.count {
+                try entries.forEach(item, visit: { visited.insert($0).inserted }) { file in
+                    if chosen[file.path] == nil, existing.contains(file.path), consistent(file) {
+                        chosen[file.path] = (item, file)
+                    }
+                }
+            }
             absent = existing.filter { chosen[$0] == nil }.sorted()
-        } else if let missing = mailboxes.first(where: { chosen[$0] == nil }) {
-            throw CoreError(.restoreNoSnapshot, message: noSnapshotMessage(missing, selection, limit: limit, scope: scope))
+        } else {
+            for path in mailboxes where chosen[path] == nil {
+                for item in newestFirst {
+                    if let file = try entries.find(path, in: item), consistent(file) {
+                        chosen[path] = (item, file)
+                        break
+                    }
+                }
+            }
+            if let missing = mailboxes.first(where: { chosen[$0] == nil }) {
+                throw CoreError(.restoreNoSnapshot, message: noSnapshotMessage(missing, selection, limit: limit, scope: scope))
+            }
         }
         if chosen.isEmpty {
             throw CoreError(.restoreNoSnapshot, message: noSnapshotMessage(nil, selection, limit: limit, scope: scope))
@@ -235,16 +258,17 @@ package struct SnapshotCatalogue: Sendable {
     /// The mailboxes a store had at T, from the runs that ended at or before T: those of the
     /// last whole-store run (the ones it saved and the ones it failed to read), plus those of
     /// every partial (`--mailbox`) run after it. A mailbox deleted before that whole-store run
-    /// is not in it. Without a whole-store run (or with manifests older than the field), the
-    /// union of all of them: missing knowledge never drops a mailbox.
-    static func existing(at limit: Date, in items: [Item]) -> Set<String> {
+    /// is not in it. Without a whole-store run, the union of all of them: missing knowledge
+    /// never drops a mailbox.
+    static func existing(at limit: Date, in items: [Item], entries: any SnapshotEntries) throws(CoreError) -> Set<String> {
         let ended = items.filter { ($0.manifest.createdAt ?? .distantFuture) <= limit }
             .sorted { ($0.manifest.createdAt ?? .distantPast) < ($1.manifest.createdAt ?? .distantPast) }
-        let base = ended.lastIndex { $0.manifest.wholeStore == true } ?? ended.startIndex
+        let base = ended.lastIndex { $0.manifest.wholeStore } ?? ended.startIndex
         var set = Set<String>()
+        var visited = Set<ChunkID>()
         for item in ended[base...] {
-            set.formUnion(item.manifest.files.map(\.path))
-            set.formUnion(item.manifest.failed ?? [])
+            try entries.forEach(item, visit: { visited.insert($0).inserted }) { set.insert($0.path) }
+            set.formUnion(item.manifest.failed.map(\.path))
         }
         return set
     }

@@ -46,19 +46,21 @@ package enum SnapshotsJob {
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         // The catalogue restore uses: every reachable target's manifests, each read once.
         let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)
+        let entries = TargetEntries(stores: repository.stores, keys: keys,
+                                    cache: NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys))
         var rows: [Row] = []
         let scope = catalogue.scope(host: host, configuredStore: configuration.store.path)
         for item in allHosts ? catalogue.items : catalogue.scoped(to: scope) {
             let manifest = item.manifest
             var image: MailboxImage?
             if let mailbox {
-                guard let file = manifest.files.first(where: { $0.path == mailbox }) else { continue }
+                guard let file = try entries.find(mailbox, in: item) else { continue }
                 image = MailboxImage(path: file.path, consistentAt: file.consistentAt, size: file.size,
                                      snapshotMode: file.snapshotMode, consistency: file.consistency,
-                                     unchanged: file.unchanged)
+                                     unchanged: file.consistentAt < manifest.time)
             }
             rows.append(Row(id: item.id, time: manifest.time, host: manifest.host, storePath: manifest.storePath,
-                            files: manifest.files.count,
+                            files: manifest.mailboxes.count,
                             filesUnchanged: manifest.statistics.filesUnchanged,
                             imageBytes: manifest.statistics.imageBytes,
                             newChunkBytes: manifest.statistics.newChunkBytes,

@@ -41,7 +41,7 @@ extension FuzzTarget.Outcome {
 /// server's account), the objects of a target (written by any host holding the key, or by
 /// whoever holds the storage credentials), and the configuration file.
 package enum FuzzTargets {
-    package static let all: [FuzzTarget] = [toml, keyObject, index, packHeader, pack, manifest, treeNode, image]
+    package static let all: [FuzzTarget] = [toml, keyObject, listNode, packHeader, pack, manifest, treeNode, image]
 
     package static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 
@@ -58,10 +58,10 @@ package enum FuzzTargets {
         run: { bytes in .init { try UntrustedInput.parseKeyObject(bytes) } },
         seeds: { repositorySeeds["key-object"] ?? [] })
 
-    static let index = FuzzTarget(
-        name: "index", summary: "an index object's records (index/<id>, after its envelope)",
-        run: { bytes in .init { guard let keys else { return }; try UntrustedInput.parseIndex(bytes, keys: keys) } },
-        seeds: { repositorySeeds["index"] ?? [] })
+    static let listNode = FuzzTarget(
+        name: "list-node", summary: "a node of a snapshot's mailbox list (after its blob is opened)",
+        run: { bytes in .init { try UntrustedInput.parseListNode(bytes) } },
+        seeds: { repositorySeeds["list-node"] ?? [] })
 
     static let packHeader = FuzzTarget(
         name: "pack-header", summary: "a pack header's entries (after its envelope), framed as a pack's tail",
@@ -76,7 +76,7 @@ package enum FuzzTargets {
     static let pack = FuzzTarget(
         name: "pack", summary: "a whole pack as stored (trailer, header length, sealed header)",
         run: { bytes in .init { guard let keys else { return }; try UntrustedInput.parsePack(bytes, keys: keys) } },
-        seeds: { [Array("DRP1".utf8), Array(repeating: 0, count: 8) + Array("DRP1".utf8)] })
+        seeds: { [Array("DRP2".utf8), Array(repeating: 0, count: 8) + Array("DRP2".utf8)] })
 
     static let manifest = FuzzTarget(
         name: "manifest", summary: "a snapshot record's JSON (snapshots/<id>, after zstd and its envelope)",

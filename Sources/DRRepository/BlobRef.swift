@@ -188,3 +188,10 @@ package protocol NodeStoring {
     /// Stores `plaintext` (whose keyed id is `id`) as a blob of `kind` and returns its ref.
     func storeNode(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind) throws(RepositoryError) -> BlobRef
 }
+
+extension BlobRef {
+    /// Stands in for a ref not known yet (a manifest's list root before commit fills it in).
+    package static let placeholder = BlobRef(id: ChunkID(bytes: [UInt8](repeating: 0, count: 32)), kind: .list,
+                                             compressed: false, pack: PackID(bytes: [UInt8](repeating: 0, count: 32)),
+                                             offset: 0, length: 0, rawLength: 0)
+}

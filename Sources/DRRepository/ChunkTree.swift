@@ -1,85 +1,114 @@
 import DRBase
 
-/// A file's content as a tree of chunk ids, so that a small change to a large file stores only
-/// the chunks that changed plus one short node per level (not the file's whole chunk list).
+/// A file's content as a tree of refs, so that a small change to a large file stores only the
+/// chunks that changed plus one short node per level, and a restore finds every chunk from
+/// the tree itself (each child's pack, offset and length), with no index.
 ///
-/// Leaves are data chunk ids. A level's ids are cut into nodes where an id's lowest 4 bits
-/// are zero (content-defined: inserting or changing one id moves no other boundary), or after
-/// 64 ids. Each node is a blob of kind `tree`:
+/// Leaves are data chunks. A level's children are cut into nodes after a child whose id's
+/// lowest 4 bits are zero (content-defined: changing one chunk moves no other boundary), or
+/// after 64 children. Each node is a blob of kind `tree`:
 /// ```
-/// "DRT1" ‖ u8 level (1 = children are data chunks) ‖ u32 LE n ‖ n × 32-byte child id
+/// "DRT2" ‖ u8 level (1 = children are data chunks) ‖ pack table ‖ u32 LE n ‖ n × ref
 /// ```
-/// and is identified like any chunk (keyed BLAKE2b-256 of that plaintext). Levels are built
-/// until one node remains: the root, recorded in the snapshot manifest. A file with no
+/// (`RefCoding`), identified like any chunk (keyed BLAKE2b-256 of that plaintext). Levels are
+/// built until one node remains: the root, whose ref the mailbox list records. A file with no
 /// chunks has a root node of level 1 with no children.
 package struct ChunkTreeBuilder {
     package static let maximumFanout = 64
+    static let magic = Array("DRT2".utf8)
 
-    /// Called for every node made: its id, plaintext and level. The caller stores it.
-    package typealias NodeSink = (_ id: ChunkID, _ plaintext: [UInt8]) throws(RepositoryError) -> Void
-
-    private var pendingLeaves: [ChunkID] = []
-    private var levelOne: [ChunkID] = []
+    private var pendingLeaves: [BlobRef] = []
+    /// The open node of each level above the leaves (index 0: level 2).
+    private var levels: [[BlobRef]] = []
     package private(set) var leafCount = 0
     private let keys: RepositoryKeys
+    private let store: any NodeStoring
 
-    package init(keys: RepositoryKeys) { self.keys = keys }
+    package init(keys: RepositoryKeys, store: any NodeStoring) {
+        self.keys = keys
+        self.store = store
+    }
 
     static func isBoundary(_ id: ChunkID) -> Bool { id.d & 0xF == 0 }
 
-    package mutating func add(_ leaf: ChunkID, sink: NodeSink) throws(RepositoryError) {
+    /// Adds the next data chunk of the file.
+    package mutating func add(_ leaf: BlobRef) throws(RepositoryError) {
         pendingLeaves.append(leaf)
         leafCount += 1
-        if Self.isBoundary(leaf) || pendingLeaves.count == Self.maximumFanout {
-            levelOne.append(try emit(level: 1, children: pendingLeaves, sink: sink))
+        if Self.isBoundary(leaf.id) || pendingLeaves.count == Self.maximumFanout {
+            let node = try emit(level: 1, children: pendingLeaves)
             pendingLeaves.removeAll(keepingCapacity: true)
+            try push(node, into: 0)
         }
     }
 
-    /// Closes every level and returns the root id.
-    package mutating func finish(sink: NodeSink) throws(RepositoryError) -> ChunkID {
-        if !pendingLeaves.isEmpty || levelOne.isEmpty {
-            levelOne.append(try emit(level: 1, children: pendingLeaves, sink: sink))
+    /// Adds a finished node to the open node of the level above it, closing that one when the
+    /// rule says so (streaming: memory holds one open node per level, not the file's list).
+    private mutating func push(_ node: BlobRef, into level: Int) throws(RepositoryError) {
+        if levels.count == level {
+            levels.append([])
+            pushed.append(0)
+            first.append(node)
+        }
+        levels[level].append(node)
+        pushed[level] += 1
+        if Self.isBoundary(node.id) || levels[level].count == Self.maximumFanout {
+            let parent = try emit(level: UInt8(level + 2), children: levels[level])
+            levels[level].removeAll(keepingCapacity: true)
+            try push(parent, into: level + 1)
+        }
+    }
+
+    /// How many nodes each level has received, and the first of them.
+    private var pushed: [Int] = []
+    private var first: [BlobRef] = []
+
+    /// Closes every level and returns the root: the first level, from the bottom, that holds a
+    /// single node. (A parent that streaming made above a lone node is left unused: the tree
+    /// is the one the whole-level rule gives.)
+    package mutating func finish() throws(RepositoryError) -> BlobRef {
+        var carry: BlobRef?
+        if !pendingLeaves.isEmpty || levels.isEmpty {
+            carry = try emit(level: 1, children: pendingLeaves)
             pendingLeaves.removeAll()
         }
-        var level: UInt8 = 1
-        var ids = levelOne
-        while ids.count > 1 {
-            level += 1
-            var next: [ChunkID] = []
-            var group: [ChunkID] = []
-            for id in ids {
-                group.append(id)
-                if Self.isBoundary(id) || group.count == Self.maximumFanout {
-                    next.append(try emit(level: level, children: group, sink: sink))
-                    group.removeAll(keepingCapacity: true)
-                }
+        var level = 0
+        while true {
+            let count = (level < levels.count ? pushed[level] : 0) + (carry == nil ? 0 : 1)
+            if count == 1 {
+                if let carry, level >= levels.count || pushed[level] == 0 { return carry }
+                return first[level]
             }
-            if !group.isEmpty { next.append(try emit(level: level, children: group, sink: sink)) }
-            ids = next
+            guard count > 1 else {
+                throw RepositoryError(.repositoryInternal, message: "a chunk tree closed without a root")
+            }
+            var open = levels[level]
+            if let carried = carry { open.append(carried) }
+            carry = open.isEmpty ? nil : try emit(level: UInt8(level + 2), children: open)
+            levels[level].removeAll()
+            level += 1
         }
-        return ids[0]
     }
 
-    private func emit(level: UInt8, children: [ChunkID], sink: NodeSink) throws(RepositoryError) -> ChunkID {
+    private func emit(level: UInt8, children: [BlobRef]) throws(RepositoryError) -> BlobRef {
         let plain = ChunkTreeNode.encode(level: level, children: children)
-        let id = keys.chunkID(of: plain)
-        try sink(id, plain)
-        return id
+        return try store.storeNode(plain, id: keys.chunkID(of: plain), kind: .tree)
     }
 }
 
 /// A decoded tree node.
 package struct ChunkTreeNode: Sendable, Equatable {
     package var level: UInt8
-    package var children: [ChunkID]
+    package var children: [BlobRef]
 
-    static func encode(level: UInt8, children: [ChunkID]) -> [UInt8] {
-        var out = Array("DRT1".utf8)
+    static func encode(level: UInt8, children: [BlobRef]) -> [UInt8] {
+        let table = RefCoding.packTable(children)
+        var out = ChunkTreeBuilder.magic
         out.append(level)
+        RefCoding.appendTable(table.packs, to: &out)
         LittleEndian.append(UInt32(children.count), to: &out)
-        out.reserveCapacity(out.count + 32 * children.count)
-        for child in children { out.append(contentsOf: child.bytes) }
+        out.reserveCapacity(out.count + RefCoding.refSize * children.count)
+        for child in children { RefCoding.append(child, packIndex: table.index[child.pack] ?? 0, to: &out) }
         return out
     }
 
@@ -92,15 +121,17 @@ package struct ChunkTreeNode: Sendable, Equatable {
     }
 
     static func decode(_ bytes: [UInt8]) -> ChunkTreeNode? {
-        guard bytes.count >= 9, Array(bytes[0..<4]) == Array("DRT1".utf8), bytes[4] >= 1 else { return nil }
-        let count = Int(LittleEndian.uint32(bytes[...], at: 5))
-        guard bytes.count == 9 + 32 * count else { return nil }
-        var children: [ChunkID] = []
-        children.reserveCapacity(count)
-        for index in 0..<count {
-            let start = 9 + 32 * index
-            children.append(ChunkID(bytes: bytes[start..<(start + 32)]))
+        var reader = RefCoding.Reader(bytes)
+        guard let magic = reader.take(4), Array(magic) == ChunkTreeBuilder.magic, let level = reader.u8(), level >= 1,
+              let packs = reader.packTable(), let count = reader.u32(),
+              Int(count) <= ChunkTreeBuilder.maximumFanout, reader.remaining == Int(count) * RefCoding.refSize else { return nil }
+        let kind: BlobKind = level == 1 ? .data : .tree
+        var children: [BlobRef] = []
+        children.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let ref = reader.ref(kind: kind, packs: packs) else { return nil }
+            children.append(ref)
         }
-        return ChunkTreeNode(level: bytes[4], children: children)
+        return ChunkTreeNode(level: level, children: children)
     }
 }

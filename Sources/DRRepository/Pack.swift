@@ -14,27 +14,34 @@ package struct BlobEntry: Sendable, Equatable {
     /// Length of the plaintext.
     package var rawLength: UInt32
 
-    /// kind (1) ‖ flags (1) ‖ id (32) ‖ offset (4) ‖ length (4) ‖ rawLength (4), little-endian.
-    static let encodedSize = 46
+    /// kind (1) ‖ compressed (1) ‖ id (32) ‖ length (4) ‖ rawLength (4), little-endian. The
+    /// offset is not stored: the blobs tile the pack, so each starts where the previous ends.
+    static let encodedSize = 42
 
     func encode(into out: inout [UInt8]) {
         out.append(kind.rawValue)
         out.append(compressed ? 1 : 0)
         out.append(contentsOf: id.bytes)
-        LittleEndian.append(offset, to: &out)
         LittleEndian.append(length, to: &out)
         LittleEndian.append(rawLength, to: &out)
     }
 
-    static func decode(_ bytes: ArraySlice<UInt8>) -> BlobEntry? {
+    /// Decodes one entry; `offset` is where the previous entry ended.
+    static func decode(_ bytes: ArraySlice<UInt8>, offset: UInt32) -> BlobEntry? {
         guard bytes.count >= encodedSize, let kind = BlobKind(rawValue: bytes[bytes.startIndex]),
               bytes[bytes.startIndex + 1] <= 1 else { return nil }
         let start = bytes.startIndex
         return BlobEntry(kind: kind, compressed: bytes[start + 1] == 1,
                          id: ChunkID(bytes: bytes[(start + 2)..<(start + 34)]),
-                         offset: LittleEndian.uint32(bytes, at: 34),
-                         length: LittleEndian.uint32(bytes, at: 38),
-                         rawLength: LittleEndian.uint32(bytes, at: 42))
+                         offset: offset,
+                         length: LittleEndian.uint32(bytes, at: 34),
+                         rawLength: LittleEndian.uint32(bytes, at: 38))
+    }
+
+    /// Where this blob lies in `pack`.
+    package func ref(in pack: PackID) -> BlobRef {
+        BlobRef(id: id, kind: kind, compressed: compressed, pack: pack, offset: offset, length: length,
+                rawLength: rawLength)
     }
 
     /// Associated data of a sealed blob: binds its id, kind, compression and size.
@@ -51,10 +58,13 @@ package struct BlobEntry: Sendable, Equatable {
 /// Builds one pack: sealed blobs back to back, then the sealed header, its length and a magic.
 ///
 /// ```
-/// blob₁ ‖ … ‖ blobₙ ‖ sealed header ‖ u32 LE length of sealed header ‖ "DRP1"
-/// header plaintext: "DRH1" ‖ u32 LE n ‖ n × BlobEntry (46 bytes)
+/// blob₁ ‖ … ‖ blobₙ ‖ sealed header ‖ u32 LE length of sealed header ‖ "DRP2"
+/// header plaintext: zstd("DRH2" ‖ u32 LE n ‖ n × BlobEntry (42 bytes))
 /// ```
+/// The pack's id is chosen at random when it is opened, so that a blob's ref (pack and
+/// offset) is known the moment it is appended, before the pack is finished.
 package struct PackWriter {
+    package let id: PackID
     package private(set) var bytes: [UInt8] = []
     package private(set) var entries: [BlobEntry] = []
     package var isEmpty: Bool { entries.isEmpty }
@@ -62,40 +72,36 @@ package struct PackWriter {
 
     /// - Parameter capacity: the expected size, reserved at once so that filling the pack
     ///   never copies it while it grows.
-    package init(capacity: Int = 0) {
+    package init(capacity: Int = 0, id: PackID = .random()) {
+        self.id = id
         if capacity > 0 { bytes.reserveCapacity(capacity) }
     }
 
-    /// Compresses (when it shrinks), seals and appends one blob.
-    package mutating func add(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
-                             compressor: ChunkCompressor) throws(RepositoryError) {
-        append(try SealedBlob(plaintext, id: id, kind: kind, keys: keys, compressor: compressor))
-    }
-
-    /// Appends a blob sealed beforehand (sealing is the expensive part and runs outside any lock).
-    package mutating func append(_ blob: SealedBlob) {
+    /// Appends a blob sealed beforehand (sealing is the expensive part and runs outside any
+    /// lock) and returns where it lies.
+    @discardableResult
+    package mutating func append(_ blob: SealedBlob) -> BlobRef {
         var entry = blob.entry
         entry.offset = UInt32(bytes.count)
         entries.append(entry)
         bytes.append(contentsOf: blob.bytes)
+        return entry.ref(in: id)
     }
 
-    /// Seals the header and returns the finished pack with its id.
-    ///
-    /// The id is the hex BLAKE2b-256 of the sealed header: unique (the header's nonce is
-    /// random) and cheap (the blob bytes are not hashed a second time; each blob is
-    /// authenticated by its own AEAD tag, and the header fixes where every blob lies).
+    /// Seals the header and returns the finished pack.
     package consuming func finish(keys: RepositoryKeys) throws(RepositoryError) -> FinishedPack {
-        var header = Array("DRH1".utf8)
+        var header = Array("DRH2".utf8)
         LittleEndian.append(UInt32(entries.count), to: &header)
         for entry in entries { entry.encode(into: &header) }
-        let sealed = try ObjectEnvelope.seal(header, kind: .packHeader, name: "", key: keys.pack)
+        let compressed: [UInt8]
+        do { compressed = try Zstd.compress(header, level: 3) } catch { throw RepositoryError(error) }
+        let sealed = try ObjectEnvelope.seal(compressed, kind: .packHeader, name: id.hex, key: keys.pack)
         var out = bytes
         bytes = []
         out.append(contentsOf: sealed)
         LittleEndian.append(UInt32(sealed.count), to: &out)
-        out.append(contentsOf: Array("DRP1".utf8))
-        return FinishedPack(id: ContentAddress.of(sealed), bytes: out, entries: entries)
+        out.append(contentsOf: PackReader.magic)
+        return FinishedPack(id: id, bytes: out, entries: entries, headerBytes: sealed.count + 8)
     }
 }
 
@@ -128,95 +134,89 @@ package struct SealedBlob: Sendable {
 }
 
 package struct FinishedPack: Sendable {
-    package var id: String
+    package var id: PackID
     package var bytes: [UInt8]
     package var entries: [BlobEntry]
-    package var objectName: String { PackNaming.objectName(id) }
+    /// The sealed header, its length and the magic.
+    package var headerBytes: Int
+    package var objectName: String { id.objectName }
 }
 
 package enum PackNaming {
     /// `data/<first two hex digits>/<id>`: spreads packs over 256 folders.
     package static func objectName(_ id: String) -> String { "data/\(id.prefix(2))/\(id)" }
-    package static func id(fromObjectName name: String) -> String? {
-        let parts = name.split(separator: "/")
-        guard parts.count == 3, parts[0] == "data", parts[2].count == 64, parts[2].hasPrefix(parts[1]) else { return nil }
-        return String(parts[2])
+    package static func id(fromObjectName name: String) -> PackID? {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "data", parts[2].count == 64, parts[2].hasPrefix(parts[1]),
+              parts[1].count == 2, parts[2] == parts[2].lowercased() else { return nil }
+        return PackID(hex: String(parts[2]))
     }
 }
 
-/// Reading packs: the header (for index recovery and check) and single blobs.
+/// Reading packs: the header (for check and recovery) and single blobs.
 package enum PackReader {
-    /// The id a pack's bytes give (hex BLAKE2b-256 of its sealed header), or nil when the
-    /// trailer is unreadable.
-    package static func id(of pack: [UInt8]) -> String? {
-        guard let range = sealedHeaderRange(of: pack) else { return nil }
-        return pack.withUnsafeBytes { raw in ContentAddress.of(UnsafeRawBufferPointer(rebasing: raw[range])) }
-    }
+    static let magic = Array("DRP2".utf8)
+    /// Largest header plaintext accepted (a bound against decompression bombs): a pack of
+    /// 4 GiB of one-byte blobs could not have more entries than this allows.
+    static let maximumHeader = 256 << 20
 
     static func sealedHeaderRange(of pack: [UInt8]) -> Range<Int>? {
-        guard pack.count >= 8, Array(pack[(pack.count - 4)...]) == Array("DRP1".utf8) else { return nil }
+        guard pack.count >= 8, Array(pack[(pack.count - 4)...]) == magic else { return nil }
         let length = Int(LittleEndian.uint32(pack[...], at: pack.count - 8))
         guard length <= pack.count - 8 else { return nil }
         return (pack.count - 8 - length)..<(pack.count - 8)
     }
 
-    /// Checks that the header's blobs tile the data area exactly, so that no byte of the pack
-    /// escapes authentication (every blob byte is under an AEAD tag, the rest is the header).
-    package static func checkTiling(_ entries: [BlobEntry], pack: [UInt8], name: String, target: String) throws(RepositoryError) {
-        guard let range = sealedHeaderRange(of: pack) else {
-            throw RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: no DRP1 trailer")
-        }
-        var expected = 0
-        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
-            guard Int(entry.offset) == expected else {
-                throw RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: bytes \(expected)..<\(entry.offset) belong to no blob")
-            }
-            expected += Int(entry.length)
-        }
-        guard expected == range.lowerBound else {
-            throw RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: its blobs end at \(expected), its header starts at \(range.lowerBound)")
-        }
-    }
-
-    /// Parses and opens a whole pack's header. Checks the trailer and that entries lie inside
-    /// the pack.
-    package static func header(of pack: [UInt8], name: String, target: String,
+    /// Parses and opens a whole pack's header (its name bound by the associated data), and
+    /// checks that its blobs tile the data area exactly, so that no byte of the pack escapes
+    /// authentication (every blob byte is under an AEAD tag, the rest is the header).
+    package static func header(of pack: [UInt8], id: PackID, target: String,
                               keys: RepositoryKeys) throws(RepositoryError) -> [BlobEntry] {
+        let name = id.objectName
         let damaged = { (why: String) in
-            RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: \(why)")
+            RepositoryError(.repositoryPackDamaged, message: "target \(target): pack \(name) is damaged: \(why)",
+                            context: ErrorContext(target: target, object: name))
         }
-        guard pack.count >= 8, Array(pack[(pack.count - 4)...]) == Array("DRP1".utf8) else {
-            throw damaged("no DRP1 trailer (truncated?)")
+        guard let range = sealedHeaderRange(of: pack) else {
+            throw damaged("no DRP2 trailer (truncated?)")
         }
-        let headerLength = Int(LittleEndian.uint32(pack[...], at: pack.count - 8))
-        guard headerLength <= pack.count - 8 else { throw damaged("header length out of range") }
-        let headerStart = pack.count - 8 - headerLength
         let plain: [UInt8]
         do {
-            plain = try ObjectEnvelope.open(Array(pack[headerStart..<(pack.count - 8)]), kind: .packHeader,
-                                            name: "", target: target, key: keys.pack)
+            let compressed = try ObjectEnvelope.open(Array(pack[range]), kind: .packHeader, name: id.hex,
+                                                     target: target, key: keys.pack)
+            plain = try Zstd.decompress(compressed, maxOutput: maximumHeader)
         } catch {
-            throw damaged("its header fails authentication")
+            throw damaged("its header fails authentication (or it was renamed)")
         }
-        guard plain.count >= 8, Array(plain[0..<4]) == Array("DRH1".utf8) else { throw damaged("bad header magic") }
+        guard plain.count >= 8, Array(plain[0..<4]) == Array("DRH2".utf8) else { throw damaged("bad header magic") }
         let count = Int(LittleEndian.uint32(plain[...], at: 4))
         guard plain.count == 8 + count * BlobEntry.encodedSize else { throw damaged("header size does not match its count") }
         var entries: [BlobEntry] = []
         entries.reserveCapacity(count)
+        var offset = 0
         for index in 0..<count {
             let start = 8 + index * BlobEntry.encodedSize
-            guard let entry = BlobEntry.decode(plain[start..<(start + BlobEntry.encodedSize)]),
-                  Int(entry.offset) + Int(entry.length) <= headerStart else {
-                throw damaged("header entry \(index) is invalid")
+            guard let entry = BlobEntry.decode(plain[start..<(start + BlobEntry.encodedSize)], offset: UInt32(offset)),
+                  offset + Int(entry.length) <= range.lowerBound else {
+                throw damaged("header entry \(index) is invalid or lies outside the data area")
             }
             entries.append(entry)
+            offset += Int(entry.length)
+        }
+        guard offset == range.lowerBound else {
+            throw damaged("its blobs end at \(offset), its header starts at \(range.lowerBound)")
         }
         return entries
     }
 
     /// Opens one sealed blob, decompresses it and checks that its plaintext hashes to its id.
-    package static func openBlob(_ sealed: ArraySlice<UInt8>, entry: BlobEntry, pack: String, target: String,
+    package static func openBlob(_ sealed: ArraySlice<UInt8>, ref entry: BlobRef, target: String,
                                 keys: RepositoryKeys) throws(RepositoryError) -> [UInt8] {
+        let pack = entry.pack.objectName
+        guard sealed.count == Int(entry.length) else {
+            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) is cut short: \(sealed.count) of \(entry.length) bytes",
+                                  context: ErrorContext(target: target, object: pack))
+        }
         let ad = BlobEntry.associatedData(kind: entry.kind, compressed: entry.compressed, id: entry.id,
                                           rawLength: entry.rawLength)
         let payload: [UInt8]
@@ -226,17 +226,20 @@ package enum PackReader {
                 try XChaCha20Poly1305.open(raw, key: keys.data, associatedData: ad)
             }
         } catch {
-            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) fails authentication: the pack is damaged")
+            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) fails authentication: the pack is damaged",
+                                  context: ErrorContext(target: target, object: pack))
         }
         let plain: [UInt8]
         do {
             plain = try ChunkCompression.decode(payload: payload, compressed: entry.compressed,
                                                 originalLength: Int(entry.rawLength))
         } catch {
-            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) does not decompress: \(error)")
+            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) does not decompress: \(error)",
+                                  context: ErrorContext(target: target, object: pack))
         }
         guard plain.count == Int(entry.rawLength), keys.chunkID(of: plain) == entry.id else {
-            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) does not hash to its id")
+            throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) does not hash to its id",
+                                  context: ErrorContext(target: target, object: pack))
         }
         return plain
     }

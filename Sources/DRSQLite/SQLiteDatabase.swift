@@ -125,6 +125,12 @@ package final class SQLiteDatabase {
             return String(cString: pointer)
         }
 
+        package func blob(_ column: Int32) -> [UInt8] {
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let pointer = sqlite3_column_blob(statement, column) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+        }
+
         /// Clears bindings and rewinds, ready for the next use.
         package func reset() {
             sqlite3_reset(statement)

@@ -2,6 +2,7 @@ import ArgumentParser
 import DRBase
 import DRConfig
 import DRCore
+import DRRepository
 import Foundation
 
 struct Backup: ParsableCommand {
@@ -75,10 +76,10 @@ struct Backup: ParsableCommand {
         } else {
             print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
             print("  \(report.files) mailboxes (\(report.filesUnchanged) unchanged, not read), \(ByteSize.format(report.imageBytes)) in images, \(ByteSize.format(report.bytesRead)) read")
-            print("  \(report.newChunks) new chunks, \(ByteSize.format(report.newChunkBytes)) before compression and encryption")
+            print("  \(report.newChunks) new chunks, \(ByteSize.format(report.newChunkBytes)) before compression and encryption; metadata \(ByteSize.format(report.stored.metadataBytes)) per target")
             for target in report.targets {
                 if target.ok {
-                    print("  target \(target.name): ok, \(ByteSize.format(target.storedBytes)) written\(target.recoveredPacks > 0 ? ", \(target.recoveredPacks) packs of an interrupted run indexed" : "")")
+                    print("  target \(target.name): ok, \(ByteSize.format(target.storedBytes)) written")
                 } else {
                     print("  target \(target.name): FAILED — \(target.error ?? "")")
                 }

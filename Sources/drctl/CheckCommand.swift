@@ -50,7 +50,7 @@ struct Check: ParsableCommand {
         } else {
             for target in report.targets {
                 let verdict = target.errors.isEmpty ? "ok" : "DAMAGED (\(target.errors.count) problems)"
-                print("target \(target.target): \(verdict) — \(target.snapshots) snapshots, \(target.indexObjects) index objects, \(target.packs) packs\(target.packsRead > 0 ? ", \(target.packsRead) read (\(ByteSize.format(target.bytesRead)), \(target.blobsVerified) chunks verified)" : "")")
+                print("target \(target.target): \(verdict) — \(target.snapshots) snapshots, \(target.nodesVerified) tree and list nodes verified, \(target.packs) packs\(target.packsRead > 0 ? ", \(target.packsRead) read (\(ByteSize.format(target.bytesRead)), \(target.blobsVerified) chunks verified)" : "")")
                 for problem in target.errors { print("  error: \(problem.message)") }
                 for warning in target.warnings { print("  note: \(warning.message)") }
                 if !target.affected.isEmpty {

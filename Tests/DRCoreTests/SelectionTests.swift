@@ -46,7 +46,7 @@ struct CatalogueTests {
     static func file(_ path: String, at time: String) -> SnapshotManifest.FileEntry {
         SnapshotManifest.FileEntry(path: path, kind: "sqlite", size: 4096, mode: 0o600, snapshotMode: "wal-live",
                                    pageSize: 4096, pageCount: 1, consistentAt: time, consistency: "",
-                                   root: String(repeating: "0", count: 64), chunks: 1,
+                                   root: .placeholder, chunks: 1,
                                    sourceState: .init(size: 0, mtimeNanoseconds: 0, ctimeNanoseconds: 0, inode: 0, device: 0,
                                                       walSize: nil, walMtimeNanoseconds: nil, walCtimeNanoseconds: nil,
                                                       walInode: nil, journalPresent: false),
@@ -54,22 +54,29 @@ struct CatalogueTests {
     }
 
     static func manifest(_ time: String, _ files: [SnapshotManifest.FileEntry]) -> SnapshotManifest {
-        SnapshotManifest(format: 1, time: time, host: "h", storePath: "/s", files: files, statistics: .init())
+        SnapshotManifest(time: time, host: "h", storePath: "/s",
+                         mailboxes: .init(count: files.count, root: .placeholder), statistics: .init(),
+                         wholeStore: false, failed: [])
     }
+
+    static let a = String(repeating: "a", count: 64), b = String(repeating: "b", count: 64)
+    /// The snapshots' lists, as the catalogue reads them through `SnapshotEntries`.
+    static let entries = MemoryEntries([
+        a: [file("alice", at: "2026-11-28T01:00:00.100Z"), file("bob", at: "2026-11-28T01:00:00.200Z")],
+        b: [file("alice", at: "2026-11-28T02:00:00.100Z")],
+    ])
 
     /// Two runs; the second backed up only alice.
     static let catalogue = SnapshotCatalogue([
-        (name: "snapshots/" + String(repeating: "a", count: 64), manifest: manifest("2026-11-28T01:00:00.000Z", [
-            file("alice", at: "2026-11-28T01:00:00.100Z"), file("bob", at: "2026-11-28T01:00:00.200Z")])),
-        (name: "snapshots/" + String(repeating: "b", count: 64), manifest: manifest("2026-11-28T02:00:00.000Z", [
-            file("alice", at: "2026-11-28T02:00:00.100Z")])),
+        (name: "snapshots/" + a, manifest: manifest("2026-11-28T01:00:00.000Z", entries.lists[a] ?? [])),
+        (name: "snapshots/" + b, manifest: manifest("2026-11-28T02:00:00.000Z", entries.lists[b] ?? [])),
     ])
 
     static let scope = SnapshotScope(host: "h", storePath: "/s")
 
     static func pick(_ time: String, _ mailboxes: [String] = []) throws -> [String: String] {
         let date = try PointInTime.parse(time)
-        let chosen = try catalogue.select(.pointInTime(date), mailboxes: mailboxes, scope: scope)
+        let chosen = try catalogue.select(.pointInTime(date), mailboxes: mailboxes, scope: scope, entries: entries)
         return Dictionary(uniqueKeysWithValues: chosen.images.map { ($0.entry.path, String($0.snapshot.id.prefix(1))) })
     }
 
@@ -94,10 +101,10 @@ struct CatalogueTests {
 
     @Test("a snapshot id prefix selects that snapshot; ambiguous or unknown prefixes are refused")
     func byID() throws {
-        let chosen = try Self.catalogue.select(.snapshot("aaaa"), mailboxes: [], scope: Self.scope)
+        let chosen = try Self.catalogue.select(.snapshot("aaaa"), mailboxes: [], scope: Self.scope, entries: Self.entries)
         #expect(chosen.images.map(\.entry.path) == ["alice", "bob"])
-        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("cccc"), mailboxes: [], scope: Self.scope) }
-        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("a"), mailboxes: [], scope: Self.scope) }
+        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("cccc"), mailboxes: [], scope: Self.scope, entries: Self.entries) }
+        #expect(throws: CoreError.self) { try Self.catalogue.select(.snapshot("a"), mailboxes: [], scope: Self.scope, entries: Self.entries) }
     }
 }
 

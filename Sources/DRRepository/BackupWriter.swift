@@ -1,0 +1,342 @@
+import DRBase
+package import DRCompression
+import DRCrypto
+package import DRTransport
+import Synchronization
+
+/// Stores new content in a repository on every target (format 2, docs/REPOSITORY.md).
+///
+/// Each worker thread fills packs of its own (`BackupWorker`): one for data chunks and one for
+/// tree nodes, so that a file's chunks lie together and its tree lies together, never
+/// interleaved with the other workers' files (a restore of one mailbox reads its own bytes).
+/// A full pack is uploaded to every healthy target by the worker that filled it. At commit the
+/// open packs are flushed, the mailbox list is written (reusing every node of the previous
+/// list that did not change), then the snapshot manifest: packs, then metadata that names
+/// them, then the record — the write order that keeps a crash harmless.
+///
+/// There is no global chunk index: a changed file is compared with its own previous version
+/// (encrypted pages never repeat across files: every page write takes a fresh nonce), and a
+/// ref of that version is reused only if its pack is held, at the size seen, by every target
+/// that takes this backup. A target that fails is skipped from then on; the run goes on for
+/// the others and reports the failure.
+package final class BackupWriter: Sendable {
+    package let keys: RepositoryKeys
+    private let stores: [any ObjectStore]
+    package let packSize: Int
+    private let compressionLevel: Int
+    package let cache: NodeCache
+    /// The packs every healthy target holds at the same size when the run started: a ref into
+    /// one of them may be reused by this run.
+    private let shared: Set<PackID>
+    /// Whether a target lost packs since this host's last run: then no file is skipped as
+    /// unchanged (its old refs might point into a lost pack); every file is read and compared,
+    /// and whatever a lost pack held is stored again.
+    package let lostPacks: Bool
+
+    /// Bytes of one target's share of this run, by what they hold.
+    package struct Stored: Sendable, Codable, Equatable {
+        package var dataBytes: Int64 = 0
+        package var treeBytes: Int64 = 0
+        package var listBytes: Int64 = 0
+        package var packHeaderBytes: Int64 = 0
+        package var manifestBytes: Int64 = 0
+        package var packs = 0
+        package init() {}
+        package var metadataBytes: Int64 { treeBytes + listBytes + packHeaderBytes + manifestBytes }
+    }
+
+    private struct State {
+        var failures: [String: RepositoryError] = [:]
+        var degraded: [String: [RepositoryError]] = [:]
+        var storedBytes: [String: Int64] = [:]
+        var stored = Stored()
+        var newChunks = 0
+        var newChunkBytes: Int64 = 0
+        /// Every worker's packs, flushed at commit.
+        var slots: [PackSlot] = []
+    }
+    private let state: Mutex<State>
+
+    package var failures: [String: RepositoryError] { state.withLock { $0.failures } }
+    /// Damage found on targets that still received this run's backup: each error names the
+    /// target and the object, and says what this run did about it.
+    package var degraded: [String: [RepositoryError]] { state.withLock { $0.degraded } }
+    /// Bytes written per target by this run.
+    package var storedBytes: [String: Int64] { state.withLock { $0.storedBytes } }
+    /// What one target received, by kind (every healthy target receives the same).
+    package var stored: Stored { state.withLock { $0.stored } }
+    package var newChunks: Int { state.withLock { $0.newChunks } }
+    package var newChunkBytes: Int64 { state.withLock { $0.newChunkBytes } }
+
+    package var healthyStores: [any ObjectStore] {
+        let failed = state.withLock { $0.failures }
+        return stores.filter { failed[$0.targetName] == nil }
+    }
+
+    /// Incomplete writes older than this (seconds) are removed at the start of a backup.
+    package static let staleWriteAge: Int64 = 3600
+
+    /// - Parameter cacheFolder: where the node cache lives (the state folder's
+    ///   `cache/<repository id>`); nil keeps it in memory (tests).
+    package init(repository: Repository, cacheFolder: String?, compressionLevel: Int = 3,
+                packSize: Int = 16 << 20) throws(RepositoryError) {
+        self.stores = repository.stores
+        self.keys = try repository.derivedKeys()
+        self.compressionLevel = compressionLevel
+        self.packSize = packSize
+        var cachePath = ":memory:"
+        if let cacheFolder {
+            let created = Folders.create(cacheFolder)
+            if created != 0 {
+                throw RepositoryError(.repositoryCache, message: "cannot create the cache folder \(cacheFolder) (in the [state] folder): \(errnoDescription(created))")
+            }
+            cachePath = cacheFolder + "/nodes.sqlite"
+        }
+        cache = NodeCache(path: cachePath, keys: keys)
+        var initial = State()
+        var listings: [String: [PackID: Int64]] = [:]
+        var lost = false
+        for store in repository.stores {
+            do throws(RepositoryError) {
+                // Leftovers of killed runs. Only old ones: a fresh one may be another host's
+                // backup writing to the same target right now.
+                do throws(TransportError) {
+                    for write in try store.incompleteWrites() where write.ageSeconds > Self.staleWriteAge {
+                        try store.removeIncompleteWrite(write)
+                    }
+                } catch {
+                    throw RepositoryError(error)
+                }
+                let held = try Self.packs(of: store)
+                let losses = Self.losses(known: cache.packs(of: store.targetName), now: held, target: store.targetName)
+                if !losses.isEmpty {
+                    lost = true
+                    initial.degraded[store.targetName, default: []] += losses
+                }
+                cache.record(packs: held, of: store.targetName)
+                listings[store.targetName] = held
+            } catch {
+                initial.failures[store.targetName] = error
+            }
+        }
+        let healthy = repository.stores.filter { initial.failures[$0.targetName] == nil }
+        var common: [PackID: Int64]?
+        for store in healthy {
+            let held = listings[store.targetName] ?? [:]
+            common = common.map { $0.filter { held[$0.key] == $0.value } } ?? held
+        }
+        shared = Set((common ?? [:]).keys)
+        lostPacks = lost
+        let failures = initial.failures
+        state = Mutex(initial)
+        if failures.count == stores.count { throw Self.allFailed(failures) }
+    }
+
+    /// One target's packs as listed (id → size; -1 for what is not a regular file).
+    static func packs(of store: any ObjectStore) throws(RepositoryError) -> [PackID: Int64] {
+        var held: [PackID: Int64] = [:]
+        do {
+            for (name, size) in try store.listSizes(prefix: "data/") {
+                if let id = PackNaming.id(fromObjectName: name) { held[id] = size }
+            }
+        } catch {
+            throw RepositoryError(error)
+        }
+        return held
+    }
+
+    /// Packs this host saw on `target` at its last run that are gone or changed now.
+    static func losses(known: [PackID: Int64]?, now: [PackID: Int64], target: String) -> [RepositoryError] {
+        guard let known else { return [] }
+        var errors: [RepositoryError] = []
+        for (pack, size) in known.sorted(by: { $0.key < $1.key }) where now[pack] != size {
+            let why = now[pack].map { $0 < 0 ? "no longer a regular file" : "\($0) bytes where it held \(size)" } ?? "missing"
+            errors.append(RepositoryError(.repositoryPackLost, message: "target \(target): pack \(pack.objectName), which it held at this host's last backup, is \(why); this backup reads every mailbox again and stores what that pack held on \(target) again, but older snapshots that use it are damaged there: run drctl check --read-data to see which",
+                                          context: ErrorContext(target: target, object: pack.objectName)))
+        }
+        return errors
+    }
+
+    /// Records damage found on a target that still takes this backup.
+    func noteDegraded(_ errors: [String: [RepositoryError]]) {
+        state.withLock { state in
+            for (target, list) in errors { state.degraded[target, default: []] += list }
+        }
+    }
+
+    /// Whether a ref of an earlier snapshot may be reused by this run.
+    package func isShared(_ ref: BlobRef) -> Bool { shared.contains(ref.pack) }
+
+    /// A worker's own packs and compressor, for one thread.
+    package func makeWorker() throws(RepositoryError) -> BackupWorker {
+        let compressor: ChunkCompressor
+        do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
+        let slot = PackSlot(packSize: packSize)
+        state.withLock { $0.slots.append(slot) }
+        return BackupWorker(writer: self, slot: slot, compressor: compressor)
+    }
+
+    /// A reader of `store` that fills this host's node cache.
+    package func reader(_ store: any ObjectStore) -> TargetBlobReader {
+        TargetBlobReader(store: store, keys: keys, cache: cache, fillsCache: true)
+    }
+
+    // MARK: - Counting and uploading
+
+    func counted(_ ref: BlobRef) {
+        state.withLock { state in
+            switch ref.kind {
+            case .data:
+                state.stored.dataBytes += Int64(ref.length)
+                state.newChunks += 1
+                state.newChunkBytes += Int64(ref.rawLength)
+            case .tree: state.stored.treeBytes += Int64(ref.length)
+            case .list: state.stored.listBytes += Int64(ref.length)
+            }
+        }
+    }
+
+    /// Seals the pack and uploads it to every healthy target.
+    func upload(_ pack: consuming PackWriter) throws(RepositoryError) {
+        let finished = try pack.finish(keys: keys)
+        for store in healthyStores where put(store, finished.objectName, finished.bytes) {
+            cache.add(packs: [finished.id: Int64(finished.bytes.count)], of: store.targetName)
+        }
+        if healthyStores.isEmpty { throw Self.allFailed(failures) }
+        state.withLock { state in
+            state.stored.packHeaderBytes += Int64(finished.headerBytes)
+            state.stored.packs += 1
+        }
+    }
+
+    /// Write-once put; an object that exists already holds the same bytes (content address,
+    /// or a random pack name). Returns whether the target holds it now.
+    @discardableResult
+    private func put(_ store: any ObjectStore, _ name: String, _ bytes: [UInt8]) -> Bool {
+        do {
+            try store.put(name, bytes, ifAbsent: true)
+            state.withLock { $0.storedBytes[store.targetName, default: 0] += Int64(bytes.count) }
+            return true
+        } catch let error where error.kind == .exists {
+            return true
+        } catch {
+            let wrapped = RepositoryError(error)
+            state.withLock { $0.failures[store.targetName] = wrapped }
+            return false
+        }
+    }
+
+    static func allFailed(_ failures: [String: RepositoryError]) -> RepositoryError {
+        let details = failures.sorted { $0.key < $1.key }.map { "\($0.value.message)" }.joined(separator: "; ")
+        // The first target's code (say transport.no-space) keeps the exit status that its
+        // cause deserves; the message names every target's failure.
+        let first = failures.sorted { $0.key < $1.key }.first?.value
+        return RepositoryError(first?.code ?? .repositoryAllTargetsFailed,
+                               message: "no target could be written: \(details)",
+                               context: first?.context ?? ErrorContext(), underlying: first?.underlying)
+    }
+
+    // MARK: - Committing
+
+    /// Flushes every worker's packs, writes the mailbox list (reusing `previousList` nodes
+    /// whose packs every target holds) and then the manifest, on every healthy target.
+    /// - Parameter entries: the run's mailboxes, in any order.
+    /// - Returns: the manifest's object name.
+    package func commit(_ draft: SnapshotManifest, entries: [SnapshotManifest.FileEntry],
+                       previousList: [ChunkID: BlobRef]) throws(RepositoryError) -> String {
+        let slots = state.withLock { $0.slots }
+        for slot in slots { try slot.flush(self) }
+        let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        let reusable = previousList.filter { isShared($0.value) }
+        let listSlot = PackSlot(packSize: packSize)
+        let compressor: ChunkCompressor
+        do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
+        let listStore = BackupWorker(writer: self, slot: listSlot, compressor: compressor)
+        var builder = MailboxListBuilder(keys: keys, reusable: reusable, store: listStore)
+        for entry in sorted { try builder.add(entry) }
+        let list = try builder.finish()
+        try listSlot.flush(self)
+        var manifest = draft
+        manifest.mailboxes = SnapshotManifest.ListRoot(count: list.count, root: list.root)
+        manifest.statistics.storedBytes = storedBytes.values.max() ?? 0
+        let (name, bytes) = try manifest.seal(keys: keys)
+        for store in healthyStores { put(store, name, bytes) }
+        if healthyStores.isEmpty { throw Self.allFailed(failures) }
+        state.withLock { $0.stored.manifestBytes += Int64(bytes.count) }
+        cache.recordManifest(name, time: manifest.time, host: manifest.host, store: manifest.storePath)
+        return name
+    }
+}
+
+/// A worker's open packs: one for data, one for nodes. Used by one thread at a time (its
+/// worker's, then the committing thread's once the workers are done).
+final class PackSlot: @unchecked Sendable {
+    var data: PackWriter
+    var nodes: PackWriter
+    let packSize: Int
+
+    init(packSize: Int) {
+        self.packSize = packSize
+        data = PackWriter(capacity: packSize + packSize / 8)
+        nodes = PackWriter()
+    }
+
+    func flush(_ writer: BackupWriter) throws(RepositoryError) {
+        if !data.isEmpty {
+            let full = data
+            data = PackWriter()
+            try writer.upload(full)
+        }
+        if !nodes.isEmpty {
+            let full = nodes
+            nodes = PackWriter()
+            try writer.upload(full)
+        }
+    }
+}
+
+/// One worker thread's way into the writer: seals blobs into its own packs, uploads them when
+/// full. Not thread-safe (one per thread).
+package final class BackupWorker: NodeStoring {
+    private let writer: BackupWriter
+    private let slot: PackSlot
+    package let compressor: ChunkCompressor
+
+    init(writer: BackupWriter, slot: PackSlot, compressor: ChunkCompressor) {
+        self.writer = writer
+        self.slot = slot
+        self.compressor = compressor
+    }
+
+    package var keys: RepositoryKeys { writer.keys }
+
+    /// Stores a data chunk and returns its ref.
+    /// - Parameter compress: false for pages of an encrypted database (ciphertext never
+    ///   shrinks, so trying is wasted work).
+    package func storeData(_ plaintext: [UInt8], id: ChunkID, compress: Bool) throws(RepositoryError) -> BlobRef {
+        let blob = try SealedBlob(plaintext, id: id, kind: .data, keys: writer.keys, compressor: compress ? compressor : nil)
+        let ref = slot.data.append(blob)
+        writer.counted(ref)
+        if slot.data.size >= slot.packSize {
+            let full = slot.data
+            slot.data = PackWriter(capacity: slot.packSize + slot.packSize / 8)
+            try writer.upload(full)
+        }
+        return ref
+    }
+
+    /// Stores a tree or list node (compressed when that helps: a node's refs repeat their
+    /// pack index and lengths) and keeps a copy in the node cache.
+    package func storeNode(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind) throws(RepositoryError) -> BlobRef {
+        let blob = try SealedBlob(plaintext, id: id, kind: kind, keys: writer.keys, compressor: compressor)
+        let ref = slot.nodes.append(blob)
+        writer.counted(ref)
+        writer.cache.insert(id, plaintext)
+        if slot.nodes.size >= slot.packSize {
+            let full = slot.nodes
+            slot.nodes = PackWriter()
+            try writer.upload(full)
+        }
+        return ref
+    }
+}

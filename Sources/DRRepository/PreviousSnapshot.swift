@@ -1,0 +1,103 @@
+import DRBase
+import DRTransport
+
+extension BackupWriter {
+    /// What a run reuses from the snapshots before it.
+    package struct Previous: Sendable {
+        /// Each mailbox's newest entry, to skip unchanged files and to compare changed ones
+        /// with their previous version.
+        package var entries: [String: SnapshotManifest.FileEntry] = [:]
+        /// The nodes of the newest snapshot's mailbox list, by id: the new list reuses those
+        /// that did not change.
+        package var listNodes: [ChunkID: BlobRef] = [:]
+        /// The manifest they come from.
+        package var manifest: String?
+    }
+
+    /// How many snapshots back a mailbox missing from the newest one is looked for.
+    static let lookBack = 64
+
+    /// Each mailbox's newest entry in the snapshots of this host and store that every healthy
+    /// target holds. Only such snapshots may be reused: their blobs are then known to be on
+    /// every target (after a run in which one target failed, that target's older state
+    /// decides). The newest one's list is read whole (from this host's node cache, usually:
+    /// nothing is downloaded); a mailbox it lacks is looked up in older ones (O(log n) each)
+    /// only while it may still have existed — a whole-store run that neither saved nor failed
+    /// it says it did not.
+    package func previous(host: String, storePath: String, mailboxes: Set<String>) throws(RepositoryError) -> Previous {
+        let healthy = healthyStores
+        guard !healthy.isEmpty else { return Previous() }
+        var common: Set<String>?
+        for store in healthy {
+            let names: [String]
+            do { names = try store.list(prefix: "snapshots/") } catch { throw RepositoryError(error) }
+            common = common.map { $0.intersection(names) } ?? Set(names)
+        }
+        var damaged: [String: [RepositoryError]] = [:]
+        defer { noteDegraded(damaged) }
+        let keys = self.keys
+        // A manifest damaged on one target is read from another; the damage is reported as
+        // that target's. One no target can read is left out: its files are then read again.
+        func load(_ name: String) -> (manifest: SnapshotManifest, store: any ObjectStore)? {
+            for store in healthy {
+                do throws(RepositoryError) {
+                    let bytes: [UInt8]
+                    do throws(TransportError) { bytes = try store.get(name) } catch { throw RepositoryError(error) }
+                    return (try SnapshotManifest.open(bytes, name: name, target: store.targetName, keys: keys), store)
+                } catch {
+                    var tagged = error
+                    tagged.context = error.context.merged(with: ErrorContext(target: store.targetName, object: name))
+                    damaged[store.targetName, default: []].append(tagged)
+                }
+            }
+            return nil
+        }
+        // Times, hosts and stores come from the cache: only the manifests used are decrypted.
+        var ours: [(name: String, time: String)] = []
+        for name in (common ?? []).sorted() {
+            if let known = cache.manifestSummary(name) {
+                if known.host == host && known.store == storePath { ours.append((name, known.time)) }
+                continue
+            }
+            guard let opened = load(name)?.manifest else { continue }
+            cache.recordManifest(name, time: opened.time, host: opened.host, store: opened.storePath)
+            if opened.host == host && opened.storePath == storePath { ours.append((name, opened.time)) }
+        }
+        var result = Previous()
+        var missing = mailboxes
+        var first = true
+        for summary in ours.sorted(by: { ($0.time, $0.name) > ($1.time, $1.name) }).prefix(Self.lookBack) {
+            if missing.isEmpty { break }
+            guard let (manifest, store) = load(summary.name) else { continue }
+            let reader = self.reader(store)
+            do throws(RepositoryError) {
+                if first {
+                    var nodes: [ChunkID: BlobRef] = [:]
+                    try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
+                                              visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
+                        if missing.remove(entry.path) != nil { result.entries[entry.path] = entry }
+                    }
+                    result.listNodes = nodes
+                    result.manifest = summary.name
+                } else {
+                    for path in missing.sorted() {
+                        if let entry = try manifest.entry(path, reader: reader, keys: keys, name: summary.name,
+                                                          target: store.targetName) {
+                            result.entries[path] = entry
+                            missing.remove(path)
+                        }
+                    }
+                }
+            } catch {
+                // A list that cannot be read is not trusted for anything: its files are read
+                // again (never skipped on the word of a list that cannot be read).
+                damaged[store.targetName, default: []].append(error)
+                if first { result = Previous() ; missing = mailboxes }
+                continue
+            }
+            first = false
+            if manifest.wholeStore { missing.formIntersection(manifest.failed.map(\.path)) }
+        }
+        return result
+    }
+}

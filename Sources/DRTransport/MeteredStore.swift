@@ -1,0 +1,105 @@
+import DRBase
+import Synchronization
+
+/// What a command asked of one target: requests and bytes each way. Reported in `--json`
+/// (`transfer`), so that an operator (and `scripts/bench --scale`) sees what a restore or a
+/// backup really cost on a metered link, counted where it happens rather than estimated.
+package struct TransferCounts: Sendable, Codable, Equatable {
+    package var getRequests = 0
+    package var bytesRead: Int64 = 0
+    package var putRequests = 0
+    package var bytesWritten: Int64 = 0
+    package var listRequests = 0
+    package var deleteRequests = 0
+    package init() {}
+}
+
+/// Wraps a target's store and counts every request that reaches it.
+package final class MeteredStore: ObjectStore {
+    private let base: any ObjectStore
+    private let counts = Mutex(TransferCounts())
+
+    package init(_ base: any ObjectStore) { self.base = base }
+
+    package var targetName: String { base.targetName }
+    package var location: String { base.location }
+    package var transfer: TransferCounts { counts.withLock { $0 } }
+
+    package func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError) {
+        counts.withLock { $0.putRequests += 1 }
+        try base.put(key, bytes, ifAbsent: ifAbsent)
+        counts.withLock { $0.bytesWritten += Int64(bytes.count) }
+    }
+
+    package func get(_ key: String, maxBytes: Int64) throws(TransportError) -> [UInt8] {
+        counts.withLock { $0.getRequests += 1 }
+        let bytes = try base.get(key, maxBytes: maxBytes)
+        counts.withLock { $0.bytesRead += Int64(bytes.count) }
+        return bytes
+    }
+
+    package func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8] {
+        counts.withLock { $0.getRequests += 1 }
+        let bytes = try base.get(key, offset: offset, length: length)
+        counts.withLock { $0.bytesRead += Int64(bytes.count) }
+        return bytes
+    }
+
+    package func exists(_ key: String) throws(TransportError) -> Bool {
+        counts.withLock { $0.getRequests += 1 }
+        return try base.exists(key)
+    }
+
+    package func list(prefix: String) throws(TransportError) -> [String] {
+        counts.withLock { $0.listRequests += 1 }
+        return try base.list(prefix: prefix)
+    }
+
+    package func listSizes(prefix: String) throws(TransportError) -> [String: Int64] {
+        counts.withLock { $0.listRequests += 1 }
+        return try base.listSizes(prefix: prefix)
+    }
+
+    package func delete(_ key: String) throws(TransportError) {
+        counts.withLock { $0.deleteRequests += 1 }
+        try base.delete(key)
+    }
+
+    package func incompleteWrites() throws(TransportError) -> [IncompleteWrite] {
+        counts.withLock { $0.listRequests += 1 }
+        return try base.incompleteWrites()
+    }
+
+    package func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError) {
+        counts.withLock { $0.deleteRequests += 1 }
+        try base.removeIncompleteWrite(write)
+    }
+}
+
+/// A target's name with what was asked of it, as reports list them.
+package struct TargetTransfer: Sendable, Codable, Equatable {
+    package var target: String
+    package var getRequests: Int
+    package var bytesRead: Int64
+    package var putRequests: Int
+    package var bytesWritten: Int64
+    package var listRequests: Int
+    package var deleteRequests: Int
+
+    package init(target: String, _ counts: TransferCounts) {
+        self.target = target
+        getRequests = counts.getRequests
+        bytesRead = counts.bytesRead
+        putRequests = counts.putRequests
+        bytesWritten = counts.bytesWritten
+        listRequests = counts.listRequests
+        deleteRequests = counts.deleteRequests
+    }
+
+    /// The counts of every metered store among `stores`.
+    package static func of(_ stores: [any ObjectStore]) -> [TargetTransfer] {
+        stores.compactMap { store in
+            (store as? MeteredStore).map { TargetTransfer(target: $0.targetName, $0.transfer) }
+        }
+    }
+}
