@@ -96,6 +96,7 @@ package final class BackupWriter: Sendable {
         var initial = State()
         var listings: [String: [PackID: Int64]] = [:]
         var lost = false
+        var known = Set<String>()
         for store in repository.stores {
             do throws(RepositoryError) {
                 // Leftovers of killed runs. Only old ones: a fresh one may be another host's
@@ -108,7 +109,9 @@ package final class BackupWriter: Sendable {
                     throw RepositoryError(error)
                 }
                 let held = try Self.packs(of: store)
-                let losses = Self.losses(known: cache.packs(of: store.targetName), now: held, target: store.targetName)
+                let recorded = cache.packs(of: store.targetName)
+                if recorded != nil { known.insert(store.targetName) }
+                let losses = Self.losses(known: recorded, now: held, target: store.targetName)
                 if !losses.isEmpty {
                     lost = true
                     initial.degraded[store.targetName, default: []] += losses
@@ -120,6 +123,22 @@ package final class BackupWriter: Sendable {
             }
         }
         let healthy = repository.stores.filter { initial.failures[$0.targetName] == nil }
+        // A target this host has no record of (a new host, a cache rebuilt): a pack that
+        // another target holds and it lacks may have been lost there. Backups write every
+        // pack to every target, so this is the only sign left; reading every mailbox again
+        // once is the price of not trusting it (a killed run's leftover looks the same).
+        for store in healthy where !known.contains(store.targetName) {
+            let held = listings[store.targetName] ?? [:]
+            var absent: [PackID] = []
+            for other in healthy where other.targetName != store.targetName {
+                for (pack, size) in listings[other.targetName] ?? [:] where size >= 0 && held[pack] == nil { absent.append(pack) }
+            }
+            if let example = Set(absent).sorted().first {
+                lost = true
+                initial.degraded[store.targetName, default: []].append(RepositoryError(.repositoryPackLost, message: "target \(store.targetName) lacks \(Set(absent).count) pack(s) that another target holds, e.g. \(example.objectName) (lost there, or left by an interrupted backup); this backup reads every mailbox again and stores what \(store.targetName) lacks there; run drctl check --read-data to see what older snapshots are affected",
+                                                                                   context: ErrorContext(target: store.targetName, object: example.objectName)))
+            }
+        }
         var common: [PackID: Int64]?
         for store in healthy {
             let held = listings[store.targetName] ?? [:]

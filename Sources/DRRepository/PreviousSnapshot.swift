@@ -68,33 +68,45 @@ extension BackupWriter {
         var first = true
         for summary in ours.sorted(by: { ($0.time, $0.name) > ($1.time, $1.name) }).prefix(Self.lookBack) {
             if missing.isEmpty { break }
-            guard let (manifest, store) = load(summary.name) else { continue }
-            let reader = self.reader(store)
-            do throws(RepositoryError) {
-                if first {
-                    var nodes: [ChunkID: BlobRef] = [:]
-                    try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
-                                              visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
-                        if missing.remove(entry.path) != nil { result.entries[entry.path] = entry }
-                    }
-                    result.listNodes = nodes
-                    result.manifest = summary.name
-                } else {
-                    for path in missing.sorted() {
-                        if let entry = try manifest.entry(path, reader: reader, keys: keys, name: summary.name,
-                                                          target: store.targetName) {
-                            result.entries[path] = entry
-                            missing.remove(path)
+            guard let (manifest, _) = load(summary.name) else { continue }
+            // The list is read from the first target that gives it whole (a node damaged on
+            // one target is read from another; the damage is reported as that target's).
+            var read = false
+            for store in healthy where !read {
+                let reader = self.reader(store)
+                do throws(RepositoryError) {
+                    if first {
+                        var nodes: [ChunkID: BlobRef] = [:]
+                        var entries: [String: SnapshotManifest.FileEntry] = [:]
+                        try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
+                                                  visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
+                            if missing.contains(entry.path) { entries[entry.path] = entry }
                         }
+                        result.entries = entries
+                        missing.subtract(entries.keys)
+                        result.listNodes = nodes
+                        result.manifest = summary.name
+                    } else {
+                        var found: [String: SnapshotManifest.FileEntry] = [:]
+                        for path in missing.sorted() {
+                            if let entry = try manifest.entry(path, reader: reader, keys: keys, name: summary.name,
+                                                              target: store.targetName) {
+                                found[path] = entry
+                            }
+                        }
+                        result.entries.merge(found) { new, _ in new }
+                        missing.subtract(found.keys)
                     }
+                    read = true
+                } catch {
+                    var tagged = error
+                    tagged.context = error.context.merged(with: ErrorContext(target: store.targetName, object: summary.name))
+                    damaged[store.targetName, default: []].append(tagged)
                 }
-            } catch {
-                // A list that cannot be read is not trusted for anything: its files are read
-                // again (never skipped on the word of a list that cannot be read).
-                damaged[store.targetName, default: []].append(error)
-                if first { result = Previous() ; missing = mailboxes }
-                continue
             }
+            // A list no target can read is not trusted for anything: its files are read
+            // again (never skipped on the word of a list that cannot be read).
+            guard read else { continue }
             first = false
             if manifest.wholeStore { missing.formIntersection(manifest.failed.map(\.path)) }
         }

@@ -56,7 +56,7 @@ struct BackupReport: Decodable {
         var ok: Bool
         var error: String?
         var storedBytes: Int64
-        var recoveredPacks: Int
+        var transfer: Transfer?
         /// Damage found on a target that still took the backup (absent from older drctl).
         var damage: [String] { degraded ?? [] }
         var degraded: [String]?
@@ -75,8 +75,31 @@ struct BackupReport: Decodable {
     var newChunks: Int
     var newChunkBytes: Int64
     var durationSeconds: Double
+    /// Mailboxes compared with what a killed run had stored (its journal).
+    var resumed: Int?
+    var stored: Stored
     var targets: [Target]
     var failures: [Failure]
+}
+
+/// What a command asked of one target (`transfer` in the reports).
+struct Transfer: Decodable {
+    var target: String?
+    var getRequests: Int
+    var bytesRead: Int64
+    var putRequests: Int
+    var bytesWritten: Int64
+    var listRequests: Int
+}
+
+/// What one target received from a backup, by kind.
+struct Stored: Decodable {
+    var dataBytes: Int64
+    var treeBytes: Int64
+    var listBytes: Int64
+    var packHeaderBytes: Int64
+    var manifestBytes: Int64
+    var packs: Int
 }
 
 struct SnapshotRow: Decodable {
@@ -115,6 +138,7 @@ struct RestoreReport: Decodable {
     }
     var restored: [Restored]
     var failures: [Failure]
+    var transfer: [Transfer]?
 }
 
 struct CheckReport: Decodable {
@@ -130,7 +154,7 @@ struct CheckReport: Decodable {
     struct Target: Decodable {
         var target: String
         var snapshots: Int
-        var indexObjects: Int
+        var nodesVerified: Int
         var packs: Int
         var packsRead: Int
         var blobsVerified: Int

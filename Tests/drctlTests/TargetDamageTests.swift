@@ -77,16 +77,16 @@ struct TargetDamageTests {
         #expect(after.newChunks == 0)
     }
 
-    @Test("a presence cache damaged deep inside is rebuilt: the backup succeeds, and so does the next")
+    @Test("a node cache damaged deep inside is rebuilt: the backup succeeds, and so does the next")
     func damagedCacheRebuilt() throws {
         let home = try BackupHome()
         try home.generate(cipher: "none", journal: "wal", count: 3, messages: 400)
         try home.initRepository()
         _ = try home.backupOK()
-        let caches = Files.all(under: "\(home.root)/state/cache").filter { $0.hasSuffix("presence.sqlite") }
+        let caches = Files.all(under: "\(home.root)/state/cache").filter { $0.hasSuffix("nodes.sqlite") }
         let cache = "\(home.root)/state/cache/\(try #require(caches.first))"
         // Checkpoint state is whatever the last run left; damage every page but the first
-        // (the schema still opens, the chunk table does not).
+        // (the schema still opens, the node table does not).
         var bytes = try Files.read(cache)
         for suffix in ["-wal", "-shm"] { unlink(cache + suffix) }
         try #require(bytes.count > 8192, "the cache is only \(bytes.count) bytes")
@@ -94,7 +94,8 @@ struct TargetDamageTests {
         try Data(bytes).write(to: URL(fileURLWithPath: cache))
 
         let first = try home.backupOK()
-        #expect(first.newChunks == 0, "a rebuilt cache knows every chunk again")
+        #expect(first.newChunks == 0, "the previous snapshot is read from the targets again")
+        #expect(first.filesUnchanged == 3)
         let second = try home.backupOK()
         #expect(second.newChunks == 0)
     }
