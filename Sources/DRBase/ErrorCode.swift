@@ -137,6 +137,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case repositoryIndexDamaged = "repository.index-damaged"
     case repositoryManifestDamaged = "repository.manifest-damaged"
     case repositoryBadTree = "repository.bad-tree"
+    case repositoryBadList = "repository.bad-list"
     case repositoryCacheFull = "repository.cache-full"
     case repositoryCache = "repository.cache"
     case repositoryAllTargetsFailed = "repository.all-targets-failed"
@@ -306,6 +307,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .repositoryIndexDamaged: (.integrity, "an index object is damaged")
         case .repositoryManifestDamaged: (.integrity, "a snapshot record does not match its name")
         case .repositoryBadTree: (.integrity, "a chunk-tree node is malformed")
+        case .repositoryBadList: (.integrity, "a mailbox-list node is malformed or does not fit its parent (the message names the mailboxes it holds)")
         case .repositoryCache: (.ioError, "the presence cache's folder (in the [state] folder) cannot be created")
         case .repositoryCacheFull: (.failure, "the presence cache knows 16 targets already; delete it to start afresh")
         case .repositoryAllTargetsFailed: (.failure, "every target failed during the run")
