@@ -137,6 +137,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case repositoryPackMissing = "repository.pack-missing"
     case repositoryManifestDamaged = "repository.manifest-damaged"
     case repositoryBadTree = "repository.bad-tree"
+    case repositoryBadList = "repository.bad-list"
     case repositoryCache = "repository.cache"
     case repositoryAllTargetsFailed = "repository.all-targets-failed"
 
@@ -305,6 +306,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .repositoryPackMissing: (.integrity, "a blob's pack is missing on a target, or shorter than the blob's ref says")
         case .repositoryManifestDamaged: (.integrity, "a snapshot record does not match its name")
         case .repositoryBadTree: (.integrity, "a chunk-tree node is malformed")
+        case .repositoryBadList: (.integrity, "a mailbox-list node is malformed or does not fit its parent (the message names the mailboxes it holds)")
         case .repositoryCache: (.ioError, "the presence cache's folder (in the [state] folder) cannot be created")
         case .repositoryAllTargetsFailed: (.failure, "every target failed during the run")
         case .secretNone: (.configuration, "no way to unlock the repository is configured")

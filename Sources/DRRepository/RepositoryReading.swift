@@ -32,7 +32,7 @@ extension SnapshotManifest {
     /// Every entry of this snapshot's list, in path order, each checked (`entryProblem`):
     /// an entry that fails makes the whole snapshot invalid (a faulty or hostile writer).
     package func forEachEntry(reader: any BlobReading, keys: RepositoryKeys, name: String, target: String,
-                              visit: (BlobRef, Int) throws(RepositoryError) -> Bool = { _, _ in true },
+                              visit: (BlobRef, Int?) throws(RepositoryError) -> Bool = { _, _ in true },
                               _ body: (FileEntry) throws(RepositoryError) -> Void) throws(RepositoryError) {
         guard let root = listRoot else { throw invalid("has an invalid mailbox list root", name: name, target: target) }
         try MailboxList.forEach(root: root, reader: reader, keys: keys, context: "snapshot \(name)", visit: visit) { (entry) throws(RepositoryError) in
