@@ -144,7 +144,7 @@ package enum RestoreJob {
                       gaps: catalogue.gaps,
                       unreadable: repository.unavailable.filter { unavailable in options.target.map { $0 == unavailable.target } ?? true }
                           .map { .init(target: $0.target, code: $0.error.code, error: $0.error.message) } + catalogue.unreadable,
-                      rejected: catalogue.rejected,
+                      rejected: catalogue.rejected + choice.rejected,
                       transfer: TargetTransfer.of(repository.stores),
                       durationSeconds: Elapsed.seconds(since: clock))
     }

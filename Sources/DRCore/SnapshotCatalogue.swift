@@ -181,6 +181,9 @@ package struct SnapshotCatalogue: Sendable {
     package struct Choice: Sendable {
         package var images: [(snapshot: Item, entry: SnapshotManifest.FileEntry)]
         package var absent: [String]
+        /// Snapshots passed over because their list could not be read or holds an invalid
+        /// entry (a damaged node on every target, or a hostile writer's path or time).
+        package var rejected: [Rejected] = []
     }
 
     /// For each wanted mailbox the image to restore, reading the snapshots' lists through
@@ -213,7 +216,7 @@ package struct SnapshotCatalogue: Sendable {
                 throw CoreError(.restoreNoSnapshot, message: "snapshot \(prefix) holds no mailbox \(missing)")
             }
             if chosen.isEmpty { throw CoreError(.restoreNoSnapshot, message: "snapshot \(prefix) holds no mailbox") }
-            return Choice(images: chosen.values.sorted { $0.entry.path < $1.entry.path }, absent: [])
+            return Choice(images: chosen.values.sorted { $0.entry.path < $1.entry.path }, absent: [], rejected: [])
         case .pointInTime(let date): limit = date
         // "Latest" is now: a manifest from a clock set ahead must not stay the newest forever.
         case .latest: limit = now
@@ -225,23 +228,46 @@ package struct SnapshotCatalogue: Sendable {
             return at <= limit
         }
         var absent: [String] = []
+        var rejected: [String: Rejected] = [:]
+        // A snapshot whose list cannot be used is passed over (and named), as a manifest
+        // that cannot be read is: the others still restore.
+        func reject(_ item: Item, _ error: CoreError) {
+            rejected[item.id] = Rejected(snapshot: item.id, code: error.code, error: error.message)
+        }
+        let usable = { (item: Item) in rejected[item.id] == nil }
         if wanted.isEmpty {
-            let existing = try Self.existing(at: limit, in: ours, entries: entries)
+            let existing = try Self.existing(at: limit, in: ours, entries: entries, reject: reject)
             var visited = Set<ChunkID>()
-            for item in newestFirst where chosen.count < existing.count {
-                try entries.forEach(item, visit: { visited.insert($0).inserted }) { file in
-                    if chosen[file.path] == nil, existing.contains(file.path), consistent(file) {
-                        chosen[file.path] = (item, file)
+            for item in newestFirst where chosen.count < existing.count && usable(item) {
+                // Collected aside: a list that fails half-way contributes nothing.
+                var found: [String: SnapshotManifest.FileEntry] = [:]
+                var seen: [ChunkID] = []
+                do {
+                    try entries.forEach(item, visit: { id in
+                        guard !visited.contains(id) else { return false }
+                        seen.append(id)
+                        return true
+                    }) { file in
+                        if chosen[file.path] == nil, existing.contains(file.path), consistent(file) { found[file.path] = file }
                     }
+                } catch {
+                    reject(item, error)
+                    continue
                 }
+                visited.formUnion(seen)
+                for (path, file) in found where chosen[path] == nil { chosen[path] = (item, file) }
             }
             absent = existing.filter { chosen[$0] == nil }.sorted()
         } else {
             for path in mailboxes where chosen[path] == nil {
-                for item in newestFirst {
-                    if let file = try entries.find(path, in: item), consistent(file) {
-                        chosen[path] = (item, file)
-                        break
+                for item in newestFirst where usable(item) {
+                    do {
+                        if let file = try entries.find(path, in: item), consistent(file) {
+                            chosen[path] = (item, file)
+                            break
+                        }
+                    } catch {
+                        reject(item, error)
                     }
                 }
             }
@@ -252,7 +278,8 @@ package struct SnapshotCatalogue: Sendable {
         if chosen.isEmpty {
             throw CoreError(.restoreNoSnapshot, message: noSnapshotMessage(nil, selection, limit: limit, scope: scope))
         }
-        return Choice(images: chosen.values.sorted { $0.entry.path < $1.entry.path }, absent: absent)
+        return Choice(images: chosen.values.sorted { $0.entry.path < $1.entry.path }, absent: absent,
+                      rejected: rejected.values.sorted { $0.snapshot < $1.snapshot })
     }
 
     /// The mailboxes a store had at T, from the runs that ended at or before T: those of the
@@ -260,14 +287,28 @@ package struct SnapshotCatalogue: Sendable {
     /// every partial (`--mailbox`) run after it. A mailbox deleted before that whole-store run
     /// is not in it. Without a whole-store run, the union of all of them: missing knowledge
     /// never drops a mailbox.
-    static func existing(at limit: Date, in items: [Item], entries: any SnapshotEntries) throws(CoreError) -> Set<String> {
+    static func existing(at limit: Date, in items: [Item], entries: any SnapshotEntries,
+                         reject: (Item, CoreError) -> Void) throws(CoreError) -> Set<String> {
         let ended = items.filter { ($0.manifest.createdAt ?? .distantFuture) <= limit }
             .sorted { ($0.manifest.createdAt ?? .distantPast) < ($1.manifest.createdAt ?? .distantPast) }
         let base = ended.lastIndex { $0.manifest.wholeStore } ?? ended.startIndex
         var set = Set<String>()
         var visited = Set<ChunkID>()
         for item in ended[base...] {
-            try entries.forEach(item, visit: { visited.insert($0).inserted }) { set.insert($0.path) }
+            var paths: [String] = []
+            var seen: [ChunkID] = []
+            do {
+                try entries.forEach(item, visit: { id in
+                    guard !visited.contains(id) else { return false }
+                    seen.append(id)
+                    return true
+                }) { paths.append($0.path) }
+            } catch {
+                reject(item, error)
+                continue
+            }
+            visited.formUnion(seen)
+            set.formUnion(paths)
             set.formUnion(item.manifest.failed.map(\.path))
         }
         return set

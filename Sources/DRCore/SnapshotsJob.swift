@@ -49,12 +49,20 @@ package enum SnapshotsJob {
         let entries = TargetEntries(stores: repository.stores, keys: keys,
                                     cache: NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys))
         var rows: [Row] = []
+        var rejected = catalogue.rejected
         let scope = catalogue.scope(host: host, configuredStore: configuration.store.path)
         for item in allHosts ? catalogue.items : catalogue.scoped(to: scope) {
             let manifest = item.manifest
             var image: MailboxImage?
             if let mailbox {
-                guard let file = try entries.find(mailbox, in: item) else { continue }
+                // A list that cannot be read (or holds an invalid entry) leaves the snapshot out,
+                // named among the rejected ones.
+                let found: SnapshotManifest.FileEntry?
+                do { found = try entries.find(mailbox, in: item) } catch {
+                    rejected.append(.init(snapshot: item.id, code: error.code, error: error.message))
+                    continue
+                }
+                guard let file = found else { continue }
                 image = MailboxImage(path: file.path, consistentAt: file.consistentAt, size: file.size,
                                      snapshotMode: file.snapshotMode, consistency: file.consistency,
                                      unchanged: file.consistentAt < manifest.time)
@@ -68,6 +76,6 @@ package enum SnapshotsJob {
                             targets: item.targets, mailbox: image))
         }
         return Listing(rows: rows.sorted { ($0.time, $0.id) < ($1.time, $1.id) }, gaps: catalogue.gaps,
-                       unreadable: catalogue.unreadable, rejected: catalogue.rejected)
+                       unreadable: catalogue.unreadable, rejected: rejected)
     }
 }

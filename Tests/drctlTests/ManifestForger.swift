@@ -36,6 +36,32 @@ struct ManifestForger {
         return try #require(try JSONSerialization.jsonObject(with: Data(plain)) as? [String: Any])
     }
 
+    /// The entries of a manifest's mailbox list (read from the first target).
+    func entries(_ name: String) throws -> [SnapshotManifest.FileEntry] {
+        let store = try #require(repository.stores.first)
+        let manifest = try repository.openManifest(try store.get(name), name: name, store: store, keys: keys)
+        var entries: [SnapshotManifest.FileEntry] = []
+        try manifest.forEachEntry(reader: TargetBlobReader(store: store, keys: keys, cache: nil), keys: keys,
+                                  name: name, target: store.targetName) { entries.append($0) }
+        return entries
+    }
+
+    /// Writes `entries` as a one-leaf mailbox list in a pack of its own on every target, as a
+    /// key holder could (paths and times unchecked), and returns the list's root for the
+    /// manifest's JSON.
+    func writeList(_ entries: [SnapshotManifest.FileEntry]) throws -> [String: Any] {
+        let plain = ListCoding.encodeLeaf(entries)
+        var pack = PackWriter()
+        let ref = pack.append(try SealedBlob(plain, id: keys.chunkID(of: plain), kind: .list, keys: keys,
+                                             compressor: nil))
+        let finished = try pack.finish(keys: keys)
+        for store in repository.stores { try store.put(finished.objectName, finished.bytes, ifAbsent: true) }
+        let root = SnapshotManifest.RefJSON(ref)
+        return ["count": entries.count,
+                "root": ["id": root.id, "pack": root.pack, "offset": root.offset, "length": root.length,
+                         "rawLength": root.rawLength, "compressed": root.compressed]]
+    }
+
     /// Seals `json` as a manifest and puts it on every target; removes `replacing` when given.
     /// - Returns: the new snapshot id.
     @discardableResult
@@ -51,11 +77,22 @@ struct ManifestForger {
         return String(name.dropFirst("snapshots/".count))
     }
 
-    /// Rewrites one manifest through `edit`.
+    /// Rewrites one manifest's JSON through `edit`.
     @discardableResult
     func rewrite(_ name: String, keepOriginal: Bool = false, _ edit: (inout [String: Any]) throws -> Void) throws -> String {
         var object = try json(name)
         try edit(&object)
+        return try write(object, replacing: keepOriginal ? nil : name)
+    }
+
+    /// Rewrites one manifest's mailbox entries through `edit` (a new list), and its JSON.
+    @discardableResult
+    func rewriteEntries(_ name: String, keepOriginal: Bool = false,
+                        _ edit: (inout [SnapshotManifest.FileEntry]) throws -> Void) throws -> String {
+        var entries = try self.entries(name)
+        try edit(&entries)
+        var object = try json(name)
+        object["mailboxes"] = try writeList(entries)
         return try write(object, replacing: keepOriginal ? nil : name)
     }
 }

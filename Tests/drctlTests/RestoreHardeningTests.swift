@@ -1,3 +1,4 @@
+import DRRepository
 import Foundation
 import Testing
 
@@ -121,10 +122,8 @@ struct RestoreHardeningTests {
         let forger = try ManifestForger(config: home.config)
         let original = "snapshots/" + good
         for hostile in ["../escaped.db", "users/../../escaped.db", "/tmp/drctl-h8-escaped.db"] {
-            try forger.rewrite(original, keepOriginal: true) { json in
-                var files = try #require(json["files"] as? [[String: Any]])
-                files[0]["path"] = hostile
-                json["files"] = files
+            try forger.rewriteEntries(original, keepOriginal: true) { entries in
+                entries[0].path = hostile
             }
         }
         let safe = "\(home.root)/safe/inner"
@@ -191,11 +190,9 @@ struct RestoreHardeningTests {
             json["host"] = "other-host"
             json["storePath"] = "/srv/other-store"
         }
-        let future = try forger.rewrite("snapshots/" + ours, keepOriginal: true) { json in
-            var files = try #require(json["files"] as? [[String: Any]])
-            let at = try Millis.parse(try #require(files[0]["consistentAt"] as? String))
-            files[0]["consistentAt"] = Millis.format(at + 86_400_000)
-            json["files"] = files
+        let future = try forger.rewriteEntries("snapshots/" + ours, keepOriginal: true) { entries in
+            let at = try Millis.parse(entries[0].consistentAt)
+            entries[0].consistentAt = Millis.format(at + 86_400_000)
         }
 
         let (latest, latestReport) = try home.restore(["--to", "\(home.root)/latest"])
@@ -212,11 +209,17 @@ struct RestoreHardeningTests {
         #expect(named.stderr.contains("later than the manifest was made"), "\(named.stderr)")
         #expect(Files.all(under: "\(home.root)/named").isEmpty)
 
-        #expect(try home.snapshots().map(\.id) == [ours], "this host's, the rejected one left out")
+        // The listing reads manifests, not their lists (which grow with the store): the forged
+        // one is listed, refused when its list is read (restore above, and check).
+        #expect(Set(try home.snapshots().map(\.id)) == [ours, future], "this host's snapshots")
+        let (checked, checkReport) = try home.check([])
+        #expect(checked.status == 3)
+        #expect(checkReport?.targets.allSatisfy { $0.errors.contains { $0.object == "snapshots/" + future && $0.code == "repository.manifest-invalid" } } == true,
+                "\(checked.stdout)")
         let all = try home.drctl(["snapshots", "--all-hosts", "--json"])
         #expect(all.status == 0, "\(all.stderr)")
         let rows = try JSONDecoder().decode([SnapshotRow].self, from: Data(all.stdout.utf8))
-        #expect(Set(rows.map(\.id)) == [ours, theirs])
+        #expect(Set(rows.map(\.id)) == [ours, theirs, future])
     }
 
     // MARK: 5. the set of mailboxes at T
