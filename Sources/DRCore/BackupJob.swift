@@ -75,6 +75,8 @@ package enum BackupJob {
         /// manifest): the metadata overhead, measured.
         package var stored: BackupWriter.Stored
         package var durationSeconds: Double
+        /// Mailboxes compared with what an interrupted run had stored (this host's journal).
+        package var resumed: Int = 0
         package var targets: [TargetResult]
         package var failures: [Failure]
         /// Mailboxes that were deleted after the store was listed (not failures).
@@ -109,7 +111,7 @@ package enum BackupJob {
     /// - Returns: what became of each mailbox, in the plan's order.
     static func backUpMailboxes(_ plan: BackupPlan) throws(CoreError) -> [FileOutcome?] {
         let writer = plan.writer, options = plan.options, imageOptions = plan.imageOptions
-        let mailboxes = plan.mailboxes, previous = plan.previous
+        let mailboxes = plan.mailboxes, previous = plan.previous, resume = plan.resume, storePath = plan.storePath
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: mailboxes.count)
         defer { progress.finish() }
         let outcome = WorkerPool(parallelism: options.parallelism).run(
@@ -122,9 +124,12 @@ package enum BackupJob {
             },
             worker: { () throws(RepositoryError) in try writer.makeWorker() }
         ) { (worker: inout BackupWorker, mailbox: MailStore.Mailbox, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
-            let outcome = try backUpMailbox(mailbox, previous: previous.entries[mailbox.id], writer: writer,
-                                            worker: worker, options: options, imageOptions: imageOptions)
-            if case .entry(let entry) = outcome, !entry.unchanged { context.count(bytes: entry.size) }
+            let outcome = try backUpMailbox(mailbox, previous: previous.entries[mailbox.id], resume: resume[mailbox.id],
+                                            writer: writer, worker: worker, options: options, imageOptions: imageOptions)
+            if case .entry(let entry) = outcome, !entry.unchanged {
+                context.count(bytes: entry.size)
+                writer.cache.journal(entry, store: storePath)
+            }
             return outcome
         }
         if let fatal = outcome.fatal {
@@ -139,8 +144,10 @@ package enum BackupJob {
 
     /// One mailbox: its previous entry reused when nothing about the file changed, otherwise
     /// a new image stored. Throws only store errors (fatal to the run).
+    /// - Parameter resume: what an interrupted run stored of this mailbox (this host's
+    ///   journal): compared with, never trusted to skip the file.
     static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
-                              writer: BackupWriter, worker: BackupWorker, options: Options,
+                              resume: SnapshotManifest.FileEntry? = nil, writer: BackupWriter, worker: BackupWorker, options: Options,
                               imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
         let sourceState = MailStore.sourceState(of: mailbox.path)
         if !writer.lostPacks, let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
@@ -153,7 +160,7 @@ package enum BackupJob {
         var imageOptions = imageOptions
         imageOptions.expectedIdentity = FileIdentity(device: mailbox.device, inode: mailbox.inode)
         do {
-            return .entry(try backUpFile(mailbox, previous: previous, writer: writer, worker: worker,
+            return .entry(try backUpFile(mailbox, previous: resume ?? previous, writer: writer, worker: worker,
                                          options: options, imageOptions: imageOptions))
         } catch let error as RepositoryError {
             throw error
@@ -227,7 +234,9 @@ package enum BackupJob {
                       files: tally.entries.count, filesUnchanged: statistics.filesUnchanged,
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
                       newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes, stored: writer.stored,
-                      durationSeconds: Elapsed.seconds(since: clock), targets: targets, failures: tally.failures,
+                      durationSeconds: Elapsed.seconds(since: clock),
+                      resumed: tally.entries.filter { !$0.unchanged && plan.resume[$0.path] != nil }.count,
+                      targets: targets, failures: tally.failures,
                       vanished: tally.vanished, skipped: plan.skipped)
     }
 
@@ -386,6 +395,8 @@ struct BackupPlan {
     /// Each mailbox's newest entry in a snapshot every healthy target holds (to skip
     /// unchanged files and compare changed ones), and the newest list's nodes.
     let previous: BackupWriter.Previous
+    /// What an interrupted run of this store had stored, newer than `previous` (the journal).
+    let resume: [String: SnapshotManifest.FileEntry]
     let host: String
     let storePath: String
     let options: BackupJob.Options
@@ -425,13 +436,21 @@ struct BackupPlan {
         } catch {
             throw CoreError(error)
         }
+        // A killed run's journal: each mailbox it finished is compared with what it stored
+        // (newer than the last snapshot), so what reached every target is not stored again.
+        let wanted = Set(mailboxes.map(\.id))
+        let resume = writer.cache.journaled(store: configuration.store.path).filter { path, entry in
+            guard wanted.contains(path) else { return false }
+            guard let old = previous.entries[path] else { return true }
+            return entry.consistentAt > old.consistentAt
+        }
         var imageOptions = options.imageOptions
         if imageOptions.pageSize == nil, let fallback = configuration.store.fallbackPageSize {
             imageOptions.pageSize = fallback
         }
         imageOptions.storeRoot = configuration.store.path
         return BackupPlan(lock: lock, repository: repository, writer: writer, mailboxes: mailboxes,
-                          skipped: skipped, previous: previous, host: host, storePath: configuration.store.path,
+                          skipped: skipped, previous: previous, resume: resume, host: host, storePath: configuration.store.path,
                           options: options, imageOptions: imageOptions)
     }
 }

@@ -283,6 +283,7 @@ package final class BackupWriter: Sendable {
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { $0.stored.manifestBytes += Int64(bytes.count) }
         cache.recordManifest(name, time: manifest.time, host: manifest.host, store: manifest.storePath)
+        cache.clearJournal(store: manifest.storePath)
         return name
     }
 }

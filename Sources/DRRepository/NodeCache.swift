@@ -59,6 +59,8 @@ package final class NodeCache: Sendable {
                                              PRIMARY KEY(target, pack)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
                                                  host TEXT NOT NULL, store TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS journal(store TEXT NOT NULL, path TEXT NOT NULL, entry BLOB NOT NULL,
+                                               PRIMARY KEY(store, path)) WITHOUT ROWID;
             """)
         let check = try database.prepare("PRAGMA quick_check")
         if try check.step(), check.text(0) != "ok" {
@@ -173,6 +175,49 @@ package final class NodeCache: Sendable {
             add.bind(3, int: size)
             _ = try add.step()
             add.reset()
+        }
+    }
+
+    // MARK: - The run journal
+
+    /// Records a mailbox a run has stored, before the run commits: if it is killed, the next
+    /// run compares the file with what this one stored, so chunks that reached every target
+    /// are not stored again. Encoded as a one-entry list leaf.
+    package func journal(_ entry: SnapshotManifest.FileEntry, store: String) {
+        let leaf = ListCoding.encodeLeaf([entry])
+        using(()) { (open) throws(SQLiteError) in
+            let add = try open.database.prepare("INSERT OR REPLACE INTO journal(store, path, entry) VALUES (?1, ?2, ?3)")
+            add.bind(1, text: store)
+            add.bind(2, text: entry.path)
+            add.bind(3, blob: leaf)
+            _ = try add.step()
+        }
+    }
+
+    /// What an interrupted run of `store` had stored, by path (rows that do not decode are
+    /// left out: a cache is never trusted beyond what it can prove).
+    package func journaled(store: String) -> [String: SnapshotManifest.FileEntry] {
+        let rows: [[UInt8]] = using([]) { (open) throws(SQLiteError) -> [[UInt8]] in
+            let query = try open.database.prepare("SELECT entry FROM journal WHERE store = ?1")
+            query.bind(1, text: store)
+            var rows: [[UInt8]] = []
+            while try query.step() { rows.append(query.blob(0)) }
+            return rows
+        }
+        var entries: [String: SnapshotManifest.FileEntry] = [:]
+        for row in rows {
+            guard case .leaf(let leaf)? = try? ListCoding.decode(row), leaf.count == 1 else { continue }
+            entries[leaf[0].path] = leaf[0]
+        }
+        return entries
+    }
+
+    /// Forgets the journal of `store` (its run committed).
+    package func clearJournal(store: String) {
+        using(()) { (open) throws(SQLiteError) in
+            let clear = try open.database.prepare("DELETE FROM journal WHERE store = ?1")
+            clear.bind(1, text: store)
+            _ = try clear.step()
         }
     }
 

@@ -36,6 +36,12 @@ struct ManifestForger {
         return try #require(try JSONSerialization.jsonObject(with: Data(plain)) as? [String: Any])
     }
 
+    /// A manifest, opened.
+    func manifest(_ name: String) throws -> SnapshotManifest {
+        let store = try #require(repository.stores.first)
+        return try repository.openManifest(try store.get(name), name: name, store: store, keys: keys)
+    }
+
     /// The entries of a manifest's mailbox list (read from the first target).
     func entries(_ name: String) throws -> [SnapshotManifest.FileEntry] {
         let store = try #require(repository.stores.first)

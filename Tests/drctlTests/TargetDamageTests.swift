@@ -1,3 +1,4 @@
+import DRRepository
 import Foundation
 import Testing
 
@@ -102,28 +103,69 @@ struct TargetDamageTests {
 
     // MARK: - Item 12
 
-    @Test("an index object damaged on the first target: that target is degraded (named) yet takes the backup; the other is untouched")
-    func damagedIndexObject() throws {
-        let home = try BackupHome()
-        let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 150)
-        try home.initRepository()
-        _ = try home.backupOK()
-        let siteA = home.targetFolder("site-a")
-        let index = try #require(Self.objects("index", in: siteA).first)
-        try Self.flipByte("\(siteA)/\(index)")
-        try home.write(mailboxes[0], transactions: 5, seed: 9)
-        // A fresh cache, as on another host sharing the repository: the index must be read.
-        try? FileManager.default.removeItem(atPath: "\(home.root)/state/cache")
+    /// Flips one byte inside the sealed blob `ref` names, on one target.
+    static func damage(_ ref: BlobRef, in target: String) throws {
+        let path = "\(target)/\(ref.pack.objectName)"
+        var bytes = try Files.read(path)
+        bytes[Int(ref.offset) + Int(ref.length) / 2] ^= 0x20
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
 
-        let (result, report) = try home.backup()
-        #expect(result.status == 1, "exit \(result.status): \(result.stderr)")
-        let a = try #require(report?.targets.first { $0.name == "site-a" }, "\(result.stdout)\(result.stderr)")
-        #expect(a.ok, "\(a.error ?? "")")
-        #expect(a.damage.contains { $0.contains(index) }, "\(a.damage)")
-        #expect(report?.targets.first { $0.name == "site-b" }.map { $0.ok && $0.damage.isEmpty } == true)
-        let snapshot = try #require(report?.snapshot)
-        let (restored, _) = try home.restore(["--snapshot", snapshot, "--target", "site-a", "--to", "\(home.root)/from-a"])
-        #expect(restored.status == 0, "\(restored.stderr)\n\(restored.stdout)")
+    @Test("a mailbox-list node damaged on the first target: check names the snapshot and the mailboxes it holds; backup and restore read it from the other target")
+    func damagedListNode() throws {
+        let home = try BackupHome()
+        let mailboxes = try home.generate(cipher: "none", journal: "wal", count: 3, messages: 60)
+        try home.initRepository()
+        let first = try home.backupOK()
+        let snapshot = try #require(first.snapshot)
+        let forger = try ManifestForger(config: home.config)
+        let siteA = home.targetFolder("site-a")
+        let root = try #require(try forger.manifest("snapshots/" + snapshot).listRoot)
+        try Self.damage(root, in: siteA)
+
+        let (checked, report) = try home.check([])
+        #expect(checked.status == 3, "\(checked.stdout)")
+        let a = try #require(report?.targets.first { $0.target == "site-a" })
+        let finding = try #require(a.errors.first { $0.object == "snapshots/" + snapshot }, "\(a.errors)")
+        #expect(finding.message.contains("mailbox list node \(root.id.hex)") && finding.message.contains("holds every mailbox"),
+                "\(finding.message)")
+        #expect(report?.targets.first { $0.target == "site-b" }?.errors.isEmpty == true)
+
+        // A new host (no cache): the previous list is read from site-b, so nothing is read
+        // again, and site-a is named degraded.
+        try? FileManager.default.removeItem(atPath: "\(home.root)/state")
+        let (backedUp, backup) = try home.backup()
+        #expect(backedUp.status == 1, "\(backedUp.stderr)")
+        #expect(backup?.filesUnchanged == mailboxes.count)
+        #expect(backup?.targets.first { $0.name == "site-a" }?.damage.contains { $0.contains(root.id.hex) } == true,
+                "\(backup?.targets.map(\.damage) ?? [])")
+        let (restored, restoreReport) = try home.restore(["--snapshot", snapshot, "--to", "\(home.root)/out"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(restoreReport?.restored.count == mailboxes.count)
+    }
+
+    @Test("a tree node damaged on the first target: check names exactly the mailbox it belongs to; restore reads it from the other target")
+    func damagedTreeNode() throws {
+        let home = try BackupHome()
+        let mailboxes = try home.generate(cipher: "chacha20", journal: "delete", count: 3, messages: 80)
+        try home.initRepository()
+        let snapshot = try #require(try home.backupOK().snapshot)
+        let forger = try ManifestForger(config: home.config)
+        let entries = try forger.entries("snapshots/" + snapshot)
+        let victim = try #require(entries.first)
+        try Self.damage(victim.root, in: home.targetFolder("site-a"))
+
+        let (checked, report) = try home.check([])
+        #expect(checked.status == 3, "\(checked.stdout)")
+        let a = try #require(report?.targets.first { $0.target == "site-a" })
+        #expect(Set(a.affected) == [CheckReport.Affected(snapshot: snapshot, mailbox: victim.path)], "\(a.affected)")
+        #expect(a.errors.contains { $0.message.contains(victim.path) }, "\(a.errors)")
+        let (restored, restoreReport) = try home.restore(["--snapshot", snapshot, "--to", "\(home.root)/out"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(restoreReport?.restored.first { $0.mailbox == victim.path }?.target == "site-b")
+        for mailbox in mailboxes {
+            #expect(try Files.read("\(home.root)/out/\(mailbox.path)") == Files.read("\(home.store)/\(mailbox.path)"))
+        }
     }
 
     @Test("a snapshot record damaged on the first target: the backup goes on (exit 1, naming it) and restores")
