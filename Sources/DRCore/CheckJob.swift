@@ -310,10 +310,11 @@ final class TreeWalker {
     /// Whether any blob of the file's tree lies in a damaged, missing or short pack. A node
     /// that cannot be read or parsed is damage too (reported, and the file counts as affected).
     func touchesDamage(_ root: BlobRef, mailbox: String) throws(RepositoryError) -> Bool {
-        try visit(root, plain: nil, mailbox: mailbox)
+        try visit(root, plain: nil, level: nil, mailbox: mailbox)
     }
 
-    private func visit(_ ref: BlobRef, plain known: [UInt8]?, mailbox: String) throws(RepositoryError) -> Bool {
+    /// - Parameter level: the level the parent implies (nil for a root).
+    private func visit(_ ref: BlobRef, plain known: [UInt8]?, level: UInt8?, mailbox: String) throws(RepositoryError) -> Bool {
         if let verdict = verdicts.verdict(ref.id) {
             referenced.insert(ref.pack)
             return verdict
@@ -325,6 +326,9 @@ final class TreeWalker {
                 if let known { plain = known } else { plain = try reader.read(ref, context: "mailbox \(mailbox)") }
                 nodesRead += 1
                 let node = try FileTree.parse(plain, id: ref.id, context: "mailbox \(mailbox)")
+                if let level, node.level != level {
+                    throw RepositoryError(.repositoryBadTree, message: "tree node \(ref.id) has level \(node.level) where \(level) belongs")
+                }
                 if node.level == 1 {
                     for child in node.children where unusable(child, mailbox: mailbox) { damaged = true }
                 } else {
@@ -333,9 +337,7 @@ final class TreeWalker {
                     var byID: [ChunkID: [UInt8]] = [:]
                     for (child, plain) in zip(pending, plains) { byID[child.id] = plain }
                     for child in node.children {
-                        let level = try childLevel(byID[child.id], expected: node.level - 1, child: child, mailbox: mailbox)
-                        _ = level
-                        if try visit(child, plain: byID[child.id], mailbox: mailbox) { damaged = true }
+                        if try visit(child, plain: byID[child.id], level: node.level - 1, mailbox: mailbox) { damaged = true }
                     }
                 }
             } catch {
@@ -345,15 +347,5 @@ final class TreeWalker {
         }
         verdicts.record(ref.id, damaged: damaged)
         return damaged
-    }
-
-    /// Checks that a child node has the level its parent implies.
-    private func childLevel(_ plain: [UInt8]?, expected: UInt8, child: BlobRef, mailbox: String) throws(RepositoryError) -> UInt8? {
-        guard let plain else { return nil }
-        let node = try FileTree.parse(plain, id: child.id, context: "mailbox \(mailbox)")
-        guard node.level == expected else {
-            throw RepositoryError(.repositoryBadTree, message: "tree node \(child.id) has level \(node.level) where \(expected) belongs")
-        }
-        return node.level
     }
 }

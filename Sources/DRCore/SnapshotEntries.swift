@@ -62,10 +62,9 @@ package final class TargetEntries: SnapshotEntries {
         let keys = self.keys
         let files: [SnapshotManifest.FileEntry] = try fromHolders(item) { (store) throws(RepositoryError) in
             var files: [SnapshotManifest.FileEntry] = []
-            var seen: [ChunkID] = []
             try item.manifest.forEachEntry(reader: reader(for: store), keys: keys, name: "snapshots/\(item.id)",
                                            target: store.targetName,
-                                           visit: { ref, _ in seen.append(ref.id); return visit(ref.id) }) { files.append($0) }
+                                           visit: { ref, _ in visit(ref.id) }) { files.append($0) }
             return files
         }
         for file in files { body(file) }

@@ -7,35 +7,12 @@ import DRCrypto
 /// being filled must already name it (a file's tree records where each of its chunks lies).
 /// The name is bound to the pack by the header's associated data, so a pack cannot be
 /// renamed; every blob in it is still content-addressed and authenticated on its own.
-package struct PackID: Hashable, Sendable, Comparable, CustomStringConvertible {
+package struct PackID: Words256, Hashable, Sendable, Comparable, CustomStringConvertible {
     package let a: UInt64, b: UInt64, c: UInt64, d: UInt64
-
-    package init(bytes: some Collection<UInt8>) {
-        precondition(bytes.count == 32, "a pack id has 32 bytes")
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (index, byte) in bytes.enumerated() { words[index / 8] = (words[index / 8] << 8) | UInt64(byte) }
-        (a, b, c, d) = (words[0], words[1], words[2], words[3])
-    }
-
-    package init?(hex: String) {
-        guard hex.count == 64, let bytes = Hex.decode(hex) else { return nil }
-        self.init(bytes: bytes)
-    }
+    package init(words a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) { (self.a, self.b, self.c, self.d) = (a, b, c, d) }
 
     package static func random() -> PackID { PackID(bytes: SecureRandom.bytes(32)) }
-
-    package var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [a, b, c, d] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
-        return out
-    }
-    package var hex: String { Hex.encode(bytes) }
     package var objectName: String { PackNaming.objectName(hex) }
-    package var description: String { String(hex.prefix(16)) }
-    package static func < (l: PackID, r: PackID) -> Bool { (l.a, l.b, l.c, l.d) < (r.a, r.b, r.c, r.d) }
 }
 
 /// Where one blob lies and what it holds: enough to read and authenticate it with no index.

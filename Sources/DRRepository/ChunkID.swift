@@ -4,16 +4,29 @@ import DRBase
 ///
 /// Keyed, so that the storage provider cannot confirm that a known file is stored. Held as
 /// four words to keep in-memory indexes small and hashing cheap.
-package struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
+package struct ChunkID: Words256, Hashable, Sendable, Comparable, CustomStringConvertible {
     package let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+    package init(words a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) { (self.a, self.b, self.c, self.d) = (a, b, c, d) }
+}
 
+/// 32 bytes held as four big-endian words (chunk ids, pack ids): small in memory, cheap to
+/// hash and compare. The coding to bytes and hex is written once, here.
+package protocol Words256: Comparable, CustomStringConvertible {
+    var a: UInt64 { get }
+    var b: UInt64 { get }
+    var c: UInt64 { get }
+    var d: UInt64 { get }
+    init(words a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64)
+}
+
+extension Words256 {
     package init(bytes: some Collection<UInt8>) {
-        precondition(bytes.count == 32, "a chunk id has 32 bytes")
+        precondition(bytes.count == 32, "an id has 32 bytes")
         var words: [UInt64] = [0, 0, 0, 0]
         for (index, byte) in bytes.enumerated() {
             words[index / 8] = (words[index / 8] << 8) | UInt64(byte)
         }
-        (a, b, c, d) = (words[0], words[1], words[2], words[3])
+        self.init(words: words[0], words[1], words[2], words[3])
     }
 
     package init?(hex: String) {
@@ -34,7 +47,7 @@ package struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible 
     package var hex: String { Hex.encode(bytes) }
     package var description: String { String(hex.prefix(16)) }
 
-    package static func < (l: ChunkID, r: ChunkID) -> Bool { (l.a, l.b, l.c, l.d) < (r.a, r.b, r.c, r.d) }
+    package static func < (l: Self, r: Self) -> Bool { (l.a, l.b, l.c, l.d) < (r.a, r.b, r.c, r.d) }
 }
 
 /// What a blob in a pack holds.

@@ -59,6 +59,7 @@ package final class NodeCache: Sendable {
                                              PRIMARY KEY(target, pack)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
                                                  host TEXT NOT NULL, store TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS listed(target TEXT PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS journal(store TEXT NOT NULL, path TEXT NOT NULL, entry BLOB NOT NULL,
                                                PRIMARY KEY(store, path)) WITHOUT ROWID;
             """)
@@ -117,8 +118,8 @@ package final class NodeCache: Sendable {
     /// The packs `target` was last seen holding (id → size), or nil if never recorded.
     package func packs(of target: String) -> [PackID: Int64]? {
         using(nil) { (open) throws(SQLiteError) -> [PackID: Int64]? in
-            let known = try open.database.prepare("SELECT count(*) FROM manifests WHERE name = ?1")
-            known.bind(1, text: "listed:" + target)
+            let known = try open.database.prepare("SELECT count(*) FROM listed WHERE target = ?1")
+            known.bind(1, text: target)
             guard try known.step(), known.int(0) > 0 else { return nil }
             let query = try open.database.prepare("SELECT pack, size FROM packs WHERE target = ?1")
             query.bind(1, text: target)
@@ -141,8 +142,8 @@ package final class NodeCache: Sendable {
                 try add(packs, of: target, open)
                 // A marker that the target's packs were recorded at least once (an empty set
                 // is a real answer).
-                let mark = try open.database.prepare("INSERT OR REPLACE INTO manifests(name, time, host, store) VALUES (?1, '', '', '')")
-                mark.bind(1, text: "listed:" + target)
+                let mark = try open.database.prepare("INSERT OR IGNORE INTO listed(target) VALUES (?1)")
+                mark.bind(1, text: target)
                 _ = try mark.step()
             }
         }

@@ -149,7 +149,6 @@ struct RepositoryFormatTests {
             guard parsed[0].level > 1 else { return nil }
             level = parsed.flatMap(\.children)
             depth += 1
-            _ = depth
         }
     }
 
