@@ -283,7 +283,7 @@ package struct SnapshotCatalogue: Sendable {
     }
 
     /// The mailboxes a store had at T, from the runs that ended at or before T: those of the
-    /// last whole-store run (the ones it saved and the ones it failed to read), plus those of
+    /// last whole-store run whose list is usable (the ones it saved and the ones it failed to read), plus those of
     /// every partial (`--mailbox`) run after it. A mailbox deleted before that whole-store run
     /// is not in it. Without a whole-store run, the union of all of them: missing knowledge
     /// never drops a mailbox.
@@ -291,10 +291,11 @@ package struct SnapshotCatalogue: Sendable {
                          reject: (Item, CoreError) -> Void) throws(CoreError) -> Set<String> {
         let ended = items.filter { ($0.manifest.createdAt ?? .distantFuture) <= limit }
             .sorted { ($0.manifest.createdAt ?? .distantPast) < ($1.manifest.createdAt ?? .distantPast) }
-        let base = ended.lastIndex { $0.manifest.wholeStore } ?? ended.startIndex
         var set = Set<String>()
         var visited = Set<ChunkID>()
-        for item in ended[base...] {
+        // Newest first, down to the newest whole-store run whose list reads: a run passed
+        // over (damaged or forged list) must not hide the sound runs before it.
+        for item in ended.reversed() {
             var paths: [String] = []
             var seen: [ChunkID] = []
             do {
@@ -310,6 +311,7 @@ package struct SnapshotCatalogue: Sendable {
             visited.formUnion(seen)
             set.formUnion(paths)
             set.formUnion(item.manifest.failed.map(\.path))
+            if item.manifest.wholeStore { break }
         }
         return set
     }

@@ -6,7 +6,7 @@ import Foundation
 /// `config`: what identifies a repository. Encrypted under the master key's "config" subkey.
 package struct RepositoryConfig: Codable, Sendable, Equatable {
     /// The repository format version this object describes (docs/REPOSITORY.md).
-    package static let currentFormat = 1
+    package static let currentFormat = 2
     package var format: Int
     /// 64 hex digits, random; the same on every target (every target is a full copy).
     package var id: String
