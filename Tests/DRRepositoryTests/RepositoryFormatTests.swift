@@ -127,9 +127,8 @@ struct RepositoryFormatTests {
     }
 
     /// Checks the tree against the rule as docs/REPOSITORY.md states it, level by level: each
-    /// level's children are cut after a child whose id's low 4 bits are zero, or after 64;
-    /// levels are built until one node remains. (Above level 1 a node's id depends on where
-    /// its children were stored, so the rule is checked on the ids the builder made.)
+    /// level's children are cut by position into nodes of 16, only a level's last node may
+    /// hold fewer, and levels are built until one node remains.
     static func followsRule(_ root: BlobRef, nodes: MemoryNodes) throws -> String? {
         var level = [root]
         var depth = 0
@@ -138,13 +137,9 @@ struct RepositoryFormatTests {
             if depth > 0 && level.count == 1 { return "level \(depth) below the root holds a single node" }
             for (index, node) in parsed.enumerated() {
                 let last = index == parsed.count - 1
-                for (position, child) in node.children.enumerated() {
-                    let boundary = child.id.d & 0xF == 0
-                    let end = position == node.children.count - 1
-                    if boundary && !end { return "a node goes on past a boundary child" }
-                    if end && !last && !boundary && node.children.count != 64 { return "a node ends without a boundary" }
-                }
-                if node.children.count > 64 { return "a node has more than 64 children" }
+                if node.children.count > 16 { return "a node has more than 16 children" }
+                if !last && node.children.count != 16 { return "a node other than its level's last holds \(node.children.count) children" }
+                if node.children.isEmpty && !(depth == 0 && node.level == 1) { return "an empty node below a root" }
             }
             guard parsed[0].level > 1 else { return nil }
             level = parsed.flatMap(\.children)
@@ -153,7 +148,7 @@ struct RepositoryFormatTests {
     }
 
     @Test("chunk trees give back their refs in order, with the root the whole-level rule gives",
-          arguments: [0, 1, 15, 16, 64, 65, 1000, 4096, 20000])
+          arguments: [0, 1, 15, 16, 17, 256, 257, 1000, 4096, 4097, 20000])
     func treeRoundTrip(count: Int) throws {
         let scratch = try ScratchRepository()
         let nodes = MemoryNodes()
@@ -179,8 +174,8 @@ struct RepositoryFormatTests {
         leaves[12345].id = scratch.keys.chunkID(of: Array("changed".utf8))
         let after = try Self.roundTrip(leaves, keys: scratch.keys, nodes: nodes)
         let added = nodes.byID.count - stored
-        // 20000 leaves with fan-out ~16 give 4 levels; allow a boundary shift per level.
-        #expect(added >= 1 && added <= 8, "\(added) new nodes")
+        // 20000 leaves with fan-out 16 give 4 levels (16³ < 20000 ≤ 16⁴): one new node each.
+        #expect(added == 4, "\(added) new nodes")
         #expect(after.walked == leaves)
         #expect(before.root.id != after.root.id)
     }
