@@ -315,7 +315,7 @@ final class TreeWalker {
 
     /// - Parameter level: the level the parent implies (nil for a root).
     private func visit(_ ref: BlobRef, plain known: [UInt8]?, level: UInt8?, mailbox: String) throws(RepositoryError) -> Bool {
-        if let verdict = verdicts.verdict(ref.id) {
+        if let verdict = verdicts.verdict(ref) {
             referenced.insert(ref.pack)
             return verdict
         }
@@ -332,7 +332,7 @@ final class TreeWalker {
                 if node.level == 1 {
                     for child in node.children where unusable(child, mailbox: mailbox) { damaged = true }
                 } else {
-                    let pending = node.children.filter { verdicts.verdict($0.id) == nil && !unusable($0, mailbox: mailbox) }
+                    let pending = node.children.filter { verdicts.verdict($0) == nil && !unusable($0, mailbox: mailbox) }
                     let plains = try reader.read(pending, context: "mailbox \(mailbox)")
                     var byID: [ChunkID: [UInt8]] = [:]
                     for (child, plain) in zip(pending, plains) { byID[child.id] = plain }
@@ -345,7 +345,7 @@ final class TreeWalker {
                 damaged = true
             }
         }
-        verdicts.record(ref.id, damaged: damaged)
+        verdicts.record(ref, damaged: damaged)
         return damaged
     }
 }

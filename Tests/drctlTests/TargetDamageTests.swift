@@ -16,6 +16,13 @@ struct TargetDamageTests {
     }
 
     /// Flips one byte in the middle of a file.
+    /// The kinds of blob a pack holds, from its header.
+    static func kinds(of pack: String, in target: String, keys: RepositoryKeys) throws -> Set<BlobKind> {
+        let id = try #require(PackNaming.id(fromObjectName: pack))
+        let entries = try PackReader.header(of: try Files.read("\(target)/\(pack)"), id: id, target: "test", keys: keys)
+        return Set(entries.map(\.kind))
+    }
+
     static func flipByte(_ path: String) throws {
         var bytes = try Files.read(path)
         try #require(!bytes.isEmpty, "\(path) is empty")
@@ -26,19 +33,26 @@ struct TargetDamageTests {
     // MARK: - Item 11
 
     @Test("a pack lost or truncated on one target: the next backup says so (exit 1), stores its chunks there again, and the new snapshot restores from that target alone",
-          arguments: ["delete", "truncate"])
+          arguments: ["delete", "truncate", "delete-node-pack"])
     func lostPackHeals(_ damage: String) throws {
         let home = try BackupHome()
         let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 150)
         try home.initRepository()
-        _ = try home.backupOK()
+        let first = try #require(try home.backupOK().snapshot)
         let siteB = home.targetFolder("site-b")
         let packs = Files.packs(in: siteB)
         try #require(!packs.isEmpty)
         // The largest pack is a data pack (node and list packs hold a few small nodes), so the
-        // healing run must store chunks again, not only tree nodes.
-        let lost = try #require(packs.max { Files.size("\(siteB)/\($0)") < Files.size("\(siteB)/\($1)") })
-        if damage == "delete" {
+        // healing run must store chunks again, not only tree nodes. A node pack's loss makes
+        // it store the same tree nodes again (same ids) in a new pack.
+        let lost: String
+        if damage == "delete-node-pack" {
+            let keys = try ManifestForger(config: home.config).keys
+            lost = try #require(try packs.first { try Self.kinds(of: $0, in: siteB, keys: keys) == [.tree] }, "no pack of tree nodes only")
+        } else {
+            lost = try #require(packs.max { Files.size("\(siteB)/\($0)") < Files.size("\(siteB)/\($1)") })
+        }
+        if damage != "truncate" {
             try FileManager.default.removeItem(atPath: "\(siteB)/\(lost)")
         } else {
             try #require(truncate("\(siteB)/\(lost)", off_t(Files.size("\(siteB)/\(lost)") / 2)) == 0)
@@ -52,7 +66,12 @@ struct TargetDamageTests {
         #expect(b.ok)
         #expect(b.damage.contains { $0.contains(lost) && $0.contains("site-b") }, "\(b.damage)")
         #expect(report2.targets.first { $0.name == "site-a" }?.damage.isEmpty == true)
-        #expect(report2.newChunks > 0)
+        if damage == "delete-node-pack" {
+            #expect(report2.newChunks == 0, "the data packs are whole: no chunk is stored again")
+            #expect(report2.stored.treeBytes > 0, "the lost tree nodes are stored again")
+        } else {
+            #expect(report2.newChunks > 0)
+        }
         #expect(b.storedBytes > 0)
         let snapshot = try #require(report2.snapshot)
 
@@ -69,10 +88,14 @@ struct TargetDamageTests {
         // site-b: only site-a still has all of it).
         let (checked, checkReport) = try home.check([])
         #expect(checked.status == 3)
-        let expected = damage == "delete" ? "check.pack-missing" : "check.pack-size"
+        let expected = damage == "truncate" ? "check.pack-size" : "check.pack-missing"
         #expect(checkReport?.targets.first { $0.target == "site-b" }?.errors.contains { $0.object == lost && $0.code == expected } == true,
                 "\(checkReport?.targets.map { "\($0.target): \($0.errors.map { "\($0.code) \($0.object)" })" } ?? [])")
         #expect(checkReport?.targets.first { $0.target == "site-a" }?.errors.isEmpty == true)
+        // The first snapshot is damaged on site-b, the healing one is not (the same tree node,
+        // stored twice, is judged per copy).
+        let affected = checkReport?.targets.first { $0.target == "site-b" }?.affected ?? []
+        #expect(!affected.isEmpty && affected.allSatisfy { $0.snapshot == first }, "\(affected)")
 
         // Healed: the run after that finds nothing wrong and stores nothing new.
         let after = try home.backupOK()
