@@ -527,21 +527,23 @@ package enum MailboxList {
         }
     }
 
-    /// Calls `entry` for every entry, depth-first in path order.
+    /// Calls `entry` for every entry, depth-first in path order, and returns how many entries
+    /// the list holds (counted where read, taken from the parent where a subtree is skipped).
     ///
     /// `visit` is called for each node before it is read, with the level its parent gives it
     /// (nil for the root, whose level is known only once read); returning false skips the
     /// node and everything under it (a subtree seen in another snapshot, say). The children of
     /// an interior node are read in one call, so a reader can coalesce them; memory is bounded
     /// by the depth times one node's children, never by the list.
+    @discardableResult
     package static func forEach(root: BlobRef, reader: any BlobReading, keys: RepositoryKeys, context: String,
                                 visit: (BlobRef, _ level: Int?) throws(RepositoryError) -> Bool,
-                                entry: (SnapshotManifest.FileEntry) throws(RepositoryError) -> Void) throws(RepositoryError) {
-        guard try visit(root, nil) else { return }
+                                entry: (SnapshotManifest.FileEntry) throws(RepositoryError) -> Void) throws(RepositoryError) -> UInt64? {
+        guard try visit(root, nil) else { return nil }
         let site = Site.root(root)
         let plaintext = try read([root], sites: [site], reader: reader, context: context)[0]
         var walk = Walk(keys: keys, context: context)
-        _ = try walk.node(plaintext, at: site, reader: reader, visit: visit, entry: entry)
+        return try walk.node(plaintext, at: site, reader: reader, visit: visit, entry: entry)
     }
 
     /// The entry for `path`, or nil: one node read per level.

@@ -30,14 +30,20 @@ extension Repository {
 
 extension SnapshotManifest {
     /// Every entry of this snapshot's list, in path order, each checked (`entryProblem`):
-    /// an entry that fails makes the whole snapshot invalid (a faulty or hostile writer).
+    /// an entry that fails, or a list whose count differs from the manifest's, makes the
+    /// whole snapshot invalid (a faulty or hostile writer).
     package func forEachEntry(reader: any BlobReading, keys: RepositoryKeys, name: String, target: String,
                               visit: (BlobRef, Int?) throws(RepositoryError) -> Bool = { _, _ in true },
                               _ body: (FileEntry) throws(RepositoryError) -> Void) throws(RepositoryError) {
         guard let root = listRoot else { throw invalid("has an invalid mailbox list root", name: name, target: target) }
-        try MailboxList.forEach(root: root, reader: reader, keys: keys, context: "snapshot \(name)", visit: visit) { (entry) throws(RepositoryError) in
+        let count = try MailboxList.forEach(root: root, reader: reader, keys: keys, context: "snapshot \(name)", visit: visit) { (entry) throws(RepositoryError) in
             if let problem = entryProblem(entry) { throw invalid(problem, name: name, target: target) }
             try body(entry)
+        }
+        // The manifest's count and the list's must agree (the root was read: the count is
+        // known even where subtrees were skipped).
+        if let count, count != UInt64(mailboxes.count) {
+            throw invalid("says it holds \(mailboxes.count) mailboxes, but its list holds \(count)", name: name, target: target)
         }
     }
 

@@ -153,6 +153,27 @@ struct RestoreHardeningTests {
         #expect(rows.map(\.id) == [good])
     }
 
+    @Test("3: a manifest whose mailbox count differs from its list's is passed over and named")
+    func countMismatch() throws {
+        let home = try BackupHome(targets: ["site-a"])
+        let mailbox = try home.generate(cipher: "none", journal: "wal", count: 1, messages: 30)[0]
+        try home.initRepository()
+        let good = try #require(try home.backupOK().snapshot)
+        let forger = try ManifestForger(config: home.config)
+        let forged = try forger.rewrite("snapshots/" + good, keepOriginal: true) { json in
+            var mailboxes = try #require(json["mailboxes"] as? [String: Any])
+            mailboxes["count"] = 2
+            json["mailboxes"] = mailboxes
+            json["time"] = Millis.format(try Millis.parse(try #require(json["time"] as? String)) + 1000)
+        }
+        let (restored, report) = try home.restore(["--to", "\(home.root)/out"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(report?.restored.map(\.snapshot) == [good], "not the forged \(forged)")
+        #expect(report?.restored.map(\.mailbox) == [mailbox.path])
+        let text = try home.drctl(["restore", "--to", "\(home.root)/text"])
+        #expect(text.stderr.contains("ignored:") && text.stderr.contains("says it holds 2 mailboxes, but its list holds 1"), "\(text.stderr)")
+    }
+
     @Test("3: restores racing into one folder: a file that appears after the existence check is not overwritten (one wins, the others say restore.exists)")
     func appearsAfterCheck() throws {
         let home = try BackupHome(targets: ["site-a"])
