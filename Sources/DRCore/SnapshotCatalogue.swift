@@ -60,7 +60,10 @@ package struct SnapshotCatalogue: Sendable {
     package var unreadable: [Unreadable] = []
 
     package init(_ items: [Item]) {
-        self.items = items.sorted { ($0.manifest.time, $0.id) < ($1.manifest.time, $1.id) }
+        // By the instant, not the text: another key holder may write a valid RFC 3339 time
+        // with an offset or other fraction digits, which must not sort by its characters.
+        let instant = { (item: Item) in Timestamps.parse(item.manifest.time) ?? .distantPast }
+        self.items = items.sorted { (instant($0), $0.id) < (instant($1), $1.id) }
     }
 
     /// Manifests read elsewhere (their targets unknown).

@@ -99,6 +99,19 @@ struct CatalogueTests {
         }
     }
 
+    @Test("snapshots are ordered by their instant, not by the text of their time (another writer's offset or precision)")
+    func orderedByInstant() throws {
+        // 11:00+02:00 is 09:00Z: earlier than 10:00Z although its text sorts after it. (Text
+        // order would give a, d, c, b.)
+        let catalogue = SnapshotCatalogue([
+            (name: "snapshots/" + Self.a, manifest: Self.manifest("2026-11-28T10:00:00.000Z", [])),
+            (name: "snapshots/" + Self.b, manifest: Self.manifest("2026-11-28T11:00:00+02:00", [])),
+            (name: "snapshots/" + String(repeating: "c", count: 64), manifest: Self.manifest("2026-11-28T10:00:00.5Z", [])),
+            (name: "snapshots/" + String(repeating: "d", count: 64), manifest: Self.manifest("2026-11-28T10:00:00.25Z", [])),
+        ])
+        #expect(catalogue.items.map { String($0.id.prefix(1)) } == ["b", "a", "d", "c"])
+    }
+
     @Test("a snapshot id prefix selects that snapshot; ambiguous or unknown prefixes are refused")
     func byID() throws {
         let chosen = try Self.catalogue.select(.snapshot("aaaa"), mailboxes: [], scope: Self.scope, entries: Self.entries)
