@@ -18,7 +18,7 @@ package struct UnlockSecret: ~Copyable {
         self.origin = origin
     }
 
-    /// A key file holds the key as 64 hexadecimal digits (and an optional newline).
+    /// A key file holds the key as 64 hexadecimal digits (then any number of line endings, \n or \r, which are ignored).
     package init(keyFileContents text: borrowing SecureBytes, origin: String) throws(RepositoryError) {
         self.kind = .keyFile
         self.bytes = try KeyFileFormat.decode(text, origin: origin)
@@ -49,7 +49,8 @@ package struct UnlockSecret: ~Copyable {
 }
 
 /// The key file format: exactly 64 lowercase or uppercase hex digits, optionally followed by
-/// a newline. Decoded straight into secure memory.
+/// line endings (any run of \n and \r, so a file saved on another system still opens).
+/// Decoded straight into secure memory.
 package enum KeyFileFormat {
     package static let keyLength = 32
 
