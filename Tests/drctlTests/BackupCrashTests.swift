@@ -20,7 +20,11 @@ struct BackupCrashTests {
         let targets = ["\(fixture.root)/repos/\(name)/site-a", "\(fixture.root)/repos/\(name)/site-b"]
         let config = try fixture.home.backupConfigFile(
             storePath: fixture.store, include: ["**/*.db"], keyFile: fixture.repositoryKeyFile,
-            targets: [("site-a", targets[0]), ("site-b", targets[1])], name: "\(name).toml")
+            targets: [("site-a", targets[0]), ("site-b", targets[1])], name: "\(name).toml",
+            // A state folder of its own: copies of one repository share its id and target
+            // names, and a host that saw packs on site-a that this copy lacks rightly calls
+            // them lost (as it would after an older copy of a bucket were put back).
+            statePath: "\(fixture.root)/repos/\(name)/state")
         let repo = Repo(name: name, config: config, targets: targets)
         try FileManager.default.createDirectory(atPath: "\(fixture.root)/repos/\(name)", withIntermediateDirectories: true)
         if let base {

@@ -334,7 +334,8 @@ extension TemporaryHome {
     /// A configuration with a store path and include globs, a repository key file (generated
     /// by `drctl init` when missing) and the given file targets.
     func backupConfigFile(storePath: String, include: [String], keyFile: String,
-                          targets: [(name: String, folder: String)], name: String = "drctl.toml") throws -> String {
+                          targets: [(name: String, folder: String)], name: String = "drctl.toml",
+                          statePath: String? = nil) throws -> String {
         let path = "\(root)/\(name)"
         let globs = include.map { "\"\($0)\"" }.joined(separator: ", ")
         var text = """
@@ -346,7 +347,7 @@ extension TemporaryHome {
             key_file = "\(keyFile)"
 
             [state]
-            path = "\(root)/state"
+            path = "\(statePath ?? "\(root)/state")"
 
             """
         for target in targets {
