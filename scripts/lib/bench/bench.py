@@ -230,7 +230,8 @@ path = "{os.path.join(self.dir, 'state')}"
         report = json.loads(result.pop("_stdout"))
         if report.get("failures"):
             raise BenchError(f"drctl backup reported failures: {report['failures']}")
-        self.snapshot_ids.append(report["image"])
+        # `snapshot` since format 2 (earlier reports called the id `image`).
+        self.snapshot_ids.append(report.get("snapshot") or report["image"])
         result["tool_report"] = {k: report.get(k) for k in ("files", "filesUnchanged", "bytesRead",
                                                             "imageBytes", "newChunks", "newChunkBytes")}
         result["tool_report"]["storedBytes"] = [t.get("storedBytes") for t in report.get("targets", [])]
