@@ -94,7 +94,7 @@ def plan_sizes(args):
     if args.sizes_mib:
         parts = [p.strip() for p in args.sizes_mib.split(",") if p.strip()]
         for i in range(args.mailboxes):
-            part = parts[min(i, len(parts) - 1)] if i < len(parts) else parts[-1]
+            part = parts[min(i, len(parts) - 1)]
             lo, _, hi = part.partition("-")
             lo_b, hi_b = float(lo) * 1048576, float(hi or lo) * 1048576
             size = rng.uniform(lo_b, hi_b) if hi_b > lo_b else lo_b
