@@ -15,13 +15,14 @@ restore and check runs with an empty state folder, as on a new host. Measured:
      full backup, then --scale-changed (1 %) of them changed, incremental; then a run with
      nothing changed: bytes written per unchanged mailbox, stored vs changed page bytes.
      Objects read restoring one of them, from this store and from one of 100 mailboxes.
-  d. backup peak RSS (full and incremental) and the node cache's size, small vs large.
+  d. backup peak RSS (full and incremental) and the node cache's size, small vs large; full
+     and nothing-changed backups of c.'s first tenth of mailboxes against all of them.
   e. metadata (trees, list, pack headers, manifests) / stored bytes: 4 KiB pages (the large
      store), 1 KiB pages (--scale-1k-mib), small mailboxes (c's store).
   f. incremental stored / changed page bytes on the normal bench store: run `scripts/bench`.
 
-Prints one table and, with --json FILE, writes every measurement. Defaults take about 10
-minutes on 2 cores; --quick is a smoke run of about a minute.
+Prints one table and, with --json FILE, writes every measurement. Defaults take about 5
+minutes on 2 cores (15 GB of scratch space); --quick is a smoke run of under a minute.
 """
 import argparse
 import json
@@ -351,12 +352,16 @@ def run_scale(ctx):
                                  min_kib=a.scale_min_kib, max_kib=a.scale_max_kib)
         gen["few"] = make_store(os.path.join(stores, "few"), min(100, a.scale_mailboxes), a.seed + 2,
                                 min_kib=a.scale_min_kib, max_kib=a.scale_max_kib)
+        # The first tenth of the many-mailbox store (the same files): backup memory against the
+        # number of mailboxes.
+        gen["mid"] = make_store(os.path.join(stores, "mid"), max(1, round(a.scale_mailboxes / a.scale_factor)),
+                                a.seed + 2, min_kib=a.scale_min_kib, max_kib=a.scale_max_kib)
     gen["total_seconds"] = round(time.monotonic() - t0, 1)
 
     # Full backups (fresh state: the first run of a host).
     full = res["full_backup"] = {}
     for name in gen:
-        if name == "total_seconds" or name == "many" or name == "few":
+        if name in ("total_seconds", "many", "few", "mid"):
             continue
         repos[name] = Repo(ctx, name, os.path.join(stores, name))
         full[name] = repos[name].backup("full backup")
@@ -411,6 +416,9 @@ def run_scale(ctx):
         rc["incremental"] = repos["many"].backup("incremental backup")
         rc["unchanged_run"] = repos["many"].backup("nothing changed")
         full["many"] = rc["many_full"]
+        repos["mid"] = Repo(ctx, "mid", os.path.join(stores, "mid"))
+        rc["mid_full"] = repos["mid"].backup("full backup")
+        rc["mid_unchanged_run"] = repos["mid"].backup("nothing changed")
     return res
 
 
@@ -525,6 +533,7 @@ def rows(res):
             show_ratio=False)
         add("c", "nothing changed: bytes written, KiB", None, none["transfer"]["bytesWritten"], "KiB", "≤ 64 KiB",
             none["transfer"]["bytesWritten"] <= 64 * KiB, show_ratio=False)
+        add("c", "nothing changed: wall s", None, none["wall_s"], show_ratio=False)
         f, m = rc["few_restore_one"], rc["many_restore_one"]
         nf, nm = rc["few_full"]["files"], rc["many_full"]["files"]
         add("c", f"restore one small mailbox, get requests: {nf} | {nm:,} mailboxes", f["transfer"]["get_requests"],
@@ -532,6 +541,17 @@ def rows(res):
         add("c", f"restore one small mailbox, bytes read KiB: {nf} | {nm:,}", f["transfer"]["bytes_read"],
             m["transfer"]["bytes_read"], "KiB")
         add("c", f"restore one small mailbox, peak RSS MiB: {nf} | {nm:,}", f["max_rss_mib"], m["max_rss_mib"])
+    if rc and "mid_full" in rc:
+        mf, mn = rc["mid_full"], rc["mid_unchanged_run"]
+        mm, mu = rc["many_full"], rc["unchanged_run"]
+        out.append(("d", f"backup against the number of mailboxes: columns {mf['files']:,} | {mm['files']:,} "
+                         f"small mailboxes (c's store and its first tenth)", "", "", "", "", ""))
+        add("d", "full backup, peak RSS MiB", mf["max_rss_mib"], mm["max_rss_mib"], "", "ratio ≤ 1.2",
+            ratio(mm["max_rss_mib"], mf["max_rss_mib"]) <= 1.2)
+        add("d", "nothing changed, peak RSS MiB", mn["max_rss_mib"], mu["max_rss_mib"], "", "ratio ≤ 1.2",
+            ratio(mu["max_rss_mib"], mn["max_rss_mib"]) <= 1.2)
+        add("d", "nothing changed, wall s", mn["wall_s"], mu["wall_s"])
+        add("d", "node cache after full backup, MiB", mf["cache_bytes"], mm["cache_bytes"], "MiB")
     rd = res.get("backup_scale")
     if rd:
         s, l = rd["small"], rd["large"]
@@ -601,7 +621,7 @@ def parser():
     p = argparse.ArgumentParser(prog="scripts/bench --scale", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smoke run, about a minute: 0.5 GiB, 5,000 small mailboxes")
-    p.add_argument("--scale-gb", type=float, help="size of the large store in GiB (default 2; --quick 0.5)")
+    p.add_argument("--scale-gb", type=float, help="size of the large store in GiB (default 4; --quick 0.5)")
     p.add_argument("--scale-factor", type=float, default=10, help="large / small store size (default 10)")
     p.add_argument("--scale-mailbox-mib", type=float, default=8, help="the mailbox restored in a. (default 8)")
     p.add_argument("--scale-other-mib", default="1-16", help="sizes of the other mailboxes, MiB range (default 1-16)")
@@ -632,7 +652,7 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    args.scale_gb = args.scale_gb or (0.5 if args.quick else 2.0)
+    args.scale_gb = args.scale_gb or (0.5 if args.quick else 4.0)
     args.scale_mailboxes = args.scale_mailboxes or (5000 if args.quick else 100000)
     args.scale_1k_mib = args.scale_1k_mib or (32 if args.quick else 256)
     args.repeat = args.repeat or (1 if args.quick else 3)
