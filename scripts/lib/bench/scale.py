@@ -54,7 +54,7 @@ def make_store(directory, mailboxes, seed, page_size=4096, sizes_mib=None, min_k
     args = argparse.Namespace(dir=directory, mailboxes=mailboxes, min_kib=min_kib, max_kib=max_kib,
                               sizes_mib=sizes_mib, page_size=page_size, journal="wal", seed=seed,
                               first_index=0, fanout=fanout, fsync=False, list=False)
-    result = scale_store.create(args)
+    result = {k: v for k, v in scale_store.create(args).items() if v is not None}
     log(f"store {os.path.basename(directory)}: {result['mailboxes']} mailboxes, "
         f"{result['bytes'] / MiB:.1f} MiB in {result['seconds']} s ({result['mb_per_s']} MB/s)")
     return result
@@ -607,10 +607,11 @@ def table(res):
 def markdown(res):
     lines = ["| | measurement | small | large | large/small | goal | |", "|---|---|---:|---:|---:|---|---|"]
     for r in rows(res):
+        r = [str(c).replace("|", "\\|") for c in r]
         if not r[2] and not r[3] and not r[6]:
             lines.append(f"| **{r[0]}** | **{r[1]}** | | | | | |")
         else:
-            lines.append("| " + " | ".join(str(c) for c in r) + " |")
+            lines.append("| " + " | ".join(r) + " |")
     return "\n".join(lines)
 
 
