@@ -230,7 +230,8 @@ path = "{os.path.join(self.dir, 'state')}"
         report = json.loads(result.pop("_stdout"))
         if report.get("failures"):
             raise BenchError(f"drctl backup reported failures: {report['failures']}")
-        self.snapshot_ids.append(report["image"])
+        # `snapshot` since format 2 (earlier reports called the id `image`).
+        self.snapshot_ids.append(report.get("snapshot") or report["image"])
         result["tool_report"] = {k: report.get(k) for k in ("files", "filesUnchanged", "bytesRead",
                                                             "imageBytes", "newChunks", "newChunkBytes")}
         result["tool_report"]["storedBytes"] = [t.get("storedBytes") for t in report.get("targets", [])]
@@ -643,8 +644,17 @@ def versions(drctl, tools):
 
 
 def main():
+    if "--scale" in sys.argv[1:]:
+        # The scale benchmark (issue 9): its own harness and options (scripts/bench --scale --help).
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import scale
+        return scale.main([a for a in sys.argv[1:] if a != "--scale"])
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", action="store_true",
+                        help="run the scale benchmark instead (issue 9: restore one mailbox, restore/check "
+                             "everything, incremental metadata, backup memory and cache, metadata overhead on "
+                             "synthetic stores of up to 100,000 mailboxes); its options: scripts/bench --scale --help")
     parser.add_argument("--quick", action="store_true", help="~50 MB smoke run (16 mailboxes x 600 messages)")
     parser.add_argument("--mailboxes", type=int, help="number of mailboxes (default 150; --quick 16)")
     parser.add_argument("--messages", type=int, help="messages per mailbox (default 1000; --quick 600)")
