@@ -28,6 +28,8 @@ package final class BackupWriter: Sendable {
     /// The packs every healthy target holds at the same size when the run started: a ref into
     /// one of them may be reused by this run.
     private let shared: Set<PackID>
+    /// Each reachable target's packs as listed when the run began (recorded at commit).
+    private let listings: [String: [PackID: Int64]]
     /// Whether a target lost packs since this host's last run: then no file is skipped as
     /// unchanged (its old refs might point into a lost pack); every file is read and compared,
     /// and whatever a lost pack held is stored again.
@@ -54,6 +56,8 @@ package final class BackupWriter: Sendable {
         var newChunkBytes: Int64 = 0
         /// Every worker's packs, flushed at commit.
         var slots: [PackSlot] = []
+        /// Packs this run put on each target (id → size).
+        var uploaded: [String: [PackID: Int64]] = [:]
     }
     private let state: Mutex<State>
 
@@ -116,7 +120,8 @@ package final class BackupWriter: Sendable {
                     lost = true
                     initial.degraded[store.targetName, default: []] += losses
                 }
-                cache.record(packs: held, of: store.targetName)
+                // Not recorded yet: only a committed run updates this host's record (below, in
+                // commit), so a run killed after it saw a loss leaves the loss for the next.
                 listings[store.targetName] = held
             } catch {
                 initial.failures[store.targetName] = error
@@ -144,7 +149,11 @@ package final class BackupWriter: Sendable {
             let held = listings[store.targetName] ?? [:]
             common = common.map { $0.filter { held[$0.key] == $0.value } } ?? held
         }
+        // A name in data/ that is not a regular file (size -1) is no pack to reuse, even if
+        // every target shows it so.
+        common = common?.filter { $0.value >= 0 }
         shared = Set((common ?? [:]).keys)
+        self.listings = listings
         lostPacks = lost
         let failures = initial.failures
         state = Mutex(initial)
@@ -219,7 +228,7 @@ package final class BackupWriter: Sendable {
     func upload(_ pack: consuming PackWriter) throws(RepositoryError) {
         let finished = try pack.finish(keys: keys)
         for store in healthyStores where put(store, finished.objectName, finished.bytes) {
-            cache.add(packs: [finished.id: Int64(finished.bytes.count)], of: store.targetName)
+            state.withLock { $0.uploaded[store.targetName, default: [:]][finished.id] = Int64(finished.bytes.count) }
         }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { state in
@@ -282,6 +291,13 @@ package final class BackupWriter: Sendable {
         for store in healthyStores { put(store, name, bytes) }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { $0.stored.manifestBytes += Int64(bytes.count) }
+        // Now, and only now, this host's record of each target's packs: what it listed at the
+        // start plus what this run put there. Lost packs this run healed drop out of it.
+        let uploaded = state.withLock { $0.uploaded }
+        for store in healthyStores {
+            let target = store.targetName
+            cache.record(packs: (listings[target] ?? [:]).merging(uploaded[target] ?? [:]) { _, new in new }, of: target)
+        }
         cache.recordManifest(name, time: manifest.time, host: manifest.host, store: manifest.storePath)
         cache.clearJournal(store: manifest.storePath)
         return name
