@@ -51,6 +51,7 @@ package final class NodeCache: Sendable {
         // Rebuildable from the targets: speed over durability, WAL so a killed drctl never
         // leaves it inconsistent.
         try database.execute("""
+            PRAGMA busy_timeout = 5000;
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = OFF;
             PRAGMA cache_size = -8192;

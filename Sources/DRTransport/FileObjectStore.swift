@@ -49,9 +49,12 @@ package struct FileObjectStore: ObjectStore {
     }
 
     package func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8] {
-        let (fd, _) = try openForReading(key)
+        let (fd, size) = try openForReading(key)
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: max(0, length))
+        // No more than the file holds past `offset`: a forged ref's length must not make us
+        // allocate gigabytes for a short file (a range past the end reads short, as on S3).
+        let available = max(0, min(Int64(max(0, length)), size - offset))
+        var bytes = [UInt8](repeating: 0, count: Int(available))
         let done: Int
         switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0, at: offset) }) {
         case .success(let count): done = count
