@@ -1,4 +1,5 @@
 #include "CDRSystem.h"
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -44,4 +45,8 @@ int CDRSystem_tty_guard_begin(int fd) {
 void CDRSystem_tty_guard_end(void) {
     for (unsigned i = 0; i < GUARDED_COUNT; i++) sigaction(guarded_signals[i], &guard_previous[i], NULL);
     guard_fd = -1;
+}
+
+int CDRSystem_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }

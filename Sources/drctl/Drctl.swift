@@ -46,6 +46,7 @@ struct Drctl: AsyncParsableCommand {
         } catch {
             fail(error)
         }
+        ProcessMemory.returnLargeBuffers()
         do {
             let arguments = try GlobalArguments.rewrite(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(arguments)

@@ -12,4 +12,8 @@ int CDRSystem_get_dumpable(void);
    previous handlers back. Returns 0, or -1 with errno set. */
 int CDRSystem_tty_guard_begin(int fd);
 void CDRSystem_tty_guard_end(void);
+
+/* mallopt(M_MMAP_THRESHOLD, bytes): malloc.h is not part of Swift's Glibc module. Returns 1
+   on success, 0 on failure (as mallopt does). */
+int CDRSystem_set_mmap_threshold(int bytes);
 #endif
