@@ -164,9 +164,6 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case restoreIo = "restore.io"
     case restoreSizeMismatch = "restore.size-mismatch"
     case restoreBadManifest = "restore.bad-manifest"
-    case restoreBadTree = "restore.bad-tree"
-    case restoreMissingBlob = "restore.missing-blob"
-    case restorePackTruncated = "restore.pack-truncated"
     case restoreInsideStore = "restore.inside-store"
     case restoreLiveCompanion = "restore.live-companion"
     case restoreUnsafePath = "restore.unsafe-path"
@@ -175,11 +172,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
 
     case checkSubset = "check.subset"
     case checkPackMissing = "check.pack-missing"
-    case checkPackHash = "check.pack-hash"
     case checkPackSize = "check.pack-size"
-    case checkBlobUnlisted = "check.blob-unlisted"
-    case checkBlobMissing = "check.blob-missing"
-    case checkBadManifest = "check.bad-manifest"
     case checkPackUnreferenced = "check.pack-unreferenced"
     case checkStrayObject = "check.stray-object"
     case checkIncompleteWrites = "check.incomplete-writes"
@@ -241,7 +234,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .compressionCorrupt: (.dataError, "compressed data is corrupt: the object was damaged after it was written")
         case .compressionOutputTooLarge: (.dataError, "compressed data expands beyond its bound (a damaged or hostile object)")
         case .compressionZstd: (.failure, "libzstd reported an error")
-        case .sqliteOpen: (.ioError, "a local database of drctl's (the presence cache) cannot be opened")
+        case .sqliteOpen: (.ioError, "a local database of drctl's (the node cache) cannot be opened")
         case .sqliteIo: (.ioError, "a local database of drctl's failed with an I/O error or a full disk")
         case .sqliteError: (.failure, "a local database of drctl's reported an error")
         case .transportNotFound: (.noInput, "an object does not exist on a target")
@@ -307,7 +300,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .repositoryManifestDamaged: (.integrity, "a snapshot record does not match its name")
         case .repositoryBadTree: (.integrity, "a chunk-tree node is malformed")
         case .repositoryBadList: (.integrity, "a mailbox-list node is malformed or does not fit its parent (the message names the mailboxes it holds)")
-        case .repositoryCache: (.ioError, "the presence cache's folder (in the [state] folder) cannot be created")
+        case .repositoryCache: (.ioError, "the node cache's folder (in the [state] folder) cannot be created")
         case .repositoryAllTargetsFailed: (.failure, "every target failed during the run")
         case .secretNone: (.configuration, "no way to unlock the repository is configured")
         case .secretNoNewSecret: (.usage, "no new secret was given (--new-password-file or --new-key-file)")
@@ -329,21 +322,14 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .restoreIo: (.ioError, "a restored file cannot be written or synced")
         case .restoreSizeMismatch: (.integrity, "a restored file's size differs from the snapshot's record")
         case .restoreBadManifest: (.dataError, "a snapshot record's entry is malformed")
-        case .restoreBadTree: (.integrity, "a chunk-tree node read during restore is malformed")
-        case .restoreMissingBlob: (.integrity, "a chunk is in no index of the target")
-        case .restorePackTruncated: (.integrity, "a pack is shorter than its index says")
         case .restoreInsideStore: (.usage, "the destination is inside the live mail store (pass --in-place, with the mail server stopped)")
         case .restoreLiveCompanion: (.cannotCreate, "a -wal, -shm or -journal beside a restored file would be applied to it (pass --in-place to move it aside)")
         case .restoreUnsafePath: (.cannotCreate, "a folder on the way to a restored file is a symbolic link or not a folder")
         case .restoreOwner: (.usage, "--owner names no such user or group")
         case .repositoryManifestInvalid: (.integrity, "a snapshot record holds an unsafe path or an impossible time (ignored; written by a faulty or hostile key holder)")
         case .checkSubset: (.usage, "--read-data-subset is not N/T or a percentage")
-        case .checkPackMissing: (.integrity, "check: a pack that the index names is missing")
-        case .checkPackHash: (.integrity, "check: a pack's header does not hash to its name")
-        case .checkPackSize: (.integrity, "check: a pack's size on a target differs from the size its index records")
-        case .checkBlobUnlisted: (.integrity, "check: a tree names a blob that its pack's header does not list at that place")
-        case .checkBlobMissing: (.integrity, "check: a snapshot references a chunk that no index names")
-        case .checkBadManifest: (.integrity, "check: a snapshot record's entry is malformed")
+        case .checkPackMissing: (.integrity, "check: a pack that a snapshot's refs name is missing")
+        case .checkPackSize: (.integrity, "check: a pack on a target is shorter than a ref into it needs")
         case .checkPackUnreferenced: (.success, "check note: a pack no snapshot uses (a killed run's, or left by prune; prune removes it)")
         case .checkStrayObject: (.success, "check note: an object whose name is not a pack name")
         case .checkSnapshotsDiffer: (.success, "check note: a target lacks snapshots that another target holds (a backup it missed)")

@@ -120,8 +120,13 @@ package final class BackupWriter: Sendable {
                     lost = true
                     initial.degraded[store.targetName, default: []] += losses
                 }
-                // Not recorded yet: only a committed run updates this host's record (below, in
-                // commit), so a run killed after it saw a loss leaves the loss for the next.
+                // Recorded now (so a killed run's uploads are known, and a pack it left on one
+                // target only is not taken for a loss), but lost packs stay in the record until
+                // a run commits (commit drops them): a run killed after it saw a loss leaves
+                // the loss for the next.
+                var record = held
+                for (pack, size) in recorded ?? [:] where held[pack] != size { record[pack] = size }
+                cache.record(packs: record, of: store.targetName)
                 listings[store.targetName] = held
             } catch {
                 initial.failures[store.targetName] = error
@@ -229,6 +234,7 @@ package final class BackupWriter: Sendable {
         let finished = try pack.finish(keys: keys)
         for store in healthyStores where put(store, finished.objectName, finished.bytes) {
             state.withLock { $0.uploaded[store.targetName, default: [:]][finished.id] = Int64(finished.bytes.count) }
+            cache.add(packs: [finished.id: Int64(finished.bytes.count)], of: store.targetName)
         }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { state in
@@ -291,8 +297,8 @@ package final class BackupWriter: Sendable {
         for store in healthyStores { put(store, name, bytes) }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { $0.stored.manifestBytes += Int64(bytes.count) }
-        // Now, and only now, this host's record of each target's packs: what it listed at the
-        // start plus what this run put there. Lost packs this run healed drop out of it.
+        // This host's record of each target's packs becomes what it listed at the start plus
+        // what this run put there: the lost packs this run healed drop out of it.
         let uploaded = state.withLock { $0.uploaded }
         for store in healthyStores {
             let target = store.targetName

@@ -1,11 +1,12 @@
 import DRBase
 import DRCrypto
 
-/// The encrypted envelope of repository objects (config, index, manifests).
+/// The encrypted envelope of repository objects (config, manifests, pack headers).
 ///
 /// Layout: `"DRC1"` (4 bytes) ‖ kind (1 byte) ‖ nonce (24) ‖ ciphertext ‖ tag (16).
-/// The AEAD is XChaCha20-Poly1305 with associated data `"DRC1" ‖ kind ‖ object name`, so an
-/// object cannot be swapped for another object of another name or kind without detection.
+/// The AEAD is XChaCha20-Poly1305 with associated data `"DRC1" ‖ kind ‖ name`: the name is
+/// "config" for config and the 64-hex pack id for a pack header, so neither can be swapped
+/// for another; a manifest's is empty (its content-addressed name binds it instead).
 enum ObjectEnvelope {
     static let magic: [UInt8] = Array("DRC1".utf8)
 

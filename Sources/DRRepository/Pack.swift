@@ -2,7 +2,7 @@ import DRBase
 package import DRCompression
 import DRCrypto
 
-/// One blob's entry in a pack header and in the index.
+/// One blob's entry in a pack header.
 package struct BlobEntry: Sendable, Equatable {
     package var kind: BlobKind
     package var compressed: Bool

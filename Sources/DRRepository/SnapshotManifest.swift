@@ -7,7 +7,7 @@ package import Foundation
 ///
 /// JSON (sorted keys), compressed with zstd, sealed in a DRC1 envelope of kind `M` with the "manifest" subkey; the
 /// name is `snapshots/` + hex BLAKE2b-256 of the stored bytes. Written last, after every pack
-/// and index object it relies on is durable on that target.
+/// it relies on (data, tree and list nodes) is durable on that target.
 package struct SnapshotManifest: Codable, Sendable, Equatable {
     package static let currentFormat = 2
     /// Largest manifest JSON a reader accepts (a bound against decompression bombs; a
@@ -233,7 +233,7 @@ package struct SnapshotManifest: Codable, Sendable, Equatable {
         package var imageBytes: Int64
         package var newChunks: Int
         package var newChunkBytes: Int64
-        /// Bytes written to one target for this run (packs + index + manifest), before this manifest.
+        /// Bytes of packs written to one target by this run (the manifest itself not included).
         package var storedBytes: Int64
         package var durationSeconds: Double
         package init() {

@@ -6,8 +6,8 @@ import DRCompression
 ///
 /// Objects on a target are sealed, so mutated bytes would only ever exercise the envelope's
 /// tag check. These entry points seal the fuzzer's plaintext with a scratch key first and then
-/// parse it through the same `open`/`decode` a restore uses, so the plaintext parsers (index
-/// records, pack headers, manifests, key objects, tree nodes) see hostile input — the input a
+/// parse it through the same `open`/`decode` a restore uses, so the plaintext parsers (pack
+/// headers, manifests, key objects, tree and list nodes) see hostile input — the input a
 /// key holder on another host could write. Used by `drctl-fuzz` and the mutation tests.
 package enum UntrustedInput {
     /// Subkeys of a fixed, public master key: for harnesses only, never for a repository.

@@ -10,7 +10,7 @@ import Glibc
 package enum SQLiteDomain: ErrorDomain {}
 package typealias SQLiteError = DomainError<SQLiteDomain>
 
-/// A plain (unencrypted) SQLite database drctl owns, such as the chunk presence cache.
+/// A plain (unencrypted) SQLite database drctl owns, such as the node cache or check's node verdicts.
 ///
 /// One connection, used by one thread at a time (callers serialize; the type is not Sendable
 /// on purpose). Statements are prepared once and reused.

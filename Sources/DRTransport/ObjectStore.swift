@@ -51,7 +51,7 @@ package enum ObjectSizeLimit {
     package static let small: Int64 = 1 << 20
     /// Pack offsets are 32-bit (docs/REPOSITORY.md), so no honest pack is larger.
     package static let pack: Int64 = 1 << 32
-    /// Index objects and manifests grow with the repository; 1 GiB is far beyond both.
+    /// Manifests no longer grow with the store (the list is in packs); 1 GiB is far beyond them.
     package static let large: Int64 = 1 << 30
 
     package static func maximum(for key: String) -> Int64 {

@@ -7,9 +7,10 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify the repository on every target.",
         discussion: """
-            Always: keys, config, every index object, every snapshot manifest and the chunk \
-            tree of every mailbox in it, and that every pack an index names exists. With \
-            --read-data, every pack is downloaded, hashed, and every chunk authenticated; \
+            Always: keys, config, every snapshot manifest, its mailbox list and the chunk \
+            tree of every mailbox in it (every node authenticated), and that every pack a ref \
+            names exists and is long enough. With --read-data, every pack is downloaded and \
+            every blob in it authenticated; \
             --read-data-subset reads a part (N/T: the N-th of T groups, to spread a full read \
             over T runs; or P%: a random sample).
 

@@ -9,6 +9,9 @@ import Glibc
 /// backup completes, reusing what the killed one stored.
 @Suite("backup killed at random moments")
 struct BackupCrashTests {
+    /// What check may say after a kill without it being damage.
+    static let notes: Set<String> = ["check.pack-unreferenced", "check.incomplete-writes", "check.snapshots-differ"]
+
     /// One repository (its own targets and configuration) of the test.
     struct Repo {
         var name: String
@@ -132,8 +135,9 @@ struct BackupCrashTests {
             #expect(checked.status == 0, "round \(round) (killed after \(delay) s): check exit \(checked.status): \(checked.stdout)")
             for target in targets {
                 #expect(target.errors.isEmpty, "round \(round), \(target.target): \(target.errors.map(\.message))")
-                #expect(target.warnings.allSatisfy { ["check.pack-unreferenced", "check.incomplete-writes"].contains($0.code) },
-                        "\(target.warnings)")
+                // A kill between the manifest's puts leaves that snapshot on some targets only:
+                // a note (restore reads it from the targets that hold it), not damage.
+                #expect(target.warnings.allSatisfy { Self.notes.contains($0.code) }, "\(target.warnings)")
             }
             // Packs the kill left on some targets but not on all (killed between two uploads).
             let leftovers = repo.targets.map { Set(Files.packs(in: $0)).subtracting(incremental ? basePacks : []) }
@@ -179,7 +183,7 @@ struct BackupCrashTests {
                 let (after, afterReport) = try check(fixture, repo)
                 #expect(after.status == 0, "\(after.stdout)")
                 #expect(afterReport?.targets.allSatisfy { target in
-                    target.errors.isEmpty && target.warnings.allSatisfy { ["check.incomplete-writes", "check.pack-unreferenced"].contains($0.code) }
+                    target.errors.isEmpty && target.warnings.allSatisfy { Self.notes.contains($0.code) }
                 } == true,
                         "after the completing backup only notes may remain: \(after.stdout)")
             }
