@@ -33,6 +33,10 @@ struct RestoreReadsLittleTests {
         #expect(small.bytesRead <= dataBytes + dataBytes / 10 + (1 << 20),
                 "read \(small.bytesRead) B for a mailbox of \(dataBytes) B of blobs")
         #expect(small.bytesRead < repositoryBefore / 3, "read \(small.bytesRead) B of a \(repositoryBefore) B repository")
+        // Its chunks lie together and are asked for in ~8 MiB batches across tree leaves:
+        // config, key, manifest, list and tree nodes, and the data in one or two requests
+        // (22 requests when each leaf of 16 chunks was a request of its own).
+        #expect(small.getRequests <= 12, "\(small.getRequests) requests for one mailbox of \(dataBytes) B")
 
         // The repository grows (more mailboxes backed up into it); the probe's restore does not.
         _ = try home.generate(cipher: "chacha20", journal: "delete", count: 16, messages: 150, seed: 77, subfolder: "more")
