@@ -37,7 +37,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import scale_store  # noqa: E402
-from bench import BenchError, MiB, log, machine, measure, run, tree_bytes  # noqa: E402
+from bench import BenchError, MiB, log, machine, measure, run, same_bytes, tree_bytes  # noqa: E402
 
 MARKER = ".drctl-bench-scale"
 KiB = 1024
@@ -229,7 +229,8 @@ def restore_one(ctx, repo, mailbox, label):
         report = json.loads(result.pop("_stdout"))
         result["transfer"] = transfer_of(report)
         result["restored"] = len(report.get("restored", []))
-        result["identical"] = same_file(os.path.join(repo.store, mailbox), os.path.join(destination, mailbox))
+        restored = os.path.join(destination, mailbox)
+        result["identical"] = os.path.exists(restored) and same_bytes(os.path.join(repo.store, mailbox), restored)
         shutil.rmtree(destination)
         runs.append(result)
     summary = {k: statistics.median(r[k] for r in runs) for k in ("wall_s", "cpu_s", "max_rss_mib")}
@@ -271,18 +272,6 @@ def check(ctx, repo, label, read_data):
     result["nodes_verified"] = t.get("nodesVerified")
     result["blobs_verified"] = t.get("blobsVerified")
     return result
-
-
-def same_file(a, b):
-    if not os.path.exists(b) or os.path.getsize(a) != os.path.getsize(b):
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            x, y = fa.read(1 << 20), fb.read(1 << 20)
-            if x != y:
-                return False
-            if not x:
-                return True
 
 
 def metadata_share(stored):
