@@ -14,7 +14,9 @@ import Glibc
 /// (a damaged or planted row is dropped and the node read from a target), and the whole file
 /// is deleted and started again when SQLite finds it damaged. It is what keeps a nightly run
 /// from downloading the previous run's mailbox list and the changed files' trees from a
-/// distant target: about 1.2 % of the stored bytes for 4 KiB pages (docs/ARCHITECTURE.md).
+/// distant target: 19.6 MiB per stored GiB for 4 KiB pages, 40.7 for mailboxes of 8–64 KiB
+/// (`scripts/bench --scale`, docs/BENCHMARKS.md; ids arrive in random order, so its b-tree
+/// pages are about half full).
 /// Safe from several threads: one connection under a lock.
 package final class NodeCache: Sendable {
     private struct Connection: @unchecked Sendable {
