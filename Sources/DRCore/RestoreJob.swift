@@ -261,7 +261,14 @@ package enum RestoreJob {
             // Chunks are small (one page); gather them into 1 MiB writes.
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 20)
+            var total: Int64 = 0
             try FileTree.forEachChunk(root: entry.root, reader: reader, context: "mailbox \(entry.path)") { chunk in
+                // Checked as it grows, not only at the end: a forged tree naming more bytes
+                // than the entry records must not fill the destination's disk first.
+                total += Int64(chunk.count)
+                guard total <= entry.size else {
+                    throw CoreError(.restoreSizeMismatch, message: "\(entry.path): its chunks hold more than the \(entry.size) bytes the snapshot recorded (a damaged or forged tree); nothing was written")
+                }
                 buffer.append(contentsOf: chunk)
                 if buffer.count >= 1 << 20 {
                     try file.write(buffer)

@@ -56,9 +56,10 @@ struct BackupCrashTests {
         return (result, try? JSONDecoder().decode(CheckReport.self, from: Data(result.stdout.utf8)))
     }
 
-    /// Starts `backup` on `repo`, sends SIGKILL after `delay` seconds. True when the kill
-    /// ended it; false when it had already finished by itself.
-    func killedBackup(_ fixture: BackupHome, _ repo: Repo, after delay: Double) throws -> Bool {
+    /// Starts `backup` on `repo`, sends SIGKILL after `delay` seconds. `killed` when the kill
+    /// ended it, false when it had already finished by itself; `seconds` how long it ran.
+    func killedBackup(_ fixture: BackupHome, _ repo: Repo, after delay: Double) throws -> (killed: Bool, seconds: Double) {
+        let started = Date()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Drctl.binary)
         process.arguments = ["backup", "--json", "--no-progress", "--config", repo.config]
@@ -70,12 +71,13 @@ struct BackupCrashTests {
         usleep(useconds_t(delay * 1_000_000))
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(started)
         if process.terminationReason == .uncaughtSignal {
             #expect(process.terminationStatus == SIGKILL)
-            return true
+            return (true, seconds)
         }
         #expect(process.terminationStatus == 0, "a backup that finished before its kill failed")
-        return false
+        return (false, seconds)
     }
 
     @Test("20+ SIGKILLs during full and incremental backups: check --read-data stays clean, the next backup completes and reuses stored packs")
@@ -107,6 +109,9 @@ struct BackupCrashTests {
         remove(fixture, measureIncremental)
         print("crash: store \(full.report.imageBytes) B in \(full.report.files) mailboxes; full backup \(String(format: "%.2f", full.seconds)) s storing \(full.dataBytes) B of packs; incremental backup \(String(format: "%.2f", incrementalSeconds)) s storing \(incrementalData) B (\(incrementalReport.files - incrementalReport.filesUnchanged) mailboxes read)")
 
+        let largestMailbox = Files.all(under: fixture.store).filter { $0.hasSuffix(".db") }
+            .map { Files.size("\(fixture.store)/\($0)") }.max() ?? 0
+        var fullDuration = full.seconds, incrementalDuration = incrementalSeconds
         let clock = ContinuousClock.now
         var kills = 0, finishedFirst = 0, round = 0
         var recoveredTotal = 0, roundsWithRecovery = 0
@@ -119,9 +124,14 @@ struct BackupCrashTests {
             // backup into a copy of the base repository.
             let incremental = round % 2 == 1
             let repo = incremental ? try makeRepo(fixture, "round-\(round)", copyOf: base) : try makeRepo(fixture, "round-\(round)")
-            let duration = incremental ? incrementalSeconds : full.seconds
-            let delay = Double.random(in: 0.01...duration)
-            guard try killedBackup(fixture, repo, after: delay) else {
+            let duration = incremental ? incrementalDuration : fullDuration
+            let delay = Double.random(in: 0.01...max(0.02, duration))
+            let outcome = try killedBackup(fixture, repo, after: delay)
+            guard outcome.killed else {
+                // The first measurement may have run beside other tests and been slow: a
+                // backup that ended before its kill shows how long one takes now.
+                let shorter = max(0.05, min(duration, outcome.seconds) * 0.9)
+                if incremental { incrementalDuration = shorter } else { fullDuration = shorter }
                 finishedFirst += 1
                 remove(fixture, repo)
                 continue
@@ -164,14 +174,19 @@ struct BackupCrashTests {
             recoveredTotal += recovered
             if recovered > 0 { roundsWithRecovery += 1 }
             let clean = incremental ? incrementalData : full.dataBytes
+            // A mailbox that a worker was in the middle of when the kill came, and whose first
+            // chunks had left in a full pack, is stored again whole by the next run (only
+            // finished mailboxes are in the journal; format 2 has no global index to find the
+            // others): at most one per worker.
+            let inProgress = Int64(ProcessInfo.processInfo.activeProcessorCount) * largestMailbox
             for (number, target) in repo.targets.enumerated() {
                 let data = Files.packBytes(in: target) - (incremental ? baseData : 0)
                 // Same chunks as an uninterrupted backup, stored once (pack boundaries differ,
                 // so allow a little header overhead). By design (a ref is reused only when every
                 // target holds its pack) a pack the kill left on this target only is kept and
                 // its chunks are packed again.
-                #expect(data <= clean + clean / 50 + 65_536 + partialBytes[number],
-                        "round \(round), \(target): \(data) B of packs after a killed and a completed backup, \(clean) B after one clean backup (packs left on this target only: \(partialBytes[number]) B)")
+                #expect(data <= clean + clean / 50 + 65_536 + partialBytes[number] + inProgress,
+                        "round \(round), \(target): \(data) B of packs after a killed and a completed backup, \(clean) B after one clean backup (packs left on this target only: \(partialBytes[number]) B; mailboxes in progress: up to \(inProgress) B)")
             }
             if !onAll.isEmpty {
                 // Packs on every target: their chunks are not stored again. (A pack on one

@@ -174,6 +174,27 @@ struct RestoreHardeningTests {
         #expect(text.stderr.contains("ignored:") && text.stderr.contains("says it holds 2 mailboxes, but its list holds 1"), "\(text.stderr)")
     }
 
+    @Test("3: a tree that holds more bytes than its entry records stops the restore as soon as it passes the size, and nothing is written")
+    func treeLargerThanEntry() throws {
+        let home = try BackupHome(targets: ["site-a"])
+        let mailbox = try home.generate(cipher: "none", journal: "wal", count: 1, messages: 300)[0]
+        try home.initRepository()
+        let good = try #require(try home.backupOK().snapshot)
+        let forger = try ManifestForger(config: home.config)
+        var recorded = 0
+        let forged = try forger.rewriteEntries("snapshots/" + good, keepOriginal: true) { entries in
+            recorded = entries[0].pageSize
+            entries[0].size = Int64(entries[0].pageSize)  // the tree still names every page
+        }
+        let destination = "\(home.root)/out"
+        let (restored, report) = try home.restore(["--snapshot", forged, "--to", destination])
+        #expect(restored.status != 0)
+        #expect(report?.failures.first?.code == "restore.size-mismatch", "\(restored.stdout)")
+        #expect(report?.failures.first?.error.contains("hold more than the \(recorded) bytes") == true, "\(restored.stdout)")
+        #expect(Files.all(under: destination).isEmpty, "\(Files.all(under: destination))")
+        _ = mailbox
+    }
+
     @Test("3: restores racing into one folder: a file that appears after the existence check is not overwritten (one wins, the others say restore.exists)")
     func appearsAfterCheck() throws {
         let home = try BackupHome(targets: ["site-a"])
