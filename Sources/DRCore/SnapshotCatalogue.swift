@@ -286,9 +286,9 @@ package struct SnapshotCatalogue: Sendable {
     }
 
     /// The mailboxes a store had at T, from the runs that ended at or before T: those of the
-    /// last whole-store run whose list is usable (the ones it saved and the ones it failed to read), plus those of
-    /// every partial (`--mailbox`) run after it. A mailbox deleted before that whole-store run
-    /// is not in it. Without a whole-store run, the union of all of them: missing knowledge
+    /// last whole-store run whose list is usable (the ones it saved and the ones it failed to
+    /// read), plus those of every partial (`--mailbox`) run after it. A mailbox deleted
+    /// before that whole-store run is not in it. Without a whole-store run, the union of all of them: missing knowledge
     /// never drops a mailbox.
     static func existing(at limit: Date, in items: [Item], entries: any SnapshotEntries,
                          reject: (Item, CoreError) -> Void) throws(CoreError) -> Set<String> {

@@ -28,7 +28,8 @@ package final class BackupWriter: Sendable {
     /// The packs every healthy target holds at the same size when the run started: a ref into
     /// one of them may be reused by this run.
     private let shared: Set<PackID>
-    /// Each reachable target's packs as listed when the run began (recorded at commit).
+    /// Each reachable target's packs as listed when the run began: with this run's uploads,
+    /// this host's record of the target once the run commits.
     private let listings: [String: [PackID: Int64]]
     /// Whether a target lost packs since this host's last run: then no file is skipped as
     /// unchanged (its old refs might point into a lost pack); every file is read and compared,
