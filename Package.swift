@@ -47,8 +47,8 @@ let package = Package(
         .target(name: "DRCompression", dependencies: ["CZstd", "DRBase"], swiftSettings: strict),
         // The only importer of sqlite3 (plain databases: local caches, image checks).
         .target(name: "DRSQLite", dependencies: ["CSQLite", "DRBase"], swiftSettings: strict),
-        // The only importer of libcurl: S3 over HTTPS, and file:// targets.
-        .target(name: "DRTransport", dependencies: ["CCurl", "DRBase"], swiftSettings: strict),
+        // The only importer of libcurl: S3 over HTTPS (SigV4 signed with DRCrypto), and file:// targets.
+        .target(name: "DRTransport", dependencies: ["CCurl", "DRBase", "DRCrypto"], swiftSettings: strict),
         // TOML configuration with line-accurate errors.
         .target(name: "DRConfig", dependencies: ["DRBase"], swiftSettings: strict),
         // Keyless consistent images of live SQLite files (POSIX locks, WAL, -shm).
@@ -95,6 +95,9 @@ let package = Package(
         .testTarget(name: "DRChunkingTests", dependencies: ["DRChunking"], swiftSettings: strict),
         .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto", "DRBase"],
                     swiftSettings: strict),
+        // Fixtures are read relative to #filePath (no resource bundle), so excluded here.
+        .testTarget(name: "DRTransportTests", dependencies: ["DRTransport", "DRCrypto", "DRBase"],
+                    exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "DRFuzzingTests", dependencies: ["DRFuzzing", "DRBase"], swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
         .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto"],
