@@ -23,6 +23,10 @@ typedef size_t (*CCurl_data_callback)(char *, size_t, size_t, void *);
 static inline CURLcode CCurl_setopt_data_callback(CURL *h, CURLoption o, CCurl_data_callback v) {
     return curl_easy_setopt(h, o, v);
 }
+typedef int (*CCurl_seek_callback)(void *, curl_off_t, int);
+static inline CURLcode CCurl_setopt_seek_callback(CURL *h, CURLoption o, CCurl_seek_callback v) {
+    return curl_easy_setopt(h, o, v);
+}
 static inline CURLcode CCurl_getinfo_long(CURL *h, CURLINFO i, long *v) {
     return curl_easy_getinfo(h, i, v);
 }

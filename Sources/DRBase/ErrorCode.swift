@@ -80,6 +80,15 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case transportIo = "transport.io"
     case transportNotAFile = "transport.not-a-file"
     case transportTooLarge = "transport.too-large"
+    case transportNetwork = "transport.network"
+    case transportTLS = "transport.tls"
+    case transportAuth = "transport.auth"
+    case transportNoBucket = "transport.no-bucket"
+    case transportClockSkew = "transport.clock-skew"
+    case transportServer = "transport.server"
+    case transportProtocol = "transport.protocol"
+    case transportIntegrity = "transport.integrity"
+    case transportLocked = "transport.locked"
 
     case imageMissing = "image.missing"
     case imagePermission = "image.permission"
@@ -246,6 +255,15 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .transportIo: (.ioError, "a target failed with an I/O error")
         case .transportNotAFile: (.dataError, "an object on a target is not a regular file (a symlink, folder or device)")
         case .transportTooLarge: (.dataError, "an object on a target is larger than any object of its kind")
+        case .transportNetwork: (.temporaryFailure, "an S3 endpoint could not be reached, or the connection broke, on every retry")
+        case .transportTLS: (.configuration, "TLS to an S3 endpoint was refused: its certificate or host name did not verify (see ca_file), or TLS is older than 1.2")
+        case .transportAuth: (.permissionDenied, "an S3 target refused the credentials or the permission (wrong secret, unknown key, denied by policy, other region)")
+        case .transportNoBucket: (.configuration, "an S3 target's bucket does not exist")
+        case .transportClockSkew: (.configuration, "this host's clock is too far from an S3 server's for signed requests")
+        case .transportServer: (.temporaryFailure, "an S3 server failed or throttled (5xx, 429, SlowDown) on every retry")
+        case .transportProtocol: (.ioError, "an S3 endpoint answered something that is not S3 (unexpected status or XML)")
+        case .transportIntegrity: (.ioError, "an S3 server stored other bytes than drctl sent (ETag differs from the MD5)")
+        case .transportLocked: (.permissionDenied, "an object is under Object Lock retention and cannot be deleted yet")
         case .imageMissing: (.noInput, "a mailbox file does not exist (removed or renamed)")
         case .imagePermission: (.permissionDenied, "a mailbox or its -shm cannot be opened (read and write for the -shm)")
         case .imageIo: (.ioError, "reading a mailbox failed at the operating-system level")

@@ -329,11 +329,7 @@ final class StoreFolder {
 }
 
 /// Monotonic clock in nanoseconds.
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
+func monotonicNanoseconds() -> UInt64 { MonotonicClock.nanoseconds() }
 
 /// Sleeps for a short back-off between attempts.
 func sleepMicroseconds(_ micros: UInt32) {

@@ -123,11 +123,7 @@ struct Image: ParsableCommand {
     }
 }
 
-private func monotonicMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}
+private func monotonicMilliseconds() -> Int64 { MonotonicClock.milliseconds() }
 
 /// What `drctl image --json` prints.
 private struct ImageReport: Encodable {

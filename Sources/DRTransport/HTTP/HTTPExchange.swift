@@ -1,0 +1,51 @@
+/// One HTTP request as the S3 client sends it, and what came back. Plain values: the libcurl
+/// handle that carries them stays inside `CurlConnection`.
+struct HTTPRequest: Sendable {
+    var method: String
+    /// The full URL, path and query already encoded exactly as they were signed.
+    var url: String
+    /// Every header to send, signed ones included; curl adds none of its own that matter
+    /// (`Expect` and `Accept` are suppressed, see `CurlConnection`).
+    var headers: [(name: String, value: String)]
+    /// The body (PUT, POST); empty otherwise.
+    var body: ArraySlice<UInt8> = []
+    /// The most response-body bytes accepted; a larger body fails the request with
+    /// `.responseTooLarge` before more memory is taken for it.
+    var maxResponseBytes: Int
+}
+
+struct HTTPResponse: Sendable {
+    var status: Int
+    /// Header names in lower case, in the order received.
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+
+    func header(_ name: String) -> String? {
+        headers.last { $0.name == name }?.value
+    }
+}
+
+/// Why an exchange produced no HTTP response.
+enum HTTPFailure: Error, Sendable {
+    /// The connection could not be made, broke, or timed out: worth another try.
+    case network(curlCode: Int, detail: String)
+    /// TLS refused: protocol too old, or the peer's certificate or name did not verify. Never
+    /// retried: a retry would meet the same certificate.
+    case tls(curlCode: Int, detail: String)
+    /// The body was larger than the request allowed.
+    case responseTooLarge(limit: Int)
+    /// A setting curl refused (a bad URL, an unsupported option): a bug or a bad endpoint.
+    case setup(curlCode: Int, detail: String)
+
+    var isTransient: Bool {
+        if case .network = self { return true }
+        return false
+    }
+
+    var detail: String {
+        switch self {
+        case .network(_, let detail), .tls(_, let detail), .setup(_, let detail): detail
+        case .responseTooLarge(let limit): "the response was larger than \(limit) bytes"
+        }
+    }
+}
