@@ -5,8 +5,12 @@
 package enum ExitStatus: Int32, Sendable, CaseIterable {
     /// Everything asked for was done.
     case success = 0
-    /// The job ran but some part of it failed (for example one target of several).
+    /// The job ran but some part of it failed (a mailbox not backed up, a file not restored).
     case failure = 1
+    /// Every mailbox was backed up, but not to every target: one was unreachable, failing or
+    /// found damaged. The snapshot is complete on the others; `drctl sync` (or the next
+    /// backup) brings the lagging target up to date.
+    case degraded = 2
     /// `check` found damage or inconsistency in a repository or an image.
     case integrity = 3
     /// The command line was wrong (also what ArgumentParser uses for validation errors).
@@ -31,6 +35,7 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
         switch self {
         case .success: "success"
         case .failure: "the job ran, but part of it failed (see the summary)"
+        case .degraded: "backed up completely, but not to every target (one unreachable, failing or damaged: see the summary); drctl sync completes it"
         case .integrity: "damage or inconsistency found by a check"
         case .usage: "wrong command-line usage"
         case .dataError: "malformed or corrupt input data"

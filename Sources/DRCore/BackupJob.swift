@@ -88,6 +88,13 @@ package enum BackupJob {
         /// found damaged: a mailbox left out for any reason but its deletion makes the run
         /// fail, so no omission is silent.
         package var complete: Bool { failures.isEmpty && skipped.isEmpty && targets.allSatisfy { $0.ok && $0.degraded.isEmpty } }
+        /// How the run ends: success; degraded when every mailbox reached at least one target
+        /// but some target missed the snapshot or was found damaged; failure when a mailbox
+        /// was not backed up at all.
+        package var exitStatus: ExitStatus {
+            if !failures.isEmpty || !skipped.isEmpty || snapshot == nil { return complete ? .success : .failure }
+            return complete ? .success : .degraded
+        }
     }
 
     /// Prepares (`BackupPlan`), backs the mailboxes up on a pool of workers

@@ -61,6 +61,8 @@ package final class BackupWriter: Sendable {
         var uploaded: [String: [PackID: Int64]] = [:]
     }
     private let state: Mutex<State>
+    /// Each target's upload lane (queue and uploaders), by target name.
+    private let lanes = Mutex<[String: UploadLane]>([:])
 
     package var failures: [String: RepositoryError] { state.withLock { $0.failures } }
     /// Damage found on targets that still received this run's backup: each error names the
@@ -230,13 +232,13 @@ package final class BackupWriter: Sendable {
         }
     }
 
-    /// Seals the pack and uploads it to every healthy target.
+    /// Seals the pack and queues it for every healthy target. Returns once every target's
+    /// queue took it: a worker goes on chunking while its packs travel, and waits only when a
+    /// target's queue is full (what bounds the memory a slow target can hold).
     func upload(_ pack: consuming PackWriter) throws(RepositoryError) {
         let finished = try pack.finish(keys: keys)
-        for store in healthyStores where put(store, finished.objectName, finished.bytes) {
-            state.withLock { $0.uploaded[store.targetName, default: [:]][finished.id] = Int64(finished.bytes.count) }
-            cache.add(packs: [finished.id: Int64(finished.bytes.count)], of: store.targetName)
-        }
+        let pending = PendingPack(id: finished.id, name: finished.objectName, bytes: finished.bytes)
+        for store in healthyStores { _ = lane(for: store).queue.push(pending) }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { state in
             state.stored.packHeaderBytes += Int64(finished.headerBytes)
@@ -271,6 +273,34 @@ package final class BackupWriter: Sendable {
                                context: first?.context ?? ErrorContext(), underlying: first?.underlying)
     }
 
+    /// One target's upload lane, started on first use.
+    private func lane(for store: any ObjectStore) -> UploadLane {
+        lanes.withLock { lanes in
+            if let lane = lanes[store.targetName] { return lane }
+            let lane = UploadLane(store: store, writer: self)
+            lanes[store.targetName] = lane
+            return lane
+        }
+    }
+
+    /// Called by a lane's uploader for each pack: puts it, and records it for this host.
+    fileprivate func deliver(_ pending: PendingPack, to store: any ObjectStore) {
+        guard failures[store.targetName] == nil else { return }
+        if put(store, pending.name, pending.bytes) {
+            state.withLock { $0.uploaded[store.targetName, default: [:]][pending.id] = Int64(pending.bytes.count) }
+            cache.add(packs: [pending.id: Int64(pending.bytes.count)], of: store.targetName)
+        }
+    }
+
+    /// Waits until every queued pack has reached its target (or its target failed).
+    private func finishUploads() {
+        let all = lanes.withLock { lanes in
+            defer { lanes.removeAll() }
+            return Array(lanes.values)
+        }
+        for lane in all { lane.finish() }
+    }
+
     // MARK: - Committing
 
     /// Flushes every worker's packs, writes the mailbox list (reusing `previousList` nodes
@@ -291,6 +321,9 @@ package final class BackupWriter: Sendable {
         for entry in sorted { try builder.add(entry) }
         let list = try builder.finish()
         try listSlot.flush(self)
+        // A target's manifest names what it holds only once all of it is there.
+        finishUploads()
+        if healthyStores.isEmpty { throw Self.allFailed(failures) }
         var manifest = draft
         manifest.mailboxes = SnapshotManifest.ListRoot(count: list.count, root: list.root)
         manifest.statistics.storedBytes = storedBytes.values.max() ?? 0
@@ -308,6 +341,36 @@ package final class BackupWriter: Sendable {
         cache.recordManifest(name, time: manifest.time, host: manifest.host, store: manifest.storePath)
         cache.clearJournal(store: manifest.storePath)
         return name
+    }
+}
+
+/// A sealed pack on its way to the targets; its bytes are shared by every target's queue.
+private struct PendingPack: Sendable {
+    let id: PackID
+    let name: String
+    let bytes: [UInt8]
+}
+
+/// One target's uploads: a queue of one pack in front of `uploadConcurrency` uploader
+/// threads of its own. A slow or distant target holds at most that many packs (plus the one
+/// queued) and slows only the workers that wait to queue for it; the other targets' lanes
+/// go on. After a failure the target is skipped, its queued packs dropped.
+private final class UploadLane: Sendable {
+    let queue: BoundedQueue<PendingPack>
+    private let running: WorkerPool.Running<Void, Never>
+
+    init(store: any ObjectStore, writer: BackupWriter) {
+        let queue = BoundedQueue<PendingPack>(capacity: 1)
+        self.queue = queue
+        running = WorkerPool(parallelism: store.uploadConcurrency).start(consuming: queue, worker: { () in () }) {
+            [weak writer] (_: inout Void, pending: PendingPack, _) in
+            writer?.deliver(pending, to: store)
+        }
+    }
+
+    func finish() {
+        queue.close()
+        _ = running.wait()
     }
 }
 

@@ -23,6 +23,9 @@ package final class MeteredStore: ObjectStore {
 
     package var targetName: String { base.targetName }
     package var location: String { base.location }
+    package var uploadConcurrency: Int { base.uploadConcurrency }
+    /// The store under the meter (to ask an S3 store for its faults, say).
+    package var underlying: any ObjectStore { base }
     package var transfer: TransferCounts { counts.withLock { $0 } }
 
     package func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError) {
@@ -85,8 +88,10 @@ package struct TargetTransfer: Sendable, Codable, Equatable {
     package var bytesWritten: Int64
     package var listRequests: Int
     package var deleteRequests: Int
+    /// Retries made and faults met (S3 targets; nil for folders, which do not retry).
+    package var faults: S3Faults?
 
-    package init(target: String, _ counts: TransferCounts) {
+    package init(target: String, _ counts: TransferCounts, faults: S3Faults? = nil) {
         self.target = target
         getRequests = counts.getRequests
         bytesRead = counts.bytesRead
@@ -94,12 +99,16 @@ package struct TargetTransfer: Sendable, Codable, Equatable {
         bytesWritten = counts.bytesWritten
         listRequests = counts.listRequests
         deleteRequests = counts.deleteRequests
+        self.faults = faults
     }
 
     /// The counts of every metered store among `stores`.
     package static func of(_ stores: [any ObjectStore]) -> [TargetTransfer] {
         stores.compactMap { store in
-            (store as? MeteredStore).map { TargetTransfer(target: $0.targetName, $0.transfer) }
+            (store as? MeteredStore).map { metered in
+                TargetTransfer(target: metered.targetName, metered.transfer,
+                               faults: (metered.underlying as? S3ObjectStore)?.faults)
+            }
         }
     }
 }

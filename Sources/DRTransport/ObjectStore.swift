@@ -34,9 +34,15 @@ package protocol ObjectStore: Sendable {
     func incompleteWrites() throws(TransportError) -> [IncompleteWrite]
     /// Removes one leftover found by `incompleteWrites()`.
     func removeIncompleteWrite(_ write: IncompleteWrite) throws(TransportError)
+
+    /// Uploads worth having in flight at once to this target (its `concurrency` for S3: a
+    /// distant target needs several to fill its link; a folder needs one or two).
+    var uploadConcurrency: Int { get }
 }
 
 extension ObjectStore {
+    package var uploadConcurrency: Int { 1 }
+
     /// Reads a whole object, bounded by what its kind may hold (`ObjectSizeLimit`).
     package func get(_ key: String) throws(TransportError) -> [UInt8] {
         try get(key, maxBytes: ObjectSizeLimit.maximum(for: key))

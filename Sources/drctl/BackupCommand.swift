@@ -96,8 +96,9 @@ struct Backup: ParsableCommand {
             }
             print("  took \(String(format: "%.2f", report.durationSeconds)) s")
         }
-        if !report.complete {
-            throw ExitCode(ExitStatus.failure.rawValue)
+        let status = report.exitStatus
+        if status != .success {
+            throw ExitCode(status.rawValue)
         }
     }
 }

@@ -27,7 +27,7 @@ enum S3ErrorMapping {
         case (_, "NoSuchBucket"):
             return TransportError(.transportNoBucket, message: "\(what): bucket \(bucket) does not exist — create it (with versioning and, if wanted, Object Lock) or fix the url of this target", context: context)
         case (_, "AccessDenied"), (403, _):
-            return TransportError(.transportAuth, message: "\(what): access denied — the key lacks a permission this request needs on bucket \(bucket) (drctl needs s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject and the multipart permissions on its prefix), or the credentials are wrong", context: context)
+            return TransportError(.transportAuth, message: "\(what): access denied — the key lacks a permission this request needs on bucket \(bucket) (backups need s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject and the multipart permissions on its prefix), or the credentials are wrong", context: context)
         case (404, _):
             return TransportError(.transportNotFound, message: "target \(target): \(key ?? "the bucket") does not exist at \(endpoint) (\(doing))\(said)", context: context)
         case (412, _):

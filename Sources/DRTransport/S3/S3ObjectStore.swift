@@ -17,6 +17,7 @@ package final class S3ObjectStore: ObjectStore {
     private let conditionalWritesHonoured: Bool?
 
     package var location: String { settings.location }
+    package var uploadConcurrency: Int { settings.concurrency }
 
     package init(settings: S3Settings, credentials: SigV4Credentials,
                  conditionalWritesHonoured: Bool? = nil) throws(TransportError) {
