@@ -43,7 +43,7 @@ struct BackupFailureTests {
                 "written in the destination: \(Files.all(under: destination))")
     }
 
-    @Test("a full target (2 MiB tmpfs): the other target gets the snapshot, exit 1 naming the full one; check finds no error and no manifest pointing at missing data")
+    @Test("a full target (2 MiB tmpfs): the other target gets the snapshot, exit 2 (degraded) naming the full one; check finds no error and no manifest pointing at missing data")
     func fullTarget() throws {
         let fixture = try BackupHome()
         let full = fixture.targetFolder("site-b")
@@ -61,7 +61,7 @@ struct BackupFailureTests {
         #expect(storeBytes > 4 << 20, "the store (\(storeBytes) B) must be well over the 2 MiB target")
 
         let (result, parsed) = try fixture.backup()
-        #expect(result.status == 1, "backup exit \(result.status): \(result.stderr)")
+        #expect(result.status == 2, "backup exit \(result.status): \(result.stderr)")
         let report = try #require(parsed, "backup printed no JSON: \(result.stdout) \(result.stderr)")
         let a = try #require(report.targets.first { $0.name == "site-a" })
         let b = try #require(report.targets.first { $0.name == "site-b" })
@@ -83,7 +83,7 @@ struct BackupFailureTests {
         // manifest to site-b that references chunks site-b never received.
         let (again, againReport) = try fixture.backup(["--no-progress"])
         print("full target: second backup exit \(again.status); targets \(againReport?.targets.map { "\($0.name) ok=\($0.ok) stored=\($0.storedBytes) \($0.error ?? "")" } ?? [])")
-        #expect(again.status == 1, "site-b is still full: the second backup must fail there too (exit \(again.status))")
+        #expect(again.status == 2, "site-b is still full: the second backup must fail there too (exit \(again.status))")
         #expect(againReport?.targets.first { $0.name == "site-b" }?.ok == false)
         #expect(try fixture.snapshots().filter { $0.targets.contains("site-b") }.isEmpty,
                 "site-b must hold no snapshot")

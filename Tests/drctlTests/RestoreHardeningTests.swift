@@ -27,7 +27,7 @@ struct RestoreHardeningTests {
         try home.write(old, transactions: 3, seed: 5)
         let new = try home.generate(cipher: "chacha20", journal: "wal", count: 1, messages: 40, seed: 2, subfolder: "new")[0]
         let (run, report) = try home.backup()
-        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.status == 2, "\(run.stderr)")
         let tuesday = try #require(report?.snapshot)
         // While site-a is away, a restore says so.
         let away = try home.drctl(["restore", "--to", "\(home.root)/r-away"])

@@ -32,7 +32,7 @@ struct TargetDamageTests {
 
     // MARK: - Item 11
 
-    @Test("a pack lost or truncated on one target: the next backup says so (exit 1), stores its chunks there again, and the new snapshot restores from that target alone",
+    @Test("a pack lost or truncated on one target: the next backup says so (exit 2, degraded), stores its chunks there again, and the new snapshot restores from that target alone",
           arguments: ["delete", "truncate", "delete-node-pack"])
     func lostPackHeals(_ damage: String) throws {
         let home = try BackupHome()
@@ -60,7 +60,7 @@ struct TargetDamageTests {
 
         // Nothing about the mailboxes changed: only the lost pack makes this run store anything.
         let (healing, report) = try home.backup()
-        #expect(healing.status == 1, "exit \(healing.status): \(healing.stderr)\n\(healing.stdout)")
+        #expect(healing.status == 2, "exit \(healing.status): \(healing.stderr)\n\(healing.stdout)")
         let report2 = try #require(report, "no report: \(healing.stdout)\(healing.stderr)")
         let b = try #require(report2.targets.first { $0.name == "site-b" })
         #expect(b.ok)
@@ -160,7 +160,7 @@ struct TargetDamageTests {
         // again, and site-a is named degraded.
         try? FileManager.default.removeItem(atPath: "\(home.root)/state")
         let (backedUp, backup) = try home.backup()
-        #expect(backedUp.status == 1, "\(backedUp.stderr)")
+        #expect(backedUp.status == 2, "\(backedUp.stderr)")
         #expect(backup?.filesUnchanged == mailboxes.count)
         #expect(backup?.targets.first { $0.name == "site-a" }?.damage.contains { $0.contains(root.id.hex) } == true,
                 "\(backup?.targets.map(\.damage) ?? [])")
@@ -195,7 +195,7 @@ struct TargetDamageTests {
         }
     }
 
-    @Test("a snapshot record damaged on the first target: the backup goes on (exit 1, naming it) and restores")
+    @Test("a snapshot record damaged on the first target: the backup goes on (exit 2, degraded, naming it) and restores")
     func damagedManifest() throws {
         let home = try BackupHome()
         let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 150)
@@ -208,7 +208,7 @@ struct TargetDamageTests {
         try home.write(mailboxes[1], transactions: 5, seed: 4)
 
         let (result, report) = try home.backup()
-        #expect(result.status == 1, "exit \(result.status): \(result.stderr)")
+        #expect(result.status == 2, "exit \(result.status): \(result.stderr)")
         let a = try #require(report?.targets.first { $0.name == "site-a" }, "\(result.stdout)\(result.stderr)")
         #expect(a.damage.contains { $0.contains(manifest) }, "\(a.damage)")
         // Unchanged mailboxes were found in site-b's copy of the record: not read again.
@@ -236,7 +236,7 @@ struct TargetDamageTests {
         #expect(try home.snapshots().count == 1)
 
         let (backedUp, report) = try home.backup()
-        #expect(backedUp.status == 1, "\(backedUp.stderr)")
+        #expect(backedUp.status == 2, "\(backedUp.stderr)")
         let a = try #require(report?.targets.first { $0.name == "site-a" })
         #expect(!a.ok)
         #expect(a.error?.contains("site-a") == true)

@@ -249,7 +249,7 @@ package final class S3ObjectStore: ObjectStore {
         var objects: [ListedObject] = []
         var token: String?
         repeat {
-            var query: [(name: String, value: String)] = [("list-type", "2"), ("prefix", keyPrefix), ("max-keys", "1000")]
+            var query: [(name: String, value: String)] = [("list-type", "2"), ("prefix", keyPrefix), ("max-keys", "\(settings.listPageSize)")]
             if let token { query.append(("continuation-token", token)) }
             let response = try client.send(.init(method: "GET", key: nil, query: query, maxResponseBytes: 32 << 20,
                                                  purpose: purpose))

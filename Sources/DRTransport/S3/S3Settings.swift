@@ -41,6 +41,8 @@ package struct S3Settings: Sendable, Equatable {
     package var partSize: Int
     package var retention: S3Retention?
     package var retry: RetryPolicy
+    /// Keys per ListObjectsV2 page (S3's maximum, 1000; smaller in tests of pagination).
+    package var listPageSize = 1000
 
     package init(targetName: String, endpoint: String, bucket: String, prefix: String, region: String,
                  addressing: S3Addressing = .path, caFile: String? = nil, allowInsecureHTTP: Bool = false,
