@@ -119,7 +119,9 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case storeMissing = "store.missing"
     case storeUnreadable = "store.unreadable"
 
-    case targetS3Unsupported = "target.s3-unsupported"
+    case targetCredentials = "target.credentials"
+    case targetPublic = "target.public"
+    case targetObjectLock = "target.object-lock"
 
     case repositoryNoTarget = "repository.no-target"
     case repositoryTargetsUnavailable = "repository.targets-unavailable"
@@ -291,7 +293,9 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .imageOutput: (.ioError, "the image's output file cannot be created or written")
         case .storeMissing: (.noInput, "the mail store folder is missing or not a folder")
         case .storeUnreadable: (.permissionDenied, "a folder of the mail store cannot be listed")
-        case .targetS3Unsupported: (.configuration, "an S3 target is configured, which this build does not support yet")
+        case .targetCredentials: (.configuration, "an S3 target's credentials file (or systemd credential) is missing, not private (chmod 600) or malformed")
+        case .targetPublic: (.configuration, "an S3 bucket answers anonymous requests (list or read): refused unless the target says allow_public = true")
+        case .targetObjectLock: (.configuration, "object_lock is configured for an S3 target whose bucket has no Object Lock (or whose server lacks it)")
         case .repositoryNoTarget: (.configuration, "no target is configured")
         case .repositoryTargetsUnavailable: (.failure, "no configured target could be opened")
         case .repositoryTooManyTargets: (.configuration, "more targets are configured than a repository supports (16)")

@@ -91,9 +91,14 @@ package struct Configuration: Sendable, Equatable {
         package var credentialsFile: String?
         /// The line of `[[target]]` in the configuration file (0 for the embedded default).
         package var line: Int
+        /// Restore reads the targets in ascending priority (then in file order); lower first.
+        package var priority: Int
+        /// How an s3:// target is reached (defaults for a file:// target, which ignores them).
+        package var s3: S3Options
 
         package init(name: String, location: Location, url: String, endpoint: String? = nil,
-                    region: String? = nil, credentialsFile: String? = nil, line: Int = 0) {
+                    region: String? = nil, credentialsFile: String? = nil, line: Int = 0,
+                    priority: Int = Configuration.Defaults.targetPriority, s3: S3Options = S3Options()) {
             self.name = name
             self.location = location
             self.url = url
@@ -101,6 +106,70 @@ package struct Configuration: Sendable, Equatable {
             self.region = region
             self.credentialsFile = credentialsFile
             self.line = line
+            self.priority = priority
+            self.s3 = s3
+        }
+
+        /// The keys of `[[target]]` that only s3:// targets take.
+        package struct S3Options: Sendable, Equatable {
+            /// `addressing`: "path" puts the bucket in the path (every S3 server understands
+            /// it); "virtual" in the host name (AWS's preference for new buckets).
+            package enum Addressing: String, Sendable, Equatable {
+                case path
+                case virtualHost = "virtual"
+            }
+
+            /// `object_lock = { mode = "compliance", days = 30 }`: every object drctl writes is
+            /// retained that long in that mode; the bucket must have Object Lock enabled.
+            package struct ObjectLock: Sendable, Equatable {
+                package enum Mode: String, Sendable, Equatable {
+                    case compliance
+                    case governance
+                }
+                package var mode: Mode
+                package var days: Int
+                package init(mode: Mode, days: Int) {
+                    self.mode = mode
+                    self.days = days
+                }
+            }
+
+            /// `systemd_credential`: the credentials file is `$CREDENTIALS_DIRECTORY/NAME`.
+            package var systemdCredential: String?
+            package var addressing: Addressing
+            /// `ca_file`: a PEM bundle of the certificate authorities to trust instead of the
+            /// system's.
+            package var caFile: String?
+            /// `allow_insecure_http`: accept an http:// endpoint (a loopback test server).
+            package var allowInsecureHTTP: Bool
+            /// `allow_public`: accept a bucket that anonymous users can read or list.
+            package var allowPublic: Bool
+            package var objectLock: ObjectLock?
+            /// `upload_limit`: bytes per second sent to this target; nil is unlimited.
+            package var uploadLimit: Int64?
+            /// `concurrency`: requests in flight to this target.
+            package var concurrency: Int
+            /// `part_size`: objects larger than this are uploaded in parts of this size.
+            package var partSize: Int64
+            /// `request_timeout`: one request's limit, retries not included.
+            package var requestTimeout: ConfigDuration
+
+            package init(systemdCredential: String? = nil, addressing: Addressing = .path, caFile: String? = nil,
+                         allowInsecureHTTP: Bool = false, allowPublic: Bool = false, objectLock: ObjectLock? = nil,
+                         uploadLimit: Int64? = nil, concurrency: Int = Configuration.Defaults.targetConcurrency,
+                         partSize: Int64 = Configuration.Defaults.targetPartSize,
+                         requestTimeout: ConfigDuration = Configuration.Defaults.targetRequestTimeout) {
+                self.systemdCredential = systemdCredential
+                self.addressing = addressing
+                self.caFile = caFile
+                self.allowInsecureHTTP = allowInsecureHTTP
+                self.allowPublic = allowPublic
+                self.objectLock = objectLock
+                self.uploadLimit = uploadLimit
+                self.concurrency = concurrency
+                self.partSize = partSize
+                self.requestTimeout = requestTimeout
+            }
         }
     }
 

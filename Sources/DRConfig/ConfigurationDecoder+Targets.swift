@@ -76,22 +76,24 @@ extension ConfigurationDecoder {
         var region = reader.string(section, "region", example: "\"eu-central-1\"")?.0
         let credentialsFile = reader.path(section, "credentials_file", example: "/etc/drctl/offsite.credentials")
 
+        let priority = reader.integer(section, "priority", range: 0...1000, example: "100")
+        var s3 = Configuration.Target.S3Options()
         switch location {
-        case .s3?:
+        case .s3(let bucket, _)?:
+            s3 = decodeS3Options(section, table, bucket: bucket, targetName: name?.0 ?? "target")
             if let (text, entry) = endpoint {
-                if let problem = TargetRules.endpointProblem(text) {
+                if let problem = TargetRules.endpointProblem(text, allowInsecureHTTP: s3.allowInsecureHTTP) {
                     reader.invalid(section, entry, problem)
+                } else if s3.addressing == .virtualHost, text.lowercased().hasPrefix("https://"), bucket.contains(".") {
+                    reader.invalid(section, table["addressing"] ?? entry,
+                                   "addressing = \"virtual\" puts bucket \(quoted(bucket)) in the host name, and a dotted bucket name is not covered by the server's wildcard certificate (*.host): use addressing = \"path\", or a bucket without dots")
                 }
             } else if endpointEntry == nil {
                 reader.missing(section, "endpoint", "endpoint = \"https://s3.example.net\" (the S3 service URL)")
             }
-            if table["credentials_file"] == nil {
-                reader.missing(section, "credentials_file",
-                               "credentials_file = \"/etc/drctl/\(name?.0 ?? "target").credentials\" (a TOML file with access_key_id and secret_access_key, mode 0600)")
-            }
             region = region ?? Configuration.Defaults.region
         case .file?:
-            for key in ["endpoint", "region", "credentials_file"] {
+            for key in ["endpoint", "region"] + Self.s3OnlyKeys {
                 if let entry = table[key] {
                     reader.invalid(section, entry, "only s3:// targets take \(key); remove it from this file:// target")
                 }
@@ -107,6 +109,7 @@ extension ConfigurationDecoder {
         guard let (nameText, _) = name, TargetRules.isValidName(nameText), let location, let url else { return nil }
         return Configuration.Target(name: nameText, location: location, url: url,
                                     endpoint: endpoint?.0, region: location.isS3 ? region : nil,
-                                    credentialsFile: credentialsFile, line: line)
+                                    credentialsFile: credentialsFile, line: line,
+                                    priority: priority ?? Configuration.Defaults.targetPriority, s3: s3)
     }
 }

@@ -19,7 +19,9 @@ struct ConfigurationDecoder {
     static let sections: [(name: String, keys: [String])] = [
         ("store", ["path", "include", "fallback_page_size"]),
         ("repository", ["password_file", "key_file", "argon2_memory", "argon2_iterations"]),
-        ("target", ["name", "url", "endpoint", "region", "credentials_file"]),
+        ("target", ["name", "url", "priority", "endpoint", "region", "credentials_file", "systemd_credential",
+                    "addressing", "ca_file", "allow_insecure_http", "allow_public", "object_lock",
+                    "upload_limit", "concurrency", "part_size", "request_timeout"]),
         ("objectives", ["rpo", "rto"]),
         ("retention", ["keep_last", "keep_daily", "keep_weekly", "keep_monthly"]),
         ("drill", ["every", "sample", "signing_key_file", "report_dir"]),

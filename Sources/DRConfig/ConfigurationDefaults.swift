@@ -5,6 +5,12 @@ extension Configuration {
         package static let stateDirectory = "/var/lib/drctl"
         package static let include = ["**/*.sqlite"]
         package static let region = "us-east-1"
+        package static let targetPriority = 100
+        /// Requests in flight per S3 target: enough to fill a long fat pipe with 16 MiB parts.
+        package static let targetConcurrency = 4
+        /// 16 MiB parts: 625 parts for a 10 GiB mailbox, well under S3's 10 000.
+        package static let targetPartSize: Int64 = 16 << 20
+        package static let targetRequestTimeout = ConfigDuration(seconds: 120)
         package static let argon2Memory = 256 * 1024 * 1024
         package static let argon2Iterations = 3
         package static let objectives = Objectives(rpo: ConfigDuration(seconds: 24 * 3600),
@@ -49,6 +55,14 @@ extension Configuration {
             notes.append("only one target: drctl is meant to keep copies on two or more separate targets; add another [[target]]")
         } else if case .file = source, !targets.isEmpty, targets.allSatisfy({ !$0.location.isS3 }) {
             notes.append("every target is a local file:// folder: unless one is a mount from another site, a site loss takes every copy; consider an s3:// target elsewhere")
+        }
+        for target in targets where target.location.isS3 {
+            if target.s3.allowInsecureHTTP {
+                notes.append("target \(target.name) allows plain http:// (allow_insecure_http = true): meant for a test server on loopback; every run warns")
+            }
+            if target.s3.allowPublic {
+                notes.append("target \(target.name) accepts a public bucket (allow_public = true): outsiders can count, size and date its objects")
+            }
         }
         if drill.signingKeyFile == nil {
             notes.append("[drill] has no signing_key_file: drill reports will not be signed, so an auditor cannot verify them")

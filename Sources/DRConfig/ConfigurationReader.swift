@@ -91,6 +91,39 @@ struct ConfigurationReader {
         return Paths.resolve(text, against: baseDirectory)
     }
 
+    mutating func boolean(_ section: Section, _ key: String) -> Bool? {
+        guard let entry = section.table[key] else { return nil }
+        guard case .boolean(let value) = entry.node.value else {
+            var expected = "true or false"
+            if case .string(let text) = entry.node.value, ["true", "false"].contains(text.lowercased()) {
+                expected += " (without quotes)"
+            }
+            wrongType(section, entry, expected)
+            return nil
+        }
+        return value
+    }
+
+    /// A byte size in the configuration's notation ("16MiB"), within `range`.
+    mutating func byteSize(_ section: Section, _ key: String, range: ClosedRange<Int64>,
+                           example: String) -> Int64? {
+        guard let entry = section.table[key] else { return nil }
+        let expected = "a size string like \(quoted(example)) (a whole number and a unit: B, KiB, MiB, GiB or TiB, no space)"
+        guard case .string(let text) = entry.node.value else {
+            wrongType(section, entry, expected)
+            return nil
+        }
+        guard let bytes = ByteSize.parse(text) else {
+            invalid(section, entry, "\(quoted(text)) is not a size: expected \(expected)")
+            return nil
+        }
+        guard range.contains(Int64(bytes)) else {
+            invalid(section, entry, "\(quoted(text)) is out of range: expected \(ByteSize.exact(Int(range.lowerBound))) to \(ByteSize.exact(Int(range.upperBound)))")
+            return nil
+        }
+        return Int64(bytes)
+    }
+
     mutating func integer(_ section: Section, _ key: String, range: ClosedRange<Int64>,
                           example: String) -> Int? {
         guard let entry = section.table[key] else { return nil }

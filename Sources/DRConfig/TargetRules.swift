@@ -82,9 +82,10 @@ package enum TargetRules {
         return nil
     }
 
-    /// Why an S3 endpoint URL is refused, or nil: https (plain http only for a loopback test
-    /// server), a host, an optional port, no credentials, query or fragment.
-    static func endpointProblem(_ rawText: String) -> String? {
+    /// Why an S3 endpoint URL is refused, or nil: https (plain http only when the target says
+    /// `allow_insecure_http = true`, for a test server), a host, an optional port, no
+    /// credentials, query or fragment.
+    static func endpointProblem(_ rawText: String, allowInsecureHTTP: Bool = false) -> String? {
         let text = masked(rawText)
         if text != rawText {
             return "\(quoted(text)): credentials do not belong in the endpoint URL (they were not echoed here); put them in credentials_file"
@@ -121,15 +122,15 @@ package enum TargetRules {
         if let port, UInt16(port).map({ $0 > 0 }) != true {
             return "\(quoted(text)): invalid port \(quoted(String(port))): expected 1 to 65535"
         }
-        if !isHTTPS && !["127.0.0.1", "localhost", "[::1]"].contains(String(host)) {
-            return "\(quoted(text)): plain http:// is refused for \(host) — use https:// (S3 credentials and data must not cross a network unencrypted); http:// is only accepted for a loopback test server (127.0.0.1, localhost, [::1])"
+        if !isHTTPS && !allowInsecureHTTP {
+            return "\(quoted(text)): plain http:// is refused — use https:// (SigV4 hides the secret key, but not the traffic, and a man in the middle could block or replay requests); for a test server on loopback, add allow_insecure_http = true to this target (drctl then warns on every run)"
         }
         return nil
     }
 }
 
 extension Configuration.Target.Location {
-    var isS3: Bool {
+    package var isS3: Bool {
         if case .s3 = self { return true }
         return false
     }

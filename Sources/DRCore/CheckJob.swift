@@ -82,7 +82,7 @@ package enum CheckJob {
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                            selection: DataSelection, progress: Bool = false,
                            parallelism: Int? = nil) throws(CoreError) -> Report {
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var reports: [TargetReport] = []

@@ -12,6 +12,8 @@ package enum InitJob {
             package var location: String
             /// "created", "copied" (from another target) or "present".
             package var action: String
+            /// What was learnt of an S3 target (nil for a folder).
+            package var probe: TargetProbes.Result?
         }
         package var repository: String
         package var keyID: String?
@@ -24,6 +26,9 @@ package enum InitJob {
 
     package static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
         let stores = try Targets.stores(for: configuration)
+        // Before anything is written: a wrong secret, a missing bucket or an Object Lock that
+        // cannot be had stops init with its own error, on no target half-initialised.
+        let probes = try TargetProbes.probe(stores, configuration: configuration)
         let presence: [Bool]
         do { presence = try Repository.presence(of: stores) } catch { throw CoreError(error) }
 
@@ -41,7 +46,8 @@ package enum InitJob {
                 let copied = try repository.replicateIdentity(to: missing)
                 let results = stores.map { store in
                     Report.TargetResult(name: store.targetName, location: store.location,
-                                        action: copied.contains(store.targetName) ? "copied" : "present")
+                                        action: copied.contains(store.targetName) ? "copied" : "present",
+                                        probe: probes[store.targetName])
                 }
                 return Report(repository: repository.id, keyID: nil, targets: results, createdKeyFile: nil,
                               createdSecretFiles: try createAuxiliaryKeys(configuration))
@@ -63,7 +69,8 @@ package enum InitJob {
             let repository = try Repository.create(on: stores, secret: secret, cost: cost(configuration),
                                                    createdBy: "drctl")
             return Report(repository: repository.id, keyID: repository.unlockedKeyID,
-                          targets: stores.map { .init(name: $0.targetName, location: $0.location, action: "created") },
+                          targets: stores.map { .init(name: $0.targetName, location: $0.location, action: "created",
+                                                          probe: probes[$0.targetName]) },
                           createdKeyFile: created, createdSecretFiles: try createAuxiliaryKeys(configuration))
         } catch {
             throw CoreError(error)
@@ -116,8 +123,9 @@ package enum KeyJobs {
     ///   so that the other targets — unreachable, or holding damaged objects — are never
     ///   touched.
     package static func open(_ configuration: Configuration, secrets: SecretSources,
-                            requireAll: Bool = true, only: String? = nil) throws(CoreError) -> Repository {
-        var stores = try Targets.stores(for: configuration)
+                            requireAll: Bool = true, only: String? = nil,
+                            use: Targets.Use = .write) throws(CoreError) -> Repository {
+        var stores = try Targets.stores(for: configuration, use: use)
         if let only {
             let all = stores
             stores = all.filter { $0.targetName == only }

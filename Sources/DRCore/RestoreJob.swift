@@ -85,7 +85,7 @@ package enum RestoreJob {
             throw CoreError(.restoreNoDestination, message: "give a destination folder with --to DIR")
         }
         try refuseLiveStore(options.destination, store: configuration.store.path, inPlace: options.inPlace)
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, only: options.target)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, only: options.target, use: .read)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var stores = repository.stores

@@ -41,7 +41,7 @@ package enum SnapshotsJob {
     ///   - allHosts: every host's and store's.
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                            mailbox: String?, host: String? = nil, allHosts: Bool = false) throws(CoreError) -> Listing {
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         // The catalogue restore uses: every reachable target's manifests, each read once.

@@ -152,7 +152,19 @@ private struct ConfigReport {
                 if let endpoint = target.endpoint { field("endpoint", endpoint) }
                 if let region = target.region { field("region", region) }
                 if let path = target.credentialsFile { field("credentials_file", path) }
+                let o = target.s3
+                if let name = o.systemdCredential { field("systemd_credential", name) }
+                field("addressing", o.addressing.rawValue)
+                if let path = o.caFile { field("ca_file", path) }
+                if o.allowInsecureHTTP { field("allow_insecure_http", "true") }
+                if o.allowPublic { field("allow_public", "true") }
+                if let lock = o.objectLock { field("object_lock", "\(lock.mode.rawValue), \(lock.days) days") }
+                field("upload_limit", o.uploadLimit.map { ByteSize.exact(Int($0)) + "/s" } ?? "unlimited")
+                field("concurrency", String(o.concurrency))
+                field("part_size", ByteSize.exact(Int(o.partSize)))
+                field("request_timeout", o.requestTimeout.description)
             }
+            field("priority", String(target.priority))
         }
         line("[objectives]")
         field("rpo", c.objectives.rpo.description)
@@ -227,7 +239,18 @@ private struct ConfigReport {
             }
             fields += [("endpoint", .optional(target.endpoint)), ("region", .optional(target.region)),
                        ("credentials_file", .optional(target.credentialsFile)),
+                       ("priority", .integer(target.priority)),
                        ("line", target.line > 0 ? .integer(target.line) : .null)]
+            if target.location.isS3 {
+                let o = target.s3
+                let lock: JSONValue = o.objectLock.map { .object([("mode", .string($0.mode.rawValue)), ("days", .integer($0.days))]) } ?? .null
+                fields += [("systemd_credential", .optional(o.systemdCredential)), ("addressing", .string(o.addressing.rawValue)),
+                           ("ca_file", .optional(o.caFile)), ("allow_insecure_http", .bool(o.allowInsecureHTTP)),
+                           ("allow_public", .bool(o.allowPublic)), ("object_lock", lock),
+                           ("upload_limit", o.uploadLimit.map { .integer(Int($0)) } ?? .null),
+                           ("concurrency", .integer(o.concurrency)), ("part_size", .integer(Int(o.partSize))),
+                           ("request_timeout_seconds", .integer(Int(o.requestTimeout.seconds)))]
+            }
             return .object(fields)
         }
         func duration(_ value: ConfigDuration) -> JSONValue {

@@ -35,6 +35,10 @@ struct Init: ParsableCommand {
             print("repository \(report.repository.prefix(16))")
             for target in report.targets {
                 print("  \(target.action.column(8)) \(target.name)  \(target.location)")
+                if let probe = target.probe {
+                    let writes = probe.conditionalWrites ? "honoured" : "ignored by the server (drctl looks before it writes config, keys and manifests)"
+                    print("           Object Lock \(probe.objectLock); conditional writes (If-None-Match) \(writes)")
+                }
             }
             if let key = report.keyID {
                 print("key \(key.prefix(16)) added")
