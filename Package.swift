@@ -82,6 +82,9 @@ let package = Package(
         .executableTarget(name: "drctl-bench", dependencies: ["DRCompression", "DRCrypto"],
                           swiftSettings: strict),
 
+        // What the test targets share: the real S3 servers that scripts/s3-servers runs.
+        .target(name: "DRTestSupport", dependencies: ["DRTransport", "DRCrypto"], path: "Tests/DRTestSupport",
+                swiftSettings: strict),
         .testTarget(name: "DRBaseTests", dependencies: ["DRBase"], swiftSettings: strict),
         .testTarget(name: "DRCryptoTests", dependencies: ["DRCrypto", "DRBase"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
@@ -96,11 +99,11 @@ let package = Package(
         .testTarget(name: "DRRepositoryTests", dependencies: ["DRRepository", "DRCrypto", "DRBase"],
                     swiftSettings: strict),
         // Fixtures are read relative to #filePath (no resource bundle), so excluded here.
-        .testTarget(name: "DRTransportTests", dependencies: ["DRTransport", "DRCrypto", "DRBase"],
+        .testTarget(name: "DRTransportTests", dependencies: ["DRTransport", "DRCrypto", "DRBase", "DRTestSupport"],
                     exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "DRFuzzingTests", dependencies: ["DRFuzzing", "DRBase"], swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
-        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto"],
+        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto", "DRTestSupport"],
                     swiftSettings: strict),
     ]
 )
