@@ -58,8 +58,6 @@ package final class FaultProxy: @unchecked Sendable {
     /// Replaces the faults (the proxy reloads its plan when the file changes).
     package func setPlan(_ plan: [String: Any]) throws {
         try FaultProxy.write(plan, to: planFile)
-        // The proxy compares modification times: make sure the next request sees a new one.
-        usleep(20_000)
     }
 
     /// What the proxy counted: requests forwarded, faults injected by kind.
@@ -71,7 +69,11 @@ package final class FaultProxy: @unchecked Sendable {
 
     package func stop() {
         if process.isRunning {
+            // SIGTERM, and SIGKILL if it is not gone in 3 s: a proxy thread blocked on a client's
+            // kept-alive connection must never hang the test run.
             process.terminate()
+            for _ in 0..<60 where process.isRunning { usleep(50_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: folder)

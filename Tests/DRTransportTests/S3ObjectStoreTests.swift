@@ -33,6 +33,11 @@ struct S3ObjectStoreTests {
         // A range past the end is a short read, as a file's would be.
         #expect(try store.get("data/1/obj-3", offset: Int64(payloads[3].count - 10), length: 50) == Array(payloads[3].suffix(10)))
         #expect(try store.exists("config"))
+        // Header values come without their line ending (CR LF is one Swift Character): sizes
+        // and ETags are compared, not silently skipped.
+        let head = try #require(try store.head(store.client.location.key("data/0/obj-2"), purpose: "test"))
+        #expect(head.header("content-length") == String(payloads[2].count))
+        #expect(S3ObjectStore.unquoted(head.header("etag")) == MD5.hexDigest(payloads[2]))
         #expect(try !store.exists("nothing-here"))
         // 8 objects over pages of 3: the continuation tokens are followed.
         let sizes = try store.listSizes(prefix: "")

@@ -1,3 +1,4 @@
+import DRTestSupport
 import Foundation
 import Testing
 
@@ -90,6 +91,16 @@ struct Transfer: Decodable {
     var putRequests: Int
     var bytesWritten: Int64
     var listRequests: Int
+    /// Retries made and faults met (S3 targets).
+    var faults: Faults?
+
+    struct Faults: Decodable, CustomStringConvertible {
+        var requests: Int
+        var retries: Int
+        var statuses: [String: Int]
+        var networkErrors: Int
+        var description: String { "\(requests) requests, \(retries) retries, statuses \(statuses), \(networkErrors) network errors" }
+    }
 }
 
 /// What one target received from a backup, by kind.
@@ -193,7 +204,12 @@ final class BackupHome {
     var config: String
     var root: String { home.root }
 
-    init(targets: [String] = ["site-a", "site-b"]) throws {
+    convenience init(targets: [String] = ["site-a", "site-b"]) throws {
+        try self.init(specs: targets.map { .file($0) })
+    }
+
+    /// A home whose targets may be S3 buckets of the test servers (each on a fresh prefix).
+    init(specs: [TestTarget]) throws {
         home = try TemporaryHome()
         store = "\(home.root)/mailstore"
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
@@ -202,7 +218,18 @@ final class BackupHome {
         repositoryKeyFile = "\(home.root)/repository.key"
         let base = home.root
         config = try home.backupConfigFile(storePath: store, include: ["**/*.db"], keyFile: repositoryKeyFile,
-                                           targets: targets.map { ($0, "\(base)/targets/\($0)") })
+                                           targets: [])
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        for spec in specs {
+            text += try spec.toml(home: home, base: base)
+        }
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    /// Rewrites one target's block (a proxy in front of it, another secret, …).
+    func replaceConfig(_ body: (String) -> String) throws {
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try body(text).write(toFile: config, atomically: true, encoding: .utf8)
     }
 
     func targetFolder(_ name: String) -> String { "\(home.root)/targets/\(name)" }
@@ -361,6 +388,45 @@ extension TemporaryHome {
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+// MARK: - Targets of a test home
+
+/// A target of a test home: a folder under the home, or a fresh prefix in a bucket of one of
+/// the real S3 servers of scripts/s3-servers.
+enum TestTarget {
+    case file(String)
+    /// `extra` lines go into the `[[target]]` block as they are; `endpoint` replaces the
+    /// server's (a fault proxy in front of it).
+    case s3(String, server: S3TestServer, bucket: String? = nil, endpoint: String? = nil, extra: String = "")
+
+    var name: String {
+        switch self {
+        case .file(let name), .s3(let name, _, _, _, _): name
+        }
+    }
+
+    func toml(home: TemporaryHome, base: String) throws -> String {
+        switch self {
+        case .file(let name):
+            return "\n[[target]]\nname = \"\(name)\"\nurl = \"file://\(base)/targets/\(name)\"\n"
+        case .s3(let name, let server, let bucket, let endpoint, let extra):
+            let credentials = try home.secretFile("\(name).credentials", server.credentialsFileText())
+            let prefix = "drctl-test-\(UUID().uuidString.lowercased().prefix(13))"
+            return """
+
+                [[target]]
+                name = "\(name)"
+                url = "s3://\(bucket ?? server.bucket)/\(prefix)"
+                endpoint = "\(endpoint ?? server.endpoint)"
+                region = "\(server.region)"
+                credentials_file = "\(credentials)"
+                allow_insecure_http = true
+                \(extra)
+
+                """
+        }
     }
 }
 

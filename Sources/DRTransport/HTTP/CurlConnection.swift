@@ -196,8 +196,9 @@ private let curlWriteHeader: CCurl_data_callback = { data, size, count, user in
     guard let colon = line.firstIndex(of: ":") else { return length }
     let name = String(line[..<colon]).lowercased()
     var value = line[line.index(after: colon)...]
+    // `isNewline`, not `== "\r"`: Swift reads CR LF as one Character, which equals neither.
     while let first = value.first, first == " " || first == "\t" { value.removeFirst() }
-    while let last = value.last, last == "\r" || last == "\n" || last == " " { value.removeLast() }
+    while let last = value.last, last.isNewline || last == " " || last == "\t" { value.removeLast() }
     exchange.headers.append((name, String(value)))
     if name == "content-length", let expected = Int(value), expected <= exchange.limit {
         exchange.response.reserveCapacity(expected)

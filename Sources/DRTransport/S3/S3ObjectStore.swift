@@ -66,13 +66,17 @@ package final class S3ObjectStore: ObjectStore {
     package func get(_ name: String, maxBytes: Int64) throws(TransportError) -> [UInt8] {
         let key = client.location.key(name)
         let limit = Int(min(maxBytes, Int64(Int.max)))
+        let tooLarge = TransportError(.transportTooLarge, message: "target \(targetName): \(name) at \(location) holds more than an object of its kind ever does (\(maxBytes) bytes): it was planted or damaged; remove it, then run drctl check", context: ErrorContext(target: targetName, object: name))
         let response: HTTPResponse
         do {
-            response = try client.send(.init(method: "GET", key: key, maxResponseBytes: limit, purpose: "download of \(name)"))
+            // Room for an error document too (a 404's body may be longer than a small limit).
+            response = try client.send(.init(method: "GET", key: key, maxResponseBytes: max(limit, 64 << 10),
+                                             purpose: "download of \(name)"))
         } catch where error.code == .transportTooLarge {
-            throw TransportError(.transportTooLarge, message: "target \(targetName): \(name) at \(location) holds more than an object of its kind ever does (\(maxBytes) bytes): it was planted or damaged; remove it, then run drctl check", context: ErrorContext(target: targetName, object: name))
+            throw tooLarge
         }
         guard response.status == 200 else { throw failure(response, key: key, doing: "download of \(name)") }
+        guard response.body.count <= limit else { throw tooLarge }
         if let length = response.header("content-length").flatMap(Int.init), length != response.body.count {
             throw TransportError(.transportShortRead, message: "target \(targetName): \(name) came back with \(response.body.count) of its \(length) bytes", context: ErrorContext(target: targetName, object: name))
         }

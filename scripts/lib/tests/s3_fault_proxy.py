@@ -66,8 +66,19 @@ What each fault does on the wire (eligible requests in brackets):
       whose service is not running answers; open keep-alive connections are shut down.  When it
       ends the same port listens again.  (A host that silently drops packets is "hang".)
 
-Stats: JSON written atomically to --stats-file after every request and served (never
-forwarded, never faulted) at GET /__proxy/stats.  Log lines on stderr carry only sequence,
+  down "hang": connects still succeed (the kernel completes them) but nothing is read or
+      answered, like a black hole; requests on already-open connections stall too.  When it
+      ends, every connection held during it is closed (FIN) without anything forwarded.
+
+Stats: JSON written atomically to --stats-file after every request (and at down transitions)
+and served (never forwarded, never faulted, no latency) at GET /__proxy/stats:
+  requests (numbered requests seen), forwarded (sent upstream), answered (complete answers
+  written), statuses {"200": n, ...}, faults {kind: n} (kinds above; "down" counts periods of
+  down, "hang" connections/requests held, "client_gone", "upstream_error", "bad_request"),
+  bytes_in (request body bytes read from clients), bytes_out (response body bytes written),
+  connections, down_cut_connections, down_transitions, upstream_errors (answered 502),
+  tls_handshake_failures, plan_loads, plan_errors, plan (the plan in force), port, pid.
+Log lines on stderr carry only sequence,
 method, path, query parameter NAMES, status and fault: never headers, never query values
 (Authorization, x-amz-security-token and presigned X-Amz-Signature are credentials).
 
@@ -393,11 +404,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.proxy.count("bytes_out", len(data))
 
     def abort(self, rst):
-        """Ends the client connection now: TCP RST (SO_LINGER 0) or a clean FIN."""
+        """Ends the client connection once this request is recorded in the stats: with a TCP
+        RST (SO_LINGER 0) or a clean FIN.  Nothing more is written to it."""
         self.close_connection = True
+        self.pending_abort = "rst" if rst else "fin"
+
+    def finish_abort(self):
+        how, self.pending_abort = getattr(self, "pending_abort", None), None
+        if how is None:
+            return
         sock = self.connection
         try:
-            if rst:
+            if how == "rst":
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 os.close(sock.detach())
             else:
@@ -422,6 +440,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # --- dispatch -------------------------------------------------------------------------
     def handle_request(self):
+        try:
+            self.handle_request_inner()
+        finally:
+            self.finish_abort()
+
+    def handle_request_inner(self):
         self.proxy = self.server
         self.target = self.requestline.split()[1]  # raw, not http.server's normalised .path
         path = self.target.split("?", 1)[0]
@@ -475,10 +499,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             while self.proxy.plans.refresh().down == "hang" and not self.proxy.stopping.is_set():
                 time.sleep(0.05)
             self.abort(rst=False)
-        else:
-            self.proxy.count_fault("down")
+        else:  # arrived while the listener was being closed
+            self.proxy.count("down_cut_connections")
             self.abort(rst=True)
-        self.proxy.finish_request(0, self.command, self.target, "-", "down", count=False)
+        self.proxy.finish_request(0, self.command, self.target, "-", str(plan.down == "hang" and
+                                  "hang" or "down"), count=False)
 
     def admin(self, path):
         try:
@@ -620,7 +645,8 @@ class Proxy:
         self.stats = {"requests": 0, "forwarded": 0, "answered": 0, "faults": {},
                       "statuses": {}, "bytes_in": 0, "bytes_out": 0, "connections": 0,
                       "upstream_errors": 0, "tls_handshake_failures": 0, "plan_loads": 0,
-                      "plan_errors": 0, "down_transitions": 0}
+                      "plan_errors": 0, "down_transitions": 0,
+                      "down_cut_connections": 0}
         self.clients = set()
         self.held = []  # connections accepted while down == "hang"
         self.listener = None
@@ -698,6 +724,7 @@ class Proxy:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass
+        return len(clients)
 
     def release_held(self):
         for sock in self.held:
@@ -752,8 +779,9 @@ class Proxy:
             if down != last_down:
                 self.count("down_transitions")
                 if down is True:
+                    self.count_fault("down")
                     self.close_listener()
-                    self.cut_clients()
+                    self.count("down_cut_connections", self.cut_clients())
                 if last_down == "hang":
                     self.release_held()
                 last_down = down
