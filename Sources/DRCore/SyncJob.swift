@@ -305,13 +305,14 @@ final class Replication {
         for id in packIDs.sorted() {
             let name = id.objectName
             let holders = sources.filter { (listings[$0.targetName]?.packs[id] ?? -1) >= 0 }
+            guard !holders.isEmpty else { continue }
             let sizes = holders.compactMap { listings[$0.targetName]?.packs[id] }
             if Set(sizes).count > 1 {
-                let where_ = holders.map { "\(ByteSize.format(listings[$0.targetName]?.packs[id] ?? 0)) on \($0.targetName)" }
+                let sizesText = holders.map { "\(listings[$0.targetName]?.packs[id] ?? 0) bytes on \($0.targetName)" }
                     .joined(separator: ", ")
                 for holder in holders {
                     fail(holder.targetName, Problem(object: name, code: .syncObjectDiffers,
-                                                    message: "pack \(name) differs between targets (\(where_)): one copy is damaged; run drctl check --read-data to see which, delete the damaged copy, then run drctl sync to copy the sound one (sync never replaces an object)"))
+                                                    message: "pack \(name) differs between targets (\(sizesText)): one copy is damaged; run drctl check --read-data to see which, delete the damaged copy, then run drctl sync to copy the sound one (sync never replaces an object)"))
                 }
             }
             var lacking: [any ObjectStore] = []
@@ -321,14 +322,14 @@ final class Replication {
                 case nil:
                     lacking.append(destination)
                     reports[target]?.lacked.add(.pack, bytes: sizes.max() ?? 0)
-                case let size? where size < 0 && !holders.isEmpty:
+                case let size? where size < 0:
                     fail(target, Problem(object: name, code: .transportNotAFile,
                                          message: "target \(target): \(name) is not a regular file there, so the pack other targets hold cannot be copied to it; remove it, then run drctl sync"))
                 default:
                     break
                 }
             }
-            if !lacking.isEmpty && !holders.isEmpty && !dryRun {
+            if !lacking.isEmpty && !dryRun {
                 work.append(PackCopy(id: id, sources: holders, destinations: lacking))
             }
         }
