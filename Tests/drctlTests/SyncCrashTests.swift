@@ -37,6 +37,11 @@ struct SyncCrashTests {
         return Round(folder: folder, config: config, siteB: "\(folder)/site-b", onlyB: onlyB)
     }
 
+    /// The snapshot records of a target (a kill may leave a temporary file beside them).
+    func records(in target: String) -> [String] {
+        Files.all(under: "\(target)/snapshots").filter { !$0.hasPrefix(".tmp-") }
+    }
+
     /// Starts `sync` and sends SIGKILL after `delay` seconds; whether the kill ended it, and
     /// how long it ran.
     func killedSync(_ home: BackupHome, _ round: Round, after delay: Double) throws -> (killed: Bool, seconds: Double) {
@@ -64,14 +69,13 @@ struct SyncCrashTests {
         let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 6, messages: 300)
         try home.initRepository()
         _ = try home.backupOK()
-        // site-b misses three runs, each of many small packs (so that kills land between them).
+        // site-b misses six runs, each of many small packs (so that kills land between them),
+        // and each with its snapshot record (so that some land between those).
         try home.takeAway("site-b")
-        for (run, mailbox) in mailboxes.prefix(6).enumerated() {
-            try home.write(mailbox, transactions: 30, seed: 10 + run)
-            if run % 2 == 1 {
-                let (missed, _) = try home.backup(["--pack-bytes", "32768"])
-                try #require(missed.status == 2, "\(missed.stderr)")
-            }
+        for (run, mailbox) in mailboxes.enumerated() {
+            try home.write(mailbox, transactions: 20, seed: 10 + run)
+            let (missed, _) = try home.backup(["--pack-bytes", "32768"])
+            try #require(missed.status == 2, "\(missed.stderr)")
         }
         try home.bringBack("site-b")
         let lacking = Set(Files.packs(in: home.targetFolder("site-a"))).subtracting(Files.packs(in: home.targetFolder("site-b")))
@@ -90,7 +94,10 @@ struct SyncCrashTests {
         var kills = 0, finishedFirst = 0, round = 0
         var delays: [String] = []
         var partial: [String] = []
-        while kills < 20 && round < 60 {
+        var amongRecords = 0
+        // At least 20 kills; past them, a few more rounds while none has yet landed between two
+        // snapshot records (a window of milliseconds at the end).
+        while (kills < 20 || (amongRecords == 0 && round < 40)) && round < 60 {
             round += 1
             let repo = try makeRound(home, round)
             // Every third kill aims at the end, where the snapshot records are copied.
@@ -106,8 +113,9 @@ struct SyncCrashTests {
             kills += 1
             delays.append(String(format: "%.3f", delay))
             let packs = Files.packs(in: repo.siteB).count
-            let snapshots = Files.all(under: "\(repo.siteB)/snapshots").count
+            let snapshots = records(in: repo.siteB).count
             partial.append("\(packs)p\(snapshots)s")
+            if snapshots > 1 && snapshots < 7 { amongRecords += 1 }
 
             // site-b alone: every snapshot it holds has every pack it needs, every byte sound.
             let checked = try home.home.drctl(["check", "--read-data", "--json", "--config", repo.onlyB])
@@ -122,14 +130,14 @@ struct SyncCrashTests {
             #expect(next.status == 0, "round \(round): \(next.stdout)")
             #expect(try #require(nextReport).target("site-b").complete)
             #expect(Set(Files.packs(in: repo.siteB)) == Set(Files.packs(in: "\(repo.folder)/site-a")))
-            #expect(Files.all(under: "\(repo.siteB)/snapshots") == Files.all(under: "\(repo.folder)/site-a/snapshots"))
+            #expect(records(in: repo.siteB) == records(in: "\(repo.folder)/site-a"))
             if round % 5 == 0 {
                 let whole = try home.home.drctl(["check", "--read-data", "--json", "--config", repo.config])
                 #expect(whole.status == 0, "round \(round): \(whole.stdout)")
             }
             try FileManager.default.removeItem(atPath: repo.folder)
         }
-        print("sync crash: \(kills) kills in \(round) rounds (\(finishedFirst) syncs finished before their kill); site-b after each kill (packs p, snapshots s, of \(lacking.count + Files.packs(in: home.targetFolder("site-b")).count) packs): \(partial.joined(separator: " ")); kill delays \(delays.joined(separator: " "))")
+        print("sync crash: \(kills) kills in \(round) rounds (\(finishedFirst) syncs finished before their kill; \(amongRecords) between two snapshot records); site-b after each kill (packs p, snapshots s, of \(lacking.count + Files.packs(in: home.targetFolder("site-b")).count) packs): \(partial.joined(separator: " ")); kill delays \(delays.joined(separator: " "))")
         #expect(kills >= 20, "only \(kills) syncs were killed in \(round) rounds")
     }
 }
