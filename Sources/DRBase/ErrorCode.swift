@@ -189,6 +189,10 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case checkIncompleteWrites = "check.incomplete-writes"
     case checkSnapshotsDiffer = "check.snapshots-differ"
 
+    case targetUnknown = "target.unknown"
+    case syncObjectDiffers = "sync.object-differs"
+    case syncHeldBack = "sync.held-back"
+
     /// The exit status and the documented meaning, side by side so that each code's whole
     /// definition is one line.
     package var definition: (exitStatus: ExitStatus, meaning: String) {
@@ -354,7 +358,10 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .checkPackSize: (.integrity, "check: a pack on a target is shorter than a ref into it needs")
         case .checkPackUnreferenced: (.success, "check note: a pack no snapshot uses (a killed run's, or left by prune; prune removes it)")
         case .checkStrayObject: (.success, "check note: an object whose name is not a pack name")
-        case .checkSnapshotsDiffer: (.success, "check note: a target lacks snapshots that another target holds (a backup it missed)")
+        case .checkSnapshotsDiffer: (.success, "check note: a target lacks snapshots that another target holds (a backup it missed; drctl sync copies them)")
+        case .targetUnknown: (.usage, "--target names no configured target")
+        case .syncObjectDiffers: (.degraded, "sync: an object has different sizes on two targets, so one copy is damaged; sync never replaces an object (delete the damaged copy, then sync again)")
+        case .syncHeldBack: (.degraded, "sync: a snapshot record was not copied to a target because a pack it uses could not be copied there first")
         case .checkIncompleteWrites: (.success, "check note: temporary files of writes that never completed (removed after an hour)")
         }
     }

@@ -7,9 +7,11 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
     case success = 0
     /// The job ran but some part of it failed (a mailbox not backed up, a file not restored).
     case failure = 1
-    /// Every mailbox was backed up, but not to every target: one was unreachable, failing or
-    /// found damaged. The snapshot is complete on the others; `drctl sync` (or the next
-    /// backup) brings the lagging target up to date.
+    /// Not every target is complete: one was unreachable, failing, found damaged, or lags
+    /// behind the others. For a backup: every mailbox was backed up, but not to every target;
+    /// the snapshot is complete on the others, and `drctl sync` (or the next backup) brings the
+    /// lagging target up to date. `drctl sync` and `drctl targets` end so too while a target
+    /// is unreachable or could not be completed.
     case degraded = 2
     /// `check` found damage or inconsistency in a repository or an image.
     case integrity = 3
@@ -35,7 +37,7 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
         switch self {
         case .success: "success"
         case .failure: "the job ran, but part of it failed (see the summary)"
-        case .degraded: "backed up completely, but not to every target (one unreachable, failing or damaged: see the summary); drctl sync completes it"
+        case .degraded: "not every target is complete (one unreachable, failing, damaged or lagging: see the summary); a backup reached the others; drctl sync completes the lagging one"
         case .integrity: "damage or inconsistency found by a check"
         case .usage: "wrong command-line usage"
         case .dataError: "malformed or corrupt input data"

@@ -57,6 +57,10 @@ package enum BackupJob {
             /// chunks were stored again, a damaged index object or snapshot record): the
             /// target is degraded until `check` is clean.
             package var degraded: [String] = []
+            /// What this run copied to the target from the others before it backed up, because
+            /// the target lacked snapshots they hold (it was down for a run): the missed
+            /// snapshots and their packs (`SyncJob.catchUp`). Nil when it lacked none.
+            package var caughtUp: SyncJob.Counts?
         }
         package struct Failure: Sendable, Codable {
             package var mailbox: String
@@ -226,13 +230,16 @@ package enum BackupJob {
         }
         let transfers = TargetTransfer.of(repository.stores)
         let targets = repository.stores.map { store in
-            Report.TargetResult(name: store.targetName, ok: writer.failures[store.targetName] == nil,
-                                error: writer.failures[store.targetName]?.message,
-                                storedBytes: writer.storedBytes[store.targetName] ?? 0,
-                                transfer: transfers.first { $0.target == store.targetName },
-                                degraded: ((writer.degraded[store.targetName] ?? [])
-                                           + repository.damagedKeys.filter { $0.context.target == store.targetName })
-                                    .map(\.message))
+            let caughtUp = plan.caughtUp[store.targetName]
+            return Report.TargetResult(name: store.targetName, ok: writer.failures[store.targetName] == nil,
+                                       error: writer.failures[store.targetName]?.message,
+                                       storedBytes: writer.storedBytes[store.targetName] ?? 0,
+                                       transfer: transfers.first { $0.target == store.targetName },
+                                       degraded: ((writer.degraded[store.targetName] ?? [])
+                                                  + repository.damagedKeys.filter { $0.context.target == store.targetName })
+                                           .map(\.message)
+                                           + (caughtUp.map { $0.failures + $0.readFailures } ?? []).map(\.message),
+                                       caughtUp: caughtUp.flatMap { $0.destination ? $0.copied : nil })
         } + repository.unavailable.map { unavailable in
             Report.TargetResult(name: unavailable.target, ok: false, error: unavailable.error.message,
                                 storedBytes: 0, transfer: nil)
@@ -404,6 +411,8 @@ struct BackupPlan {
     let previous: BackupWriter.Previous
     /// What an interrupted run of this store had stored, newer than `previous` (the journal).
     let resume: [String: SnapshotManifest.FileEntry]
+    /// What the catch-up copied to targets that lacked snapshots, per target.
+    let caughtUp: [String: SyncJob.TargetReport]
     let host: String
     let storePath: String
     let options: BackupJob.Options
@@ -416,6 +425,10 @@ struct BackupPlan {
         let options = options.spooling(to: configuration.stateDirectory + "/spool")
         let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        // A target that missed runs gets their snapshots (and packs) first, so that this run's
+        // previous snapshot is on every target and what those runs stored is not stored again.
+        let caughtUp = SyncJob.catchUp(repository, stateDirectory: configuration.stateDirectory,
+                                       progress: options.progress)
         let writer: BackupWriter
         do { writer = try BackupWriter(repository: repository,
                                        cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
@@ -457,7 +470,8 @@ struct BackupPlan {
         }
         imageOptions.storeRoot = configuration.store.path
         return BackupPlan(lock: lock, repository: repository, writer: writer, mailboxes: mailboxes,
-                          skipped: skipped, previous: previous, resume: resume, host: host, storePath: configuration.store.path,
+                          skipped: skipped, previous: previous, resume: resume, caughtUp: caughtUp, host: host,
+                          storePath: configuration.store.path,
                           options: options, imageOptions: imageOptions)
     }
 }

@@ -99,7 +99,7 @@ package enum CheckJob {
         for gap in SnapshotCatalogue.differences(listings) {
             guard let at = reports.firstIndex(where: { $0.target == gap.target }) else { continue }
             reports[at].warnings.append(Problem(object: "snapshots/", code: .checkSnapshotsDiffer,
-                                                message: "target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup; restore reads them from the targets that hold them"))
+                                                message: "target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup; restore reads them from the targets that hold them, and drctl sync (or the next backup) copies them to it"))
         }
         for unavailable in repository.unavailable {
             var report = TargetReport(target: unavailable.target)
@@ -242,13 +242,8 @@ package enum CheckJob {
             verdict.fetched = true
             verdict.bytes = Int64(bytes.count)
             context.count(bytes: verdict.bytes)
-            let entries = try PackReader.header(of: bytes, id: pack, target: store.targetName, keys: keys)
-            for entry in entries {
-                let start = Int(entry.offset)
-                _ = try PackReader.openBlob(bytes[start..<(start + Int(entry.length))], ref: entry.ref(in: pack),
-                                            target: store.targetName, keys: keys)
-                verdict.blobsVerified += 1
-            }
+            try PackReader.authenticate(bytes, id: pack, target: store.targetName, keys: keys,
+                                        verified: &verdict.blobsVerified)
         } catch {
             verdict.problem = error
         }

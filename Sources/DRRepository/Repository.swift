@@ -107,10 +107,9 @@ package final class Repository {
         // from a target whose copy still matches its id.
         var keyBytes: [(String, [UInt8])] = []
         for entry in try keys() {
-            let name = "keys/\(entry.id)"
             for store in stores where entry.targets.contains(store.targetName) {
-                if let bytes = try? store.get(name), ContentAddress.of(bytes) == entry.id {
-                    keyBytes.append((name, bytes))
+                if let bytes = try? intactKeyObject(entry.id, on: store) {
+                    keyBytes.append(("keys/\(entry.id)", bytes))
                     break
                 }
             }
@@ -126,6 +125,25 @@ package final class Repository {
             throw RepositoryError(error)
         }
         return done
+    }
+
+    /// The bytes of key object `keys/<id>` as `store` holds them, if they are fit to copy to
+    /// another target: they hash to the name, decode, and belong to this repository (a key
+    /// object of another repository, planted or left over, is never spread).
+    package func intactKeyObject(_ id: String, on store: any ObjectStore) throws(RepositoryError) -> [UInt8] {
+        let name = "keys/\(id)"
+        let bytes: [UInt8]
+        do { bytes = try store.get(name) } catch { throw RepositoryError(error) }
+        guard ContentAddress.of(bytes) == id else {
+            throw RepositoryError(.repositoryCorrupt, message: "target \(store.targetName): \(name) does not match its content hash: it was modified or damaged (run drctl check)",
+                                  context: ErrorContext(target: store.targetName, object: name))
+        }
+        let object = try KeyObject.decode(bytes, name: name, target: store.targetName)
+        guard object.repository == self.id else {
+            throw RepositoryError(.repositoryMismatch, message: "target \(store.targetName): \(name) wraps the key of another repository (\(object.repository.prefix(12))…), not this one (\(self.id.prefix(12))…): it is not copied; delete it from the target",
+                                  context: ErrorContext(target: store.targetName, object: name))
+        }
+        return bytes
     }
 
     // MARK: - Opening

@@ -14,11 +14,15 @@ struct Backup: ParsableCommand {
             whose file and WAL have not changed since the last snapshot are not read.
 
             A target that fails is reported and skipped; the others still get the whole \
-            backup. Entries of the store that are not backed up (symbolic links, FIFOs and \
-            other special files, names that are not UTF-8, folders that cannot be read) are \
-            named with their reason; links are never followed. Exit status 1 when any mailbox \
-            or target failed or any entry was left out (the summary names them); a mailbox \
-            deleted while the backup ran is only reported.
+            backup. A target that lacks snapshots the others hold (it was down for a run) \
+            first gets them, with their packs, copied from the others and authenticated on \
+            the way, as drctl sync does. Entries of the store that are not backed up \
+            (symbolic links, FIFOs and other special files, names that are not UTF-8, folders \
+            that cannot be read) are named with their reason; links are never followed. Exit \
+            status 1 when any mailbox failed or any entry was left out; 2 (degraded) when \
+            every mailbox was backed up but a target was unreachable, failed or was found \
+            damaged (the summary names them; drctl sync completes it); a mailbox deleted \
+            while the backup ran is only reported.
 
             Examples:
               drctl backup
@@ -82,6 +86,9 @@ struct Backup: ParsableCommand {
                     print("  target \(target.name): ok, \(ByteSize.format(target.storedBytes)) written")
                 } else {
                     print("  target \(target.name): FAILED — \(target.error ?? "")")
+                }
+                if let caughtUp = target.caughtUp, caughtUp.objects > 0 {
+                    print("  target \(target.name): caught up first — copied \(caughtUp.summary) from the other targets")
                 }
                 for damage in target.degraded { print("  target \(target.name): DEGRADED — \(damage)") }
             }

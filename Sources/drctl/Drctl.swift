@@ -25,7 +25,7 @@ struct Drctl: AsyncParsableCommand {
               --json                one JSON document on standard output, not text
               --password-file PATH  the repository passphrase, from this file
               --key-file PATH       the repository key, from this file
-              --no-progress         no progress line (backup, restore, check --read-data)
+              --no-progress         no progress line (backup, restore, check --read-data, sync)
               -q, --quiet           only errors: no progress, no summary
               -v, --verbose         more detail, on standard error
             Under --quiet, listings (snapshots, key list, version), data (config example, \
@@ -37,7 +37,7 @@ struct Drctl: AsyncParsableCommand {
             Exit codes: \(ExitStatus.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ")).
             """,
         version: DrctlVersion.string,
-        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
+        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Sync.self, TargetsCommand.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
 
     /// Entry point: harden the process before anything can touch a secret, then dispatch.
     static func main() async {

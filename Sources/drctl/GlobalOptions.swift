@@ -51,7 +51,7 @@ struct GlobalOptions: ParsableArguments {
         valueName: "path"))
     var keyFile: String?
 
-    @Flag(name: .customLong(Spelling.noProgress), help: "No progress line on a terminal (backup, restore and check --read-data draw one).")
+    @Flag(name: .customLong(Spelling.noProgress), help: "No progress line on a terminal (backup, restore, check --read-data and sync draw one).")
     var noProgress = false
 
     @Flag(name: [.customLong(Spelling.quiet), .customShort(Spelling.quietShort)],

@@ -61,6 +61,8 @@ struct BackupReport: Decodable {
         /// Damage found on a target that still took the backup (absent from older drctl).
         var damage: [String] { degraded ?? [] }
         var degraded: [String]?
+        /// What the run copied to this target before it backed up (it lacked snapshots).
+        var caughtUp: SyncReport.Counts?
     }
     struct Failure: Decodable {
         var mailbox: String

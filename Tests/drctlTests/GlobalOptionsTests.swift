@@ -192,6 +192,21 @@ struct GlobalOptionsTests {
                 #expect(report.targets.count == 2)
                 #expect(report.targets.filter { !$0.errors.isEmpty || $0.packsRead == 0 }.isEmpty)
             }),
+            ("sync", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["sync"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try jsonObject(result)
+                #expect(report["complete"] as? Bool == true, "\(result.stdout)")
+                #expect((report["targets"] as? [[String: Any]])?.count == 2)
+                #expect(result.stderr.contains("drctl: sync: every target"), "\(result.stderr)")
+            }),
+            ("targets", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["targets"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let rows = try #require(try jsonObject(result)["targets"] as? [[String: Any]])
+                #expect(rows.count == 2 && rows.allSatisfy { $0["reachable"] as? Bool == true }, "\(result.stdout)")
+                #expect(result.stderr.contains("drctl: targets: site-a, site-b"), "\(result.stderr)")
+            }),
             ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
                 let result = try fixture.drctl(placement.arguments(

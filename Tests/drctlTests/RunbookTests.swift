@@ -69,4 +69,29 @@ struct RunbookTests {
         let rows = try JSONSerialization.jsonObject(with: record) as? [[String: Any]]
         #expect(rows?.count == 2)
     }
+
+    @Test("runbooks/a-target-was-down.md: every command works as written, and the target is whole at the end")
+    func aTargetWasDown() throws {
+        let home = try BackupHome()
+        let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 80)
+        try home.initRepository()
+        _ = try home.backupOK()
+        try home.takeAway("site-b")
+        try home.write(mailboxes[0], transactions: 3, seed: 4)
+        let (missed, _) = try home.backup()
+        try #require(missed.status == 2, "\(missed.stderr)")
+        try home.bringBack("site-b")
+
+        let blocks = try Self.shellBlocks("\(ProjectRoot.path)/runbooks/a-target-was-down.md")
+        #expect(blocks.count >= 4, "the runbook's sh blocks were not found")
+        var environment = home.home.environment
+        environment["PATH"] = BinaryRunner.productsDirectory + ":/usr/bin:/bin"
+        environment["DRCTL_CONFIG"] = home.config
+        let script = "set -euo pipefail\n" + blocks.joined(separator: "\n")
+        let result = try BinaryRunner.run("/bin/bash", ["-c", script], environment: environment,
+                                          inheritEnvironment: false, currentDirectory: home.root)
+        #expect(result.status == 0, "runbook failed (\(result.status)): \(result.stderr)\n\(result.stdout)")
+        #expect(result.stdout.contains("would copy"), "\(result.stdout)")
+        #expect(try home.objects(of: "site-b") == home.objects(of: "site-a"))
+    }
 }
