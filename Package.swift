@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "drctl",
             dependencies: [
-                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage",
+                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage", "DRTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

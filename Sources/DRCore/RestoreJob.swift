@@ -106,7 +106,8 @@ package enum RestoreJob {
         // Mailboxes are restored by a bounded pool of workers (one per core), each with its own
         // reader per target. Every chunk is found from the file's own tree: no index is read.
         // A mailbox that cannot be restored is reported and the others go on.
-        let readFrom = stores
+        // Lower priority first; among equals, the target that answered fastest.
+        let readFrom = MeteredStore.readOrder(stores)
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: chosen.count)
         defer { progress.finish() }
         let outcome = WorkerPool(parallelism: options.parallelism).run(

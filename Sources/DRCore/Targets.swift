@@ -14,7 +14,7 @@ package enum Targets {
         /// Writes or manages the repository (init, backup, sync, key changes): an S3 bucket that
         /// answers anonymous requests is refused (unless `allow_public`).
         case write
-        /// Reads only (restore, snapshots, check, targets): nothing is refused for exposure, so
+        /// Reads only (restore, snapshots, check): nothing is refused for exposure, so
         /// an incident restore is never blocked by a bucket policy someone loosened.
         case read
     }
@@ -28,13 +28,13 @@ package enum Targets {
         for (_, target) in ordered {
             switch target.location {
             case .file(let path):
-                stores.append(MeteredStore(FileObjectStore(targetName: target.name, root: path)))
+                stores.append(MeteredStore(FileObjectStore(targetName: target.name, root: path), priority: target.priority))
             case .s3(let bucket, let prefix):
                 let location = "s3://\(bucket)" + (prefix.isEmpty ? "" : "/\(prefix)")
                 do throws(TransportError) {
                     let store = try s3Store(target, bucket: bucket, prefix: prefix, use: use,
                                             stateDirectory: configuration.stateDirectory)
-                    stores.append(MeteredStore(store))
+                    stores.append(MeteredStore(store, priority: target.priority))
                 } catch {
                     stores.append(UnavailableStore(targetName: target.name, location: location, reason: error))
                 }

@@ -18,8 +18,30 @@ package struct TransferCounts: Sendable, Codable, Equatable {
 package final class MeteredStore: ObjectStore {
     private let base: any ObjectStore
     private let counts = Mutex(TransferCounts())
+    private let firstLookUp = Mutex<Int64?>(nil)
+    /// The target's `priority` (reads try lower first).
+    package let priority: Int
 
-    package init(_ base: any ObjectStore) { self.base = base }
+    package init(_ base: any ObjectStore, priority: Int = 100) {
+        self.base = base
+        self.priority = priority
+    }
+
+    /// How long this target took to answer its first look-up (every command's first request
+    /// is `exists("config")`), in milliseconds: among targets of equal priority, reads go to
+    /// the one that answers fastest. Nil until then, or when it failed.
+    package var firstLookUpMilliseconds: Int64? { firstLookUp.withLock { $0 } }
+
+    /// `stores` in the order reads should try them: ascending priority, then the one whose first
+    /// look-up answered fastest (a nearby region before a distant one), then as given.
+    package static func readOrder(_ stores: [any ObjectStore]) -> [any ObjectStore] {
+        stores.enumerated().sorted { first, second in
+            let a = first.element as? MeteredStore, b = second.element as? MeteredStore
+            let left = (a?.priority ?? 100, a?.firstLookUpMilliseconds ?? Int64.max, first.offset)
+            let right = (b?.priority ?? 100, b?.firstLookUpMilliseconds ?? Int64.max, second.offset)
+            return left < right
+        }.map(\.element)
+    }
 
     package var targetName: String { base.targetName }
     package var location: String { base.location }
@@ -50,7 +72,11 @@ package final class MeteredStore: ObjectStore {
 
     package func exists(_ key: String) throws(TransportError) -> Bool {
         counts.withLock { $0.getRequests += 1 }
-        return try base.exists(key)
+        let started = MonotonicClock.milliseconds()
+        let found = try base.exists(key)
+        let elapsed = MonotonicClock.milliseconds() - started
+        firstLookUp.withLock { if $0 == nil { $0 = Int64(elapsed) } }
+        return found
     }
 
     package func list(prefix: String) throws(TransportError) -> [String] {

@@ -3,6 +3,7 @@ import DRBase
 import DRConfig
 import DRCore
 import DRRepository
+import DRTransport
 import Foundation
 
 struct Backup: ParsableCommand {
@@ -91,6 +92,9 @@ struct Backup: ParsableCommand {
                     print("  target \(target.name): caught up first — copied \(caughtUp.summary) from the other targets")
                 }
                 for damage in target.degraded { print("  target \(target.name): DEGRADED — \(damage)") }
+                if let faults = target.transfer?.faults, !faults.isEmpty {
+                    print("  target \(target.name): \(faults.summary)")
+                }
             }
             for failure in report.failures {
                 print("  mailbox \(failure.mailbox): FAILED — \(failure.error)")

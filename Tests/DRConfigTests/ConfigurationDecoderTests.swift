@@ -151,21 +151,29 @@ struct ConfigurationDecoderTests {
         #expect(error.message.contains(fragment), "\(error.message)")
     }
 
-    @Test("http endpoints are refused unless the host is loopback", arguments: [
-        ("http://s3.example.net", false), ("http://10.0.0.1:9000", false), ("http://127.0.0.2:9000", false),
-        ("http://127.0.0.1:9000", true), ("http://localhost:9000", true), ("http://[::1]:9000/", true),
-        ("https://s3.example.net:8443", true), ("ftp://s3.example.net", false),
-        ("https://user:pw@s3.example.net", false), ("https://s3.example.net:99999", false),
+    @Test("http endpoints need allow_insecure_http and a loopback host", arguments: [
+        ("http://s3.example.net", false, false), ("http://127.0.0.1:9000", false, false),
+        ("http://s3.example.net", true, false), ("http://10.0.0.1:9000", true, false), ("http://127.0.0.2:9000", true, false),
+        ("http://127.0.0.1:9000", true, true), ("http://localhost:9000", true, true), ("http://[::1]:9000/", true, true),
+        ("https://s3.example.net:8443", false, true), ("ftp://s3.example.net", true, false),
+        ("https://user:pw@s3.example.net", false, false), ("https://s3.example.net:99999", false, false),
     ])
-    func endpoint(_ endpoint: String, _ accepted: Bool) throws {
-        let text = base.replacingOccurrences("https://s3.us-east-1.example.net", endpoint)
+    func endpoint(_ endpoint: String, _ allowInsecure: Bool, _ accepted: Bool) throws {
+        var text = base.replacingOccurrences("https://s3.us-east-1.example.net", endpoint)
+        if allowInsecure {
+            text = text.replacingOccurrences("credentials_file = \"/etc/drctl/us-east.credentials\"\n",
+                                             "credentials_file = \"/etc/drctl/us-east.credentials\"\nallow_insecure_http = true\n")
+        }
         if accepted {
-            #expect(try decode(text).targets[1].endpoint == endpoint)
+            let target = try decode(text).targets[1]
+            #expect(target.endpoint == endpoint)
+            #expect(target.s3.allowInsecureHTTP == allowInsecure)
         } else {
             let error = try #require(failure(text))
             #expect(error.problems.first?.line == 14)
             if endpoint.hasPrefix("http://") {
                 #expect(error.message.contains("plain http:// is refused"), "\(error.message)")
+                #expect(error.message.contains(allowInsecure ? "even with allow_insecure_http" : "add allow_insecure_http"), "\(error.message)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import DRTestSupport
+import DRTransport
 import Foundation
 import Testing
 
@@ -18,6 +19,7 @@ struct S3TargetTests {
     /// Images of every mailbox as they are now (the store is quiescent).
     func images(_ home: BackupHome, _ mailboxes: [GeneratedMailbox], into folder: String) throws -> [String: [UInt8]] {
         var images: [String: [UInt8]] = [:]
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for mailbox in mailboxes {
             let file = "\(folder)/\(mailbox.path)"
             try home.snapshotImage(mailbox.path, to: file)
@@ -102,8 +104,9 @@ struct S3TargetTests {
         try home.initRepository()
         _ = try home.backupOK()
         let before = try images(home, mailboxes, into: "\(home.root)/images-1")
-        let rows = try home.snapshots()
-        let firstTime = try #require(rows.first?.time)
+        // A moment after the first backup ended and before anything changed.
+        sleep(1)
+        let firstTime = ISO8601DateFormatter().string(from: Date())
         sleep(1)
         try home.write(mailboxes[1], transactions: 6, seed: 2)
         let incremental = try home.backupOK()
@@ -172,10 +175,69 @@ struct S3TargetTests {
         try expectRestored(home, ["--target", "primary"], equal: expected, "from the complete target while the other is down")
 
         try proxy.setPlan([:])
+        // Back: targets shows it lagging, sync completes it from the healthy target.
+        let lagging = try home.drctl(["targets", "--json"])
+        #expect(lagging.status == 2, "targets exit \(lagging.status): \(lagging.stdout)")
+        let synced = try home.drctl(["sync", "--json"])
+        #expect(synced.status == 0, "sync exit \(synced.status): \(synced.stdout) \(synced.stderr)")
+        let caughtUp = try home.drctl(["targets", "--json"])
+        #expect(caughtUp.status == 0, "targets after sync: \(caughtUp.stdout)")
+        try expectCheckClean(home, "after the outage and sync")
+        try expectRestored(home, ["--target", "remote"], equal: expected, "from the target that was down, after sync")
+        try expectRestored(home, ["--target", "primary"], equal: expected, "from the other target, after sync")
         let next = try home.backupOK()
         #expect(next.targets.allSatisfy { $0.ok })
-        try expectRestored(home, ["--target", "remote"], equal: expected, "from the target that was down, after the next backup")
-        try expectCheckClean(home, "after the outage")
+    }
+
+    @Test("a pack damaged on one S3 target: check --read-data names it, restore reads the other target")
+    func damagedPack() throws {
+        let (seaweed, radosgw) = try Self.servers()
+        let home = try BackupHome(specs: [.s3("first", server: seaweed), .s3("second", server: radosgw)])
+        let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 120, seed: 13)
+        try home.initRepository()
+        _ = try home.backupOK()
+        let expected = try images(home, mailboxes, into: "\(home.root)/images")
+        // Flip bytes in the middle of the largest pack on "first", same size (a bit rot the
+        // server's own checksums would not see: it is a new, valid upload).
+        let location = try S3Location.of(config: home.config, target: "first")
+        let store = try seaweed.store(prefix: location.prefix, bucket: location.bucket)
+        let packs = try store.listSizes(prefix: "data/")
+        let (name, size) = try #require(packs.max { $0.value < $1.value })
+        var bytes = try store.get(name, maxBytes: size)
+        for index in stride(from: bytes.count / 3, to: bytes.count / 3 + 64, by: 1) { bytes[index] ^= 0x5a }
+        try store.put(name, bytes, ifAbsent: false)
+
+        let (checked, report) = try home.check(["--read-data"])
+        #expect(checked.status != 0, "check passed over a damaged pack: \(checked.stdout)")
+        let first = try #require(report?.targets.first { $0.target == "first" })
+        #expect(first.damagedPacks.contains { name.hasSuffix($0) || $0.hasSuffix(name) || $0 == name },
+                "damaged packs \(first.damagedPacks), expected \(name)")
+        #expect(report?.targets.first { $0.target == "second" }?.errors.isEmpty == true)
+        try expectRestored(home, [], equal: expected, "restore with a damaged pack on the first target")
+    }
+
+    @Test("restore reads from the target that answers fastest, unless a priority says otherwise")
+    func readsFromTheFastest() throws {
+        let (seaweed, radosgw) = try Self.servers()
+        let proxy = try FaultProxy(upstream: radosgw.endpoint)
+        defer { proxy.stop() }
+        // "far" comes first in the file: order alone would pick it.
+        let home = try BackupHome(specs: [.s3("far", server: radosgw, endpoint: proxy.endpoint), .s3("near", server: seaweed)])
+        let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 60, seed: 3)
+        try home.initRepository()
+        _ = try home.backupOK()
+        try proxy.setPlan(["latency_ms": 150])
+        let (result, report) = try home.restore(["--to", "\(home.root)/fastest"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(report?.restored.count == mailboxes.count)
+        #expect(report?.restored.allSatisfy { $0.target == "near" } == true,
+                "restored from \(report?.restored.map(\.target) ?? [])")
+        // priority = 1 on the distant target: it is read first although it is slower.
+        try home.replaceConfig { $0.replacingOccurrences(of: "name = \"far\"", with: "name = \"far\"\npriority = 1") }
+        let (again, preferred) = try home.restore(["--to", "\(home.root)/preferred"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(preferred?.restored.allSatisfy { $0.target == "far" } == true,
+                "restored from \(preferred?.restored.map(\.target) ?? [])")
     }
 
     @Test("operator errors: a wrong secret, a missing bucket, an untrusted certificate and a public bucket are refused with the target named")
@@ -259,6 +321,9 @@ struct S3TargetTests {
         let home = try BackupHome(specs: [.s3("a", server: seaweed), .s3("b", server: radosgw)])
         let mailboxes = try home.generate(cipher: "all", journal: "wal", count: 2, messages: 300, seed: 77)
         try home.initRepository()
+        _ = try home.backupOK()
+        // Kills fall within what an incremental backup of three changed mailboxes takes.
+        for mailbox in mailboxes.prefix(3) { try home.write(mailbox, transactions: 3, seed: 400) }
         let started = Date()
         _ = try home.backupOK()
         let duration = Date().timeIntervalSince(started)
@@ -274,7 +339,7 @@ struct S3TargetTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(useconds_t(Double.random(in: 0.05...max(0.1, duration)) * 1_000_000))
+            usleep(useconds_t(Double.random(in: 0.02...max(0.05, duration * 0.9)) * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             if process.terminationReason == .uncaughtSignal { kills += 1 }
@@ -303,16 +368,25 @@ struct ListedObject: CustomStringConvertible {
 
 /// Lists a target's objects with boto3 (an implementation independent of drctl's), reading
 /// back every multipart one.
-enum Boto3Listing {
-    static func objects(server: S3TestServer, config: String, target: String) throws -> [ListedObject] {
+/// A target's bucket and prefix, from the `url = "s3://bucket/prefix"` the test wrote.
+struct S3Location {
+    var bucket: String
+    var prefix: String
+
+    static func of(config: String, target: String) throws -> S3Location {
         let text = try String(contentsOfFile: config, encoding: .utf8)
-        // The target's url = "s3://bucket/prefix" from the configuration the test wrote.
         let blocks = text.components(separatedBy: "[[target]]")
         let block = try #require(blocks.first { $0.contains("name = \"\(target)\"") })
         let urlLine = try #require(block.split(separator: "\n").first { $0.hasPrefix("url = ") })
         let url = urlLine.dropFirst("url = \"s3://".count).dropLast()
-        let bucket = String(url.prefix { $0 != "/" })
-        let prefix = String(url.drop { $0 != "/" }.dropFirst())
+        return S3Location(bucket: String(url.prefix { $0 != "/" }), prefix: String(url.drop { $0 != "/" }.dropFirst()))
+    }
+}
+
+enum Boto3Listing {
+    static func objects(server: S3TestServer, config: String, target: String) throws -> [ListedObject] {
+        let location = try S3Location.of(config: config, target: target)
+        let bucket = location.bucket, prefix = location.prefix
         let script = """
             import boto3, json, sys
             from botocore.config import Config

@@ -14,6 +14,13 @@ package struct S3Faults: Sendable, Codable, Equatable {
     package init() {}
 
     package var isEmpty: Bool { retries == 0 && statuses.isEmpty && networkErrors == 0 }
+
+    /// "3 retries of 412 requests: 2 × 503, 1 connection broken or timed out", for summaries.
+    package var summary: String {
+        var met = statuses.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }
+        if networkErrors > 0 { met.append("\(networkErrors) connection\(networkErrors == 1 ? "" : "s") refused, broken or timed out") }
+        return "\(retries) retr\(retries == 1 ? "y" : "ies") in \(requests) requests" + (met.isEmpty ? "" : ": " + met.joined(separator: ", "))
+    }
 }
 
 /// A `CurlConnection` handed between threads through the idle pool: only one thread uses it at

@@ -41,7 +41,9 @@ package final class S3ObjectStore: ObjectStore {
         if ifAbsent && conditionalWritesHonoured != true && !name.hasPrefix("data/") {
             if try exists(name) { throw exists(key: key) }
         }
-        if bytes.count > settings.partSize {
+        // A quarter's margin over the part size: a full pack (16 MiB and a little header) goes
+        // up in one request, not as a 16 MiB part and a tiny second one.
+        if bytes.count > settings.partSize + settings.partSize / 4 {
             try putMultipart(key, bytes)
             return
         }
