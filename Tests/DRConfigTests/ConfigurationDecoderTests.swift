@@ -78,7 +78,7 @@ struct ConfigurationDecoderTests {
         let error = try #require(failure(base.replacingOccurrences("endpoint =", "endpiont =")))
         let problem = try #require(error.problems.first { $0.code == .configUnknownKey })
         #expect(problem.line == 14)
-        #expect(error.message.contains(#"/etc/drctl/drctl.toml:14: [[target]] #2 "us-east": unknown key "endpiont" — did you mean "endpoint"? Allowed keys: name, url, endpoint, region, credentials_file"#),
+        #expect(error.message.contains(#"/etc/drctl/drctl.toml:14: [[target]] #2 "us-east": unknown key "endpiont" — did you mean "endpoint"? Allowed keys: name, url, priority, endpoint, region, credentials_file, systemd_credential, addressing, ca_file, allow_insecure_http, allow_public, object_lock, upload_limit, concurrency, part_size, request_timeout"#),
                 "\(error.message)")
     }
 

@@ -98,8 +98,9 @@ struct S3ObjectStoreTests {
         // No upload is left unfinished.
         #expect(try store.incompleteWrites().isEmpty)
         // boto3 reads the same bytes (the SHA-256 of what drctl sent).
-        let independent = try Boto3.sha256(server: s3, bucket: s3.bucket, key: "\(store.settings.prefix)/data/ab/big")
-        #expect(independent == SHA256.hexDigest(payload))
+        let independent = try Boto3.run("print(hashlib.sha256(c.get_object(Bucket=args[0], Key=args[1])['Body'].read()).hexdigest())",
+                                         server: s3, arguments: [s3.bucket, "\(store.settings.prefix)/data/ab/big"])
+        #expect(independent.trimmingCharacters(in: .whitespacesAndNewlines) == SHA256.hexDigest(payload))
         try store.delete("data/ab/big")
     }
 
@@ -175,30 +176,5 @@ struct S3ObjectStoreTests {
         }
         let trusted = try s3.store(endpoint: proxy.endpoint) { $0.allowInsecureHTTP = false; $0.caFile = proxy.certificate }
         try trusted.checkAccess()
-    }
-}
-
-/// Reads objects with boto3, an implementation independent of drctl's.
-enum Boto3 {
-    static func sha256(server: S3TestServer, bucket: String, key: String) throws -> String {
-        let script = """
-            import boto3, hashlib, json, sys
-            from botocore.config import Config
-            s = json.load(open(sys.argv[1]))
-            srv = [x for x in s["servers"] if x["name"] == sys.argv[2]][0]
-            c = boto3.client("s3", endpoint_url=srv["endpoint"], aws_access_key_id=srv["access_key_id"],
-                             aws_secret_access_key=srv["secret_access_key"], region_name=srv.get("region", "us-east-1"),
-                             config=Config(s3={"addressing_style": "path"}))
-            print(hashlib.sha256(c.get_object(Bucket=sys.argv[3], Key=sys.argv[4])["Body"].read()).hexdigest())
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, S3TestServer.file, server.name, bucket, key]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -387,30 +387,14 @@ enum Boto3Listing {
     static func objects(server: S3TestServer, config: String, target: String) throws -> [ListedObject] {
         let location = try S3Location.of(config: config, target: target)
         let bucket = location.bucket, prefix = location.prefix
-        let script = """
-            import boto3, json, sys
-            from botocore.config import Config
-            s = json.load(open(sys.argv[1]))
-            srv = [x for x in s["servers"] if x["name"] == sys.argv[2]][0]
-            c = boto3.client("s3", endpoint_url=srv["endpoint"], aws_access_key_id=srv["access_key_id"],
-                             aws_secret_access_key=srv["secret_access_key"], region_name=srv.get("region", "us-east-1"),
-                             config=Config(s3={"addressing_style": "path"}))
-            for page in c.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[3], Prefix=sys.argv[4] + "/"):
+        let output = try Boto3.run("""
+            for page in c.get_paginator("list_objects_v2").paginate(Bucket=args[0], Prefix=args[1] + "/"):
                 for o in page.get("Contents", []):
                     etag = o["ETag"].strip('"')
-                    back = len(c.get_object(Bucket=sys.argv[3], Key=o["Key"])["Body"].read()) if "-" in etag else o["Size"]
+                    back = len(c.get_object(Bucket=args[0], Key=o["Key"])["Body"].read()) if "-" in etag else o["Size"]
                     print(json.dumps({"key": o["Key"], "size": o["Size"], "etag": etag, "back": back}))
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, S3TestServer.file, server.name, bucket, prefix]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "boto3 listing failed")
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+            """, server: server, arguments: [bucket, prefix])
+        return output.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return ListedObject(key: object["key"] as? String ?? "", size: (object["size"] as? NSNumber)?.int64Value ?? -1,
                                 etag: object["etag"] as? String ?? "", readBack: (object["back"] as? NSNumber)?.int64Value ?? -1)
