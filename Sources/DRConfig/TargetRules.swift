@@ -123,7 +123,7 @@ package enum TargetRules {
             return "\(quoted(text)): invalid port \(quoted(String(port))): expected 1 to 65535"
         }
         if !isHTTPS && !allowInsecureHTTP {
-            return "\(quoted(text)): plain http:// is refused — use https:// (SigV4 hides the secret key, but not the traffic, and a man in the middle could block or replay requests); for a test server on loopback, add allow_insecure_http = true to this target (drctl then warns on every run)"
+            return "\(quoted(text)): plain http:// is refused — use https:// (SigV4 hides the secret key, but not the traffic, and a man in the middle could block or replay requests); for a test server on loopback, add allow_insecure_http = true to this target (every command then warns)"
         }
         if !isHTTPS && !["127.0.0.1", "localhost", "[::1]"].contains(String(host).lowercased()) {
             return "\(quoted(text)): plain http:// is refused for \(host) even with allow_insecure_http: it is for a test server on this host (127.0.0.1, localhost, [::1]); anything that crosses a network takes https://"

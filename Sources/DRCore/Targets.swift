@@ -76,7 +76,7 @@ package enum Targets {
     static func credentials(for target: Configuration.Target) throws(TransportError) -> SigV4Credentials {
         if let name = target.s3.systemdCredential {
             guard let directory = getenv("CREDENTIALS_DIRECTORY").map({ String(cString: $0) }), !directory.isEmpty else {
-                throw TransportError(.targetCredentials, message: "target \(target.name): systemd_credential = \"\(name)\" is set, but $CREDENTIALS_DIRECTORY is not: run drctl from a unit with LoadCredential=\(name):/etc/drctl/\(target.name).credentials, or use credentials_file outside systemd",
+                throw TransportError(.targetCredentials, message: "target \(target.name): systemd_credential = \"\(name)\" is set, but $CREDENTIALS_DIRECTORY is not: run the command from a unit with LoadCredential=\(name):/etc/drctl/\(target.name).credentials, or use credentials_file outside systemd",
                                      context: ErrorContext(target: target.name))
             }
             return try S3CredentialsFile.load(path: directory + "/" + name, target: target.name)

@@ -36,7 +36,7 @@ struct Init: ParsableCommand {
             for target in report.targets {
                 print("  \(target.action.column(8)) \(target.name)  \(target.location)")
                 if let probe = target.probe {
-                    let writes = probe.conditionalWrites ? "honoured" : "ignored by the server (drctl looks before it writes config, keys and manifests)"
+                    let writes = probe.conditionalWrites ? "honoured" : "ignored by the server (each write-once object is looked up before it is written)"
                     print("           Object Lock \(probe.objectLock); conditional writes (If-None-Match) \(writes)")
                 }
             }

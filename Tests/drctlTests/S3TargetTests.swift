@@ -288,6 +288,43 @@ struct S3TargetTests {
         #expect(!trusted.stderr.contains("plain http"))
     }
 
+    @Test("credentials from systemd (LoadCredential=): read from $CREDENTIALS_DIRECTORY; without it, a clear error naming the target")
+    func systemdCredential() throws {
+        let (seaweed, _) = try Self.servers()
+        let home = try BackupHome(specs: [.s3("vault", server: seaweed), .file("local")])
+        // What LoadCredential=vault-s3:/etc/drctl/vault.credentials gives the service: a
+        // private folder with one file per credential, mode 0400.
+        let directory = "\(home.root)/credentials"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        let credential = "\(directory)/vault-s3"
+        _ = FileManager.default.createFile(atPath: credential, contents: Data(seaweed.credentialsFileText().utf8),
+                                           attributes: [.posixPermissions: 0o400])
+        try home.replaceConfig { text in
+            text.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.hasPrefix("credentials_file = \"\(home.root)/vault.credentials\"") ? "systemd_credential = \"vault-s3\"" : String($0) }
+                .joined(separator: "\n")
+        }
+        unlink("\(home.root)/vault.credentials")
+        try home.generate(cipher: "chacha20", journal: "wal", count: 1, messages: 40, seed: 4)
+
+        // Outside systemd: init names the target and what to do, and writes nothing anywhere.
+        let outside = try home.drctl(["init"])
+        #expect(outside.status != 0)
+        #expect(outside.stderr.contains("target vault") && outside.stderr.contains("CREDENTIALS_DIRECTORY"), "\(outside.stderr)")
+        #expect(!Files.exists(home.targetFolder("local")) || Files.all(under: home.targetFolder("local")).isEmpty)
+
+        var environment = home.home.environment
+        environment["CREDENTIALS_DIRECTORY"] = directory
+        let initResult = try BinaryRunner.run(Drctl.binary, ["init", "--config", home.config], environment: environment,
+                                              inheritEnvironment: false, currentDirectory: home.root)
+        #expect(initResult.status == 0, "\(initResult.stderr)")
+        let backup = try BinaryRunner.run(Drctl.binary, ["backup", "--json", "--config", home.config], environment: environment,
+                                          inheritEnvironment: false, currentDirectory: home.root)
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(!backup.stdout.contains(seaweed.secretAccessKey) && !backup.stderr.contains(seaweed.secretAccessKey))
+    }
+
     @Test("Object Lock: init reports it, objects are retained, and drctl cannot delete a retained key object")
     func objectLock() throws {
         let (seaweed, radosgw) = try Self.servers()
