@@ -12,7 +12,8 @@ package enum TargetProbes {
         /// "enabled", "disabled" or "unsupported".
         package var objectLock: String
         /// Whether a PUT with `If-None-Match: *` is refused when the key exists (SeaweedFS and
-        /// AWS: yes; radosgw 16: no, it overwrites). When false, drctl looks before it writes
+        /// AWS: yes; radosgw 16: in unversioned buckets only — an Object Lock bucket is versioned and
+        /// it overwrites there). When false, drctl looks before it writes
         /// a write-once object (config, keys, manifests).
         package var conditionalWrites: Bool
         package var probedAt: String

@@ -162,6 +162,38 @@ struct S3ObjectStoreTests {
         #expect(try store.exists("keys/locked"))
     }
 
+    @Test("a refused connection is tried 5 times, not the whole retry budget")
+    func refusedConnection() throws {
+        // Port 9 (discard) on loopback: nothing listens there on a test machine.
+        var settings = S3Settings(targetName: "nowhere", endpoint: "http://127.0.0.1:9", bucket: "b", prefix: "p",
+                                  region: "us-east-1", allowInsecureHTTP: true,
+                                  retry: RetryPolicy(maxAttempts: 8, baseMilliseconds: 1, capMilliseconds: 2))
+        settings.concurrency = 1
+        var key = try SecureBytes(count: 8)
+        key.withUnsafeMutableBytes { $0.copyBytes(from: Array("secret00".utf8)) }
+        let store = try S3ObjectStore(settings: settings, credentials: SigV4Credentials(accessKeyID: "AKID", secretAccessKey: key))
+        do {
+            _ = try store.exists("config")
+            Issue.record("a request to a closed port succeeded")
+        } catch {
+            #expect(error.code == .transportNetwork)
+            #expect(error.message.contains("after 5 attempts"), "\(error.message)")
+        }
+        #expect(store.faults.requests == 5)
+    }
+
+    @Test("ETags of SSE-KMS and SSE-C objects are not MD5s and are not compared")
+    func encryptedETags() {
+        func response(_ headers: [(String, String)]) -> HTTPResponse {
+            HTTPResponse(status: 200, headers: headers.map { (name: $0.0, value: $0.1) }, body: [])
+        }
+        #expect(S3ObjectStore.etagIsNotMD5(response([("x-amz-server-side-encryption", "aws:kms")])))
+        #expect(S3ObjectStore.etagIsNotMD5(response([("x-amz-server-side-encryption", "aws:kms:dsse")])))
+        #expect(S3ObjectStore.etagIsNotMD5(response([("x-amz-server-side-encryption-customer-algorithm", "AES256")])))
+        #expect(!S3ObjectStore.etagIsNotMD5(response([("x-amz-server-side-encryption", "AES256")])))
+        #expect(!S3ObjectStore.etagIsNotMD5(response([])))
+    }
+
     @Test("an untrusted certificate is refused; trusting it with ca_file works")
     func untrustedCertificate() throws {
         let s3 = try S3TestServer.named("seaweedfs")

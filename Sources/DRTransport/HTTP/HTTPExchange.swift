@@ -42,6 +42,14 @@ enum HTTPFailure: Error, Sendable {
         return false
     }
 
+    /// Nothing listens at the endpoint (curl's COULDNT_CONNECT: the connection was refused or
+    /// no route exists). Worth a few quick tries (a server restarting), not the full budget:
+    /// every request of a run would otherwise spend it before the target is left out.
+    var isRefused: Bool {
+        if case .network(let code, _) = self { return code == 7 }
+        return false
+    }
+
     var detail: String {
         switch self {
         case .network(_, let detail), .tls(_, let detail), .setup(_, let detail): detail

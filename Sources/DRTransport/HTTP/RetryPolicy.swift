@@ -31,6 +31,11 @@ package struct RetryPolicy: Sendable, Equatable {
         return Int(Double(ceiling) * random)
     }
 
+    /// Attempts for a connection that is refused (nothing listens): about 1.5 s of waiting in
+    /// all, enough for a server that restarts, while a target that is down is left out at once
+    /// (the run goes on degraded, and `sync` or the next backup completes the target).
+    static let refusedAttempts = 5
+
     /// HTTP statuses that say "try again": throttling and server-side failures. 501 (not
     /// implemented) is an answer, not a failure.
     static func isRetryable(status: Int) -> Bool {

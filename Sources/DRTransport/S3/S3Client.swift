@@ -99,7 +99,8 @@ final class S3Client: Sendable {
             case .failure(let failure):
                 if failure.isTransient {
                     faultCounts.withLock { $0.networkErrors += 1 }
-                    if mayRetry { backoff(attempt); continue }
+                    let refusedTooOften = failure.isRefused && attempt >= RetryPolicy.refusedAttempts
+                    if mayRetry && !refusedTooOften { backoff(attempt); continue }
                 }
                 throw transportError(failure, call: call, attempts: attempt)
             }

@@ -209,7 +209,7 @@ package final class S3ObjectStore: ObjectStore {
             // The ETag of a multipart object is the MD5 of the parts' MD5s, "-" and their count.
             let expected = MD5.hexDigest(digests.flatMap { $0 }) + "-\(digests.count)"
             let etag = (try? xml(completed, doing: "completion"))?.text(of: "ETag") ?? completed.header("etag")
-            try compareETag(etag, expected: expected, key: key)
+            if !Self.etagIsNotMD5(completed) { try compareETag(etag, expected: expected, key: key) }
         } catch {
             try? abortUpload(key, uploadID: uploadID)
             throw error
@@ -309,7 +309,16 @@ package final class S3ObjectStore: ObjectStore {
     }
 
     private func checkETag(_ response: HTTPResponse, expected: String, key: String) throws(TransportError) {
+        // With SSE-KMS or SSE-C, AWS returns an ETag of 32 hex digits that is not the MD5 of
+        // the body: comparing it would refuse every upload. The signed payload hash and the
+        // Content-MD5 the server checked still hold; the size is checked on every read.
+        guard !Self.etagIsNotMD5(response) else { return }
         try compareETag(response.header("etag"), expected: expected, key: key)
+    }
+
+    static func etagIsNotMD5(_ response: HTTPResponse) -> Bool {
+        let encryption = response.header("x-amz-server-side-encryption")?.lowercased() ?? ""
+        return encryption.hasPrefix("aws:kms") || response.header("x-amz-server-side-encryption-customer-algorithm") != nil
     }
 
     /// ETags that look like an MD5 (or a multipart MD5) must match; others (servers that
