@@ -216,6 +216,22 @@ struct S3TargetTests {
         try expectRestored(home, [], equal: expected, "restore with a damaged pack on the first target")
     }
 
+    @Test("upload_limit caps what a target is sent per second (a lower bound on the backup's time, never an upper one)")
+    func uploadLimit() throws {
+        let (seaweed, _) = try Self.servers()
+        let limit = 512 << 10
+        let home = try BackupHome(specs: [.s3("capped", server: seaweed, extra: "upload_limit = \"512KiB\""), .file("local")])
+        try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 200, seed: 17)
+        try home.initRepository()
+        let report = try home.backupOK()
+        let sent = try #require(report.targets.first { $0.name == "capped" }?.transfer?.bytesWritten)
+        try #require(sent > Int64(3 * limit), "the test store is too small to show a cap: \(sent) B sent")
+        // The bucket holds at most one second's worth; everything past it waits for tokens.
+        let floor = Double(sent - Int64(limit)) / Double(limit)
+        #expect(report.durationSeconds >= floor * 0.95,
+                "\(sent) B went to the capped target in \(report.durationSeconds) s: faster than 512 KiB/s allows (≥ \(floor) s)")
+    }
+
     @Test("restore reads from the target that answers fastest, unless a priority says otherwise")
     func readsFromTheFastest() throws {
         let (seaweed, radosgw) = try Self.servers()
