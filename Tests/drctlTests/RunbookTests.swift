@@ -1,3 +1,4 @@
+import DRTestSupport
 import Foundation
 import Testing
 
@@ -93,5 +94,41 @@ struct RunbookTests {
         #expect(result.status == 0, "runbook failed (\(result.status)): \(result.stderr)\n\(result.stdout)")
         #expect(result.stdout.contains("would copy"), "\(result.stdout)")
         #expect(try home.objects(of: "site-b") == home.objects(of: "site-a"))
+    }
+
+    @Test("runbooks/add-an-s3-target.md: every command works as written against a real S3 server, and the new target restores alone")
+    func addAnS3Target() throws {
+        let seaweed = try S3TestServer.named("seaweedfs")
+        let home = try BackupHome(targets: ["site-a"])
+        let mailboxes = try home.generate(cipher: "chacha20", journal: "wal", count: 2, messages: 80, seed: 12)
+        try home.initRepository()
+        _ = try home.backupOK()
+        // Step 3 is done by hand: the test writes the file the operator would.
+        let credentials = try home.home.secretFile("offsite.credentials", seaweed.credentialsFileText())
+
+        let blocks = try Self.shellBlocks("\(ProjectRoot.path)/runbooks/add-an-s3-target.md")
+        #expect(blocks.count >= 6, "the runbook's sh blocks were not found")
+        var environment = home.home.environment
+        environment["PATH"] = BinaryRunner.productsDirectory + ":/usr/bin:/bin"
+        environment["DRCTL_CONFIG"] = home.config
+        environment["TARGET"] = "offsite"
+        environment["BUCKET"] = seaweed.bucket
+        environment["PREFIX"] = "runbook-\(UUID().uuidString.lowercased().prefix(12))"
+        environment["ENDPOINT"] = seaweed.endpoint
+        environment["REGION"] = seaweed.region
+        environment["CREDENTIALS"] = credentials
+        environment["EXTRA_KEYS"] = "allow_insecure_http = true"
+        let script = "set -euo pipefail\n" + blocks.joined(separator: "\n")
+        let result = try BinaryRunner.run("/bin/bash", ["-c", script], environment: environment,
+                                          inheritEnvironment: false, currentDirectory: home.root)
+        #expect(result.status == 0, "runbook failed (\(result.status)): \(result.stderr)\n\(result.stdout)")
+        #expect(!result.stdout.contains(seaweed.secretAccessKey) && !result.stderr.contains(seaweed.secretAccessKey))
+
+        // The new target holds the whole repository: the snapshot restores from it alone.
+        let destination = "\(home.root)/from-offsite"
+        let (restored, report) = try home.restore(["--target", "offsite", "--to", destination])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(report?.restored.count == mailboxes.count)
+        #expect(report?.restored.allSatisfy { $0.target == "offsite" } == true)
     }
 }
