@@ -863,6 +863,15 @@ def main():
         proxy.stopping.set()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+
+    # A test killed with SIGKILL never stops its proxy: leave when the parent is gone.
+    parent = os.getppid()
+
+    def watch_parent():
+        while not proxy.stopping.wait(0.5):
+            if os.getppid() != parent:
+                proxy.stopping.set()
+    threading.Thread(target=watch_parent, daemon=True).start()
     proxy.run(args.port_file)
     log("stopped")
     sys.stderr.flush()
