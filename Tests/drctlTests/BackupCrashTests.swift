@@ -59,25 +59,7 @@ struct BackupCrashTests {
     /// Starts `backup` on `repo`, sends SIGKILL after `delay` seconds. `killed` when the kill
     /// ended it, false when it had already finished by itself; `seconds` how long it ran.
     func killedBackup(_ fixture: BackupHome, _ repo: Repo, after delay: Double) throws -> (killed: Bool, seconds: Double) {
-        let started = Date()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Drctl.binary)
-        process.arguments = ["backup", "--json", "--no-progress", "--config", repo.config]
-        process.environment = fixture.home.environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        usleep(useconds_t(delay * 1_000_000))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let seconds = Date().timeIntervalSince(started)
-        if process.terminationReason == .uncaughtSignal {
-            #expect(process.terminationStatus == SIGKILL)
-            return (true, seconds)
-        }
-        #expect(process.terminationStatus == 0, "a backup that finished before its kill failed")
-        return (false, seconds)
+        try fixture.runKilled(["backup", "--json"], config: repo.config, after: delay)
     }
 
     @Test("20+ SIGKILLs during full and incremental backups: check --read-data stays clean, the next backup completes and reuses stored packs")

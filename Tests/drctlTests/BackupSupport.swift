@@ -285,6 +285,31 @@ final class BackupHome {
         try home.drctl(arguments + ["--config", config])
     }
 
+    /// Starts `drctl ARGUMENTS --config CONFIG` and sends SIGKILL after `delay` seconds.
+    /// `killed` when the kill ended it; false when it had finished by itself (with exit 0, or
+    /// the test records an issue); `seconds` how long it ran.
+    func runKilled(_ arguments: [String], config: String? = nil, after delay: Double) throws -> (killed: Bool, seconds: Double) {
+        let started = Date()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Drctl.binary)
+        process.arguments = arguments + ["--no-progress", "--config", config ?? self.config]
+        process.environment = home.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        usleep(useconds_t(delay * 1_000_000))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(started)
+        if process.terminationReason == .uncaughtSignal {
+            #expect(process.terminationStatus == SIGKILL)
+            return (true, seconds)
+        }
+        #expect(process.terminationStatus == 0, "drctl \(arguments.joined(separator: " ")) finished before its kill, and failed")
+        return (false, seconds)
+    }
+
     func initRepository() throws {
         let result = try drctl(["init"])
         try #require(result.status == 0, "init failed (\(result.status)): \(result.stderr)")

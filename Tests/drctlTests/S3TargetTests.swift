@@ -385,17 +385,8 @@ struct S3TargetTests {
             for mailbox in mailboxes.shuffled().prefix(3) {
                 try home.write(mailbox, transactions: 3, seed: 500 + round)
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Drctl.binary)
-            process.arguments = ["backup", "--no-progress", "--config", home.config]
-            process.environment = home.home.environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            usleep(useconds_t(Double.random(in: 0.02...max(0.05, duration * 0.9)) * 1_000_000))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { kills += 1 }
+            let outcome = try home.runKilled(["backup"], after: Double.random(in: 0.02...max(0.05, duration * 0.9)))
+            if outcome.killed { kills += 1 }
             let (checked, report) = try home.check(["--read-data"])
             #expect(checked.status == 0, "round \(round): check exit \(checked.status): \(checked.stdout)")
             for target in report?.targets ?? [] {

@@ -45,22 +45,7 @@ struct SyncCrashTests {
     /// Starts `sync` and sends SIGKILL after `delay` seconds; whether the kill ended it, and
     /// how long it ran.
     func killedSync(_ home: BackupHome, _ round: Round, after delay: Double) throws -> (killed: Bool, seconds: Double) {
-        let started = Date()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Drctl.binary)
-        process.arguments = ["sync", "--json", "--no-progress", "--config", round.config]
-        process.environment = home.home.environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        usleep(useconds_t(delay * 1_000_000))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let seconds = Date().timeIntervalSince(started)
-        if process.terminationReason == .uncaughtSignal { return (true, seconds) }
-        #expect(process.terminationStatus == 0, "a sync that finished before its kill failed")
-        return (false, seconds)
+        try home.runKilled(["sync", "--json"], config: round.config, after: delay)
     }
 
     @Test("20+ SIGKILLs during a sync: check --read-data on the lagging target alone is clean after each, and the next sync completes it")
