@@ -34,7 +34,7 @@ extension ConfigurationDecoder {
                 if let first = targets.first(where: { $0.name == target.name }) {
                     reader.report(.configInvalidValue, line: target.line,
                                   "[[target]] #\(position + 1): duplicate target name \(quoted(target.name)) — already used by the [[target]] at line \(first.line); names must be unique")
-                } else if let first = targets.first(where: { $0.location == target.location }) {
+                } else if let first = targets.first(where: { TargetRules.samePlace($0, target) }) {
                     reader.report(.configInvalidValue, line: target.line,
                                   "[[target]] #\(position + 1) \(quoted(target.name)): same location as target \(quoted(first.name)) (line \(first.line)) — two copies in one place protect against nothing")
                 }

@@ -82,6 +82,20 @@ package enum TargetRules {
         return nil
     }
 
+    /// Whether two targets store into the same place: the same folder, or the same bucket and
+    /// prefix at the same endpoint. One bucket name at two providers (or two regions of one
+    /// provider with their own endpoints) is two places.
+    static func samePlace(_ a: Configuration.Target, _ b: Configuration.Target) -> Bool {
+        guard a.location == b.location else { return false }
+        guard a.location.isS3 else { return true }
+        func endpoint(_ target: Configuration.Target) -> String {
+            var text = (target.endpoint ?? "").lowercased()
+            while text.hasSuffix("/") { text.removeLast() }
+            return text
+        }
+        return endpoint(a) == endpoint(b)
+    }
+
     /// Why an S3 endpoint URL is refused, or nil: https (plain http only when the target says
     /// `allow_insecure_http = true`, for a test server), a host, an optional port, no
     /// credentials, query or fragment.

@@ -124,6 +124,13 @@ struct ConfigurationDecoderTests {
     func duplicateLocation() throws {
         let error = try #require(failure(base + "[[target]]\nname = \"b\"\nurl = \"file:///mnt/a/\"\n"))
         #expect(error.message.contains(#"[[target]] #3 "b": same location as target "a""#), "\(error.message)")
+        // The same bucket and prefix at the same endpoint (however its case and slash are written).
+        let s3 = "[[target]]\nname = \"again\"\nurl = \"s3://fe-backups-us/mail\"\nendpoint = \"https://S3.us-east-1.example.net/\"\ncredentials_file = \"/etc/drctl/x.credentials\"\n"
+        let again = try #require(failure(base + s3))
+        #expect(again.message.contains(#"[[target]] #3 "again": same location as target "us-east""#), "\(again.message)")
+        // The same bucket name at another provider is another place.
+        let elsewhere = s3.replacingOccurrences("https://S3.us-east-1.example.net/", "https://s3.eu-west.other.example")
+        #expect(try decode(base + elsewhere).targets.count == 3)
     }
 
     @Test("target names must match [a-z0-9][a-z0-9._-]*", arguments: ["Upper", "-dash", "has space", "ü", ""])
