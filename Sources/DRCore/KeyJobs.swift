@@ -25,7 +25,7 @@ package enum InitJob {
     }
 
     package static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
-        let stores = try Targets.stores(for: configuration)
+        let stores = Targets.stores(for: configuration)
         // Before anything is written: a wrong secret, a missing bucket or an Object Lock that
         // cannot be had stops init with its own error, on no target half-initialised.
         let probes = try TargetProbes.probe(stores, configuration: configuration)
@@ -125,7 +125,7 @@ package enum KeyJobs {
     package static func open(_ configuration: Configuration, secrets: SecretSources,
                             requireAll: Bool = true, only: String? = nil,
                             use: Targets.Use = .write) throws(CoreError) -> Repository {
-        var stores = try Targets.stores(for: configuration, use: use)
+        var stores = Targets.stores(for: configuration, use: use)
         if let only {
             let all = stores
             stores = all.filter { $0.targetName == only }

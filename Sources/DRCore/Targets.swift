@@ -22,7 +22,7 @@ package enum Targets {
     /// The stores in the order reads should try them: ascending `priority`, then file order.
     /// A target that cannot be set up (credentials, exposure) is an `UnavailableStore`: the
     /// repository layer leaves it out and the run ends degraded, naming it and why.
-    package static func stores(for configuration: Configuration, use: Use = .write) throws(CoreError) -> [any ObjectStore] {
+    package static func stores(for configuration: Configuration, use: Use = .write) -> [any ObjectStore] {
         let ordered = configuration.targets.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         var stores: [any ObjectStore] = []
         for (_, target) in ordered {

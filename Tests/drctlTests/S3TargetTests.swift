@@ -199,7 +199,7 @@ struct S3TargetTests {
         let expected = try images(home, mailboxes, into: "\(home.root)/images")
         // Flip bytes in the middle of the largest pack on "first", same size (a bit rot the
         // server's own checksums would not see: it is a new, valid upload).
-        let location = try S3Location.of(config: home.config, target: "first")
+        let location = try TargetBucket.of(config: home.config, target: "first")
         let store = try seaweed.store(prefix: location.prefix, bucket: location.bucket)
         let packs = try store.listSizes(prefix: "data/")
         let (name, size) = try #require(packs.max { $0.value < $1.value })
@@ -413,23 +413,23 @@ struct ListedObject: CustomStringConvertible {
 /// Lists a target's objects with boto3 (an implementation independent of drctl's), reading
 /// back every multipart one.
 /// A target's bucket and prefix, from the `url = "s3://bucket/prefix"` the test wrote.
-struct S3Location {
+struct TargetBucket {
     var bucket: String
     var prefix: String
 
-    static func of(config: String, target: String) throws -> S3Location {
+    static func of(config: String, target: String) throws -> TargetBucket {
         let text = try String(contentsOfFile: config, encoding: .utf8)
         let blocks = text.components(separatedBy: "[[target]]")
         let block = try #require(blocks.first { $0.contains("name = \"\(target)\"") })
         let urlLine = try #require(block.split(separator: "\n").first { $0.hasPrefix("url = ") })
         let url = urlLine.dropFirst("url = \"s3://".count).dropLast()
-        return S3Location(bucket: String(url.prefix { $0 != "/" }), prefix: String(url.drop { $0 != "/" }.dropFirst()))
+        return TargetBucket(bucket: String(url.prefix { $0 != "/" }), prefix: String(url.drop { $0 != "/" }.dropFirst()))
     }
 }
 
 enum Boto3Listing {
     static func objects(server: S3TestServer, config: String, target: String) throws -> [ListedObject] {
-        let location = try S3Location.of(config: config, target: target)
+        let location = try TargetBucket.of(config: config, target: target)
         let bucket = location.bucket, prefix = location.prefix
         let output = try Boto3.run("""
             for page in c.get_paginator("list_objects_v2").paginate(Bucket=args[0], Prefix=args[1] + "/"):
