@@ -161,6 +161,11 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case backupUnknownMailbox = "backup.unknown-mailbox"
     case backupSpool = "backup.spool"
     case backupInternal = "backup.internal"
+    case backupExpired = "backup.expired"
+    case pruneBusy = "prune.busy"
+    case pruneLeaseLost = "prune.lease-lost"
+    case pruneUnreadable = "prune.unreadable"
+    case runBusy = "run.busy"
 
     case snapshotNotFound = "snapshot.not-found"
     case snapshotAmbiguous = "snapshot.ambiguous"
@@ -336,6 +341,11 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .backupUnknownMailbox: (.noInput, "a mailbox given with --mailbox is not in the mail store")
         case .backupSpool: (.ioError, "the spool file for a rollback-mode image cannot be created")
         case .backupInternal: (.failure, "a defect in the backup job")
+        case .backupExpired: (.temporaryFailure, "the backup ran past [prune] backup_expiry and did not commit (a prune may have deleted what it relied on); run it again")
+        case .pruneBusy: (.temporaryFailure, "another prune (of this or another host) holds the target's lease; prune later")
+        case .pruneLeaseLost: (.temporaryFailure, "the prune's lease ran out before it finished; nothing unsafe was deleted; prune again")
+        case .pruneUnreadable: (.dataError, "a snapshot or list could not be read, so what it uses is unknown; prune deletes nothing there until check is clean")
+        case .runBusy: (.alreadyRunning, "another drctl run holds this host's run lock; this one did nothing")
         case .snapshotNotFound: (.noInput, "no snapshot has the given id")
         case .snapshotAmbiguous: (.usage, "a snapshot id prefix matches several snapshots")
         case .restoreNoDestination: (.usage, "restore needs a destination folder (--to DIR)")

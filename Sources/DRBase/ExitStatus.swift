@@ -15,6 +15,9 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
     case degraded = 2
     /// `check` found damage or inconsistency in a repository or an image.
     case integrity = 3
+    /// `drctl run` found another run of this host in progress and did nothing (a timer that
+    /// fired while a long run, or an operator's, was still going).
+    case alreadyRunning = 5
     /// The command line was wrong (also what ArgumentParser uses for validation errors).
     case usage = 64
     /// Input data was malformed: a corrupt object, a file that is not what it claims.
@@ -39,6 +42,7 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
         case .failure: "the job ran, but part of it failed (see the summary)"
         case .degraded: "not every target is complete (one unreachable, failing, damaged or lagging: see the summary); a backup reached the others; drctl sync completes the lagging one"
         case .integrity: "damage or inconsistency found by a check"
+        case .alreadyRunning: "another drctl run of this host is in progress; this one did nothing"
         case .usage: "wrong command-line usage"
         case .dataError: "malformed or corrupt input data"
         case .noInput: "a needed file or object does not exist"

@@ -21,6 +21,10 @@ package struct Configuration: Sendable, Equatable {
     package var logs: Logs
     /// Local state: caches, locks of this host, temporary files. Never holds secrets in clear.
     package var stateDirectory: String
+    /// `[state] host`: the name this machine's snapshots carry (default: its host name). Two
+    /// machines must never share one, or each would take the other's snapshots for its own.
+    package var host: String?
+    package var prune = Prune()
 
     package init(source: Source, store: Store, repository: Repository, targets: [Target],
                 objectives: Objectives, retention: Retention, drill: Drill, logs: Logs,
@@ -195,6 +199,20 @@ package struct Configuration: Sendable, Equatable {
             self.keepWeekly = keepWeekly
             self.keepMonthly = keepMonthly
         }
+    }
+
+    /// `[prune]`: when prune runs, and how long it waits before deleting what it marked.
+    package struct Prune: Sendable, Equatable {
+        /// `drctl run` prunes when the last prune on a target is older than this.
+        package var every = ConfigDuration(seconds: 7 * 86400)
+        /// A marked pack is deleted no sooner than this after the mark (and only once every
+        /// backup that was running at the mark has ended).
+        package var grace = ConfigDuration(seconds: 12 * 3600)
+        /// A backup's run record (`locks/run-*`) ends this long after the backup started: a
+        /// killed backup is not waited for longer, and a backup still running then does not
+        /// commit (prune may have deleted what it relied on).
+        package var backupExpiry = ConfigDuration(seconds: 24 * 3600)
+        package init() {}
     }
 
     /// `[drill]`: restore drills.

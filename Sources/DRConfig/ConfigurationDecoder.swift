@@ -26,7 +26,8 @@ struct ConfigurationDecoder {
         ("retention", ["keep_last", "keep_daily", "keep_weekly", "keep_monthly"]),
         ("drill", ["every", "sample", "signing_key_file", "report_dir"]),
         ("logs", ["sources", "retain", "ip", "key_file"]),
-        ("state", ["path"]),
+        ("prune", ["every", "grace", "backup_expiry"]),
+        ("state", ["path", "host"]),
     ]
 
     static func keys(of section: String) -> [String] {
@@ -45,10 +46,12 @@ struct ConfigurationDecoder {
         let retention = decodeRetention(root)
         let drill = decodeDrill(root, stateDirectory: stateDirectory)
         let logs = decodeLogs(root)
+        let prune = decodePrune(root)
+        let host = decodeHost(root)
 
         let problems = reader.problems
         guard problems.isEmpty, let store, let repository, let objectives, let retention,
-              let drill, let logs else {
+              let drill, let logs, let prune else {
             // Stable order: file-level problems first, then by line.
             let sorted = problems.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
@@ -57,9 +60,12 @@ struct ConfigurationDecoder {
                 ? [.init(code: .configInvalidValue, file: reader.file, text: "the configuration could not be read")]
                 : sorted)
         }
-        return Configuration(source: source, store: store, repository: repository, targets: targets,
-                             objectives: objectives, retention: retention, drill: drill, logs: logs,
-                             stateDirectory: stateDirectory)
+        var configuration = Configuration(source: source, store: store, repository: repository, targets: targets,
+                                          objectives: objectives, retention: retention, drill: drill, logs: logs,
+                                          stateDirectory: stateDirectory)
+        configuration.prune = prune
+        configuration.host = host
+        return configuration
     }
 
     // MARK: Document structure

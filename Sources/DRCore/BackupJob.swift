@@ -109,7 +109,10 @@ package enum BackupJob {
         let started = Date()
         let clock = ContinuousClock.now
         let plan = try BackupPlan.prepare(configuration, secrets: secrets, options: options)
-        defer { withExtendedLifetime(plan.lock) {} }
+        defer {
+            plan.runRecord.end()
+            withExtendedLifetime(plan.lock) {}
+        }
         let tally = BackupTally(try backUpMailboxes(plan))
         return try commit(tally, plan: plan, started: started, clock: clock)
     }
@@ -222,6 +225,9 @@ package enum BackupJob {
                                      mailboxes: SnapshotManifest.ListRoot(count: 0, root: BlobRef.placeholder),
                                      statistics: statistics, wholeStore: plan.options.mailboxes.isEmpty,
                                      failed: tally.failures.map { .init(path: $0.mailbox, code: $0.code.rawValue, error: $0.error) })
+        guard plan.runRecord.stillCovered else {
+            throw CoreError(.backupExpired, message: "the backup started at \(Timestamps.format(plan.runRecord.started)) and ran past [prune] backup_expiry (its run record expires \(Timestamps.format(plan.runRecord.expires))): it is not committed, since a prune may since have deleted packs it relied on; run it again, and raise backup_expiry if backups take this long")
+        }
         let name: String
         do {
             name = try writer.commit(draft, entries: tally.entries, previousList: plan.previous.listNodes)
@@ -400,6 +406,8 @@ enum FileOutcome: Sendable {
 /// read. Holding the plan holds the run lock.
 struct BackupPlan {
     let lock: RunLock
+    /// This run's `locks/run-*` on the targets (prune waits for it).
+    let runRecord: BackupRunRecord
     let repository: Repository
     let writer: BackupWriter
     /// The mailboxes to back up, in id order.
@@ -425,6 +433,13 @@ struct BackupPlan {
         let options = options.spooling(to: configuration.stateDirectory + "/spool")
         let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let host = configuration.hostName
+        // First the run record, then the marks: a prune that marks after the record exists
+        // waits for this run; one that marked before is seen here, and its packs not reused.
+        let runRecord = BackupRunRecord(stores: repository.stores, host: host, storePath: configuration.store.path,
+                                        lifetime: TimeInterval(configuration.prune.backupExpiry.seconds))
+        let condemned: Set<PackID>
+        do { condemned = PruneMarks.condemned(on: runRecord.holders, keys: try repository.derivedKeys()) } catch { throw CoreError(error) }
         // A target that missed runs gets their snapshots (and packs) first, so that this run's
         // previous snapshot is on every target and what those runs stored is not stored again.
         let caughtUp = SyncJob.catchUp(repository, stateDirectory: configuration.stateDirectory,
@@ -433,7 +448,8 @@ struct BackupPlan {
         do { writer = try BackupWriter(repository: repository,
                                        cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
                                        compressionLevel: options.compressionLevel,
-                                       packSize: options.packBytes) } catch { throw CoreError(error) }
+                                       packSize: options.packBytes, condemned: condemned,
+                                       failedAtStart: runRecord.failures) } catch { throw CoreError(error) }
         let listing = try MailStore.list(root: configuration.store.path, include: configuration.store.include)
         var mailboxes = listing.mailboxes
         var skipped = listing.skipped
@@ -448,7 +464,6 @@ struct BackupPlan {
             mailboxes = mailboxes.filter { wanted.contains($0.id) }
             skipped = skipped.filter { wanted.contains($0.path) }
         }
-        let host = ProcessInfo.processInfo.hostName
         let previous: BackupWriter.Previous
         do {
             previous = try writer.previous(host: host, storePath: configuration.store.path,
@@ -469,7 +484,7 @@ struct BackupPlan {
             imageOptions.pageSize = fallback
         }
         imageOptions.storeRoot = configuration.store.path
-        return BackupPlan(lock: lock, repository: repository, writer: writer, mailboxes: mailboxes,
+        return BackupPlan(lock: lock, runRecord: runRecord, repository: repository, writer: writer, mailboxes: mailboxes,
                           skipped: skipped, previous: previous, resume: resume, caughtUp: caughtUp, host: host,
                           storePath: configuration.store.path,
                           options: options, imageOptions: imageOptions)

@@ -96,7 +96,7 @@ package enum RestoreJob {
             }
         }
         let catalogue = try SnapshotCatalogue.gather(repository, stores: stores, keys: keys)
-        let scope = catalogue.scope(host: options.host, configuredStore: configuration.store.path)
+        let scope = catalogue.scope(host: options.host, configuredStore: configuration.store.path, thisHost: configuration.hostName)
         let cache = NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys)
         let choice = try catalogue.select(options.selection, mailboxes: options.mailboxes, scope: scope,
                                           entries: TargetEntries(stores: stores, keys: keys, cache: cache))

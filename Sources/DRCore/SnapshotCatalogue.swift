@@ -138,8 +138,9 @@ package struct SnapshotCatalogue: Sendable {
     /// Whose snapshots to choose among: `host` (default: this one) and the configured store;
     /// for another host none of whose snapshots are of that path but all of one other (a
     /// host restored elsewhere after a disaster), that one.
-    package func scope(host: String?, configuredStore: String) -> SnapshotScope {
-        let name = host ?? ProcessInfo.processInfo.hostName
+    package func scope(host: String?, configuredStore: String,
+                       thisHost: String = ProcessInfo.processInfo.hostName) -> SnapshotScope {
+        let name = host ?? thisHost
         let stores = Set(items.filter { $0.manifest.host == name }.map(\.manifest.storePath))
         if host != nil, !stores.contains(configuredStore), stores.count == 1, let only = stores.first {
             return SnapshotScope(host: name, storePath: only)
@@ -358,4 +359,9 @@ package enum PointInTime {
         if let date = Timestamps.parse(trimmed) { return date }
         throw CoreError(.timeInvalid, message: "\"\(text)\" is not a time: give RFC 3339 (2026-11-28T03:00:00Z, or with an offset like +01:00), \"now\", or a relative time like \"2h ago\", \"30m ago\", \"3d ago\"")
     }
+}
+
+extension Configuration {
+    /// The host name this machine's snapshots carry: `[state] host`, else the system's.
+    package var hostName: String { host ?? ProcessInfo.processInfo.hostName }
 }

@@ -50,7 +50,7 @@ package enum SnapshotsJob {
                                     cache: NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys))
         var rows: [Row] = []
         var rejected = catalogue.rejected
-        let scope = catalogue.scope(host: host, configuredStore: configuration.store.path)
+        let scope = catalogue.scope(host: host, configuredStore: configuration.store.path, thisHost: configuration.hostName)
         for item in allHosts ? catalogue.items : catalogue.scoped(to: scope) {
             let manifest = item.manifest
             var image: MailboxImage?

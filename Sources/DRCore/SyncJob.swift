@@ -299,10 +299,20 @@ final class Replication {
             }
         }
 
-        // 3. Packs.
+        // 3. Packs. Those a prune marked are not copied: a target may have deleted them
+        // already, and copying them back would undo what the prune reclaims. A destination
+        // that lacks one then has its manifests walked (step 4) like one a copy failed for.
         let packIDs = sources.reduce(into: Set<PackID>()) { $0.formUnion(listings[$1.targetName]?.packs.keys.map { $0 } ?? []) }
+        let condemned = PruneMarks.condemned(on: sources, keys: keys)
+        var skipped: [String: Set<PackID>] = [:]
         var work: [PackCopy] = []
         for id in packIDs.sorted() {
+            if condemned.contains(id) {
+                for destination in destinations where listings[destination.targetName]?.packs[id] == nil {
+                    skipped[destination.targetName, default: []].insert(id)
+                }
+                continue
+            }
             let name = id.objectName
             let holders = sources.filter { (listings[$0.targetName]?.packs[id] ?? -1) >= 0 }
             guard !holders.isEmpty else { continue }
@@ -376,7 +386,7 @@ final class Replication {
             for (id, size) in arrived[target] ?? [:] { present[id] = size }
             // Packs this destination should have received and did not: then every manifest is
             // walked before it is put there.
-            let short = !(notArrived[target] ?? []).isEmpty
+            let short = !(notArrived[target] ?? []).isEmpty || !(skipped[target] ?? []).isEmpty
                 || (reports[target]?.failures.contains { $0.object.hasPrefix("data/") } ?? false)
             let walker = short ? TreeWalker(reader: TargetBlobReader(store: destination, keys: keys, cache: cache),
                                             present: present, damagedPacks: [], target: target) : nil

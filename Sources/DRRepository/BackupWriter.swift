@@ -85,8 +85,14 @@ package final class BackupWriter: Sendable {
 
     /// - Parameter cacheFolder: where the node cache lives (the state folder's
     ///   `cache/<repository id>`); nil keeps it in memory (tests).
+    /// - Parameters:
+    ///   - condemned: packs of prune marks (`PruneMarks.condemned`): never reused (a prune may
+    ///     delete them once the backups it waits for have ended) and never counted as lost.
+    ///   - failedAtStart: targets that already failed this run (their run record could not be
+    ///     written, so a prune there would not wait for this run): they take none of it.
     package init(repository: Repository, cacheFolder: String?, compressionLevel: Int = 3,
-                packSize: Int = 16 << 20) throws(RepositoryError) {
+                packSize: Int = 16 << 20, condemned: Set<PackID> = [],
+                failedAtStart: [String: RepositoryError] = [:]) throws(RepositoryError) {
         self.stores = repository.stores
         self.keys = try repository.derivedKeys()
         self.compressionLevel = compressionLevel
@@ -101,10 +107,11 @@ package final class BackupWriter: Sendable {
         }
         cache = NodeCache(path: cachePath, keys: keys)
         var initial = State()
+        initial.failures = failedAtStart
         var listings: [String: [PackID: Int64]] = [:]
         var lost = false
         var known = Set<String>()
-        for store in repository.stores {
+        for store in repository.stores where failedAtStart[store.targetName] == nil {
             do throws(RepositoryError) {
                 // Leftovers of killed runs. Only old ones: a fresh one may be another host's
                 // backup writing to the same target right now.
@@ -116,7 +123,8 @@ package final class BackupWriter: Sendable {
                     throw RepositoryError(error)
                 }
                 let held = try Self.packs(of: store)
-                let recorded = cache.packs(of: store.targetName)
+                // A pack a prune marked may be gone: pruned, not lost; and this host forgets it.
+                let recorded = cache.packs(of: store.targetName)?.filter { !condemned.contains($0.key) }
                 if recorded != nil { known.insert(store.targetName) }
                 let losses = Self.losses(known: recorded, now: held, target: store.targetName)
                 if !losses.isEmpty {
@@ -144,7 +152,7 @@ package final class BackupWriter: Sendable {
             let held = listings[store.targetName] ?? [:]
             var absent: [PackID] = []
             for other in healthy where other.targetName != store.targetName {
-                for (pack, size) in listings[other.targetName] ?? [:] where size >= 0 && held[pack] == nil { absent.append(pack) }
+                for (pack, size) in listings[other.targetName] ?? [:] where size >= 0 && held[pack] == nil && !condemned.contains(pack) { absent.append(pack) }
             }
             if let example = Set(absent).sorted().first {
                 lost = true
@@ -159,7 +167,7 @@ package final class BackupWriter: Sendable {
         }
         // A name in data/ that is not a regular file (size -1) is no pack to reuse, even if
         // every target shows it so.
-        common = common?.filter { $0.value >= 0 }
+        common = common?.filter { $0.value >= 0 && !condemned.contains($0.key) }
         shared = Set((common ?? [:]).keys)
         self.listings = listings
         lostPacks = lost

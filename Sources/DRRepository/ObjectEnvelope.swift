@@ -12,6 +12,7 @@ enum ObjectEnvelope {
 
     enum Kind: UInt8 {
         case config = 0x43     // "C"
+        case pruneMark = 0x47  // "G": prune marks and their wait and done records
         case index = 0x49      // "I"
         case manifest = 0x4D   // "M"
         case packHeader = 0x50 // "P"

@@ -16,6 +16,8 @@ package final class RepositoryKeys: Sendable {
     let index: SecureBytes
     /// Seals snapshot manifests.
     let manifest: SecureBytes
+    /// Seals prune marks (`prune/`).
+    let prune: SecureBytes
 
     init(master: borrowing SecureBytes) throws(RepositoryError) {
         do {
@@ -24,6 +26,7 @@ package final class RepositoryKeys: Sendable {
             pack = try KeyDerivation.subkey(from: master, purpose: "pack")
             index = try KeyDerivation.subkey(from: master, purpose: "index")
             manifest = try KeyDerivation.subkey(from: master, purpose: "manifest")
+            prune = try KeyDerivation.subkey(from: master, purpose: "prune")
         } catch {
             throw RepositoryError(error)
         }

@@ -48,7 +48,7 @@ package final class S3ObjectStore: ObjectStore {
             return
         }
         let md5 = MD5.hash(bytes)
-        var headers = [(name: "content-md5", value: Base64.encode(md5))] + retentionHeaders()
+        var headers = [(name: "content-md5", value: Base64.encode(md5))] + retentionHeaders(retained: !name.hasPrefix("locks/"))
         if ifAbsent { headers.append(("if-none-match", "*")) }
         let response = try client.send(.init(method: "PUT", key: key, headers: headers, body: bytes[...],
                                              purpose: "upload of \(name)"))
@@ -171,7 +171,7 @@ package final class S3ObjectStore: ObjectStore {
     /// run's `incompleteWrites` sweep).
     private func putMultipart(_ key: String, _ bytes: [UInt8]) throws(TransportError) {
         let created = try client.send(.init(method: "POST", key: key, query: [("uploads", "")],
-                                            headers: retentionHeaders(), purpose: "start of the multipart upload of \(key)"))
+                                            headers: retentionHeaders(retained: true), purpose: "start of the multipart upload of \(key)"))
         guard created.status == 200 else { throw failure(created, key: key, doing: "start of a multipart upload") }
         guard let uploadID = try xml(created, doing: "start of a multipart upload").text(of: "UploadId"), !uploadID.isEmpty else {
             throw protocolError("the answer to CreateMultipartUpload of \(key) has no UploadId", key: key)
@@ -301,8 +301,11 @@ package final class S3ObjectStore: ObjectStore {
         return response.header("x-amz-object-lock-retain-until-date").flatMap(S3Time.parse)
     }
 
-    private func retentionHeaders() -> [(name: String, value: String)] {
-        guard let retention = settings.retention else { return [] }
+    /// Object Lock headers for a new object. `locks/` holds the records of runs and leases,
+    /// which must be deleted when they end, so it never gets a retention (`retained` false);
+    /// they are small, so never uploaded in parts.
+    private func retentionHeaders(retained: Bool) -> [(name: String, value: String)] {
+        guard let retention = settings.retention, retained else { return [] }
         let until = WallClock.secondsSince1970() + Int64(retention.days) * 86_400
         return [("x-amz-object-lock-mode", retention.mode.rawValue),
                 ("x-amz-object-lock-retain-until-date", S3Time.format(until))]
