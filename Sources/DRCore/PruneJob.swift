@@ -312,6 +312,10 @@ package enum PruneJob {
         if grace == 0 && running.isEmpty {
             try sweep(store, lease: lease, references: references, refresh: refresh, grace: grace, dryRun: false,
                       deadRuns: deadRuns, cache: cache, report: &report, keys: keys)
+        } else if !running.isEmpty {
+            report.waiting.append("mark \(id.prefix(8)) (\(unused.count) packs, new): waits for \(running.count) backup(s) running now to end or expire")
+        } else {
+            report.waiting.append("mark \(id.prefix(8)) (\(unused.count) packs, new): grace period until \(Timestamps.format(Date().addingTimeInterval(grace)))")
         }
     }
 
