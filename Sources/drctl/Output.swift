@@ -19,6 +19,14 @@ enum Output {
     static var hasWrittenJSON: Bool { documentWritten.load(ordering: .relaxed) }
     private static let documentWritten = Atomic<Bool>(false)
 
+    /// One line of compact JSON (sorted keys) with a final newline: a summary that the
+    /// journal keeps as one entry and a script reads with one `readline`.
+    static func jsonLine<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+    }
+
     /// The JSON text (pretty, sorted keys, so that the order is stable) with a final newline.
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()

@@ -1,0 +1,211 @@
+package import DRBase
+package import DRConfig
+import DRRepository
+import Foundation
+
+/// `drctl run`: the scheduled job a systemd timer starts, with nobody watching. Backup, then
+/// retention and prune when due, then the restore drill and log retention when due; each
+/// step's due time comes from the configuration and this host's record of when the step last
+/// completed (`<state>/schedule.json`), so a night the timer missed is caught up by the next
+/// run. One run per host at a time: a second ends at once with exit status 5.
+package enum RunJob {
+    package struct Options: Sendable {
+        package var progress = false
+        /// Run every step now, due or not.
+        package var force = false
+        package init() {}
+    }
+
+    /// What became of one step.
+    package struct Step: Sendable, Codable {
+        package enum Status: String, Sendable, Codable {
+            case ok, degraded, failed
+            /// Not due yet (its last completion is recent enough).
+            case notDue = "not-due"
+            /// Not run: a step before it failed, or it is not configured; `detail` says which.
+            case skipped
+        }
+        package var step: String
+        package var status: Status
+        package var detail: String?
+        package var errorCode: ErrorCode?
+        package var durationSeconds: Double
+        /// When it is due next (for steps that run on a schedule).
+        package var nextDue: String?
+    }
+
+    /// Per target, over the steps that touched it.
+    package struct TargetSummary: Sendable, Codable {
+        package var name: String
+        package var status: Step.Status
+        package var detail: String?
+        package var bytesAdded: Int64
+        package var bytesReclaimed: Int64
+    }
+
+    package struct Report: Sendable, Codable {
+        package var host: String
+        package var started: String
+        package var durationSeconds: Double
+        package var steps: [Step]
+        package var targets: [TargetSummary]
+        package var snapshot: String?
+        package var mailboxes: Int
+        package var mailboxesFailed: Int
+        /// The backup and prune reports, for whoever wants the details (`--json` prints them;
+        /// the summary line does not).
+        package var backup: BackupJob.Report?
+        package var prune: PruneJob.Report?
+
+        package var exitStatus: ExitStatus {
+            if steps.contains(where: { $0.status == .failed }) { return .failure }
+            if steps.contains(where: { $0.status == .degraded })
+                || targets.contains(where: { $0.status != .ok }) { return .degraded }
+            return .success
+        }
+    }
+
+    /// This host's record of when each scheduled step last completed.
+    struct Schedule: Codable {
+        var completed: [String: String] = [:]
+
+        static func path(_ stateDirectory: String) -> String { stateDirectory + "/schedule.json" }
+
+        static func load(_ stateDirectory: String) -> Schedule {
+            // Small and ours; a damaged one only makes every step due once.
+            guard let data = FileManager.default.contents(atPath: path(stateDirectory)), data.count < 1 << 20,
+                  let schedule = try? JSONDecoder().decode(Schedule.self, from: data) else { return Schedule() }
+            return schedule
+        }
+
+        func save(_ stateDirectory: String) {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            guard let data = try? encoder.encode(self) else { return }
+            try? AtomicFile.write(Array(data), to: Self.path(stateDirectory), mode: 0o600, .replace)
+        }
+
+        /// Whether `step` is due at `now`, and when it is (or was) due.
+        func due(_ step: String, every: ConfigDuration, now: Date) -> (due: Bool, at: Date) {
+            guard let last = completed[step].flatMap(Timestamps.parse) else { return (true, now) }
+            let at = last.addingTimeInterval(TimeInterval(every.seconds))
+            return (at <= now, at)
+        }
+    }
+
+    package static func run(_ configuration: Configuration, secrets: SecretSources,
+                            options: Options) throws(CoreError) -> Report {
+        let started = Date()
+        let clock = ContinuousClock.now
+        let lock: RunLock
+        do {
+            lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "run")
+        } catch where error.code == .lockBusy {
+            throw CoreError(.runBusy, message: "another drctl run is in progress on this host (state folder \(configuration.stateDirectory)); this one did nothing. If that run is stuck, see journalctl -u drctl.service, and stop it with systemctl stop drctl.service")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var schedule = Schedule.load(configuration.stateDirectory)
+        var steps: [Step] = []
+        var report = Report(host: configuration.hostName, started: Timestamps.format(started), durationSeconds: 0,
+                            steps: [], targets: [], snapshot: nil, mailboxes: 0, mailboxesFailed: 0)
+
+        // 1. Backup, every run.
+        let backupClock = ContinuousClock.now
+        var backupOptions = BackupJob.Options()
+        backupOptions.progress = options.progress
+        do {
+            let backup = try BackupJob.run(configuration, secrets: secrets, options: backupOptions)
+            report.backup = backup
+            report.snapshot = backup.snapshot
+            report.mailboxes = backup.files
+            report.mailboxesFailed = backup.failures.count + backup.skipped.count
+            let status: Step.Status = switch backup.exitStatus {
+            case .success: .ok
+            case .degraded: .degraded
+            default: .failed
+            }
+            let failing = backup.failures.count + backup.skipped.count
+            steps.append(Step(step: "backup", status: status,
+                              detail: "\(backup.files) mailboxes, \(backup.filesUnchanged) unchanged; \(ByteSize.format(backup.newChunkBytes)) new"
+                                  + (failing > 0 ? "; \(failing) not backed up" : ""),
+                              durationSeconds: Elapsed.seconds(since: backupClock)))
+        } catch {
+            steps.append(Step(step: "backup", status: .failed, detail: error.message, errorCode: error.code,
+                              durationSeconds: Elapsed.seconds(since: backupClock)))
+        }
+        let backupFailedWhole = report.backup == nil
+
+        // 2. Retention and prune, when due. Skipped when the backup could not run at all:
+        // whatever broke it (a key, every target) would break these too, and the failure
+        // must be what the operator sees first.
+        let now = Date()
+        let pruneDue = schedule.due("prune", every: configuration.prune.every, now: now)
+        if backupFailedWhole {
+            steps.append(Step(step: "prune", status: .skipped, detail: "the backup failed", durationSeconds: 0,
+                              nextDue: Timestamps.format(pruneDue.at)))
+        } else if !pruneDue.due && !options.force {
+            steps.append(Step(step: "prune", status: .notDue, durationSeconds: 0, nextDue: Timestamps.format(pruneDue.at)))
+        } else {
+            let pruneClock = ContinuousClock.now
+            var pruneOptions = PruneJob.Options()
+            pruneOptions.progress = options.progress
+            do {
+                let prune = try PruneJob.run(configuration, secrets: secrets, options: pruneOptions)
+                report.prune = prune
+                let status: Step.Status = switch prune.exitStatus {
+                case .success: .ok
+                case .degraded, .temporaryFailure: .degraded
+                default: .failed
+                }
+                if status == .ok {
+                    schedule.completed["prune"] = Timestamps.format(now)
+                    schedule.save(configuration.stateDirectory)
+                }
+                let busy = prune.targets.filter { !$0.ok }.map { "\($0.name): \($0.error ?? $0.lease)" }
+                steps.append(Step(step: "prune", status: status,
+                                  detail: "reclaimed \(ByteSize.format(prune.deletedBytes)) in \(prune.deletedPacks) packs"
+                                      + (busy.isEmpty ? "" : "; not pruned: " + busy.joined(separator: "; ")),
+                                  durationSeconds: Elapsed.seconds(since: pruneClock),
+                                  nextDue: Timestamps.format((status == .ok ? now : pruneDue.at).addingTimeInterval(TimeInterval(configuration.prune.every.seconds)))))
+            } catch {
+                steps.append(Step(step: "prune", status: error.code.exitStatus == .temporaryFailure ? .degraded : .failed,
+                                  detail: error.message, errorCode: error.code,
+                                  durationSeconds: Elapsed.seconds(since: pruneClock), nextDue: Timestamps.format(pruneDue.at)))
+            }
+        }
+
+        report.steps = steps
+        report.targets = summarize(configuration, backup: report.backup, prune: report.prune)
+        report.durationSeconds = Elapsed.seconds(since: clock)
+        return report
+    }
+
+    /// One line per target over the steps: failed when the backup did not reach it, degraded
+    /// when it was damaged, lagging or could not be pruned.
+    static func summarize(_ configuration: Configuration, backup: BackupJob.Report?, prune: PruneJob.Report?) -> [TargetSummary] {
+        configuration.targets.map { target in
+            var summary = TargetSummary(name: target.name, status: .ok, detail: nil, bytesAdded: 0, bytesReclaimed: 0)
+            if let result = backup?.targets.first(where: { $0.name == target.name }) {
+                summary.bytesAdded = result.storedBytes
+                if !result.ok {
+                    summary.status = .failed
+                    summary.detail = result.error
+                } else if !result.degraded.isEmpty {
+                    summary.status = .degraded
+                    summary.detail = result.degraded.first
+                }
+            } else if backup == nil {
+                summary.status = .failed
+                summary.detail = "no backup"
+            }
+            if let pruned = prune?.targets.first(where: { $0.name == target.name }) {
+                summary.bytesReclaimed = pruned.deletedBytes
+                if !pruned.ok && summary.status == .ok {
+                    summary.status = .degraded
+                    summary.detail = "not pruned: \(pruned.error ?? pruned.lease)"
+                }
+            }
+            return summary
+        }
+    }
+}
