@@ -1,0 +1,108 @@
+import DRTestSupport
+import Foundation
+import Testing
+
+/// `drctl run`, the scheduled job, through the binary: on two real S3 servers, twice; and two
+/// runs started at once.
+@Suite("drctl run")
+struct RunTests {
+    struct Summary: Decodable {
+        struct Step: Decodable {
+            var step: String
+            var status: String
+            var detail: String?
+            var durationSeconds: Double
+            var nextDue: String?
+        }
+        struct Target: Decodable {
+            var name: String
+            var status: String
+            var bytesAdded: Int64
+            var bytesReclaimed: Int64
+        }
+        var host: String
+        var steps: [Step]
+        var targets: [Target]
+        var snapshot: String?
+        var mailboxes: Int
+        var mailboxesFailed: Int
+        func step(_ name: String) -> Step? { steps.first { $0.step == name } }
+    }
+
+    /// The last line of standard output: the one-line JSON summary.
+    static func summary(_ result: ProcessResult) throws -> Summary {
+        let lines = result.stdout.split(separator: "\n")
+        let last = try #require(lines.last, "drctl run printed nothing on stdout; stderr: \(result.stderr)")
+        #expect(!last.contains("\n"))
+        return try JSONDecoder().decode(Summary.self, from: Data(last.utf8))
+    }
+
+    @Test("run on two real S3 servers, then again after changes: a snapshot each time, prune when due, a one-line summary")
+    func twoS3Targets() throws {
+        let seaweed = try S3TestServer.named("seaweedfs")
+        let radosgw = try S3TestServer.named("radosgw")
+        let home = try BackupHome(specs: [.s3("eu-west", server: seaweed), .s3("eu-north", server: radosgw)])
+        try home.replaceConfig { $0.replacingOccurrences(of: "[state]\n", with: "[state]\nhost = \"mx-run\"\n") + "\n[prune]\ngrace = \"0s\"\nevery = \"1d\"\n" }
+        let mailboxes = try home.generate(cipher: "all", journal: "all", count: 1, messages: 150, seed: 41)
+        try home.initRepository()
+
+        let first = try home.drctl(["run"])
+        try #require(first.status == 0, "first run: \(first.stderr)\n\(first.stdout)")
+        let one = try Self.summary(first)
+        #expect(one.host == "mx-run")
+        #expect(one.step("backup")?.status == "ok")
+        #expect(one.step("prune")?.status == "ok", "prune is due on a host's first run")
+        #expect(one.mailboxes == mailboxes.count && one.mailboxesFailed == 0)
+        #expect(one.targets.map(\.name) == ["eu-west", "eu-north"])
+        #expect(one.targets.allSatisfy { $0.status == "ok" && $0.bytesAdded > 0 })
+        // A non-terminal run prints nothing for people on stdout: the summary is its only line.
+        #expect(first.stdout.split(separator: "\n").count == 1, "stdout: \(first.stdout)")
+
+        for mailbox in mailboxes where mailbox.cipher != "none" { try home.write(mailbox, transactions: 10, seed: 8) }
+        let second = try home.drctl(["run"])
+        try #require(second.status == 0, "second run: \(second.stderr)")
+        let two = try Self.summary(second)
+        #expect(two.snapshot != nil && two.snapshot != one.snapshot)
+        #expect(two.step("prune")?.status == "not-due", "prune ran a day early: \(two.steps)")
+        #expect(two.step("prune")?.nextDue == one.step("prune")?.nextDue)
+        let snapshots = try home.snapshots()
+        #expect(snapshots.count == 2)
+        let (check, report) = try home.check()
+        #expect(check.status == 0, "check after two runs: \(check.stdout)")
+        #expect(report?.targets.count == 2)
+
+        // --force runs prune now.
+        let forced = try home.drctl(["run", "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try Self.summary(forced).step("prune")?.status == "ok")
+    }
+
+    @Test("two runs started at once: one runs, the other does nothing and exits 5")
+    func oneAtATime() throws {
+        let home = try BackupHome()
+        _ = try home.generate(cipher: "all", journal: "all", count: 4, messages: 400, seed: 43)
+        try home.initRepository()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Drctl.binary)
+        process.arguments = ["run", "--config", home.config]
+        process.environment = home.home.environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Started for sure once its backup has written a run record on a target.
+        let locks = "\(home.targetFolder("site-a"))/locks"
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, ((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? []).isEmpty {
+            usleep(5_000)
+        }
+        let second = try home.drctl(["run"])
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "the first run failed: \(String(decoding: output, as: UTF8.self))")
+        #expect(second.status == 5, "the second run ended with \(second.status): \(second.stderr)")
+        #expect(second.stderr.contains("another drctl run is in progress"), "\(second.stderr)")
+        #expect(second.stdout.isEmpty, "the second run printed a summary: \(second.stdout)")
+        #expect(try home.snapshots().count == 1)
+    }
+}
