@@ -15,6 +15,10 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
     case degraded = 2
     /// `check` found damage or inconsistency in a repository or an image.
     case integrity = 3
+    /// A recovery objective is missed: the newest restorable point of some mailbox is older
+    /// than `[objectives] rpo`, or there is none (`drctl status`, for a monitoring check).
+    /// Its own status, so that a check tells "back up now" from a lagging target (2).
+    case objectiveMissed = 4
     /// The command line was wrong (also what ArgumentParser uses for validation errors).
     case usage = 64
     /// Input data was malformed: a corrupt object, a file that is not what it claims.
@@ -39,6 +43,7 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
         case .failure: "the job ran, but part of it failed (see the summary)"
         case .degraded: "not every target is complete (one unreachable, failing, damaged or lagging: see the summary); a backup reached the others; drctl sync completes the lagging one"
         case .integrity: "damage or inconsistency found by a check"
+        case .objectiveMissed: "a recovery objective is missed: a mailbox's newest restorable point is older than [objectives] rpo, or there is none"
         case .usage: "wrong command-line usage"
         case .dataError: "malformed or corrupt input data"
         case .noInput: "a needed file or object does not exist"

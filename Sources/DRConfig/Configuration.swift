@@ -21,10 +21,12 @@ package struct Configuration: Sendable, Equatable {
     package var logs: Logs
     /// Local state: caches, locks of this host, temporary files. Never holds secrets in clear.
     package var stateDirectory: String
+    /// `[metrics]`: the Prometheus textfile, if any.
+    package var metrics: Metrics
 
     package init(source: Source, store: Store, repository: Repository, targets: [Target],
                 objectives: Objectives, retention: Retention, drill: Drill, logs: Logs,
-                stateDirectory: String) {
+                stateDirectory: String, metrics: Metrics = Metrics()) {
         self.source = source
         self.store = store
         self.repository = repository
@@ -34,6 +36,7 @@ package struct Configuration: Sendable, Equatable {
         self.drill = drill
         self.logs = logs
         self.stateDirectory = stateDirectory
+        self.metrics = metrics
     }
 
     /// `[store]`: the live mail store.
@@ -210,6 +213,14 @@ package struct Configuration: Sendable, Equatable {
             self.signingKeyFile = signingKeyFile
             self.reportDirectory = reportDirectory
         }
+    }
+
+    /// `[metrics]`: where runs leave their Prometheus metrics for node_exporter's textfile
+    /// collector. Optional: without `textfile`, no metrics are written.
+    package struct Metrics: Sendable, Equatable {
+        /// The `.prom` file, rewritten whole (temporary file, then rename) after each run.
+        package var textfile: String?
+        package init(textfile: String? = nil) { self.textfile = textfile }
     }
 
     /// `[logs]`: mail-server log anonymization and retention.

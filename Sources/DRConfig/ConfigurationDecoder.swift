@@ -27,6 +27,7 @@ struct ConfigurationDecoder {
         ("drill", ["every", "sample", "signing_key_file", "report_dir"]),
         ("logs", ["sources", "retain", "ip", "key_file"]),
         ("state", ["path"]),
+        ("metrics", ["textfile"]),
     ]
 
     static func keys(of section: String) -> [String] {
@@ -45,10 +46,11 @@ struct ConfigurationDecoder {
         let retention = decodeRetention(root)
         let drill = decodeDrill(root, stateDirectory: stateDirectory)
         let logs = decodeLogs(root)
+        let metrics = decodeMetrics(root)
 
         let problems = reader.problems
         guard problems.isEmpty, let store, let repository, let objectives, let retention,
-              let drill, let logs else {
+              let drill, let logs, let metrics else {
             // Stable order: file-level problems first, then by line.
             let sorted = problems.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
@@ -59,7 +61,7 @@ struct ConfigurationDecoder {
         }
         return Configuration(source: source, store: store, repository: repository, targets: targets,
                              objectives: objectives, retention: retention, drill: drill, logs: logs,
-                             stateDirectory: stateDirectory)
+                             stateDirectory: stateDirectory, metrics: metrics)
     }
 
     // MARK: Document structure
