@@ -53,11 +53,13 @@ struct StatusCommand: ParsableCommand {
             // What was asked for: printed under --quiet too, as `targets` prints its table.
             for line in StatusText.lines(report) { print(line) }
         }
-        if let failure = report.objectiveFailure {
-            throw failure
-        }
-        for problem in report.problems {
+        let failure = report.objectiveFailure
+        // The targets' problems as warnings; a missed objective ends the run as its error.
+        for problem in report.problems.dropFirst(failure == nil ? 0 : 1) {
             StandardStreams.writeError("drctl: warning: \(problem.message)\n")
+        }
+        if let failure {
+            throw failure
         }
         if report.exitStatus != .success {
             throw ExitCode(report.exitStatus.rawValue)
