@@ -86,7 +86,8 @@ package enum StatusJob {
         package var error: Problem?
     }
 
-    package struct Report: Sendable, Codable {
+    /// Encoded for `--json` with the exit status it ends in (docs/MONITORING.md).
+    package struct Report: Sendable, Encodable {
         package var schema = "drctl.status/1"
         /// When this was measured (RFC 3339).
         package var time: String
@@ -126,21 +127,6 @@ package enum StatusJob {
             try container.encode(rejected, forKey: .rejected)
             try container.encode(problems, forKey: .problems)
             try container.encode(exitStatus.rawValue, forKey: .exitStatus)
-        }
-
-        package init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            schema = try container.decode(String.self, forKey: .schema)
-            time = try container.decode(String.self, forKey: .time)
-            host = try container.decode(String.self, forKey: .host)
-            storePath = try container.decode(String.self, forKey: .storePath)
-            snapshots = try container.decode(Int.self, forKey: .snapshots)
-            newestSnapshot = try container.decodeIfPresent(Newest.self, forKey: .newestSnapshot)
-            targets = try container.decode([TargetRow].self, forKey: .targets)
-            rpo = try container.decode(Exposure.self, forKey: .rpo)
-            drill = try container.decode(Drill.self, forKey: .drill)
-            rejected = try container.decode([SnapshotCatalogue.Rejected].self, forKey: .rejected)
-            problems = try container.decode([Problem].self, forKey: .problems)
         }
 
         init(time: String, host: String, storePath: String, snapshots: Int, newestSnapshot: Newest?,

@@ -69,7 +69,8 @@ struct Backup: ParsableCommand {
             // A backup that never got to a report still counts: its last success stays put.
             let elapsed = ContinuousClock.now - started
             BackupMetrics.record([StepOutcome(step: "backup", ok: false, finished: Date(),
-                                              durationSeconds: Double(elapsed.components.seconds))],
+                                              durationSeconds: Double(elapsed.components.seconds)
+                                                  + Double(elapsed.components.attoseconds) / 1e18)],
                                  configuration: configuration, global: global)
             throw error
         }
