@@ -198,6 +198,10 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case syncObjectDiffers = "sync.object-differs"
     case syncHeldBack = "sync.held-back"
 
+    case statusRpoExceeded = "status.rpo-exceeded"
+    case statusNoSnapshot = "status.no-snapshot"
+    case statusDrillReport = "status.drill-report"
+
     /// The exit status and the documented meaning, side by side so that each code's whole
     /// definition is one line.
     package var definition: (exitStatus: ExitStatus, meaning: String) {
@@ -373,6 +377,9 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .syncObjectDiffers: (.degraded, "sync: an object has different sizes on two targets, so one copy is damaged; sync never replaces an object (delete the damaged copy, then sync again)")
         case .syncHeldBack: (.degraded, "sync: a snapshot record was not copied to a target because a pack it uses could not be copied there first")
         case .checkIncompleteWrites: (.success, "check note: temporary files of writes that never completed (removed after an hour)")
+        case .statusRpoExceeded: (.objectiveMissed, "status: the newest restorable point of a mailbox is older than [objectives] rpo (the message names the worst mailbox and its age; run drctl backup and read journalctl -u drctl.service)")
+        case .statusNoSnapshot: (.objectiveMissed, "status: this host's store has no snapshot yet, or a mailbox has never been backed up (run drctl backup)")
+        case .statusDrillReport: (.dataError, "status: the last drill's summary (latest.json in [drill] report_dir) is not a JSON object with time and verdict")
         }
     }
 

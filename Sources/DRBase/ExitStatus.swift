@@ -15,6 +15,10 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
     case degraded = 2
     /// `check` found damage or inconsistency in a repository or an image.
     case integrity = 3
+    /// A recovery objective is missed: the newest restorable point of some mailbox is older
+    /// than `[objectives] rpo`, or there is none (`drctl status`, for a monitoring check).
+    /// Its own status, so that a check tells "back up now" from a lagging target (2).
+    case objectiveMissed = 4
     /// `drctl run` found another run of this host in progress and did nothing (a timer that
     /// fired while a long run, or an operator's, was still going).
     case alreadyRunning = 5
@@ -42,6 +46,7 @@ package enum ExitStatus: Int32, Sendable, CaseIterable {
         case .failure: "the job ran, but part of it failed (see the summary)"
         case .degraded: "not every target is complete (one unreachable, failing, damaged or lagging: see the summary); a backup reached the others; drctl sync completes the lagging one"
         case .integrity: "damage or inconsistency found by a check"
+        case .objectiveMissed: "a recovery objective is missed: a mailbox's newest restorable point is older than [objectives] rpo, or there is none"
         case .alreadyRunning: "another drctl run of this host is in progress; this one did nothing"
         case .usage: "wrong command-line usage"
         case .dataError: "malformed or corrupt input data"

@@ -25,10 +25,12 @@ package struct Configuration: Sendable, Equatable {
     /// machines must never share one, or each would take the other's snapshots for its own.
     package var host: String?
     package var prune = Prune()
+    /// `[metrics]`: the Prometheus textfile, if any.
+    package var metrics: Metrics
 
     package init(source: Source, store: Store, repository: Repository, targets: [Target],
                 objectives: Objectives, retention: Retention, drill: Drill, logs: Logs,
-                stateDirectory: String) {
+                stateDirectory: String, metrics: Metrics = Metrics()) {
         self.source = source
         self.store = store
         self.repository = repository
@@ -38,6 +40,7 @@ package struct Configuration: Sendable, Equatable {
         self.drill = drill
         self.logs = logs
         self.stateDirectory = stateDirectory
+        self.metrics = metrics
     }
 
     /// `[store]`: the live mail store.
@@ -228,6 +231,14 @@ package struct Configuration: Sendable, Equatable {
             self.signingKeyFile = signingKeyFile
             self.reportDirectory = reportDirectory
         }
+    }
+
+    /// `[metrics]`: where runs leave their Prometheus metrics for node_exporter's textfile
+    /// collector. Optional: without `textfile`, no metrics are written.
+    package struct Metrics: Sendable, Equatable {
+        /// The `.prom` file, rewritten whole (temporary file, then rename) after each run.
+        package var textfile: String?
+        package init(textfile: String? = nil) { self.textfile = textfile }
     }
 
     /// `[logs]`: mail-server log anonymization and retention.

@@ -28,6 +28,7 @@ struct ConfigurationDecoder {
         ("logs", ["sources", "retain", "ip", "key_file"]),
         ("prune", ["every", "grace", "backup_expiry"]),
         ("state", ["path", "host"]),
+        ("metrics", ["textfile"]),
     ]
 
     static func keys(of section: String) -> [String] {
@@ -48,10 +49,11 @@ struct ConfigurationDecoder {
         let logs = decodeLogs(root)
         let prune = decodePrune(root)
         let host = decodeHost(root)
+        let metrics = decodeMetrics(root)
 
         let problems = reader.problems
         guard problems.isEmpty, let store, let repository, let objectives, let retention,
-              let drill, let logs, let prune else {
+              let drill, let logs, let prune, let metrics else {
             // Stable order: file-level problems first, then by line.
             let sorted = problems.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
@@ -62,7 +64,7 @@ struct ConfigurationDecoder {
         }
         var configuration = Configuration(source: source, store: store, repository: repository, targets: targets,
                                           objectives: objectives, retention: retention, drill: drill, logs: logs,
-                                          stateDirectory: stateDirectory)
+                                          stateDirectory: stateDirectory, metrics: metrics)
         configuration.prune = prune
         configuration.host = host
         return configuration

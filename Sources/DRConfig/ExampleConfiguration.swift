@@ -52,5 +52,8 @@ extension Configuration {
         [state]
         path = "/var/lib/drctl"                  # caches and locks of this host
 
+        [metrics]
+        textfile = "/var/lib/prometheus/node-exporter/drctl.prom"   # for node_exporter's textfile collector; leave out for none
+
         """
 }

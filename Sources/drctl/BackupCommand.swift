@@ -61,7 +61,20 @@ struct Backup: ParsableCommand {
         global.detail("backup: " + (mailboxes.isEmpty ? "every mailbox" : "mailboxes " + mailboxes.joined(separator: ", "))
                       + ", \(options.parallelism) at once, packs of \(ByteSize.format(Int64(options.packBytes)))"
                       + ", to " + configuration.targets.map(\.name).joined(separator: ", "))
-        let report = try BackupJob.run(configuration, secrets: global.secrets, options: options)
+        let started = ContinuousClock.now
+        let report: BackupJob.Report
+        do {
+            report = try BackupJob.run(configuration, secrets: global.secrets, options: options)
+        } catch {
+            // A backup that never got to a report still counts: its last success stays put.
+            let elapsed = ContinuousClock.now - started
+            BackupMetrics.record([StepOutcome(step: "backup", ok: false, finished: Date(),
+                                              durationSeconds: Double(elapsed.components.seconds)
+                                                  + Double(elapsed.components.attoseconds) / 1e18)],
+                                 configuration: configuration, global: global)
+            throw error
+        }
+        defer { BackupMetrics.record(StepOutcome.backup(report), configuration: configuration, global: global) }
         if global.json {
             try Output.json(report)
         } else if global.quiet {
@@ -110,6 +123,28 @@ struct Backup: ParsableCommand {
         let status = report.exitStatus
         if status != .success {
             throw ExitCode(status.rawValue)
+        }
+    }
+}
+
+/// The metrics of a `drctl backup`: the frequent timer runs it alone, so it records its own
+/// outcomes, with the status measured after it when a textfile is configured (so that the
+/// RPO figures are as fresh as the backup). Metrics never change a backup's exit status: a
+/// failure to write them is a warning.
+enum BackupMetrics {
+    static func record(_ outcomes: [StepOutcome], configuration: Configuration, global: GlobalOptions) {
+        var status: StatusJob.Report?
+        if configuration.metrics.textfile != nil {
+            do {
+                status = try StatusJob.run(configuration, secrets: global.secrets)
+            } catch {
+                global.detail("metrics: the status could not be measured (the previous one is kept): \(error.message)")
+            }
+        }
+        do {
+            try Metrics.record(outcomes, status: status, configuration: configuration)
+        } catch {
+            StandardStreams.writeError("drctl: warning: metrics not written: \(error.message)\n")
         }
     }
 }

@@ -186,6 +186,8 @@ private struct ConfigReport {
         if let path = c.logs.keyFile { field("key_file", path) }
         line("[state]")
         field("path", c.stateDirectory)
+        line("[metrics]")
+        field("textfile", c.metrics.textfile ?? "(none: no Prometheus metrics are written)")
         line()
         line("Secret files (type and mode only; never opened):")
         if secretFiles.isEmpty { line("  (none)") }
@@ -290,6 +292,7 @@ private struct ConfigReport {
                               ("retain", duration(c.logs.retain)), ("ip", .string(c.logs.ip.rawValue)),
                               ("key_file", .optional(c.logs.keyFile))])),
             ("state", .object([("path", .string(c.stateDirectory))])),
+            ("metrics", .object([("textfile", .optional(c.metrics.textfile))])),
             ("secret_files", .array(secrets)),
             ("notes", .array(c.advisories.map(JSONValue.string))),
             ("problems", .array(problems)),

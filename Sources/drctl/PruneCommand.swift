@@ -48,6 +48,8 @@ struct Prune: ParsableCommand {
         options.dryRun = dryRun
         options.progress = global.progress
         let configuration = try global.loadConfiguration()
+        global.detail("prune: " + configuration.targets.map(\.name).joined(separator: ", ")
+                      + ", grace \(configuration.prune.grace)" + (dryRun ? ", dry run" : ""))
         let report = try PruneJob.run(configuration, secrets: global.secrets, options: options)
         if global.json {
             try Output.json(report)

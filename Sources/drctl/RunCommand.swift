@@ -50,6 +50,8 @@ struct Run: ParsableCommand {
         options.progress = global.progress
         options.force = force
         let configuration = try global.loadConfiguration()
+        global.detail("run: backup, then prune when due (every \(configuration.prune.every)), on "
+                      + configuration.targets.map(\.name).joined(separator: ", ") + (force ? "; every step forced" : ""))
         let report = try RunJob.run(configuration, secrets: global.secrets, options: options)
         if global.json {
             try Output.json(report)

@@ -207,6 +207,28 @@ struct GlobalOptionsTests {
                 #expect(rows.count == 2 && rows.allSatisfy { $0["reachable"] as? Bool == true }, "\(result.stdout)")
                 #expect(result.stderr.contains("drctl: targets: site-a, site-b"), "\(result.stderr)")
             }),
+            ("prune", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["prune"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try jsonObject(result)
+                #expect((report["targets"] as? [[String: Any]])?.count == 2, "\(result.stdout)")
+                #expect(result.stderr.contains("drctl: prune: site-a, site-b"), "\(result.stderr)")
+            }),
+            ("run", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["run"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try jsonObject(result)
+                #expect((report["steps"] as? [[String: Any]])?.first?["step"] as? String == "backup", "\(result.stdout)")
+                #expect(result.stderr.contains("drctl: run: backup, then prune"), "\(result.stderr)")
+            }),
+            ("status", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["status"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try jsonObject(result)
+                #expect(report["schema"] as? String == "drctl.status/1", "\(result.stdout)")
+                #expect((report["rpo"] as? [String: Any])?["worstMailbox"] as? String == fixture.mailbox, "\(result.stdout)")
+                #expect(result.stderr.contains("drctl: status: this host"), "\(result.stderr)")
+            }),
             ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
                 let result = try fixture.drctl(placement.arguments(
