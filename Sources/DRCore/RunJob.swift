@@ -56,9 +56,26 @@ package enum RunJob {
         /// the summary line does not).
         package var backup: BackupJob.Report?
         package var prune: PruneJob.Report?
+        /// The recovery point objective after the run (`drctl status`'s measure): the age of
+        /// the worst mailbox's newest restorable point, and which mailbox it is.
+        package var rpo: RPO?
+        /// Why the metrics or the status could not be written or measured (the run's own
+        /// outcome is unaffected).
+        package var warnings: [String] = []
 
+        package struct RPO: Sendable, Codable {
+            package var exposureSeconds: Double?
+            package var objectiveSeconds: Int64
+            package var worstMailbox: String?
+            package var exceeded: Bool
+        }
+
+        /// Failure when a step failed; degraded when one is not complete, a target is behind,
+        /// or the objective is missed after the run (a mailbox failing for days is failure
+        /// enough to be heard even when tonight's other mailboxes went well).
         package var exitStatus: ExitStatus {
             if steps.contains(where: { $0.status == .failed }) { return .failure }
+            if rpo?.exceeded == true { return .degraded }
             if steps.contains(where: { $0.status == .degraded })
                 || targets.contains(where: { $0.status != .ok }) { return .degraded }
             return .success
@@ -176,8 +193,48 @@ package enum RunJob {
 
         report.steps = steps
         report.targets = summarize(configuration, backup: report.backup, prune: report.prune)
+
+        // The objective after the run, and the metrics (the textfile when configured).
+        var status: StatusJob.Report?
+        do {
+            status = try StatusJob.run(configuration, secrets: secrets)
+        } catch {
+            report.warnings.append("the recovery point exposure could not be measured: \(error.message)")
+        }
+        if let rpo = status?.rpo {
+            report.rpo = Report.RPO(exposureSeconds: rpo.exposureSeconds, objectiveSeconds: rpo.objectiveSeconds,
+                                    worstMailbox: rpo.worstMailbox, exceeded: rpo.exceeded)
+        }
+        do {
+            try Metrics.record(outcomes(report, started: started), status: status, configuration: configuration)
+        } catch {
+            report.warnings.append("metrics not written: \(error.message)")
+        }
         report.durationSeconds = Elapsed.seconds(since: clock)
         return report
+    }
+
+    /// The metrics' view of the run: the backup's outcomes (whole and per target), and the
+    /// prune's per target when it ran.
+    static func outcomes(_ report: Report, started: Date) -> [StepOutcome] {
+        var outcomes: [StepOutcome] = []
+        let finished = Date()
+        if let backup = report.backup {
+            outcomes += StepOutcome.backup(backup, finished: finished)
+        } else if let step = report.steps.first(where: { $0.step == "backup" }) {
+            outcomes.append(StepOutcome(step: "backup", ok: false, finished: finished, durationSeconds: step.durationSeconds))
+        }
+        if let prune = report.prune, let step = report.steps.first(where: { $0.step == "prune" }) {
+            outcomes.append(StepOutcome(step: "prune", ok: step.status == .ok, finished: finished,
+                                        durationSeconds: prune.durationSeconds))
+            for target in prune.targets {
+                outcomes.append(StepOutcome(step: "prune", target: target.name, ok: target.ok, finished: finished,
+                                            durationSeconds: prune.durationSeconds))
+            }
+        } else if let step = report.steps.first(where: { $0.step == "prune" }), step.status == .failed || step.status == .degraded {
+            outcomes.append(StepOutcome(step: "prune", ok: false, finished: finished, durationSeconds: step.durationSeconds))
+        }
+        return outcomes
     }
 
     /// One line per target over the steps: failed when the backup did not reach it, degraded

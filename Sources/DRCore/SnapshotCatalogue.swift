@@ -138,8 +138,7 @@ package struct SnapshotCatalogue: Sendable {
     /// Whose snapshots to choose among: `host` (default: this one) and the configured store;
     /// for another host none of whose snapshots are of that path but all of one other (a
     /// host restored elsewhere after a disaster), that one.
-    package func scope(host: String?, configuredStore: String,
-                       thisHost: String = ProcessInfo.processInfo.hostName) -> SnapshotScope {
+    package func scope(host: String?, configuredStore: String, thisHost: String) -> SnapshotScope {
         let name = host ?? thisHost
         let stores = Set(items.filter { $0.manifest.host == name }.map(\.manifest.storePath))
         if host != nil, !stores.contains(configuredStore), stores.count == 1, let only = stores.first {

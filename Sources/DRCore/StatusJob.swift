@@ -158,7 +158,7 @@ package enum StatusJob {
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)
-        let scope = catalogue.scope(host: host, configuredStore: configuration.store.path)
+        let scope = catalogue.scope(host: host, configuredStore: configuration.store.path, thisHost: configuration.hostName)
         let ours = catalogue.scoped(to: scope)
         let entries = TargetEntries(stores: repository.stores, keys: keys,
                                     cache: NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys))

@@ -61,6 +61,7 @@ struct Run: ParsableCommand {
             }
             Output.writeJSON(try Self.summaryLine(report))
         }
+        for warning in report.warnings { StandardStreams.writeError("drctl: warning: \(warning)\n") }
         if report.exitStatus != .success { throw ExitCode(report.exitStatus.rawValue) }
     }
 
@@ -85,6 +86,11 @@ struct Run: ParsableCommand {
             if target.bytesReclaimed > 0 { line += ", \(ByteSize.format(target.bytesReclaimed)) reclaimed" }
             if let detail = target.detail { line += " — \(detail)" }
             lines.append(line)
+        }
+        if let rpo = report.rpo {
+            let age = rpo.exposureSeconds.map { String(format: "%.0f s", $0) } ?? "no restorable point"
+            lines.append("  recovery point: worst mailbox \(rpo.worstMailbox ?? "-") at \(age), objective \(rpo.objectiveSeconds) s"
+                         + (rpo.exceeded ? " — OBJECTIVE MISSED" : ""))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -24,8 +24,16 @@ struct RunTests {
         var steps: [Step]
         var targets: [Target]
         var snapshot: String?
+        struct RPO: Decodable {
+            var exposureSeconds: Double?
+            var objectiveSeconds: Int64
+            var worstMailbox: String?
+            var exceeded: Bool
+        }
         var mailboxes: Int
         var mailboxesFailed: Int
+        var rpo: RPO?
+        var warnings: [String]
         func step(_ name: String) -> Step? { steps.first { $0.step == name } }
     }
 
@@ -42,7 +50,10 @@ struct RunTests {
         let seaweed = try S3TestServer.named("seaweedfs")
         let radosgw = try S3TestServer.named("radosgw")
         let home = try BackupHome(specs: [.s3("eu-west", server: seaweed), .s3("eu-north", server: radosgw)])
-        try home.replaceConfig { $0.replacingOccurrences(of: "[state]\n", with: "[state]\nhost = \"mx-run\"\n") + "\n[prune]\ngrace = \"0s\"\nevery = \"1d\"\n" }
+        let textfile = "\(home.root)/node-exporter/drctl.prom"
+        try FileManager.default.createDirectory(atPath: "\(home.root)/node-exporter", withIntermediateDirectories: true)
+        try home.replaceConfig { $0.replacingOccurrences(of: "[state]\n", with: "[state]\nhost = \"mx-run\"\n")
+            + "\n[prune]\ngrace = \"0s\"\nevery = \"1d\"\n\n[metrics]\ntextfile = \"\(textfile)\"\n" }
         let mailboxes = try home.generate(cipher: "all", journal: "all", count: 1, messages: 150, seed: 41)
         try home.initRepository()
 
@@ -57,6 +68,23 @@ struct RunTests {
         #expect(one.targets.allSatisfy { $0.status == "ok" && $0.bytesAdded > 0 })
         // A non-terminal run prints nothing for people on stdout: the summary is its only line.
         #expect(first.stdout.split(separator: "\n").count == 1, "stdout: \(first.stdout)")
+        #expect(one.warnings.isEmpty, "\(one.warnings)")
+        let rpo = try #require(one.rpo)
+        #expect(rpo.exceeded == false && rpo.objectiveSeconds == 86400 && (rpo.exposureSeconds ?? .infinity) < 600, "\(rpo)")
+        #expect(mailboxes.contains { $0.path == rpo.worstMailbox }, "\(String(describing: rpo.worstMailbox))")
+
+        // The metrics: parsed here and accepted by promtool; backup and prune per target.
+        let text = try String(contentsOfFile: textfile, encoding: .utf8)
+        let samples = try MetricsTests.parse(text)
+        try MetricsTests.promtool(text)
+        for target in ["eu-west", "eu-north"] {
+            for step in ["backup", "prune"] {
+                #expect(try MetricsTests.value(samples, "drctl_last_run_success", ["step": step, "target": target]) == 1, "\(step) \(target)")
+            }
+        }
+        #expect(try MetricsTests.value(samples, "drctl_runs_total", ["step": "backup"]) == 1)
+        #expect(try MetricsTests.value(samples, "drctl_runs_total", ["step": "prune"]) == 1)
+        #expect(try MetricsTests.value(samples, "drctl_rpo_objective_seconds") == 86400)
 
         for mailbox in mailboxes where mailbox.cipher != "none" { try home.write(mailbox, transactions: 10, seed: 8) }
         let second = try home.drctl(["run"])
@@ -65,6 +93,9 @@ struct RunTests {
         #expect(two.snapshot != nil && two.snapshot != one.snapshot)
         #expect(two.step("prune")?.status == "not-due", "prune ran a day early: \(two.steps)")
         #expect(two.step("prune")?.nextDue == one.step("prune")?.nextDue)
+        let later = try MetricsTests.parse(try String(contentsOfFile: textfile, encoding: .utf8))
+        #expect(try MetricsTests.value(later, "drctl_runs_total", ["step": "backup"]) == 2)
+        #expect(try MetricsTests.value(later, "drctl_runs_total", ["step": "prune"]) == 1, "a prune that was not due is not a run")
         let snapshots = try home.snapshots()
         #expect(snapshots.count == 2)
         let (check, report) = try home.check()
