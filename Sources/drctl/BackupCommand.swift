@@ -5,6 +5,7 @@ import DRCore
 import DRRepository
 import DRTransport
 import Foundation
+import Logging
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,26 +58,28 @@ struct Backup: ParsableCommand {
         options.mailboxes = mailboxes
         options.progress = global.progress
         if let chunkBytes { options.chunkBytes = chunkBytes }
+        let logger = global.logger
         let configuration = try global.loadConfiguration()
         global.detail("backup: " + (mailboxes.isEmpty ? "every mailbox" : "mailboxes " + mailboxes.joined(separator: ", "))
                       + ", \(options.parallelism) at once, packs of \(ByteSize.format(Int64(options.packBytes)))"
                       + ", to " + configuration.targets.map(\.name).joined(separator: ", "))
-        let report = try BackupJob.run(configuration, secrets: global.secrets, options: options)
+        let report = try BackupJob.run(configuration, secrets: global.secrets, options: options, logger: logger)
         if global.json {
             try Output.json(report)
         } else if global.quiet {
             // Nothing on success; what failed goes to standard error, where cron mails it.
             for target in report.targets where !target.ok {
-                StandardStreams.writeError("drctl: error: target \(target.name): \(target.error ?? "failed")\n")
+                logger.error("target \(target.name): \(target.error ?? "failed")", metadata: ["target": "\(target.name)"])
             }
             for target in report.targets {
-                for damage in target.degraded { StandardStreams.writeError("drctl: warning: \(damage)\n") }
+                for damage in target.degraded { logger.warning("\(damage)", metadata: ["target": "\(target.name)"]) }
             }
             for failure in report.failures {
-                StandardStreams.writeError("drctl: error: mailbox \(failure.mailbox): \(failure.error)\n")
+                logger.error("mailbox \(failure.mailbox): \(failure.error)", metadata: ["mailbox": "\(failure.mailbox)"])
             }
             for skipped in report.skipped {
-                StandardStreams.writeError("drctl: error: not backed up (\(skipped.reason.rawValue)): \(skipped.detail)\n")
+                logger.error("not backed up (\(skipped.reason.rawValue)): \(skipped.detail)",
+                             metadata: ["path": "\(skipped.path)", "reason": "\(skipped.reason.rawValue)"])
             }
         } else {
             print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
