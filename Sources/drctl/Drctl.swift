@@ -28,7 +28,7 @@ struct Drctl: AsyncParsableCommand {
               --json                one JSON document on standard output, not text
               --password-file PATH  the repository passphrase, from this file
               --key-file PATH       the repository key, from this file
-              --no-progress         no progress line (backup, restore, check --read-data, sync)
+              --no-progress         no progress line (backup, restore, check, sync)
               -q, --quiet           only errors: no progress, no summary
               -v, --verbose         more detail, on standard error
             Under --quiet, listings (snapshots, key list, version), data (config example, \

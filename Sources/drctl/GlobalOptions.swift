@@ -53,7 +53,7 @@ struct GlobalOptions: ParsableArguments {
         valueName: "path"))
     var keyFile: String?
 
-    @Flag(name: .customLong(Spelling.noProgress), help: "No progress line on a terminal (backup, restore, check --read-data and sync draw one).")
+    @Flag(name: .customLong(Spelling.noProgress), help: "No progress line on a terminal (backup, restore, check and sync draw one).")
     var noProgress = false
 
     @Flag(name: [.customLong(Spelling.quiet), .customShort(Spelling.quietShort)],

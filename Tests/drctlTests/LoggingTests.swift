@@ -73,7 +73,7 @@ struct LoggingTests {
     @Test("a backup with a plain-http target that is down and entries left out: each stderr line an event with its priority")
     func backupWarningsAreJournalLines() throws {
         let fixture = try BackupHome(targets: ["site-a"])
-        try fixture.generate(cipher: "sqlcipher4", journal: "wal", count: 2, messages: 20)
+        try fixture.generate(cipher: "sqlcipher", journal: "wal", count: 2, messages: 20)
         try fixture.initRepository()
         // Entries that are left out, one of them named to forge a log line of its own.
         let store = fixture.store
@@ -118,7 +118,6 @@ struct LoggingTests {
         #expect(text.status == 1)
         Self.expectJournalLines(text.stderr, "backup")
         #expect(text.stdout.contains("target down: FAILED"), "\(text.stdout)")
-        #expect(!text.stdout.contains("\u{1B}") && !text.stdout.contains("\r"))
     }
 
     @Test("an error that ends the command, a usage error and --verbose detail are journal lines too")

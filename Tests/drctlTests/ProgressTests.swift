@@ -36,14 +36,21 @@ struct ProgressTests {
         #expect(line.firstMatch(of: #/^\[\d+/\d+ /#) != nil && line.contains(" \(unit)] "),
                 "no [done/total \(unit)]: \(line)", sourceLocation: sourceLocation)
         #expect(line.contains(" \(verb)"), "no '\(verb)': \(line)", sourceLocation: sourceLocation)
-        #expect(line.firstMatch(of: #/\d(\.\d)? (B|KiB|MiB|GiB)/s, ETA (\d+:)?\d+:\d\d/#) != nil,
+        // Before the first item is done nothing is measured yet: "ETA --".
+        #expect(line.firstMatch(of: #/\d(\.\d)? (B|KiB|MiB|GiB)/s, ETA ((\d+:)?\d+:\d\d|--)/#) != nil,
                 "no rate and ETA: \(line)", sourceLocation: sourceLocation)
+    }
+
+    /// Some line of `lines` estimates a time left.
+    static func expectEstimate(_ lines: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(lines.contains { $0.firstMatch(of: #/, ETA (\d+:)?\d+:\d\d/#) != nil },
+                "no time left estimated: \(lines)", sourceLocation: sourceLocation)
     }
 
     @Test("backup on a terminal redraws a progress line with files, bytes, rate and ETA, and clears it before the summary; with stderr to a file, no control character")
     func backupProgress() throws {
         let fixture = try BackupHome(targets: ["site-a"])
-        try fixture.generate(cipher: "sqlcipher4", journal: "wal", count: 6, messages: 300)
+        try fixture.generate(cipher: "sqlcipher", journal: "wal", count: 6, messages: 300)
         try fixture.initRepository()
 
         let shown = try Self.underTerminal(fixture, ["backup", "--parallelism", "1"])
@@ -52,6 +59,7 @@ struct ProgressTests {
         // The first item's line and the last item's line at least: a redraw in place.
         #expect(lines.count >= 2, "drawn: \(lines)")
         for line in lines { Self.expectProgressLine(line, unit: "files", verb: "read") }
+        Self.expectEstimate(lines)
         #expect(lines.contains { $0.hasPrefix("[6/6 files] ") && $0.contains(" new, ") }, "\(lines)")
         // Cleared, then the summary: nothing of the progress line is left before it.
         let summary = try #require(shown.stdout.range(of: "snapshot "), "no summary: \(shown.stdout)")
@@ -92,21 +100,25 @@ struct ProgressTests {
         let restoring = Self.drawn(restored.stdout)
         #expect(!restoring.isEmpty, "\(restored.stdout)")
         for line in restoring { Self.expectProgressLine(line, unit: "files", verb: "restored") }
+        Self.expectEstimate(restoring)
 
         let checked = try Self.underTerminal(fixture, ["check"])
         let walking = Self.drawn(checked.stdout)
         #expect(!walking.isEmpty, "\(checked.stdout)")
         for line in walking { Self.expectProgressLine(line, unit: "snapshots", verb: "read") }
+        Self.expectEstimate(walking)
 
         let read = try Self.underTerminal(fixture, ["check", "--read-data"])
         let verifying = Self.drawn(read.stdout).filter { $0.contains(" packs] ") }
         #expect(!verifying.isEmpty, "\(read.stdout)")
         for line in verifying { Self.expectProgressLine(line, unit: "packs", verb: "verified") }
+        Self.expectEstimate(verifying)
 
         let synced = try Self.underTerminal(fixture, ["sync"])
         #expect(synced.status == 0, "\(synced.stdout)")
         let copying = Self.drawn(synced.stdout)
         #expect(!copying.isEmpty, "\(synced.stdout)")
         for line in copying { Self.expectProgressLine(line, unit: "packs", verb: "copied") }
+        Self.expectEstimate(copying)
     }
 }
