@@ -25,6 +25,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Log lines through the ecosystem's API, with handlers of ours (Sources/DRLog). 1.16 is
+        // the first with `LogHandler.log(event:)`, which our handlers implement.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // C libraries, each behind a module map and a shim header of typed wrappers.
@@ -41,6 +44,9 @@ let package = Package(
         .target(name: "CDRSystem"),
         // Shared vocabulary: error protocol, exit codes, process hardening, file checks.
         .target(name: "DRBase", dependencies: ["CDRSystem"], swiftSettings: strict),
+        // Our swift-log handlers: journald lines with syslog priorities, or text for a person.
+        .target(name: "DRLog", dependencies: ["DRBase", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // The only importer of libsodium.
         .target(name: "DRCrypto", dependencies: ["CSodium", "DRBase"], swiftSettings: strict),
         // The only importer of libzstd.
@@ -62,13 +68,14 @@ let package = Package(
         // The jobs (init, key management, backup, restore, drill, run).
         .target(name: "DRCore",
                 dependencies: ["DRBase", "DRChunking", "DRCompression", "DRConfig", "DRCrypto", "DRRepository",
-                               "DRImage", "DRTransport"],
+                               "DRImage", "DRTransport", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(
             name: "drctl",
             dependencies: [
-                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage", "DRTransport",
+                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage", "DRLog", "DRTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 
@@ -103,7 +110,8 @@ let package = Package(
                     exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "DRFuzzingTests", dependencies: ["DRFuzzing", "DRBase"], swiftSettings: strict),
         // End-to-end tests: they run the built `drctl` binary.
-        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto", "DRTestSupport"],
+        .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto", "DRTestSupport",
+                                                  "DRLog", .product(name: "Logging", package: "swift-log")],
                     swiftSettings: strict),
     ]
 )

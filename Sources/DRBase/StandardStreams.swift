@@ -14,6 +14,15 @@ package enum StandardStreams {
     package static var errorIsTerminal: Bool { isatty(2) == 1 }
     package static var inputIsTerminal: Bool { isatty(0) == 1 }
 
+    /// The width of the terminal on standard error, if it is one that says (TIOCGWINSZ): a
+    /// status line longer than that would wrap, and its redraw in place would then leave the
+    /// wrapped part behind.
+    package static var errorColumns: Int? {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     private static func write(fd: Int32, _ text: String) {
         FileIO.writeAll(fd, Array(text.utf8))
     }

@@ -7,6 +7,7 @@ import DRCrypto
 package import DRRepository
 package import DRImage
 import Foundation
+package import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -105,10 +106,10 @@ package enum BackupJob {
     /// (`backUpMailboxes`), tallies what became of them (`BackupTally`) and commits the
     /// manifest (`commit`).
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                           options: Options) throws(CoreError) -> Report {
+                           options: Options, logger: Logger) throws(CoreError) -> Report {
         let started = Date()
         let clock = ContinuousClock.now
-        let plan = try BackupPlan.prepare(configuration, secrets: secrets, options: options)
+        let plan = try BackupPlan.prepare(configuration, secrets: secrets, options: options, logger: logger)
         defer {
             plan.runRecord.end()
             withExtendedLifetime(plan.lock) {}
@@ -126,15 +127,15 @@ package enum BackupJob {
     static func backUpMailboxes(_ plan: BackupPlan) throws(CoreError) -> [FileOutcome?] {
         let writer = plan.writer, options = plan.options, imageOptions = plan.imageOptions
         let mailboxes = plan.mailboxes, previous = plan.previous, resume = plan.resume, storePath = plan.storePath
-        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: mailboxes.count)
+        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, verb: "read", total: mailboxes.count)
         defer { progress.finish() }
         let outcome = WorkerPool(parallelism: options.parallelism).run(
             mailboxes,
             // Only store errors are thrown: everything else is one mailbox's failure.
             isFatal: { _ in true },
             progress: { step in
-                progress.update(done: step.completed, current: mailboxes[step.index].id, read: step.bytes,
-                                new: writer.newChunkBytes)
+                progress.update(done: step.completed, bytes: step.bytes, current: mailboxes[step.index].id,
+                                detail: "\(ByteSize.format(writer.newChunkBytes)) new")
             },
             worker: { () throws(RepositoryError) in try writer.makeWorker() }
         ) { (worker: inout BackupWorker, mailbox: MailStore.Mailbox, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
@@ -429,10 +430,10 @@ struct BackupPlan {
     /// Takes the run lock, opens the repository and the writer (presence cache brought up to
     /// date), lists the mailboxes and finds their previous entries.
     static func prepare(_ configuration: Configuration, secrets: SecretSources,
-                        options: BackupJob.Options) throws(CoreError) -> BackupPlan {
+                        options: BackupJob.Options, logger: Logger) throws(CoreError) -> BackupPlan {
         let options = options.spooling(to: configuration.stateDirectory + "/spool")
         let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, logger: logger)
         let host = configuration.hostName
         // First the run record, then the marks: a prune that marks after the record exists
         // waits for this run; one that marked before is seen here, and its packs not reused.

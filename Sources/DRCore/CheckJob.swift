@@ -4,6 +4,7 @@ import DRCrypto
 import DRRepository
 package import DRTransport
 import Foundation
+package import Logging
 
 /// `drctl check`: verifies each target's repository on its own: structure always, and with
 /// `--read-data` every byte (downloaded, authenticated, hashed). Damage is reported with the
@@ -81,8 +82,8 @@ package enum CheckJob {
     ///   (default: one per core).
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                            selection: DataSelection, progress: Bool = false,
-                           parallelism: Int? = nil) throws(CoreError) -> Report {
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read)
+                           parallelism: Int? = nil, logger: Logger) throws(CoreError) -> Report {
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read, logger: logger)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var reports: [TargetReport] = []
@@ -154,15 +155,16 @@ package enum CheckJob {
         // one whole pack in memory). The verdicts are merged in pack-id order, so the report
         // does not depend on which worker finished first.
         let toRead = present.keys.sorted().filter { present[$0].map { $0 >= 0 } ?? false && selection.includes($0.hex) }
-        let progress = Progress(enabled: showProgress && !toRead.isEmpty, total: toRead.count)
-        defer { progress.finish() }
         let target = store.targetName
-        progress.update(done: 0, current: "target \(target)", read: 0, new: 0, verb: "verified")
+        let progress = Progress(enabled: showProgress && !toRead.isEmpty, verb: "verified", total: toRead.count,
+                                unit: "packs", totalBytes: toRead.reduce(0) { $0 + (present[$1] ?? 0) })
+        progress.update(done: 0, bytes: 0, current: "target \(target)")
         let verdicts = WorkerPool(parallelism: parallelism).run(toRead, progress: { step in
-            progress.update(done: step.completed, current: "target \(target)", read: step.bytes, new: 0, verb: "verified")
+            progress.update(done: step.completed, bytes: step.bytes, current: "target \(target)")
         }) { (pack: PackID, context: WorkerPool.Context) -> PackVerdict in
             verifyPack(pack, store: store, keys: keys, context: context)
         }
+        progress.finish()
         var damagedPacks = Set<PackID>()
         for (pack, result) in zip(toRead, verdicts.results) {
             guard case .success(let verdict)? = result else { continue }
@@ -185,7 +187,17 @@ package enum CheckJob {
         let walker = TreeWalker(reader: TargetBlobReader(store: store, keys: keys, cache: nil),
                                 present: present, damagedPacks: damagedPacks, target: store.targetName)
         var affected: Set<Affected> = []
-        for name in manifestNames {
+        // The snapshots one by one, with the bytes their lists and trees took to read (the
+        // target's metered reads; nodes already judged are not read again).
+        let walked = Progress(enabled: showProgress && !manifestNames.isEmpty, verb: "read",
+                              total: manifestNames.count, unit: "snapshots")
+        defer { walked.finish() }
+        let readBefore = (store as? MeteredStore)?.transfer.bytesRead ?? 0
+        for (index, name) in manifestNames.enumerated() {
+            defer {
+                walked.update(done: index + 1, bytes: ((store as? MeteredStore)?.transfer.bytesRead ?? 0) - readBefore,
+                              current: "target \(target)")
+            }
             let manifest: SnapshotManifest
             do {
                 manifest = try repository.openManifest(try store.get(name), name: name, store: store, keys: keys)

@@ -3,6 +3,7 @@ package import DRConfig
 import DRCrypto
 package import DRRepository
 import DRTransport
+package import Logging
 
 /// `drctl init`: create the repository on every target, or complete it on new targets.
 package enum InitJob {
@@ -24,8 +25,9 @@ package enum InitJob {
         package var createdSecretFiles: [String] = []
     }
 
-    package static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
-        let stores = Targets.stores(for: configuration)
+    package static func run(_ configuration: Configuration, secrets: SecretSources,
+                           logger: Logger) throws(CoreError) -> Report {
+        let stores = Targets.stores(for: configuration, logger: logger)
         // Before anything is written: a wrong secret, a missing bucket or an Object Lock that
         // cannot be had stops init with its own error, on no target half-initialised.
         let probes = try TargetProbes.probe(stores, configuration: configuration)
@@ -124,8 +126,8 @@ package enum KeyJobs {
     ///   touched.
     package static func open(_ configuration: Configuration, secrets: SecretSources,
                             requireAll: Bool = true, only: String? = nil,
-                            use: Targets.Use = .write) throws(CoreError) -> Repository {
-        var stores = Targets.stores(for: configuration, use: use)
+                            use: Targets.Use = .write, logger: Logger) throws(CoreError) -> Repository {
+        var stores = Targets.stores(for: configuration, use: use, logger: logger)
         if let only {
             let all = stores
             stores = all.filter { $0.targetName == only }
@@ -141,8 +143,9 @@ package enum KeyJobs {
         }
     }
 
-    package static func list(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> [Listed] {
-        let repository = try open(configuration, secrets: secrets)
+    package static func list(_ configuration: Configuration, secrets: SecretSources,
+                            logger: Logger) throws(CoreError) -> [Listed] {
+        let repository = try open(configuration, secrets: secrets, logger: logger)
         do {
             return try repository.keys().map {
                 Listed(id: $0.id, kind: $0.object.kind.rawValue, created: $0.object.created,
@@ -160,8 +163,8 @@ package enum KeyJobs {
     }
 
     package static func add(_ configuration: Configuration, secrets: SecretSources,
-                           newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Added {
-        let repository = try open(configuration, secrets: secrets)
+                           newPasswordFile: String?, newKeyFile: String?, logger: Logger) throws(CoreError) -> Added {
+        let repository = try open(configuration, secrets: secrets, logger: logger)
         return try addKey(to: repository, configuration, newPasswordFile: newPasswordFile, newKeyFile: newKeyFile)
     }
 
@@ -179,8 +182,9 @@ package enum KeyJobs {
         }
     }
 
-    package static func remove(_ configuration: Configuration, secrets: SecretSources, id: String) throws(CoreError) -> String {
-        let repository = try open(configuration, secrets: secrets)
+    package static func remove(_ configuration: Configuration, secrets: SecretSources, id: String,
+                              logger: Logger) throws(CoreError) -> String {
+        let repository = try open(configuration, secrets: secrets, logger: logger)
         do {
             let entry = try repository.resolveKey(id)
             try repository.removeKey(entry.id)
@@ -199,8 +203,8 @@ package enum KeyJobs {
     /// Replaces the key in use: the new wrapping is written on every target before the old
     /// one is removed, so a crash in between leaves both (never neither).
     package static func passwd(_ configuration: Configuration, secrets: SecretSources,
-                              newPasswordFile: String?, newKeyFile: String?) throws(CoreError) -> Replaced {
-        let repository = try open(configuration, secrets: secrets)
+                              newPasswordFile: String?, newKeyFile: String?, logger: Logger) throws(CoreError) -> Replaced {
+        let repository = try open(configuration, secrets: secrets, logger: logger)
         let added = try addKey(to: repository, configuration, newPasswordFile: newPasswordFile, newKeyFile: newKeyFile)
         do {
             if added.id != repository.unlockedKeyID {

@@ -1,5 +1,6 @@
 package import DRBase
 package import DRConfig
+package import Logging
 import DRRepository
 import DRTransport
 import Foundation
@@ -73,11 +74,11 @@ package enum PruneJob {
     static let leaseLifetime: TimeInterval = 6 * 3600
 
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                            options: Options) throws(CoreError) -> Report {
+                            options: Options, logger: Logger) throws(CoreError) -> Report {
         let clock = ContinuousClock.now
         let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "prune")
         defer { withExtendedLifetime(lock) {} }
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, logger: logger)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         let cache = NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys)

@@ -5,6 +5,7 @@ import DRRepository
 package import DRTransport
 package import Foundation
 import Synchronization
+package import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -79,13 +80,14 @@ package enum RestoreJob {
     }
 
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                           options: Options) throws(CoreError) -> Report {
+                           options: Options, logger: Logger) throws(CoreError) -> Report {
         let clock = ContinuousClock.now
         guard !options.destination.isEmpty else {
             throw CoreError(.restoreNoDestination, message: "give a destination folder with --to DIR")
         }
         try refuseLiveStore(options.destination, store: configuration.store.path, inPlace: options.inPlace)
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, only: options.target, use: .read)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, only: options.target, use: .read,
+                                          logger: logger)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         var stores = repository.stores
@@ -108,13 +110,13 @@ package enum RestoreJob {
         // A mailbox that cannot be restored is reported and the others go on.
         // Lower priority first; among equals, the target that answered fastest.
         let readFrom = MeteredStore.readOrder(stores)
-        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, total: chosen.count)
+        let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, verb: "restored",
+                                total: chosen.count, totalBytes: chosen.reduce(0) { $0 + $1.entry.size })
         defer { progress.finish() }
         let outcome = WorkerPool(parallelism: options.parallelism).run(
             chosen,
             progress: { step in
-                progress.update(done: step.completed, current: chosen[step.index].entry.path, read: step.bytes, new: 0,
-                                verb: "restored")
+                progress.update(done: step.completed, bytes: step.bytes, current: chosen[step.index].entry.path)
             },
             worker: { () throws(MailboxFailure) -> [String: TargetBlobReader] in [:] }
         ) { (readers: inout [String: TargetBlobReader], work: (snapshot: SnapshotCatalogue.Item, entry: SnapshotManifest.FileEntry),

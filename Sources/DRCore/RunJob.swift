@@ -1,5 +1,6 @@
 package import DRBase
 package import DRConfig
+package import Logging
 import DRRepository
 import Foundation
 
@@ -111,7 +112,7 @@ package enum RunJob {
     }
 
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                            options: Options) throws(CoreError) -> Report {
+                            options: Options, logger: Logger) throws(CoreError) -> Report {
         let started = Date()
         let clock = ContinuousClock.now
         let lock: RunLock
@@ -131,7 +132,7 @@ package enum RunJob {
         var backupOptions = BackupJob.Options()
         backupOptions.progress = options.progress
         do {
-            let backup = try BackupJob.run(configuration, secrets: secrets, options: backupOptions)
+            let backup = try BackupJob.run(configuration, secrets: secrets, options: backupOptions, logger: logger)
             report.backup = backup
             report.snapshot = backup.snapshot
             report.mailboxes = backup.files
@@ -167,7 +168,7 @@ package enum RunJob {
             var pruneOptions = PruneJob.Options()
             pruneOptions.progress = options.progress
             do {
-                let prune = try PruneJob.run(configuration, secrets: secrets, options: pruneOptions)
+                let prune = try PruneJob.run(configuration, secrets: secrets, options: pruneOptions, logger: logger)
                 report.prune = prune
                 let status: Step.Status = switch prune.exitStatus {
                 case .success: .ok
@@ -197,7 +198,7 @@ package enum RunJob {
         // The objective after the run, and the metrics (the textfile when configured).
         var status: StatusJob.Report?
         do {
-            status = try StatusJob.run(configuration, secrets: secrets)
+            status = try StatusJob.run(configuration, secrets: secrets, logger: logger)
         } catch {
             report.warnings.append("the recovery point exposure could not be measured: \(error.message)")
         }

@@ -1,6 +1,7 @@
 import DRBase
 package import DRConfig
 import DRRepository
+package import Logging
 
 /// `drctl snapshots`: what exists, when, how large, what it added, and on which targets.
 package enum SnapshotsJob {
@@ -40,8 +41,9 @@ package enum SnapshotsJob {
     ///   - host: whose snapshots (default: this host's, of the configured store).
     ///   - allHosts: every host's and store's.
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                           mailbox: String?, host: String? = nil, allHosts: Bool = false) throws(CoreError) -> Listing {
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read)
+                           mailbox: String?, host: String? = nil, allHosts: Bool = false,
+                           logger: Logger) throws(CoreError) -> Listing {
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read, logger: logger)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         // The catalogue restore uses: every reachable target's manifests, each read once.

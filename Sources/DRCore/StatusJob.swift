@@ -3,6 +3,7 @@ package import DRConfig
 import DRRepository
 import DRTransport
 package import Foundation
+package import Logging
 
 /// `drctl status`: is this host's mail store recoverable within the objective, now?
 ///
@@ -153,8 +154,8 @@ package enum StatusJob {
 
     /// - Parameter host: whose snapshots (default: this host's, of the configured store).
     package static func run(_ configuration: Configuration, secrets: SecretSources, host: String? = nil,
-                           now: Date = Date()) throws(CoreError) -> Report {
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read)
+                           now: Date = Date(), logger: Logger) throws(CoreError) -> Report {
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .read, logger: logger)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)

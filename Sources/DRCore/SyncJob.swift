@@ -5,6 +5,7 @@ import DRRepository
 package import DRTransport
 import Foundation
 import Synchronization
+package import Logging
 
 /// `drctl sync`: brings every lagging target up to date from the others.
 ///
@@ -119,12 +120,12 @@ package enum SyncJob {
     }
 
     package static func run(_ configuration: Configuration, secrets: SecretSources,
-                           options: Options) throws(CoreError) -> Report {
+                           options: Options, logger: Logger) throws(CoreError) -> Report {
         let clock = ContinuousClock.now
         if let wanted = options.target, !configuration.targets.contains(where: { $0.name == wanted }) {
             throw CoreError(.targetUnknown, message: "--target \(wanted): no target of that name in the configuration (targets: \(configuration.targets.map(\.name).joined(separator: ", ")))")
         }
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, logger: logger)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         let cache = NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys)
@@ -347,10 +348,10 @@ final class Replication {
         var notArrived: [String: Set<PackID>] = [:]
         if !work.isEmpty {
             let keys = self.keys
-            let shown = Progress(enabled: progress, total: work.count)
+            let shown = Progress(enabled: progress, verb: "copied", total: work.count, unit: "packs")
             defer { shown.finish() }
             let outcome = WorkerPool(parallelism: parallelism).run(work, progress: { step in
-                shown.update(done: step.completed, current: "packs", read: step.bytes, new: 0, verb: "copied")
+                shown.update(done: step.completed, bytes: step.bytes)
             }) { (copy: PackCopy, context: WorkerPool.Context) -> PackCopy.Result in
                 copy.run(keys: keys, writeFailures: writeFailures, context: context)
             }

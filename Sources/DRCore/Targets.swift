@@ -2,6 +2,7 @@ import DRBase
 package import DRConfig
 import DRCrypto
 package import DRTransport
+package import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,9 @@ package enum Targets {
     /// The stores in the order reads should try them: ascending `priority`, then file order.
     /// A target that cannot be set up (credentials, exposure) is an `UnavailableStore`: the
     /// repository layer leaves it out and the run ends degraded, naming it and why.
-    package static func stores(for configuration: Configuration, use: Use = .write) -> [any ObjectStore] {
+    /// - Parameter logger: where a target set up with a weakness (plain http) is warned of.
+    package static func stores(for configuration: Configuration, use: Use = .write,
+                               logger: Logger) -> [any ObjectStore] {
         let ordered = configuration.targets.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         var stores: [any ObjectStore] = []
         for (_, target) in ordered {
@@ -33,7 +36,7 @@ package enum Targets {
                 let location = "s3://\(bucket)" + (prefix.isEmpty ? "" : "/\(prefix)")
                 do throws(TransportError) {
                     let store = try s3Store(target, bucket: bucket, prefix: prefix, use: use,
-                                            stateDirectory: configuration.stateDirectory)
+                                            stateDirectory: configuration.stateDirectory, logger: logger)
                     stores.append(MeteredStore(store, priority: target.priority))
                 } catch {
                     stores.append(UnavailableStore(targetName: target.name, location: location, reason: error))
@@ -44,11 +47,13 @@ package enum Targets {
     }
 
     static func s3Store(_ target: Configuration.Target, bucket: String, prefix: String,
-                        use: Use, stateDirectory: String) throws(TransportError) -> S3ObjectStore {
+                        use: Use, stateDirectory: String, logger: Logger) throws(TransportError) -> S3ObjectStore {
         let options = target.s3
         let endpoint = target.endpoint ?? ""
         if endpoint.lowercased().hasPrefix("http://") {
-            StandardStreams.writeError("drctl: warning: target \(target.name) is reached over plain http:// (\(endpoint)): requests are signed but not encrypted, anyone on the path sees and can block them; allow_insecure_http is meant for a test server on loopback\n")
+            let shown = TargetRules.masked(endpoint)
+            logger.warning("target \(target.name) is reached over plain http:// (\(shown)): requests are signed but not encrypted, anyone on the path sees and can block them; allow_insecure_http is meant for a test server on loopback",
+                           metadata: ["target": "\(target.name)", "endpoint": "\(shown)"])
         }
         let credentials = try self.credentials(for: target)
         var settings = S3Settings(targetName: target.name, endpoint: endpoint, bucket: bucket, prefix: prefix,

@@ -3,6 +3,7 @@ package import DRConfig
 import DRRepository
 import DRTransport
 import Foundation
+package import Logging
 
 /// `drctl targets`: the state of every configured target, side by side: reachable or not (and
 /// why), its newest snapshot, how far it lags behind the others, what it stores.
@@ -88,8 +89,9 @@ package enum TargetsJob {
         package var exitStatus: ExitStatus { complete ? .success : .degraded }
     }
 
-    package static func run(_ configuration: Configuration, secrets: SecretSources) throws(CoreError) -> Report {
-        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false)
+    package static func run(_ configuration: Configuration, secrets: SecretSources,
+                           logger: Logger) throws(CoreError) -> Report {
+        let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, logger: logger)
         let keys: RepositoryKeys
         do { keys = try repository.derivedKeys() } catch { throw CoreError(error) }
         let cache = NodeCache.forReading(configuration.stateDirectory, repository: repository.id, keys: keys)

@@ -5,6 +5,7 @@ import DRCore
 import DRRepository
 import DRTransport
 import Foundation
+import Logging
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,6 +58,7 @@ struct Backup: ParsableCommand {
         options.mailboxes = mailboxes
         options.progress = global.progress
         if let chunkBytes { options.chunkBytes = chunkBytes }
+        let logger = global.logger
         let configuration = try global.loadConfiguration()
         global.detail("backup: " + (mailboxes.isEmpty ? "every mailbox" : "mailboxes " + mailboxes.joined(separator: ", "))
                       + ", \(options.parallelism) at once, packs of \(ByteSize.format(Int64(options.packBytes)))"
@@ -64,7 +66,7 @@ struct Backup: ParsableCommand {
         let started = ContinuousClock.now
         let report: BackupJob.Report
         do {
-            report = try BackupJob.run(configuration, secrets: global.secrets, options: options)
+            report = try BackupJob.run(configuration, secrets: global.secrets, options: options, logger: logger)
         } catch {
             // A backup that never got to a report still counts: its last success stays put.
             let elapsed = ContinuousClock.now - started
@@ -80,16 +82,17 @@ struct Backup: ParsableCommand {
         } else if global.quiet {
             // Nothing on success; what failed goes to standard error, where cron mails it.
             for target in report.targets where !target.ok {
-                StandardStreams.writeError("drctl: error: target \(target.name): \(target.error ?? "failed")\n")
+                logger.error("target \(target.name): \(target.error ?? "failed")", metadata: ["target": "\(target.name)"])
             }
             for target in report.targets {
-                for damage in target.degraded { StandardStreams.writeError("drctl: warning: \(damage)\n") }
+                for damage in target.degraded { logger.warning("\(damage)", metadata: ["target": "\(target.name)"]) }
             }
             for failure in report.failures {
-                StandardStreams.writeError("drctl: error: mailbox \(failure.mailbox): \(failure.error)\n")
+                logger.error("mailbox \(failure.mailbox): \(failure.error)", metadata: ["mailbox": "\(failure.mailbox)"])
             }
             for skipped in report.skipped {
-                StandardStreams.writeError("drctl: error: not backed up (\(skipped.reason.rawValue)): \(skipped.detail)\n")
+                logger.error("not backed up (\(skipped.reason.rawValue)): \(skipped.detail)",
+                             metadata: ["path": "\(skipped.path)", "reason": "\(skipped.reason.rawValue)"])
             }
         } else {
             print("snapshot \(report.snapshot?.prefix(16) ?? "-") at \(report.time)")
@@ -136,7 +139,7 @@ enum BackupMetrics {
         var status: StatusJob.Report?
         if configuration.metrics.textfile != nil {
             do {
-                status = try StatusJob.run(configuration, secrets: global.secrets)
+                status = try StatusJob.run(configuration, secrets: global.secrets, logger: global.logger)
             } catch {
                 global.detail("metrics: the status could not be measured (the previous one is kept): \(error.message)")
             }

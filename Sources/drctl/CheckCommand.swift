@@ -2,6 +2,7 @@ import ArgumentParser
 import DRBase
 import DRConfig
 import DRCore
+import Logging
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,15 +38,17 @@ struct Check: ParsableCommand {
         let reading = readDataSubset.map { "reading data subset \($0)" }
             ?? (readData ? "reading every pack" : "structure only (no --read-data)")
         global.detail("check: \(reading), on " + configuration.targets.map(\.name).joined(separator: ", "))
+        let logger = global.logger
         let report = try CheckJob.run(configuration, secrets: global.secrets, selection: selection,
-                                      progress: global.progress)
+                                      progress: global.progress, logger: logger)
         if global.json {
             try Output.json(report)
         } else if global.quiet {
             // Nothing when clean; each problem goes to standard error.
             for target in report.targets {
                 for problem in target.errors {
-                    StandardStreams.writeError("drctl: error: target \(target.target): \(problem.message)\n")
+                    logger.error("target \(target.target): \(problem.message)",
+                                 metadata: ["target": "\(target.target)", "object": "\(problem.object)", "code": "\(problem.code.rawValue)"])
                 }
             }
         } else {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import DRBase
 import DRCrypto
+import DRLog
+import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +28,7 @@ struct Drctl: AsyncParsableCommand {
               --json                one JSON document on standard output, not text
               --password-file PATH  the repository passphrase, from this file
               --key-file PATH       the repository key, from this file
-              --no-progress         no progress line (backup, restore, check --read-data, sync)
+              --no-progress         no progress line (backup, restore, check, sync)
               -q, --quiet           only errors: no progress, no summary
               -v, --verbose         more detail, on standard error
             Under --quiet, listings (snapshots, key list, version), data (config example, \
@@ -39,8 +42,10 @@ struct Drctl: AsyncParsableCommand {
         version: DrctlVersion.string,
         subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Sync.self, Prune.self, Run.self, TargetsCommand.self, StatusCommand.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
 
-    /// Entry point: harden the process before anything can touch a secret, then dispatch.
+    /// Entry point: choose the log handler (journal lines, or text on a terminal), harden the
+    /// process before anything can touch a secret, then dispatch.
     static func main() async {
+        LogSetup.bootstrap(environment: ProcessInfo.processInfo.environment)
         do {
             try ProcessHardening.apply()
         } catch {
@@ -59,8 +64,22 @@ struct Drctl: AsyncParsableCommand {
         } catch let error as any DRError {
             fail(error)
         } catch {
+            exitForParser(error)
+        }
+    }
+
+    /// ArgumentParser's ending (a usage error, --help, an exit status a command chose). On a
+    /// terminal, as ArgumentParser prints it; elsewhere its message is one error event, so that
+    /// a usage error in a unit file reaches the journal with its priority like every other line.
+    static func exitForParser(_ error: any Error) -> Never {
+        let status = exitCode(for: error)
+        let message = fullMessage(for: error)
+        if StandardStreams.errorIsTerminal || status.isSuccess || message.isEmpty {
             exit(withError: error)
         }
+        let text = message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message
+        LogSetup.logger().error("\(text)")
+        Glibc.exit(status.rawValue)
     }
 
     /// Says so when key material was held in memory the kernel may swap out (libsodium carries
@@ -68,14 +87,15 @@ struct Drctl: AsyncParsableCommand {
     static func warnIfKeyMemoryUnlocked() {
         let failures = SecureMemory.lockFailures
         guard failures > 0 else { return }
-        StandardStreams.writeError("drctl: warning: \(failures) secret(s) could not be locked in memory (mlock failed: RLIMIT_MEMLOCK too low, or no CAP_IPC_LOCK), so keys may have reached swap; raise the limit (ulimit -l, or LimitMEMLOCK= in the systemd unit), or use encrypted swap\n")
+        LogSetup.logger().warning("\(failures) secret(s) could not be locked in memory (mlock failed: RLIMIT_MEMLOCK too low, or no CAP_IPC_LOCK), so keys may have reached swap; raise the limit (ulimit -l, or LimitMEMLOCK= in the systemd unit), or use encrypted swap",
+                                  metadata: ["secrets": "\(failures)"])
     }
 
     /// Prints a domain error (its message is secret-free by construction) and exits with
     /// the status documented for its kind.
     static func fail(_ error: any DRError) -> Never {
         warnIfKeyMemoryUnlocked()
-        StandardStreams.writeError("drctl: error: \(error.message)\n")
+        LogSetup.logger().error("\(error.message)", metadata: eventMetadata(error))
         if !Output.hasWrittenJSON, CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") {
             // A machine that asked for JSON gets the failure as JSON too, on standard output
             // where it reads the result: code, exit status, message and the structured context.
@@ -86,6 +106,19 @@ struct Drctl: AsyncParsableCommand {
             if let text = try? Output.jsonText(failure) { StandardStreams.writeOutput(text) }
         }
         Glibc.exit(error.exitStatus.rawValue)
+    }
+
+    /// The error's code and context as log metadata (the journal's line carries them; the
+    /// message says the same in words). Names and numbers only: no DRError holds a secret.
+    static func eventMetadata(_ error: any DRError) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["code": "\(error.code.rawValue)"]
+        let context = error.context
+        if let target = context.target { metadata["target"] = "\(target)" }
+        if let object = context.object { metadata["object"] = "\(object)" }
+        if let file = context.file { metadata["file"] = "\(file)" }
+        if let line = context.line { metadata["line"] = "\(line)" }
+        if let mailbox = context.mailbox { metadata["mailbox"] = "\(mailbox)" }
+        return metadata
     }
 
     /// `{"error": {...}}`, what `--json` prints when a command fails.

@@ -2,7 +2,9 @@ import ArgumentParser
 import DRBase
 import DRConfig
 import DRCore
+import DRLog
 import Foundation
+import Logging
 
 /// Options every command accepts, after its name (`drctl backup --config F`) or before it
 /// (`drctl --config F backup`, as git, restic and borg users type them; `GlobalArguments`
@@ -51,7 +53,7 @@ struct GlobalOptions: ParsableArguments {
         valueName: "path"))
     var keyFile: String?
 
-    @Flag(name: .customLong(Spelling.noProgress), help: "No progress line on a terminal (backup, restore, check --read-data and sync draw one).")
+    @Flag(name: .customLong(Spelling.noProgress), help: "No progress line on a terminal (backup, restore, check and sync draw one).")
     var noProgress = false
 
     @Flag(name: [.customLong(Spelling.quiet), .customShort(Spelling.quietShort)],
@@ -92,9 +94,13 @@ struct GlobalOptions: ParsableArguments {
         return configuration
     }
 
+    /// The logger the command and its job report events to (standard error: journal lines, or
+    /// text on a terminal, as `Drctl.main` bootstrapped), with --verbose's detail at debug level.
+    var logger: Logger { LogSetup.logger(verbose: verbose) }
+
     /// A line of --verbose detail, on standard error so that it never mixes with JSON.
     func detail(_ text: @autoclosure () -> String) {
-        if verbose { StandardStreams.writeError("drctl: \(text())\n") }
+        logger.debug("\(text())")
     }
 
     /// A line that must reach the operator even under --quiet (a secret file was generated):
@@ -103,7 +109,7 @@ struct GlobalOptions: ParsableArguments {
         if humanReport {
             print(text)
         } else if !json {
-            StandardStreams.writeError("drctl: \(text)\n")
+            logger.notice("\(text)")
         }
     }
 }

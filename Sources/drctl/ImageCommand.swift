@@ -1,6 +1,7 @@
 import ArgumentParser
 import DRBase
 import DRImage
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -115,7 +116,14 @@ struct Image: ParsableCommand {
             if let reserved = meta.reservedBytes { lines.insert("  reserved bytes per page: \(reserved)", at: 4) }
             text = lines.joined(separator: "\n") + "\n"
         }
-        if toStandardOutput {
+        if toStandardOutput && !global.json && !StandardStreams.errorIsTerminal {
+            // Standard error is the log (a unit's journal, a pipe): each line an event with its
+            // priority, like every other line there.
+            let logger = global.logger
+            for line in text.split(separator: "\n") { logger.info("\(line)") }
+        } else if toStandardOutput {
+            // A person at a terminal reads the report as it is; a --json reader gets the one
+            // document it asked for, unprefixed (the image itself is on standard output).
             StandardStreams.writeError(text)
         } else {
             StandardStreams.writeOutput(text)

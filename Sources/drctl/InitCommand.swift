@@ -26,7 +26,7 @@ struct Init: ParsableCommand {
 
     func run() throws {
         let configuration = try global.loadConfiguration()
-        let report = try InitJob.run(configuration, secrets: global.secrets)
+        let report = try InitJob.run(configuration, secrets: global.secrets, logger: global.logger)
         if global.json {
             try Output.json(report)
             return

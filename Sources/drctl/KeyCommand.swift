@@ -22,7 +22,7 @@ struct Key: ParsableCommand {
         @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
         func run() throws {
-            let keys = try KeyJobs.list(try global.loadConfiguration(), secrets: global.secrets)
+            let keys = try KeyJobs.list(try global.loadConfiguration(), secrets: global.secrets, logger: global.logger)
             if global.json {
                 try Output.json(keys)
                 return
@@ -64,7 +64,7 @@ struct Key: ParsableCommand {
         func run() throws {
             let added = try KeyJobs.add(try global.loadConfiguration(), secrets: global.secrets,
                                         newPasswordFile: new.newPasswordFile.map(Paths.fromCommandLine),
-                                        newKeyFile: new.newKeyFile.map(Paths.fromCommandLine))
+                                        newKeyFile: new.newKeyFile.map(Paths.fromCommandLine), logger: global.logger)
             if global.json {
                 try Output.json(added)
                 return
@@ -85,7 +85,7 @@ struct Key: ParsableCommand {
         var id: String
 
         func run() throws {
-            let removed = try KeyJobs.remove(try global.loadConfiguration(), secrets: global.secrets, id: id)
+            let removed = try KeyJobs.remove(try global.loadConfiguration(), secrets: global.secrets, id: id, logger: global.logger)
             if global.json {
                 try Output.json(["removed": removed])
                 return
@@ -104,7 +104,7 @@ struct Key: ParsableCommand {
         func run() throws {
             let replaced = try KeyJobs.passwd(try global.loadConfiguration(), secrets: global.secrets,
                                               newPasswordFile: new.newPasswordFile.map(Paths.fromCommandLine),
-                                        newKeyFile: new.newKeyFile.map(Paths.fromCommandLine))
+                                              newKeyFile: new.newKeyFile.map(Paths.fromCommandLine), logger: global.logger)
             if global.json {
                 try Output.json(replaced)
                 return

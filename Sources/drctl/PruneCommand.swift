@@ -50,7 +50,7 @@ struct Prune: ParsableCommand {
         let configuration = try global.loadConfiguration()
         global.detail("prune: " + configuration.targets.map(\.name).joined(separator: ", ")
                       + ", grace \(configuration.prune.grace)" + (dryRun ? ", dry run" : ""))
-        let report = try PruneJob.run(configuration, secrets: global.secrets, options: options)
+        let report = try PruneJob.run(configuration, secrets: global.secrets, options: options, logger: global.logger)
         if global.json {
             try Output.json(report)
         } else if !global.quiet {

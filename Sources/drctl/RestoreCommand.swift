@@ -2,6 +2,7 @@ import ArgumentParser
 import DRBase
 import DRCore
 import Foundation
+import Logging
 
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,7 +87,8 @@ struct Restore: ParsableCommand {
         let moment = pointInTime.map { "as of \($0)" } ?? snapshot.map { "from snapshot \($0)" } ?? "the newest image"
         global.detail("restore: \(moment), " + (mailboxes.isEmpty ? "every mailbox" : "mailboxes " + mailboxes.joined(separator: ", "))
                       + ", from " + (target.map { "target \($0)" } ?? "any target") + " to \(to)")
-        let report = try RestoreJob.run(configuration, secrets: global.secrets, options: options)
+        let logger = global.logger
+        let report = try RestoreJob.run(configuration, secrets: global.secrets, options: options, logger: logger)
         if global.json {
             try Output.json(report)
         } else {
@@ -94,13 +96,15 @@ struct Restore: ParsableCommand {
             // Notes go to standard error with the failures: a restore from a partial picture
             // must not look like a complete one.
             for gap in report.gaps {
-                StandardStreams.writeError("drctl: warning: target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup; they were read from the targets that hold them\n")
+                logger.warning("target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup; they were read from the targets that hold them",
+                               metadata: ["target": "\(gap.target)"])
             }
             for target in report.unreadable {
-                StandardStreams.writeError("drctl: warning: target \(target.target) could not be read: \(target.error)\n")
+                logger.warning("target \(target.target) could not be read: \(target.error)", metadata: ["target": "\(target.target)"])
             }
             for rejected in report.rejected {
-                StandardStreams.writeError("drctl: warning: snapshot \(rejected.snapshot.prefix(12)) ignored: \(rejected.error)\n")
+                logger.warning("snapshot \(rejected.snapshot.prefix(12)) ignored: \(rejected.error)",
+                               metadata: ["snapshot": "\(rejected.snapshot)"])
             }
             for item in report.restored where !global.quiet {
                 for moved in item.movedAside {
@@ -109,7 +113,7 @@ struct Restore: ParsableCommand {
                 print("restored \(item.mailbox) (\(ByteSize.format(item.size)), consistent at \(item.consistentAt), snapshot \(item.snapshot.prefix(12)), from \(item.target)) → \(item.path)")
             }
             for failure in report.failures {
-                StandardStreams.writeError("drctl: error: \(failure.mailbox): \(failure.error)\n")
+                logger.error("\(failure.mailbox): \(failure.error)", metadata: ["mailbox": "\(failure.mailbox)"])
             }
             if !global.quiet {
                 let bytes = report.restored.reduce(Int64(0)) { $0 + $1.size }

@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
         let configuration = try global.loadConfiguration()
         global.detail("run: backup, then prune when due (every \(configuration.prune.every)), on "
                       + configuration.targets.map(\.name).joined(separator: ", ") + (force ? "; every step forced" : ""))
-        let report = try RunJob.run(configuration, secrets: global.secrets, options: options)
+        let report = try RunJob.run(configuration, secrets: global.secrets, options: options, logger: global.logger)
         if global.json {
             try Output.json(report)
         } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DRBase
 import DRCore
+import Logging
 
 struct Snapshots: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,16 +33,19 @@ struct Snapshots: ParsableCommand {
 
     func run() throws {
         let configuration = try global.loadConfiguration()
+        let logger = global.logger
         let listing = try SnapshotsJob.run(configuration, secrets: global.secrets, mailbox: mailbox,
-                                           host: host, allHosts: allHosts)
+                                           host: host, allHosts: allHosts, logger: logger)
         for gap in listing.gaps {
-            StandardStreams.writeError("drctl: warning: target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup\n")
+            logger.warning("target \(gap.target) lacks \(gap.snapshots.count) snapshot(s) that another target holds (\(gap.snapshots.map { String($0.prefix(12)) }.joined(separator: ", "))): it missed a backup",
+                           metadata: ["target": "\(gap.target)"])
         }
         for target in listing.unreadable {
-            StandardStreams.writeError("drctl: warning: target \(target.target) could not be read: \(target.error)\n")
+            logger.warning("target \(target.target) could not be read: \(target.error)", metadata: ["target": "\(target.target)"])
         }
         for rejected in listing.rejected {
-            StandardStreams.writeError("drctl: warning: snapshot \(rejected.snapshot.prefix(12)) ignored: \(rejected.error)\n")
+            logger.warning("snapshot \(rejected.snapshot.prefix(12)) ignored: \(rejected.error)",
+                           metadata: ["snapshot": "\(rejected.snapshot)"])
         }
         let rows = listing.rows
         if global.json {

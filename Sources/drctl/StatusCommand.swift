@@ -38,7 +38,7 @@ struct StatusCommand: ParsableCommand {
         let configuration = try global.loadConfiguration()
         global.detail("status: " + (host.map { "host \($0)" } ?? "this host") + ", objective [objectives] rpo = \(configuration.objectives.rpo)"
                       + ", targets " + configuration.targets.map(\.name).joined(separator: ", "))
-        let report = try StatusJob.run(configuration, secrets: global.secrets, host: host)
+        let report = try StatusJob.run(configuration, secrets: global.secrets, host: host, logger: global.logger)
         // This host's figures feed its metrics; another host's would overwrite them.
         if host == nil, configuration.metrics.textfile != nil {
             do {

@@ -3,6 +3,7 @@ import DRBase
 import DRConfig
 import DRCore
 import Foundation
+import Logging
 
 struct Sync: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,16 +59,19 @@ struct Sync: ParsableCommand {
         let configuration = try global.loadConfiguration()
         global.detail("sync: " + (target.map { "target \($0)" } ?? "every target") + (dryRun ? ", dry run" : "")
                       + ", from " + configuration.targets.map(\.name).joined(separator: ", "))
-        let report = try SyncJob.run(configuration, secrets: global.secrets, options: options)
+        let logger = global.logger
+        let report = try SyncJob.run(configuration, secrets: global.secrets, options: options, logger: logger)
         if global.json {
             try Output.json(report)
         } else if global.quiet {
             for target in report.targets {
                 for failure in target.failures {
-                    StandardStreams.writeError("drctl: error: target \(target.name): \(failure.message)\n")
+                    logger.error("target \(target.name): \(failure.message)",
+                                 metadata: ["target": "\(target.name)", "object": "\(failure.object)", "code": "\(failure.code.rawValue)"])
                 }
                 for failure in target.readFailures {
-                    StandardStreams.writeError("drctl: error: target \(target.name): \(failure.message)\n")
+                    logger.error("target \(target.name): \(failure.message)",
+                                 metadata: ["target": "\(target.name)", "object": "\(failure.object)", "code": "\(failure.code.rawValue)"])
                 }
             }
         } else {

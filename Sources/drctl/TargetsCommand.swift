@@ -32,7 +32,7 @@ struct TargetsCommand: ParsableCommand {
     func run() throws {
         let configuration = try global.loadConfiguration()
         global.detail("targets: " + configuration.targets.map(\.name).joined(separator: ", "))
-        let report = try TargetsJob.run(configuration, secrets: global.secrets)
+        let report = try TargetsJob.run(configuration, secrets: global.secrets, logger: global.logger)
         if global.json {
             try Output.json(report)
         } else {

@@ -33,7 +33,7 @@ struct BackupFailureTests {
         for command in commands {
             let result = try fixture.drctl(command + ["--key-file", wrong])
             #expect(result.status == 77, "\(command): exit \(result.status), \(result.stderr)")
-            #expect(result.stderr.hasPrefix("drctl: error:"), "\(command): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("<3>drctl: error:"), "\(command): \(result.stderr)")
             #expect(result.stderr.contains("opens none of the"), "\(command): \(result.stderr)")
             #expect(result.stderr.contains(wrong), "\(command): the message should name the key file")
             #expect(!result.stderr.contains(hex) && !result.stdout.contains(hex), "the key must not be echoed")

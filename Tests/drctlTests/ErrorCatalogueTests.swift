@@ -69,7 +69,7 @@ struct ErrorCatalogueTests {
         let missing = NSTemporaryDirectory() + "drctl-no-such-\(UUID().uuidString).toml"
         let result = try BinaryRunner.drctl(["snapshots", "--json", "--config", missing])
         #expect(result.status == ExitStatus.noInput.rawValue)
-        #expect(result.stderr.hasPrefix("drctl: error: configuration file \(missing)"))
+        #expect(result.stderr.hasPrefix("<3>drctl: error: configuration file \(missing)"))
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let error = try #require(object?["error"] as? [String: Any])
         #expect(error["code"] as? String == ErrorCode.configNotFound.rawValue)

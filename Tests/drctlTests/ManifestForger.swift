@@ -5,6 +5,7 @@ import DRCrypto
 @testable import DRRepository
 import DRTransport
 import Foundation
+import Logging
 import Testing
 
 /// A key holder that writes what drctl never writes: every backup host holds the repository
@@ -17,7 +18,10 @@ struct ManifestForger {
 
     init(config: String) throws {
         let configuration = try ConfigurationLoader.load(file: config)
-        repository = try KeyJobs.open(configuration, secrets: SecretSources(), requireAll: false)
+        // A forger's own warnings (none are expected of file targets) would only clutter the
+        // test's output.
+        let quiet = Logger(label: "forger") { _ in SwiftLogNoOpLogHandler() }
+        repository = try KeyJobs.open(configuration, secrets: SecretSources(), requireAll: false, logger: quiet)
         keys = try repository.derivedKeys()
     }
 
