@@ -126,7 +126,7 @@ package enum PruneJob {
         func refresh() throws(CoreError) {
             let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)
             snapshots = catalogue.items.count
-            try references.add(catalogue)
+            try references.add(catalogue, progress: options.progress)
         }
         let grace = TimeInterval(configuration.prune.grace.seconds)
 
@@ -137,9 +137,11 @@ package enum PruneJob {
             do throws(CoreError) {
                 try refresh()
                 try sweep(store, lease: lease, references: references, refresh: refresh, grace: grace,
-                          dryRun: options.dryRun, deadRuns: deadRuns, cache: cache, report: &report, keys: keys)
+                          dryRun: options.dryRun, deadRuns: deadRuns, cache: cache, progress: options.progress,
+                          report: &report, keys: keys)
                 try mark(store, lease: lease, references: references, refresh: refresh, grace: grace,
-                         host: host, dryRun: options.dryRun, deadRuns: deadRuns, cache: cache, report: &report, keys: keys)
+                         host: host, dryRun: options.dryRun, deadRuns: deadRuns, cache: cache, progress: options.progress,
+                         report: &report, keys: keys)
             } catch {
                 report.ok = false
                 report.error = error.message
@@ -193,7 +195,7 @@ package enum PruneJob {
     /// Phase 1: deletes what ready marks hold and no snapshot uses; tidies old records.
     static func sweep(_ store: any ObjectStore, lease: PruneLease?, references: PackReferences,
                       refresh: () throws(CoreError) -> Void, grace: TimeInterval, dryRun: Bool, deadRuns: Set<String>,
-                      cache: NodeCache?, report: inout TargetReport, keys: RepositoryKeys) throws(CoreError) {
+                      cache: NodeCache?, progress: Bool = false, report: inout TargetReport, keys: RepositoryKeys) throws(CoreError) {
         let marks = try loadMarks(store, keys: keys)
         let live = try liveRuns(on: store, dead: deadRuns)
         let now = Date()
@@ -224,7 +226,11 @@ package enum PruneJob {
                 var deleted: [PackID] = []
                 var bytes: Int64 = 0
                 var retained = 0
-                for pack in doomed {
+                let shown = Progress(enabled: progress && StandardStreams.errorIsTerminal && !doomed.isEmpty, verb: "deleted",
+                                     total: doomed.count, unit: "packs", totalBytes: doomed.reduce(0) { $0 + (present[$1] ?? 0) })
+                defer { shown.finish() }
+                for (index, pack) in doomed.enumerated() {
+                    shown.update(done: index, bytes: bytes, current: "target \(store.targetName)")
                     guard lease?.valid ?? false else {
                         throw CoreError(.pruneLeaseLost, message: "target \(store.targetName): the prune lease is near its end; stopped after deleting \(deleted.count) pack(s) (all of them unused); prune again to finish")
                     }
@@ -284,7 +290,7 @@ package enum PruneJob {
     /// Phase 2: marks what no snapshot uses now and no pending mark holds.
     static func mark(_ store: any ObjectStore, lease: PruneLease?, references: PackReferences,
                      refresh: () throws(CoreError) -> Void, grace: TimeInterval, host: String, dryRun: Bool,
-                     deadRuns: Set<String>, cache: NodeCache?, report: inout TargetReport, keys: RepositoryKeys) throws(CoreError) {
+                     deadRuns: Set<String>, cache: NodeCache?, progress: Bool = false, report: inout TargetReport, keys: RepositoryKeys) throws(CoreError) {
         let marks = try loadMarks(store, keys: keys)
         let pending = marks.filter { $0.done == nil && $0.wait != nil }.reduce(into: Set<PackID>()) { $0.formUnion($1.candidates) }
         let present = try packs(of: store)
@@ -312,7 +318,7 @@ package enum PruneJob {
         // again first, inside sweep).
         if grace == 0 && running.isEmpty {
             try sweep(store, lease: lease, references: references, refresh: refresh, grace: grace, dryRun: false,
-                      deadRuns: deadRuns, cache: cache, report: &report, keys: keys)
+                      deadRuns: deadRuns, cache: cache, progress: progress, report: &report, keys: keys)
         } else if !running.isEmpty {
             report.waiting.append("mark \(id.prefix(8)) (\(unused.count) packs, new): waits for \(running.count) backup(s) running now to end or expire")
         } else {
