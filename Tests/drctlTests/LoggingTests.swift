@@ -113,6 +113,14 @@ struct LoggingTests {
         // No secret of the credentials file in any line.
         #expect(!quiet.stderr.contains("not-a-real-secret"))
 
+        // The text summary on stdout (the journal's too, under systemd) cannot be forged
+        // either: the name is one escaped line, and no line carries a priority of its own.
+        let summary = try fixture.drctl(["backup"])
+        #expect(summary.status == 1)
+        #expect(summary.stdout.contains(#"evil\n<0>drctl: error: forged\x1b[2J.db"#), "\(summary.stdout)")
+        #expect(!summary.stdout.split(separator: "\n").contains { $0.hasPrefix("<") }, "\(summary.stdout)")
+        #expect(!summary.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7F }, "\(summary.stdout)")
+
         // The text report goes to standard output, the events to standard error.
         let text = try fixture.drctl(["backup"])
         #expect(text.status == 1)
