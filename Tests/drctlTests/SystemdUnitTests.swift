@@ -67,7 +67,6 @@ struct SystemdUnitTests {
     @Test("install --root creates the units, the account in the mail group, the folders with their modes; a second run changes nothing")
     func installIntoRoot() throws {
         let (home, root) = try Self.root()
-        _ = home
         let result = try Self.install(["--root", root] + Self.siteArguments)
         try #require(result.status == 0, "install failed (\(result.status)): \(result.stderr)\n\(result.stdout)")
 
@@ -106,6 +105,15 @@ struct SystemdUnitTests {
             #expect(lstat("\(root)/etc/drctl", &info) == 0 && info.st_uid == 0 && Int(info.st_gid) == gid)
         }
         #expect(result.stdout.contains("systemctl daemon-reload && systemctl enable --now drctl.timer"), "\(result.stdout)")
+
+        // The key-making line it prints makes a private key file in drctl's format.
+        let keyLine = try #require(result.stdout.split(separator: "\n").first { $0.contains("umask 077") }, "\(result.stdout)")
+        let keyFile = "\(home.root)/repository.key"
+        let made = try BinaryRunner.run("/bin/sh", ["-c", keyLine.replacingOccurrences(of: "/etc/drctl/repository.key", with: keyFile)])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(Self.mode(keyFile) == 0o600)
+        let key = try String(contentsOfFile: keyFile, encoding: .utf8)
+        #expect(key.count == 65 && key.hasSuffix("\n") && key.dropLast().allSatisfy(\.isHexDigit), "\(key.count) characters")
 
         let before = try Self.tree(root)
         let again = try Self.install(["--root", root] + Self.siteArguments)
