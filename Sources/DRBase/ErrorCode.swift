@@ -157,6 +157,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case secretNoTerminal = "secret.no-terminal"
     case secretRead = "secret.read"
     case secretMismatch = "secret.mismatch"
+    case secretCredential = "secret.credential"
 
     case backupUnknownMailbox = "backup.unknown-mailbox"
     case backupSpool = "backup.spool"
@@ -342,6 +343,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .secretNoTerminal: (.configuration, "a passphrase is needed but there is no terminal to ask on")
         case .secretRead: (.ioError, "the passphrase could not be read from the terminal")
         case .secretMismatch: (.usage, "the two passphrases typed differ")
+        case .secretCredential: (.configuration, "the repository's systemd credential (password_credential or key_credential) is not there: $CREDENTIALS_DIRECTORY is unset, or the unit lacks its LoadCredential= line")
         case .backupUnknownMailbox: (.noInput, "a mailbox given with --mailbox is not in the mail store")
         case .backupSpool: (.ioError, "the spool file for a rollback-mode image cannot be created")
         case .backupInternal: (.failure, "a defect in the backup job")

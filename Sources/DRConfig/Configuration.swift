@@ -64,16 +64,25 @@ package struct Configuration: Sendable, Equatable {
     package struct Repository: Sendable, Equatable {
         /// A file holding the passphrase (first line, trailing newline ignored).
         package var passwordFile: String?
-        /// A file holding a raw repository key (base64 of 32 random bytes).
+        /// A file holding a raw repository key (64 hexadecimal digits: 32 random bytes).
         package var keyFile: String?
+        /// `password_credential`: the NAME of `LoadCredential=NAME:/path`; the passphrase is
+        /// `$CREDENTIALS_DIRECTORY/NAME`, resolved when it is read (DRCore's
+        /// `RepositoryCredentials`), so that the configuration loads outside the unit too.
+        package var passwordCredential: String?
+        /// `key_credential`: as `passwordCredential`, for a key file.
+        package var keyCredential: String?
         /// Argon2id cost for new passphrase wrappings.
         package var argon2Memory: Int
         package var argon2Iterations: Int
 
         package init(passwordFile: String?, keyFile: String?,
+                    passwordCredential: String? = nil, keyCredential: String? = nil,
                     argon2Memory: Int = 256 * 1024 * 1024, argon2Iterations: Int = 3) {
             self.passwordFile = passwordFile
             self.keyFile = keyFile
+            self.passwordCredential = passwordCredential
+            self.keyCredential = keyCredential
             self.argon2Memory = argon2Memory
             self.argon2Iterations = argon2Iterations
         }

@@ -11,17 +11,12 @@ extension ConfigurationDecoder {
                                   targetName: String) -> Configuration.Target.S3Options {
         var options = Configuration.Target.S3Options()
         let credentialsFile = table["credentials_file"]
-        if let (name, entry) = reader.string(section, "systemd_credential", example: "\"\(targetName)-s3\"") {
-            // A credential name is a file name in $CREDENTIALS_DIRECTORY; a path would escape it.
-            if name.contains("/") || name == "." || name == ".." || name.unicodeScalars.contains("\u{0}") {
-                reader.invalid(section, entry, "\(quoted(name)) is not a credential name: expected a plain file name, the NAME of LoadCredential=NAME:/path in the unit (no '/')")
-            } else {
-                options.systemdCredential = name
-            }
+        if let entry = table["systemd_credential"] {
+            options.systemdCredential = credentialName(section, "systemd_credential", example: "\(targetName)-s3")
             if credentialsFile != nil {
                 reader.invalid(section, entry, "credentials_file and systemd_credential are both set: keep one (systemd_credential when systemd passes the file with LoadCredential=, credentials_file otherwise)")
             }
-        } else if credentialsFile == nil && table["systemd_credential"] == nil {
+        } else if credentialsFile == nil {
             reader.missing(section, "credentials_file",
                            "credentials_file = \"/etc/drctl/\(targetName).credentials\" (a TOML file with access_key_id and secret_access_key, mode 0600), or systemd_credential = \"NAME\" for a unit with LoadCredential=NAME:/path")
         }

@@ -18,7 +18,8 @@ struct ConfigurationDecoder {
     /// The sections drctl knows, with their keys, in the order of docs/CONFIGURATION.md.
     static let sections: [(name: String, keys: [String])] = [
         ("store", ["path", "include", "fallback_page_size"]),
-        ("repository", ["password_file", "key_file", "argon2_memory", "argon2_iterations"]),
+        ("repository", ["password_file", "key_file", "password_credential", "key_credential", "argon2_memory",
+                        "argon2_iterations"]),
         ("target", ["name", "url", "priority", "endpoint", "region", "credentials_file", "systemd_credential",
                     "addressing", "ca_file", "allow_insecure_http", "allow_public", "object_lock",
                     "upload_limit", "concurrency", "part_size", "request_timeout"]),

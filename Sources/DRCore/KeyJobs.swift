@@ -60,11 +60,12 @@ package enum InitJob {
 
         var created: String?
         let secret: UnlockSecret
-        if let path = secrets.passwordFile ?? (secrets.keyFile == nil ? configuration.repository.passwordFile : nil) {
+        switch try secrets.unlockFile(for: configuration) {
+        case .password(let path)?:
             secret = try SecretSources.newSecret(passwordFile: path, keyFile: nil, createdKeyFile: &created)
-        } else if let path = secrets.keyFile ?? configuration.repository.keyFile {
+        case .key(let path)?:
             secret = try SecretSources.newSecret(passwordFile: nil, keyFile: path, createdKeyFile: &created)
-        } else {
+        case nil:
             secret = try SecretSources.newSecret(passwordFile: nil, keyFile: nil, createdKeyFile: &created)
         }
         do {

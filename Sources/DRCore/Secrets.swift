@@ -18,13 +18,29 @@ package struct SecretSources: Sendable {
         self.keyFile = keyFile
     }
 
+    /// The file a repository secret comes from.
+    package enum UnlockFile: Sendable, Equatable {
+        case password(String)
+        case key(String)
+    }
+
+    /// The one file to unlock with: the command line's, else the configuration's (a systemd
+    /// credential is resolved now, so only a command that needs the key needs the unit's
+    /// credentials). Nil when none is given: a terminal may still be asked.
+    package func unlockFile(for configuration: Configuration) throws(CoreError) -> UnlockFile? {
+        if let path = passwordFile { return .password(path) }
+        if let path = keyFile { return .key(path) }
+        if let path = try RepositoryCredentials.passwordFile(configuration.repository) { return .password(path) }
+        if let path = try RepositoryCredentials.keyFile(configuration.repository) { return .key(path) }
+        return nil
+    }
+
     /// The secret that opens an existing repository.
     package func unlockSecret(for configuration: Configuration) throws(CoreError) -> UnlockSecret {
-        if let path = passwordFile ?? (keyFile == nil ? configuration.repository.passwordFile : nil) {
-            return try Self.passphrase(fromFile: path)
-        }
-        if let path = keyFile ?? configuration.repository.keyFile {
-            return try Self.keyFile(path)
+        switch try unlockFile(for: configuration) {
+        case .password(let path)?: return try Self.passphrase(fromFile: path)
+        case .key(let path)?: return try Self.keyFile(path)
+        case nil: break
         }
         if PassphrasePrompt.isAvailable {
             let passphrase = try PassphrasePrompt.read(prompt: "Repository passphrase: ")
@@ -34,7 +50,7 @@ package struct SecretSources: Sendable {
                 throw CoreError(error)
             }
         }
-        throw CoreError(.secretNone, message: "no way to unlock the repository: set password_file or key_file under [repository] in the configuration, or pass --password-file (secrets are never taken from arguments or the environment)")
+        throw CoreError(.secretNone, message: "no way to unlock the repository: set password_file or key_file (or, under systemd, password_credential or key_credential) under [repository] in the configuration, or pass --password-file (secrets are never taken from arguments or the environment)")
     }
 
     /// A new secret for `key add`, `key passwd` or `init`: from a password file, from a key

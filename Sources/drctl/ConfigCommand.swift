@@ -1,6 +1,11 @@
 import ArgumentParser
 import DRBase
 import DRConfig
+import DRCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `drctl config`: inspect the configuration.
 struct Config: ParsableCommand {
@@ -42,7 +47,9 @@ extension Config {
                 and prints where it came from, every section, every target with its kind and \
                 location, and for each secret file (password_file, key_file, \
                 credentials_file, signing_key_file, logs key_file) whether it exists with a \
-                safe mode. Secret files are never opened: only their type and mode are looked at.
+                safe mode. Secret files are never opened: only their type and mode are looked at. \
+                A systemd credential (password_credential, key_credential, systemd_credential) \
+                is shown by name: its file exists only inside the unit that passes it.
 
                 Exit status 0 when drctl can run with this configuration; 78 when the file \
                 has an error or a secret file is missing or readable by group or others \
@@ -137,6 +144,8 @@ private struct ConfigReport {
         line("[repository]")
         if let path = c.repository.passwordFile { field("password_file", path) }
         if let path = c.repository.keyFile { field("key_file", path) }
+        if let name = c.repository.passwordCredential { field("password_credential", Self.credential(name)) }
+        if let name = c.repository.keyCredential { field("key_credential", Self.credential(name)) }
         field("argon2_memory", ByteSize.exact(c.repository.argon2Memory))
         field("argon2_iterations", String(c.repository.argon2Iterations))
         for target in c.targets {
@@ -277,6 +286,8 @@ private struct ConfigReport {
                                ("fallback_page_size", c.store.fallbackPageSize.map(JSONValue.integer) ?? .null)])),
             ("repository", .object([("password_file", .optional(c.repository.passwordFile)),
                                     ("key_file", .optional(c.repository.keyFile)),
+                                    ("password_credential", .optional(c.repository.passwordCredential)),
+                                    ("key_credential", .optional(c.repository.keyCredential)),
                                     ("argon2_memory", .integer(c.repository.argon2Memory)),
                                     ("argon2_iterations", .integer(c.repository.argon2Iterations))])),
             ("targets", .array(targets)),
@@ -297,6 +308,17 @@ private struct ConfigReport {
             ("notes", .array(c.advisories.map(JSONValue.string))),
             ("problems", .array(problems)),
         ])
+    }
+
+    /// A repository credential in the text: its name, where drctl will read it, and whether
+    /// this process sees it (information only: `config check` normally runs outside the unit).
+    static func credential(_ name: String) -> String {
+        guard let directory = RepositoryCredentials.directory else {
+            return "\(name) (systemd credential, read from $CREDENTIALS_DIRECTORY/\(name) when the key is needed; not set here, outside the unit)"
+        }
+        let path = directory + "/" + name
+        let present = access(path, F_OK) == 0
+        return "\(name) (systemd credential: \(path), \(present ? "present" : "MISSING: the unit has no LoadCredential=\(name):PATH"))"
     }
 
     /// The JSON printed when the configuration cannot be loaded at all.
