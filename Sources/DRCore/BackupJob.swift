@@ -41,6 +41,9 @@ package enum BackupJob {
             copy.spoolDirectory = folder
             return copy
         }
+        /// Seconds to wait for another backup of this host (the frequent timer's, an
+        /// operator's) to finish before giving up with `lock.busy`; `drctl run` waits.
+        package var waitForLock: Double = 0
         /// Files processed at once (default: one per core).
         package var parallelism = ProcessInfo.processInfo.activeProcessorCount
         package init() {}
@@ -432,7 +435,7 @@ struct BackupPlan {
     static func prepare(_ configuration: Configuration, secrets: SecretSources,
                         options: BackupJob.Options, logger: Logger) throws(CoreError) -> BackupPlan {
         let options = options.spooling(to: configuration.stateDirectory + "/spool")
-        let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
+        let lock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup", wait: options.waitForLock)
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, logger: logger)
         let host = configuration.hostName
         // First the run record, then the marks: a prune that marks after the record exists

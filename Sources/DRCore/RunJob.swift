@@ -111,6 +111,9 @@ package enum RunJob {
         }
     }
 
+    /// How long a run waits for another backup of this host to end.
+    static let backupLockWait: Double = 3600
+
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                             options: Options, logger: Logger) throws(CoreError) -> Report {
         let started = Date()
@@ -131,6 +134,9 @@ package enum RunJob {
         let backupClock = ContinuousClock.now
         var backupOptions = BackupJob.Options()
         backupOptions.progress = options.progress
+        // A frequent backup (drctl-backup.timer) may be under way: the nightly run waits for it
+        // rather than fail and page someone.
+        backupOptions.waitForLock = Self.backupLockWait
         do {
             let backup = try BackupJob.run(configuration, secrets: secrets, options: backupOptions, logger: logger)
             report.backup = backup

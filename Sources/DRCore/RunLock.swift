@@ -10,7 +10,9 @@ import Glibc
 final class RunLock {
     private let fd: Int32
 
-    init(stateDirectory: String, job: String) throws(CoreError) {
+    /// - Parameter wait: seconds to wait for another holder to finish (polled once a
+    ///   second); 0 fails at once with `lock.busy`.
+    init(stateDirectory: String, job: String, wait: Double = 0) throws(CoreError) {
         let created = Folders.create(stateDirectory)
         if created != 0 {
             throw CoreError(.lockOpen, message: "cannot create the state folder \(stateDirectory): \(errnoDescription(created)); check the [state] folder")
@@ -19,6 +21,10 @@ final class RunLock {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             throw CoreError(.lockOpen, message: "cannot open \(path): \(errnoDescription(errno)); check the [state] folder")
+        }
+        let deadline = MonotonicClock.milliseconds() + Int64(wait * 1000)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK && MonotonicClock.milliseconds() < deadline {
+            MonotonicClock.sleep(nanoseconds: 1_000_000_000)
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let err = errno

@@ -136,4 +136,25 @@ struct RunTests {
         #expect(second.stdout.isEmpty, "the second run printed a summary: \(second.stdout)")
         #expect(try home.snapshots().count == 1)
     }
+
+    @Test("a run that finds a backup of this host under way (the frequent timer's) waits for it instead of failing")
+    func waitsForTheFrequentBackup() throws {
+        let home = try BackupHome()
+        _ = try home.generate(cipher: "none", journal: "wal", count: 1, messages: 50, seed: 45)
+        try home.initRepository()
+        // Another process holds this host's backup lock for three seconds, as a backup would.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["\(home.root)/state/backup.lock", "sleep", "3"]
+        try FileManager.default.createDirectory(atPath: "\(home.root)/state", withIntermediateDirectories: true)
+        try holder.run()
+        usleep(300_000)
+        let started = Date()
+        let result = try home.drctl(["run"])
+        let waited = Date().timeIntervalSince(started)
+        holder.waitUntilExit()
+        #expect(result.status == 0, "the run failed instead of waiting: \(result.stderr)")
+        #expect(waited >= 2, "the run did not wait for the lock (\(waited) s)")
+        #expect(try Self.summary(result).step("backup")?.status == "ok")
+    }
 }
