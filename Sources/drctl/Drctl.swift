@@ -37,7 +37,7 @@ struct Drctl: AsyncParsableCommand {
             Exit codes: \(ExitStatus.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ")).
             """,
         version: DrctlVersion.string,
-        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Sync.self, TargetsCommand.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
+        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Forget.self, Check.self, Sync.self, TargetsCommand.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
 
     /// Entry point: harden the process before anything can touch a secret, then dispatch.
     static func main() async {
