@@ -108,7 +108,8 @@ struct Forget: ParsableCommand {
         var lines = ["TIME                          ID            ACTION  REASONS"]
         for snapshot in plan.snapshots {
             let reasons = snapshot.reasons.map(\.text).joined(separator: "; ")
-            lines.append("\(snapshot.time.column(28))  \(String(snapshot.id.prefix(12)).column(12))  \((snapshot.keep ? "keep" : "forget").column(6))  \(reasons)")
+            let row = "\(snapshot.time.column(28))  \(String(snapshot.id.prefix(12)).column(12))  "
+            lines.append(row + (snapshot.keep ? "keep    \(reasons)" : "forget"))
         }
         return lines
     }
