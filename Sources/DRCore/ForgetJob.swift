@@ -143,8 +143,8 @@ package enum ForgetJob {
                              host: String?, storePath: String, retention: Configuration.Retention,
                              protected: Set<String> = []) throws(CoreError) -> Plan {
         let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)
-        let entries = TargetEntries(stores: repository.stores, keys: keys,
-                                    cache: NodeCache.forReading(stateDirectory, repository: repository.id, keys: keys))
+        let entries = MemoizedEntries(stores: repository.stores, keys: keys,
+                                      cache: NodeCache.forReading(stateDirectory, repository: repository.id, keys: keys))
         let scope = catalogue.scope(host: host, configuredStore: storePath)
         return plan(catalogue, entries: entries, scope: scope, rules: RetentionRules(retention), protected: protected)
     }
@@ -162,7 +162,7 @@ package enum ForgetJob {
             var paths: [String] = []
             do {
                 // Whole lists: a subtree shared with another snapshot holds the same
-                // mailboxes, but each snapshot needs its own set (see docs/RETENTION.md, cost).
+                // mailboxes, but each snapshot needs its own set (docs/RETENTION.md, "Cost").
                 try entries.forEach(item, visit: { _ in true }) { paths.append($0.path) }
             } catch {
                 why = "\(error.code.rawValue): \(error.message)"
