@@ -19,6 +19,10 @@ package enum ForgetJob {
         package var dryRun = false
         /// Another host's snapshots (default: this host's).
         package var host: String?
+        /// Take this host's backup lock while deleting; false when the caller holds it already
+        /// (a job that runs backup and forget in one process: a second flock of the same file
+        /// from the same process would fail).
+        package var takeLock = true
         package init() {}
     }
 
@@ -230,6 +234,11 @@ package enum ForgetJob {
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                             options: Options, protected: Set<String> = []) throws(CoreError) -> Report {
         let clock = ContinuousClock.now
+        // Not beside this host's backup, which lists its records and then reads them: one
+        // deleted in between would be reported as damaged. A dry run deletes nothing.
+        let lock = options.dryRun || !options.takeLock
+            ? nil : try RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
+        defer { withExtendedLifetime(lock) {} }
         // Forget deletes: the targets are opened as for any write (a public bucket is refused).
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, use: .write)
         let keys: RepositoryKeys

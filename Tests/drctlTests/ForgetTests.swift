@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `forget --json` (only the fields the tests use).
 private struct ForgetReport: Decodable {
     struct Reason: Decodable {
@@ -184,6 +188,16 @@ struct ForgetTests {
         #expect(back.status == 0, "\(back.stderr)")
         #expect(finished?.target("site-b")?.deleted == 1 && finished?.target("site-a")?.deleted == 0)
         #expect(home.records("site-a") == Set(kept) && home.records("site-b") == Set(kept))
+
+        // Not beside this host's backup (its lock held here as a running backup holds it);
+        // a dry run deletes nothing and needs no lock.
+        let lockFile = open("\(home.root)/state/backup.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        try #require(lockFile >= 0 && flock(lockFile, LOCK_EX | LOCK_NB) == 0)
+        defer { close(lockFile) }
+        let busy = try home.drctl(["forget"])
+        #expect(busy.status == 75, "\(busy.stderr)")
+        #expect(busy.stderr.contains("another drctl backup is running"), "\(busy.stderr)")
+        #expect(try home.drctl(["forget", "--dry-run"]).status == 0)
     }
 
     @Test("calendar rules on records with forged times: keep_daily and keep_yearly per history; an empty run is its own history; an unreadable list is kept and named; another host's records are not touched unless --host names it")
@@ -242,6 +256,10 @@ struct ForgetTests {
         #expect(otherReport?.plan.host == "mx-other")
         #expect(otherReport?.plan.snapshots.map(\.id) == [other])
         #expect(otherReport?.plan.snapshots.first?.keep == true)
+        // snapshots is per host too: this host's by default, every host's with --all-hosts.
+        #expect(!(try home.snapshots()).map(\.id).contains(other))
+        let everyHost = try home.drctl(["snapshots", "--all-hosts", "--json"])
+        #expect(try JSONDecoder().decode([SnapshotRow].self, from: Data(everyHost.stdout.utf8)).map(\.id).contains(other))
         let nobody = try home.drctl(["forget", "--host", "nobody"])
         #expect(nobody.status == 0, "\(nobody.stderr)")
         #expect(nobody.stdout.contains("no snapshots of host nobody"), "\(nobody.stdout)")
