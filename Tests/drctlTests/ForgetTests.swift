@@ -1,3 +1,4 @@
+import DRTestSupport
 import Foundation
 import Testing
 
@@ -41,6 +42,7 @@ private struct ForgetReport: Decodable {
         var name: String
         var reachable: Bool
         var deleted: Int
+        var locked: [Problem]
         var failures: [Problem]
         var complete: Bool
     }
@@ -273,5 +275,47 @@ struct ForgetTests {
         for phrase in ["keep_daily = N", "keep_within", "UTC", "each mailbox's own history", "--dry-run", "Examples:"] {
             #expect(help.stdout.contains(phrase), "\(phrase) missing from: \(help.stdout)")
         }
+    }
+}
+
+@Suite("forget on S3 targets")
+struct ForgetS3Tests {
+    @Test("a record goes from a plain S3 target and a folder; under Object Lock it stays, named, exit 0; the next forget says so again", arguments: S3TestServer.names)
+    func objectLock(name: String) throws {
+        let server = try S3TestServer.named(name)
+        let lockBucket = try #require(server.lockBucket, "\(name) has no Object Lock bucket")
+        let home = try BackupHome(specs: [.s3("vault", server: server, bucket: lockBucket,
+                                               extra: "object_lock = { mode = \"governance\", days = 1 }"),
+                                          .s3("plain", server: server), .file("site-b")])
+        let mailbox = try home.generate(cipher: "none", journal: "wal", count: 1, messages: 40)[0]
+        try home.initRepository()
+        let old = try #require(try home.backupOK().snapshot)
+        let new = try #require(try home.backupOK().snapshot)
+        try home.retention("keep_last = 1")
+
+        let (run, report) = try home.forget()
+        #expect(run.status == 0, "\(name): \(run.stderr)\(run.stdout)")
+        #expect(report?.plan.snapshots.filter { !$0.keep }.map(\.id) == [old])
+        let vault = try #require(report?.target("vault"), "\(run.stdout)")
+        #expect(vault.deleted == 0 && vault.locked.map(\.object) == ["snapshots/\(old)"], "\(run.stdout)")
+        #expect(vault.locked.first?.code == "transport.locked")
+        #expect(vault.locked.first?.message.contains("Object Lock") == true)
+        #expect(vault.complete, "a record Object Lock keeps is not a failure of the target")
+        #expect(report?.target("plain")?.deleted == 1 && report?.target("site-b")?.deleted == 1)
+        #expect(home.records("site-b") == [new])
+
+        // What is left: the old record on vault alone, which every forget names until its date.
+        let again = try home.drctl(["forget"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("target vault: 1 record(s) under Object Lock stay until their retention ends: \(old.prefix(12))"),
+                "\(again.stdout)")
+        let (_, plan) = try home.forget(["--dry-run"])
+        #expect(plan?.snapshot(old)?.targets == ["vault"])
+        #expect(plan?.snapshot(new)?.targets.sorted() == ["plain", "site-b", "vault"])
+
+        // The kept record restores from the S3 target that lost the other.
+        let (restored, _) = try home.restore(["--target", "plain", "--to", "\(home.root)/r-plain"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try Files.read("\(home.root)/r-plain/\(mailbox.path)") == Files.read("\(home.store)/\(mailbox.path)"))
     }
 }
