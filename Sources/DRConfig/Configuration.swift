@@ -199,17 +199,32 @@ package struct Configuration: Sendable, Equatable {
         }
     }
 
-    /// `[retention]`: which snapshots prune keeps.
+    /// `[retention]`: which snapshot records forget keeps (docs/RETENTION.md: each rule is
+    /// applied to each mailbox's own history; buckets are UTC).
     package struct Retention: Sendable, Equatable {
         package var keepLast: Int
+        package var keepHourly: Int
         package var keepDaily: Int
         package var keepWeekly: Int
         package var keepMonthly: Int
-        package init(keepLast: Int = 0, keepDaily: Int, keepWeekly: Int, keepMonthly: Int) {
+        package var keepYearly: Int
+        /// Every snapshot this close to the newest one of its host and store; nil: no such rule.
+        package var keepWithin: ConfigDuration?
+        package init(keepLast: Int = 0, keepHourly: Int = 0, keepDaily: Int, keepWeekly: Int, keepMonthly: Int,
+                     keepYearly: Int = 0, keepWithin: ConfigDuration? = nil) {
             self.keepLast = keepLast
+            self.keepHourly = keepHourly
             self.keepDaily = keepDaily
             self.keepWeekly = keepWeekly
             self.keepMonthly = keepMonthly
+            self.keepYearly = keepYearly
+            self.keepWithin = keepWithin
+        }
+
+        /// Whether no rule keeps anything (refused: forget would delete every snapshot but
+        /// the newest).
+        package var keepsNothing: Bool {
+            keepLast + keepHourly + keepDaily + keepWeekly + keepMonthly + keepYearly == 0 && keepWithin == nil
         }
     }
 

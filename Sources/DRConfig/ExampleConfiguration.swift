@@ -32,10 +32,14 @@ extension Configuration {
         rpo = "24h"
         rto = "4h"
 
-        [retention]
-        keep_daily = 7
+        [retention]                              # drctl forget; each rule per mailbox, UTC calendar
+        keep_daily = 7                           # the newest snapshot of each of the 7 newest days
         keep_weekly = 5
         keep_monthly = 12
+        # keep_last = 10                         # the 10 newest snapshots
+        # keep_hourly = 24
+        # keep_yearly = 3
+        # keep_within = "14d"                    # everything within 14 days of the newest snapshot
 
         [drill]
         every = "7d"

@@ -22,6 +22,10 @@ package enum PruneJob {
     package struct Options: Sendable {
         package var dryRun = false
         package var progress = false
+        /// Forget the records [retention] does not keep first, under the same leases (what
+        /// `drctl run` does); the backup lock of this host is awaited this many seconds.
+        package var forget = false
+        package var lockWait: Double = 0
         package init() {}
     }
 
@@ -57,6 +61,8 @@ package enum PruneJob {
         package var snapshots: Int
         package var referencedPacks: Int
         package var targets: [TargetReport]
+        /// What forget did first, when asked (`Options.forget`).
+        package var forget: ForgetSummary?
         package var durationSeconds: Double
         package var deletedBytes: Int64 { targets.reduce(0) { $0 + $1.deletedBytes } }
         package var deletedPacks: Int { targets.reduce(0) { $0 + $1.deletedPacks } }
@@ -68,6 +74,15 @@ package enum PruneJob {
             if targets.contains(where: { $0.errorCode == .pruneUnreadable }) { return ErrorCode.pruneUnreadable.exitStatus }
             return targets.contains(where: \.ok) ? .degraded : (targets.first?.errorCode?.exitStatus ?? .failure)
         }
+    }
+
+    /// The forget step of a prune: records forgotten (on the targets under lease), kept, and
+    /// what went wrong where.
+    package struct ForgetSummary: Sendable, Codable {
+        package var forgotten: Int
+        package var kept: Int
+        package var protected: Int
+        package var failures: [String]
     }
 
     /// How long a lease is taken for; the prune stops deleting once it is near its end.
@@ -111,12 +126,32 @@ package enum PruneJob {
             }
         }
         // This host's run records are a killed backup's when no backup of this host runs
-        // (records are written only under the backup lock): not waited for.
+        // (records are written only under the backup lock): not waited for. Forget, when
+        // asked, deletes records under the same lock (a backup of this host lists records and
+        // then reads them) and under the leases (never beside another prune).
         var deadRuns = Set<String>()
-        if let backupLock = try? RunLock(stateDirectory: configuration.stateDirectory, job: "backup") {
+        var forgotten: ForgetSummary?
+        let backupLock: RunLock?
+        if options.forget && !options.dryRun {
+            backupLock = try RunLock(stateDirectory: configuration.stateDirectory, job: "backup", wait: options.lockWait)
+        } else {
+            backupLock = try? RunLock(stateDirectory: configuration.stateDirectory, job: "backup")
+        }
+        if let backupLock {
             for store in leases.map(\.store) {
                 let records = (try? LockRecords.list(PruneRecords.runPrefix, on: store)) ?? [:]
                 for (name, record) in records where record?.host == host { deadRuns.insert(name) }
+            }
+            if options.forget && !options.dryRun {
+                var marks: [MarkState] = []
+                for store in leases.map(\.store) { marks += try loadMarks(store, keys: keys) }
+                let plan = try ForgetJob.plan(repository, keys: keys, stateDirectory: configuration.stateDirectory,
+                                              host: nil, thisHost: host, storePath: configuration.store.path,
+                                              retention: configuration.retention, pendingMarks: marks)
+                let results = ForgetJob.delete(plan, stores: leases.map(\.store))
+                forgotten = ForgetSummary(forgotten: plan.forgotten.count, kept: plan.snapshots.count - plan.forgotten.count,
+                                          protected: plan.snapshots.filter { $0.reasons.contains { $0.rule == .protected } }.count,
+                                          failures: results.flatMap { result in result.failures.map { "\(result.name): \($0.message)" } })
             }
             withExtendedLifetime(backupLock) {}
         }
@@ -152,7 +187,7 @@ package enum PruneJob {
         let order = configuration.targets.map(\.name)
         let targets = reports.values.sorted { (order.firstIndex(of: $0.name) ?? .max, $0.name) < (order.firstIndex(of: $1.name) ?? .max, $1.name) }
         return Report(dryRun: options.dryRun, snapshots: snapshots, referencedPacks: references.packs.count,
-                      targets: targets, durationSeconds: Elapsed.seconds(since: clock))
+                      targets: targets, forget: forgotten, durationSeconds: Elapsed.seconds(since: clock))
     }
 
     /// The backups live on `store` now (names of `locks/run-*` not expired).

@@ -173,10 +173,14 @@ package enum RunJob {
             let pruneClock = ContinuousClock.now
             var pruneOptions = PruneJob.Options()
             pruneOptions.progress = options.progress
+            pruneOptions.forget = true
+            pruneOptions.lockWait = Self.backupLockWait
             do {
                 let prune = try PruneJob.run(configuration, secrets: secrets, options: pruneOptions, logger: logger)
                 report.prune = prune
+                let forgetFailed = !(prune.forget?.failures.isEmpty ?? true)
                 let status: Step.Status = switch prune.exitStatus {
+                case .success where forgetFailed: .degraded
                 case .success: .ok
                 case .degraded, .temporaryFailure: .degraded
                 default: .failed
@@ -186,8 +190,9 @@ package enum RunJob {
                     schedule.save(configuration.stateDirectory)
                 }
                 let busy = prune.targets.filter { !$0.ok }.map { "\($0.name): \($0.error ?? $0.lease)" }
+                let forgot = prune.forget.map { "forgot \($0.forgotten) records (\($0.kept) kept); " } ?? ""
                 steps.append(Step(step: "prune", status: status,
-                                  detail: "reclaimed \(ByteSize.format(prune.deletedBytes)) in \(prune.deletedPacks) packs"
+                                  detail: forgot + "reclaimed \(ByteSize.format(prune.deletedBytes)) in \(prune.deletedPacks) packs"
                                       + (busy.isEmpty ? "" : "; not pruned: " + busy.joined(separator: "; ")),
                                   durationSeconds: Elapsed.seconds(since: pruneClock),
                                   nextDue: Timestamps.format((status == .ok ? now : pruneDue.at).addingTimeInterval(TimeInterval(configuration.prune.every.seconds)))))

@@ -180,9 +180,12 @@ private struct ConfigReport {
         field("rto", c.objectives.rto.description)
         line("[retention]")
         field("keep_last", String(c.retention.keepLast))
+        field("keep_hourly", String(c.retention.keepHourly))
         field("keep_daily", String(c.retention.keepDaily))
         field("keep_weekly", String(c.retention.keepWeekly))
         field("keep_monthly", String(c.retention.keepMonthly))
+        field("keep_yearly", String(c.retention.keepYearly))
+        field("keep_within", c.retention.keepWithin?.description ?? "(none)")
         line("[drill]")
         field("every", c.drill.every.description)
         field("sample", String(c.drill.sample))
@@ -293,9 +296,12 @@ private struct ConfigReport {
             ("targets", .array(targets)),
             ("objectives", .object([("rpo", duration(c.objectives.rpo)), ("rto", duration(c.objectives.rto))])),
             ("retention", .object([("keep_last", .integer(c.retention.keepLast)),
+                                   ("keep_hourly", .integer(c.retention.keepHourly)),
                                    ("keep_daily", .integer(c.retention.keepDaily)),
                                    ("keep_weekly", .integer(c.retention.keepWeekly)),
-                                   ("keep_monthly", .integer(c.retention.keepMonthly))])),
+                                   ("keep_monthly", .integer(c.retention.keepMonthly)),
+                                   ("keep_yearly", .integer(c.retention.keepYearly)),
+                                   ("keep_within", c.retention.keepWithin.map(duration) ?? .null)])),
             ("drill", .object([("every", duration(c.drill.every)), ("sample", .integer(c.drill.sample)),
                                ("signing_key_file", .optional(c.drill.signingKeyFile)),
                                ("report_dir", .string(c.drill.reportDirectory))])),

@@ -43,9 +43,13 @@ struct Prune: ParsableCommand {
     @Flag(help: "Say what would be marked and deleted; change nothing (takes no lease).")
     var dryRun = false
 
+    @Flag(help: "First forget the records [retention] does not keep (as drctl forget), under the same leases.")
+    var forget = false
+
     func run() throws {
         var options = PruneJob.Options()
         options.dryRun = dryRun
+        options.forget = forget
         options.progress = global.progress
         let configuration = try global.loadConfiguration()
         global.detail("prune: " + configuration.targets.map(\.name).joined(separator: ", ")
@@ -54,6 +58,10 @@ struct Prune: ParsableCommand {
         if global.json {
             try Output.json(report)
         } else if !global.quiet {
+            if let forget = report.forget {
+                print("forgot \(forget.forgotten) snapshot records, kept \(forget.kept) (\(forget.protected) protected by a pending prune)")
+                for failure in forget.failures { print("    not forgotten: \(failure)") }
+            }
             for target in report.targets { Self.describe(target, dryRun: report.dryRun).forEach { print($0) } }
             print("\(report.snapshots) snapshots use \(report.referencedPacks) packs; "
                   + (report.dryRun ? "would reclaim " : "reclaimed ")

@@ -250,7 +250,16 @@ struct ConfigurationDecoderTests {
         let sample = try #require(failure(base + "[drill]\nsample = 0\n"))
         #expect(sample.message.contains("[drill]: sample: 0 is out of range: expected 1 to 100000"))
         let zero = try #require(failure(base + "[retention]\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n"))
-        #expect(zero.message.contains("prune would delete every snapshot"))
+        #expect(zero.message.contains("forget would delete every snapshot but the newest"))
+        // keep_within alone is a rule; so is keep_hourly or keep_yearly alone.
+        let within = try decode(base + "[retention]\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_within = \"14d\"\n")
+        #expect(within.retention == .init(keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepWithin: ConfigDuration(seconds: 14 * 86400)))
+        let calendar = try decode(base + "[retention]\nkeep_hourly = 24\nkeep_yearly = 3\n")
+        #expect(calendar.retention == .init(keepHourly: 24, keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 3))
+        let badWithin = try #require(failure(base + "[retention]\nkeep_within = 14\n"))
+        #expect(badWithin.message.contains("keep_within: expected a duration string like \"14d\""), "\(badWithin.message)")
+        let zeroWithin = try #require(failure(base + "[retention]\nkeep_within = \"0s\"\n"))
+        #expect(zeroWithin.message.contains("keep_within"), "\(zeroWithin.message)")
         let page = try #require(failure(base.replacingOccurrences("[store]\n", "[store]\nfallback_page_size = 1000\n")))
         #expect(page.message.contains("power of two"))
     }

@@ -200,6 +200,16 @@ struct GlobalOptionsTests {
                 #expect((report["targets"] as? [[String: Any]])?.count == 2)
                 #expect(result.stderr.contains("drctl: sync: every target"), "\(result.stderr)")
             }),
+            ("forget", CommandCase(parsing: []) { fixture, placement in
+                // A dry run: the commands after it still find every snapshot.
+                let result = try fixture.drctl(placement.arguments(["forget"], ["--dry-run"], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try jsonObject(result)
+                #expect(report["dryRun"] as? Bool == true)
+                let plan = try #require(report["plan"] as? [String: Any])
+                #expect((plan["snapshots"] as? [[String: Any]])?.isEmpty == false, "\(result.stdout)")
+                #expect(result.stderr.contains("drctl: forget: this host"), "\(result.stderr)")
+            }),
             ("targets", CommandCase(parsing: []) { fixture, placement in
                 let result = try fixture.drctl(placement.arguments(["targets"], [], globals: fixture.repositoryGlobals()))
                 #expect(result.status == 0, "\(result.stderr)")

@@ -102,10 +102,21 @@ struct RunTests {
         #expect(check.status == 0, "check after two runs: \(check.stdout)")
         #expect(report?.targets.count == 2)
 
-        // --force runs prune now.
+        // --force runs forget and prune now: the default retention keeps one record a day
+        // (keep_daily = 7: the newest of each day), so of today's three only the newest stays,
+        // and the data only the others used is reclaimed.
         let forced = try home.drctl(["run", "--force"])
         #expect(forced.status == 0, "\(forced.stderr)")
-        #expect(try Self.summary(forced).step("prune")?.status == "ok")
+        let three = try Self.summary(forced)
+        #expect(three.step("prune")?.status == "ok")
+        #expect(three.step("prune")?.detail?.hasPrefix("forgot 2 records (1 kept)") == true, "\(String(describing: three.step("prune")?.detail))")
+        #expect(three.targets.allSatisfy { $0.bytesReclaimed > 0 }, "\(three.targets)")
+        #expect(try home.snapshots().map(\.id) == [three.snapshot])
+        let (checked, _) = try home.check()
+        #expect(checked.status == 0, "check after retention and prune: \(checked.stdout)")
+        let restored = "\(home.root)/restored"
+        let (restore, restoreReport) = try home.restore(["--to", restored])
+        #expect(restore.status == 0 && restoreReport?.restored.count == mailboxes.count, "\(restore.stderr)")
     }
 
     @Test("two runs started at once: one runs, the other does nothing and exits 5")
