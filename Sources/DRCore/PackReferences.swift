@@ -30,12 +30,13 @@ final class PackReferences {
     /// Adds what the catalogue's snapshots use. Throws when a snapshot that opened cannot be
     /// walked whole from any target that holds it: what it uses is then unknown, and nothing
     /// may be deleted.
-    func add(_ catalogue: SnapshotCatalogue, progress: Bool = false) throws(CoreError) {
+    func add(_ catalogue: SnapshotCatalogue, progress: Bool = false, keepAlive: () -> Void = {}) throws(CoreError) {
         let pending = catalogue.items.filter { !walked.contains($0.id) }
         let shown = Progress(enabled: progress && StandardStreams.errorIsTerminal && pending.count > 1, verb: "walked",
                              total: pending.count, unit: "snapshots")
         defer { shown.finish() }
         for (index, item) in pending.enumerated() {
+            keepAlive()
             shown.update(done: index, bytes: 0, current: "snapshot \(item.id.prefix(12))", detail: "\(packs.count) packs in use")
             let holders = stores.filter { item.targets.contains($0.targetName) } + stores.filter { !item.targets.contains($0.targetName) }
             var lastError: RepositoryError?

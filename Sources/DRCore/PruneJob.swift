@@ -85,8 +85,9 @@ package enum PruneJob {
         package var failures: [String]
     }
 
-    /// How long a lease is taken for; the prune stops deleting once it is near its end.
-    static let leaseLifetime: TimeInterval = 6 * 3600
+    /// How long a lease lasts between renewals (`PruneLease.valid` renews it at half): a killed
+    /// prune of another host holds the targets no longer than this, plus the clock margin.
+    static let leaseLifetime: TimeInterval = 30 * 60
 
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                             options: Options, logger: Logger) throws(CoreError) -> Report {
@@ -161,7 +162,8 @@ package enum PruneJob {
         func refresh() throws(CoreError) {
             let catalogue = try SnapshotCatalogue.gather(repository, stores: repository.stores, keys: keys)
             snapshots = catalogue.items.count
-            try references.add(catalogue, progress: options.progress)
+            // A walk of a large repository may outlast a lease: each snapshot renews them.
+            try references.add(catalogue, progress: options.progress, keepAlive: { for lease in leases { _ = lease.valid } })
         }
         let grace = TimeInterval(configuration.prune.grace.seconds)
 

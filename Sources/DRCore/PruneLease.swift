@@ -22,16 +22,34 @@ import Foundation
 final class PruneLease {
     let store: any ObjectStore
     let name: String
-    let expires: Date
+    private(set) var expires: Date
+    private let record: LockRecord
+    private let lifetime: TimeInterval
 
-    private init(store: any ObjectStore, name: String, expires: Date) {
+    private init(store: any ObjectStore, name: String, record: LockRecord, lifetime: TimeInterval) {
         self.store = store
         self.name = name
-        self.expires = expires
+        self.record = record
+        self.lifetime = lifetime
+        self.expires = Timestamps.parse(record.expires) ?? Date()
     }
 
-    /// Whether work under the lease may go on (a margin for other hosts' clocks).
-    var valid: Bool { Date().addingTimeInterval(PruneRecords.clockSkewAllowance) < expires }
+    /// Whether work under the lease may go on (a margin for other hosts' clocks). The lease
+    /// is short (a killed prune's blocks other hosts for no longer than that) and renewed
+    /// here once half of it has passed: its record is rewritten with a later expiry (`locks/`
+    /// objects are the only ones drctl overwrites). A renewal that fails leaves the lease to
+    /// run out, and the work stops at the margin.
+    var valid: Bool {
+        let now = Date()
+        if expires.timeIntervalSince(now) < lifetime / 2 {
+            var renewed = record
+            renewed.expires = Timestamps.format(now.addingTimeInterval(lifetime))
+            if (try? store.put(name, renewed.encoded(), ifAbsent: false)) != nil {
+                expires = now.addingTimeInterval(lifetime)
+            }
+        }
+        return now.addingTimeInterval(PruneRecords.clockSkewAllowance) < expires
+    }
 
     /// - Parameter host: this host. The caller holds this host's prune lock, so a lease record
     ///   of this host is a killed prune's: it is removed, not waited for.
@@ -57,7 +75,7 @@ final class PruneLease {
                 throw CoreError(.pruneBusy, message: "target \(store.targetName): cannot take the prune lease: \(CoreError(error).message)")
             }
             if others.isEmpty {
-                return PruneLease(store: store, name: name, expires: started.addingTimeInterval(lifetime))
+                return PruneLease(store: store, name: name, record: record, lifetime: lifetime)
             }
             try? store.delete(name)
             if attempt >= 2 {

@@ -67,8 +67,14 @@ struct PruneConcurrencyTests {
                 + "\n[prune]\ngrace = \"0s\"\n\n[retention]\nkeep_last = 2\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n"
             let config = "\(home.root)/\(name).toml"
             try text.write(toFile: config, atomically: true, encoding: .utf8)
+            // Paths relative to the host's own store: the mailbox ids its snapshots hold.
             let mailboxes = try home.generate(cipher: "all", journal: "wal", count: 1, messages: 120,
-                                              seed: 70 + index, subfolder: "../store-\(name)")
+                                              seed: 70 + index, subfolder: "../store-\(name)").map { generated in
+                var mailbox = generated
+                mailbox.path = String(generated.path.dropFirst("../store-\(name)/".count))
+                return mailbox
+            }
+            try #require(mailboxes.count == 3 && mailboxes.allSatisfy { !$0.path.hasPrefix("..") })
             hosts.append(Host(name: name, store: store, config: config, mailboxes: mailboxes))
         }
         try #require(try home.home.drctl(["init", "--config", hosts[0].config]).status == 0)
