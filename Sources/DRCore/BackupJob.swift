@@ -442,7 +442,7 @@ struct BackupPlan {
         // waits for this run; one that marked before is seen here, and its packs not reused.
         let runRecord = BackupRunRecord(stores: repository.stores, host: host, storePath: configuration.store.path,
                                         lifetime: TimeInterval(configuration.prune.backupExpiry.seconds))
-        let condemned: Set<PackID>
+        let condemned: (packs: Set<PackID>, failures: [String: RepositoryError])
         do { condemned = PruneMarks.condemned(on: runRecord.holders, keys: try repository.derivedKeys()) } catch { throw CoreError(error) }
         // A target that missed runs gets their snapshots (and packs) first, so that this run's
         // previous snapshot is on every target and what those runs stored is not stored again.
@@ -452,8 +452,9 @@ struct BackupPlan {
         do { writer = try BackupWriter(repository: repository,
                                        cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
                                        compressionLevel: options.compressionLevel,
-                                       packSize: options.packBytes, condemned: condemned,
-                                       failedAtStart: runRecord.failures) } catch { throw CoreError(error) }
+                                       packSize: options.packBytes, condemned: condemned.packs,
+                                       failedAtStart: runRecord.failures.merging(condemned.failures) { first, _ in first })
+        } catch { throw CoreError(error) }
         let listing = try MailStore.list(root: configuration.store.path, include: configuration.store.include)
         var mailboxes = listing.mailboxes
         var skipped = listing.skipped

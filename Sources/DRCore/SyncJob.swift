@@ -304,7 +304,7 @@ final class Replication {
         // already, and copying them back would undo what the prune reclaims. A destination
         // that lacks one then has its manifests walked (step 4) like one a copy failed for.
         let packIDs = sources.reduce(into: Set<PackID>()) { $0.formUnion(listings[$1.targetName]?.packs.keys.map { $0 } ?? []) }
-        let condemned = PruneMarks.condemned(on: sources, keys: keys)
+        let condemned = PruneMarks.condemned(on: sources, keys: keys).packs
         var skipped: [String: Set<PackID>] = [:]
         var work: [PackCopy] = []
         for id in packIDs.sorted() {

@@ -181,15 +181,20 @@ package enum PruneMarks {
     }
 
     /// Packs a backup must neither reuse nor count as lost: those of every mark (pending or
-    /// swept) on any of `stores`. A store that cannot be listed is skipped (its own failure
-    /// surfaces when the backup lists its packs).
-    package static func condemned(on stores: [any ObjectStore], keys: RepositoryKeys) -> Set<PackID> {
+    /// swept) on any of `stores`. A store whose marks cannot be listed or read is returned in
+    /// `failures`: a backup must not write there (it could reuse a pack a prune is deleting).
+    /// A mark that does not open is no danger: no prune sweeps it.
+    package static func condemned(on stores: [any ObjectStore], keys: RepositoryKeys) -> (packs: Set<PackID>, failures: [String: RepositoryError]) {
         var packs = Set<PackID>()
+        var failures: [String: RepositoryError] = [:]
         for store in stores {
-            guard let loaded = try? load(from: store, keys: keys) else { continue }
-            for state in loaded.marks { packs.formUnion(state.candidates) }
+            do {
+                for state in try load(from: store, keys: keys).marks { packs.formUnion(state.candidates) }
+            } catch {
+                failures[store.targetName] = error
+            }
         }
-        return packs
+        return (packs, failures)
     }
 }
 
