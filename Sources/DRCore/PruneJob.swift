@@ -334,6 +334,11 @@ package enum PruneJob {
         let unused = present.keys.filter { !references.packs.contains($0) && !pending.contains($0) }.sorted()
         report.markedPacks = unused.count
         report.markedBytes = unused.reduce(0) { $0 + (present[$1] ?? 0) }
+        if dryRun && !unused.isEmpty {
+            report.waiting.append(grace == 0
+                ? "with grace 0 a prune would delete these \(unused.count) packs at once, unless a backup is running then"
+                : "a prune would mark these \(unused.count) packs and delete them once the grace period is over")
+        }
         guard !unused.isEmpty, !dryRun else { return }
         guard lease?.valid ?? false else {
             throw CoreError(.pruneLeaseLost, message: "target \(store.targetName): the prune lease is near its end; nothing new was marked; prune again")

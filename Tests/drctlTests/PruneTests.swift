@@ -214,3 +214,42 @@ struct PruneTests {
         try Self.expectIdentical(fixture, snapshot: kept, to: restored)
     }
 }
+
+extension PruneTests {
+    /// Another host's live lease on one target, as its prune writes it (`locks/prune-<32 hex>`,
+    /// JSON; docs/REPOSITORY.md, "Pruning"): that host is pruning the target now.
+    static func foreignLease(on folder: String, host: String) throws {
+        try FileManager.default.createDirectory(atPath: "\(folder)/locks", withIntermediateDirectories: true)
+        let now = Date()
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let record = #"{"expires":"\#(format.string(from: now.addingTimeInterval(1800)))","format":1,"host":"\#(host)","job":"prune","pid":4242,"started":"\#(format.string(from: now))","storePath":"/srv/mail"}"#
+        let name = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        try record.write(toFile: "\(folder)/locks/prune-\(name)", atomically: true, encoding: .utf8)
+    }
+
+    @Test("while another host prunes one target, prune and forget leave that target (named, exit 2) and do the other")
+    func leaseHeldElsewhere() throws {
+        let fixture = try BackupHome()
+        try Self.setGrace(fixture, "0s")
+        let (kept, restored) = try Self.forgottenSnapshot(fixture)
+        try Self.foreignLease(on: fixture.targetFolder("site-b"), host: "mx-elsewhere")
+        let (result, report) = try Self.prune(fixture)
+        #expect(result.status == 2, "prune with one target's lease held elsewhere: exit \(result.status): \(result.stderr)")
+        let targets = try #require(report).targets
+        #expect(targets.first { $0.name == "site-a" }?.deletedPacks ?? 0 > 0, "\(result.stdout)")
+        let busy = try #require(targets.first { $0.name == "site-b" })
+        #expect(!busy.ok && busy.lease == "busy" && busy.deletedPacks == 0)
+        #expect(busy.error?.contains("host mx-elsewhere") == true, "\(String(describing: busy.error))")
+
+        // Forget too stays off the held target.
+        try fixture.write(try #require(try fixture.generate(cipher: "none", journal: "wal", count: 1, messages: 20, seed: 61, subfolder: "more").first), transactions: 2, seed: 1)
+        _ = try fixture.backupOK(Self.smallPacks)
+        let before = try FileManager.default.contentsOfDirectory(atPath: "\(fixture.targetFolder("site-b"))/snapshots").count
+        let forget = try fixture.drctl(["forget", "--json"])
+        #expect(forget.status == 2, "forget with one target's lease held elsewhere: exit \(forget.status): \(forget.stderr)")
+        #expect(forget.stdout.contains("mx-elsewhere"), "\(forget.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(fixture.targetFolder("site-b"))/snapshots").count == before)
+        try Self.expectIdentical(fixture, snapshot: kept, to: restored)
+    }
+}
