@@ -59,7 +59,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import scale_store  # noqa: E402
-from bench import BenchError, cpu_busy_seconds, log, machine, run, write_private  # noqa: E402
+from bench import BenchError, cpu_busy_seconds, log, machine, run, tree_bytes, write_private  # noqa: E402
 
 MiB = 1024 * 1024
 KiB = 1024
@@ -146,17 +146,6 @@ def generate_store(ctx):
 
 # ---------------------------------------------------------------------------------------------
 # folders: what a run added, changed and removed
-
-
-def tree_bytes(path):
-    total = 0
-    for directory, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except FileNotFoundError:
-                pass
-    return total
 
 
 def scan(path):
@@ -1032,8 +1021,11 @@ def main(argv=None):
     if args.day_runs is None:
         args.day_runs = 10 if args.quick else RUNS_PER_DAY
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    args.tools = [t for t in args.tools if t == "drctl" or shutil.which(t)] + \
-        [f"{t} (not installed)" for t in args.tools if t != "drctl" and not shutil.which(t)]
+    for tool in [t for t in args.tools if t != "drctl" and not shutil.which(t)]:
+        # scripts/bench installs them (Debian's restic and borgbackup); run alone, say so.
+        log(f"{tool} is not installed: its column is left out (apt-get install "
+            f"{'borgbackup' if tool == 'borg' else tool})")
+        args.tools.remove(tool)
     if args.profile is None:
         args.profile = bool(shutil.which("perf"))
     drctl = args.drctl or next((p for p in (os.path.join(args.root, ".build", "release", "drctl"),
