@@ -649,12 +649,20 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import scale
         return scale.main([a for a in sys.argv[1:] if a != "--scale"])
+    if "--frequent" in sys.argv[1:]:
+        # The frequent timer's cost with nothing changed (issue 11): scripts/bench --frequent --help.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import frequent_timer
+        return frequent_timer.main([a for a in sys.argv[1:] if a != "--frequent"])
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", action="store_true",
                         help="run the scale benchmark instead (issue 9: restore one mailbox, restore/check "
                              "everything, incremental metadata, backup memory and cache, metadata overhead on "
                              "synthetic stores of up to 100,000 mailboxes); its options: scripts/bench --scale --help")
+    parser.add_argument("--frequent", action="store_true",
+                        help="run the frequent-timer benchmark instead (issue 11: drctl backup and drctl run with "
+                             "nothing changed on 10,000 mailboxes, beside restic and borg); scripts/bench --frequent --help")
     parser.add_argument("--quick", action="store_true", help="~50 MB smoke run (16 mailboxes x 600 messages)")
     parser.add_argument("--mailboxes", type=int, help="number of mailboxes (default 150; --quick 16)")
     parser.add_argument("--messages", type=int, help="messages per mailbox (default 1000; --quick 600)")
