@@ -141,6 +141,11 @@ struct TargetDamageTests {
         let home = try BackupHome()
         let mailboxes = try home.generate(cipher: "none", journal: "wal", count: 3, messages: 60)
         try home.initRepository()
+        // Older than the file system's timestamp granularity by the first backup, so that its
+        // entries prove the files unchanged later (git's racy-clean rule, BackupJob.settled):
+        // a mailbox written within 100 ms of its image is read again, rightly, and this test
+        // failed 4 runs in 6 here without the pause.
+        usleep(300_000)
         let first = try home.backupOK()
         let snapshot = try #require(first.snapshot)
         let forger = try ManifestForger(config: home.config)
