@@ -1,4 +1,3 @@
-
 /// What a restore drill found: the body of a drill report (issue 12). `drctl drill` makes it,
 /// `DrillEvidence` signs it into the report chain (as the payload's `drill` field), the HTML
 /// report renders it, and docs/AUDIT.md documents every field for independent verifiers.
