@@ -1,4 +1,4 @@
-import DRRepository
+@testable import DRRepository
 import Foundation
 import Testing
 
@@ -54,5 +54,27 @@ extension TimestampsTests {
         #expect(Timestamps.format(Date(timeIntervalSince1970: 1_795_834_800.9999)) == "2026-11-28T03:00:00.999Z")
         #expect(Timestamps.parse("2026-11-28T03:00:00.123456789Z").map(Timestamps.format) == "2026-11-28T03:00:00.123Z")
         #expect(Timestamps.format(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+    }
+
+    @Test("the fast reader of drctl's own form agrees with the general parser to the bit, and leaves impossible dates to it")
+    func fastPathAgrees() throws {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["2000-02-29T23:59:59.999Z", "1900-03-01T00:00:00.000Z", "2100-02-28T12:00:00.001Z",
+                     "2024-02-29T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z",
+                     "2399-12-31T23:59:59.500Z", "1600-01-01T00:00:00.000Z"]
+        for _ in 0..<5_000 {
+            let seconds = Double(Int64.random(in: -11_000_000_000...13_000_000_000, using: &generator))
+            texts.append(Timestamps.format(Date(timeIntervalSince1970: seconds + Double(Int.random(in: 0...999)) / 1000)))
+        }
+        for text in texts {
+            let fast = try #require(Timestamps.parseWritten(text), "\(text)")
+            let general = try #require(Timestamps.parseAny(text), "\(text)")
+            #expect(fast.timeIntervalSince1970.bitPattern == general.timeIntervalSince1970.bitPattern, "\(text): \(fast) ≠ \(general)")
+        }
+        for impossible in ["2026-02-30T00:00:00.000Z", "2025-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z",
+                           "2026-11-28T24:00:00.000Z", "2026-11-28T03:60:00.000Z", "2026-11-28T03:00:60.000Z",
+                           "2026-00-10T03:00:00.000Z", "2026-11-00T03:00:00.000Z", "2026-11-28T03:00:00.250+", "+026-11-28T03:00:00.250Z"] {
+            #expect(Timestamps.parseWritten(impossible) == nil, "\(impossible)")
+        }
     }
 }
