@@ -146,7 +146,7 @@ enum DrillCharts {
         let over = value > sample.objective
         let tip = "\(drill)\(current), \(when): \(chart.measure) \(DrillFormat.duration(value)), objective \(DrillFormat.duration(sample.objective)) — \(over ? "over the objective" : "within the objective"); drill verdict \(sample.verdict.rawValue)"
         let py = y(value)
-        let r = sample.isCurrent ? 7.0 : 4.5
+        let r = sample.isCurrent ? 7.0 : over ? 5.5 : 4.5
         let classes = "point \(over ? "over" : "within")\(sample.isCurrent ? " current" : "")"
         var mark: String
         if over {
@@ -156,7 +156,8 @@ enum DrillCharts {
             mark = #"<circle class="\#(classes)" cx="\#(n(x))" cy="\#(n(py))" r="\#(n(r))"><title>\#(HTMLText.escape(tip))</title></circle>"#
         }
         if sample.isCurrent {
-            mark += #"<text class="current-label" x="\#(n(x))" y="\#(n(py - r - 6))" text-anchor="middle">this drill</text>"#
+            // Up and to the left: the objective's label takes the right margin.
+            mark += #"<text class="current-label" x="\#(n(x - r - 3))" y="\#(n(py - r - 3))" text-anchor="end">this drill</text>"#
         }
         return mark
     }

@@ -165,7 +165,7 @@ package enum DrillHTML {
                 """
         }
         let rows = deviations.map { d in
-            "<tr class=\"deviation\"><td>\(d.target.map(e) ?? "—")</td><td class=\"path\">\(d.mailbox.map(e) ?? "—")</td><td class=\"path\">\(d.object.map { "<code>\(e($0))</code>" } ?? "—")</td><td>\(e(d.check))</td><td>\(badge(d.verdict))</td><td>\(e(d.cause))</td></tr>"
+            "<tr class=\"deviation\"><td>\(d.target.map(e) ?? "—")</td><td class=\"path\">\(d.mailbox.map(e) ?? "—")</td><td class=\"path\">\(d.object.map { "<code>\(e($0))</code>" } ?? "—")</td><td>\(e(d.check))</td><td>\(badge(d.verdict))</td><td class=\"text\">\(e(d.cause))</td></tr>"
         }.joined(separator: "\n")
         return """
             <section id="deviations">
@@ -252,7 +252,7 @@ package enum DrillHTML {
                     if index == 0 {
                         out += "<th scope=\"rowgroup\" rowspan=\"\(rows.count)\" class=\"path\">\(e(mailbox.path))<br/>\(badge(mailbox.verdict))<span class=\"meta\">\(mailboxFacts(mailbox))</span></th>"
                     }
-                    out += "<td>\(e(check.name))</td><td>\(badge(check.verdict))</td><td>\(check.detail.map(e) ?? "")</td></tr>\n"
+                    out += "<td>\(e(check.name))</td><td>\(badge(check.verdict))</td><td class=\"text\">\(check.detail.map(e) ?? "")</td></tr>\n"
                 }
                 out += "</tbody>\n"
             }
@@ -270,7 +270,7 @@ package enum DrillHTML {
         if let cipher = mailbox.cipher { facts.append(cipher) }
         if let journal = mailbox.journal { facts.append(journal) }
         if let snapshot = mailbox.snapshot { facts.append("snapshot \(snapshot)") }
-        return facts.map { "<br/>" + e($0) }.joined()
+        return facts.map(e).joined(separator: " · ")
     }
 
     // MARK: - Selection, controls

@@ -26,11 +26,12 @@ enum DrillHTMLStyle {
         .v-fail { color: var(--fail); background: #fdecea; }
         .v-unknown { color: var(--unknown); background: #fff4dc; }
         table { border-collapse: collapse; width: 100%; margin: 0.6em 0 1.2em; }
-        th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom: 1px solid var(--rule); overflow-wrap: anywhere; }
-        thead th { background: #f4f5f7; border-bottom: 2px solid var(--rule); }
+        th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom: 1px solid var(--rule); overflow-wrap: break-word; }
+        thead th { background: #f4f5f7; border-bottom: 2px solid var(--rule); white-space: nowrap; }
         table.figures th { width: 11em; }
         td.num { text-align: right; white-space: nowrap; }
-        .path { max-width: 28em; }
+        .path { overflow-wrap: anywhere; min-width: 14em; max-width: 28em; }
+        .text { overflow-wrap: anywhere; min-width: 12em; }
         tbody.mailbox th { width: 30%; font-weight: 600; }
         tbody.mailbox + tbody.mailbox { border-top: 2px solid var(--rule); }
         .meta { display: block; font-weight: normal; color: var(--muted); font-size: 0.85em; }
