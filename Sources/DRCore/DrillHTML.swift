@@ -250,7 +250,7 @@ package enum DrillHTML {
                 for (index, check) in rows.enumerated() {
                     out += "<tr class=\"check\">"
                     if index == 0 {
-                        out += "<th scope=\"rowgroup\" rowspan=\"\(rows.count)\" class=\"path\">\(e(mailbox.path))<br/>\(badge(mailbox.verdict))<span class=\"meta\">\(mailboxFacts(mailbox))</span></th>"
+                        out += "<th scope=\"rowgroup\" rowspan=\"\(rows.count)\" class=\"path\"><span class=\"name\">\(e(mailbox.path))</span>\(badge(mailbox.verdict))<span class=\"meta\">\(mailboxFacts(mailbox))</span></th>"
                     }
                     out += "<td>\(e(check.name))</td><td>\(badge(check.verdict))</td><td class=\"text\">\(check.detail.map(e) ?? "")</td></tr>\n"
                 }

@@ -32,6 +32,8 @@ enum DrillHTMLStyle {
         td.num { text-align: right; white-space: nowrap; }
         .path { overflow-wrap: anywhere; min-width: 14em; max-width: 28em; }
         .text { overflow-wrap: anywhere; min-width: 12em; }
+        /* A name of thousands of characters (hostile or absurd) scrolls in its cell on screen rather than push the table away; it is printed whole. */
+        .name { display: block; max-height: 9em; overflow-y: auto; }
         tbody.mailbox th { width: 30%; font-weight: 600; }
         tbody.mailbox + tbody.mailbox { border-top: 2px solid var(--rule); }
         .meta { display: block; font-weight: normal; color: var(--muted); font-size: 0.85em; }
@@ -56,6 +58,6 @@ enum DrillHTMLStyle {
         svg.chart .missing { fill: var(--unknown); font-weight: 700; font-size: 13px; }
         .key-line, .key-within { color: var(--measure); font-weight: 700; }
         .key-over, .key-objective { color: var(--fail); font-weight: 700; }
-        @media print { body { padding: 0; max-width: none; } figure, tr { break-inside: avoid; } .verdict { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
+        @media print { body { padding: 0; max-width: none; } .name { max-height: none; overflow: visible; } figure, tr { break-inside: avoid; } .verdict { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
         """
 }

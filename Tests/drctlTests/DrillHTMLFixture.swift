@@ -103,13 +103,18 @@ struct DrillHTMLFixture {
                               verdict: rpo[day] > (day < 4 ? 7_200 : 3_600) ? .fail : .pass)
         }
 
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(results).write(to: URL(fileURLWithPath: resultsPath))
-        try encoder.encode(history).write(to: URL(fileURLWithPath: historyPath))
+        try write(results)
+        try JSONEncoder().encode(history).write(to: URL(fileURLWithPath: historyPath))
         // Bytes standing for the signed envelope: the page shows their SHA-256.
         try Data(#"{"payload":"e30=","payloadType":"application/vnd.drctl.drill+json","signatures":[]}"#.utf8)
             .write(to: URL(fileURLWithPath: envelopePath))
+    }
+
+    /// Replaces the results file (a variant of the drill).
+    func write(_ results: DrillResults) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(results).write(to: URL(fileURLWithPath: resultsPath))
     }
 
     /// `drctl debug render-drill` with every input.

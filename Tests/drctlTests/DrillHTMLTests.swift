@@ -186,6 +186,36 @@ struct DrillHTMLTests {
         #expect(png.count > 50_000, "the screenshot is \(png.count) bytes: a blank page?")
     }
 
+    @Test("a target that could not be drilled: unknown, never a pass, and the page says why")
+    func unreachableTarget() throws {
+        let fixture = try DrillHTMLFixture()
+        var results = fixture.results
+        let cause = "site-b: connection refused by s3.example.internal:9000 on every retry"
+        results.targets = [results.targets[0],
+                           .init(name: "site-b", verdict: .unknown, error: cause, mailboxes: [], throughputBytesPerSecond: nil,
+                                 projectedFullRestoreSeconds: nil, projectionAssumptions: [])]
+        results.deviations = [.init(target: "site-b", mailbox: nil, object: nil, check: "reachable", verdict: .unknown, cause: cause)]
+        results.rto.projectedFullStoreSeconds = nil
+        results.rto.verdict = .unknown
+        results.verdict = .combined(results.targets.map(\.verdict))
+        #expect(results.verdict == .unknown)
+        try fixture.write(results)
+        let result = try fixture.render()
+        try #require(result.status == 0, "\(result.stderr)")
+        let document = try XMLDocument(data: Data(contentsOf: URL(fileURLWithPath: fixture.htmlPath)), options: [])
+
+        #expect(try strings(document, "//h1[@id='verdict-word']") == ["? UNKNOWN"])
+        let banner = try strings(document, "//header[@id='verdict']").first ?? ""
+        #expect(banner.contains("Not a pass"), "\(banner)")
+        #expect(banner.contains("target site-b: ? unknown (not drilled: \(cause))"), "\(banner)")
+        #expect(try strings(document, "//table[@data-target='site-b']/tbody/tr/td") == ["No mailbox restored: \(cause)"])
+        // Throughput and projection of site-b: not measured (th is the name, then verdict, mailboxes, throughput, projection).
+        #expect(try strings(document, "//table[\(hasClass("targets"))]/tbody/tr[2]/td[position() = 3 or position() = 4]") == ["not measured", "not measured"])
+        // This drill's RTO is not plotted as a value: a "?" in its place.
+        let missing = try strings(document, "//svg[@id='chart-rto']//text[\(hasClass("missing"))]/title")
+        #expect(missing.contains { $0.hasPrefix("Drill #13 (this report)") && $0.contains("not measured") }, "\(missing)")
+    }
+
     @Test("results that are missing or of the wrong shape are named, with the field")
     func badInput() throws {
         let fixture = try DrillHTMLFixture()
