@@ -17,6 +17,8 @@ enum DrillCharts {
         var time: String
         var date: Date
         var value: Double?
+        /// A second measure of the same quantity (the canary's age beside the achieved RPO).
+        var secondary: Double?
         var objective: Double
         var verdict: DrillResults.Verdict
         var isCurrent: Bool
@@ -31,6 +33,8 @@ enum DrillCharts {
         var measure: String
         /// "RPO objective".
         var objectiveName: String
+        /// "canary age": the second measure's name, when the chart has one.
+        var secondaryMeasure: String? = nil
         var samples: [Sample]
     }
 
@@ -45,13 +49,14 @@ enum DrillCharts {
     /// Samples of the history and the current drill, oldest first; points with an unreadable
     /// time are left out (and counted by the caller's note).
     static func samples(history: [DrillHistoryPoint], current: DrillHistoryPoint,
-                        value: (DrillHistoryPoint) -> Double?, objective: (DrillHistoryPoint) -> Int64) -> [Sample] {
+                        value: (DrillHistoryPoint) -> Double?, secondary: (DrillHistoryPoint) -> Double? = { _ in nil },
+                        objective: (DrillHistoryPoint) -> Int64) -> [Sample] {
         // The current drill once, even when the caller's history already ends with it.
         let past = history.filter { $0.time != current.time }
         let all = past.map { ($0, false) } + [(current, true)]
         return all.compactMap { point, isCurrent in
             guard let date = Timestamps.parse(point.time) else { return nil }
-            return Sample(sequence: point.sequence, time: point.time, date: date, value: value(point),
+            return Sample(sequence: point.sequence, time: point.time, date: date, value: value(point), secondary: secondary(point),
                           objective: Double(objective(point)), verdict: point.verdict, isCurrent: isCurrent)
         }.sorted { $0.date < $1.date }
     }
@@ -60,7 +65,7 @@ enum DrillCharts {
         let titleID = chart.id + "-title"
         var out = #"<svg class="chart" id="\#(chart.id)" viewBox="0 0 \#(n(width)) \#(n(height))" width="\#(n(width))" height="\#(n(height))" role="img" aria-labelledby="\#(titleID)">"#
         out += "<title id=\"\(titleID)\">\(HTMLText.escape(chart.title)) over \(chart.samples.count) drill(s), against the objective</title>"
-        let values = chart.samples.compactMap(\.value).filter { $0.isFinite && $0 >= 0 }
+        let values = (chart.samples.compactMap(\.value) + chart.samples.compactMap(\.secondary)).filter { $0.isFinite && $0 >= 0 }
         let largest = max(values.max() ?? 0, chart.samples.map(\.objective).max() ?? 0, 1)
         let unit = Unit.fitting(largest)
         let (step, top) = steps(upTo: largest / unit.seconds * 1.12)
@@ -101,6 +106,11 @@ enum DrillCharts {
             }
         }
 
+        // This drill named under the axis, where no data can be.
+        if let current = chart.samples.last(where: \.isCurrent) {
+            out += #"<text class="current-label" x="\#(n(x(current.date)))" y="\#(n(bottom + 31))" text-anchor="middle">this drill</text>"#
+        }
+
         guard !chart.samples.isEmpty else {
             return out + #"<text class="note" x="\#(n((left + right) / 2))" y="\#(n((Self.top + bottom) / 2))" text-anchor="middle">no drill to plot</text></svg>"#
         }
@@ -128,6 +138,9 @@ enum DrillCharts {
             out += #"<polyline class="measure" points="\#(segment.map { "\(n($0.0)),\(n($0.1))" }.joined(separator: " "))"/>"#
         }
 
+        if let secondaryMeasure = chart.secondaryMeasure {
+            out += secondarySeries(chart.samples, measure: secondaryMeasure, x: x, y: y)
+        }
         for sample in chart.samples {
             out += point(sample, chart: chart, x: x(sample.date), y: y)
         }
@@ -155,11 +168,25 @@ enum DrillCharts {
         } else {
             mark = #"<circle class="\#(classes)" cx="\#(n(x))" cy="\#(n(py))" r="\#(n(r))"><title>\#(HTMLText.escape(tip))</title></circle>"#
         }
-        if sample.isCurrent {
-            // Up and to the left: the objective's label takes the right margin.
-            mark += #"<text class="current-label" x="\#(n(x - r - 3))" y="\#(n(py - r - 3))" text-anchor="end">this drill</text>"#
-        }
         return mark
+    }
+
+    /// The second measure: a dotted line through hollow squares, each with its tooltip.
+    private static func secondarySeries(_ samples: [Sample], measure: String, x: (Date) -> Double, y: (Double) -> Double) -> String {
+        let measured = samples.filter { ($0.secondary ?? -1) >= 0 && $0.secondary?.isFinite == true }
+        var out = ""
+        if measured.count > 1 {
+            out += #"<polyline class="secondary-line" points="\#(measured.map { "\(n(x($0.date))),\(n(y($0.secondary ?? 0)))" }.joined(separator: " "))"/>"#
+        }
+        for sample in measured {
+            let value = sample.secondary ?? 0
+            let over = value > sample.objective
+            let drill = sample.sequence.map { "Drill #\($0)" } ?? "Drill"
+            let tip = "\(drill)\(sample.isCurrent ? " (this report)" : ""), \(DrillFormat.time(sample.time)): \(measure) \(DrillFormat.duration(value)), objective \(DrillFormat.duration(sample.objective)) — \(over ? "over the objective" : "within the objective")"
+            let px = x(sample.date), py = y(value)
+            out += #"<rect class="secondary \#(over ? "over" : "within")" x="\#(n(px - 3.5))" y="\#(n(py - 3.5))" width="7" height="7"><title>\#(HTMLText.escape(tip))</title></rect>"#
+        }
+        return out
     }
 
     /// The unit of the y axis.

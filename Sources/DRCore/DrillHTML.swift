@@ -184,9 +184,12 @@ package enum DrillHTML {
     // MARK: - Charts
 
     private static func charts(history: [DrillHistoryPoint], current: DrillHistoryPoint) -> String {
+        let rpoSamples = DrillCharts.samples(history: history, current: current, value: \.rpoWorstSeconds,
+                                             secondary: \.canaryAgeSeconds, objective: \.rpoObjectiveSeconds)
+        let hasCanary = rpoSamples.contains { $0.secondary != nil }
         let rpo = DrillCharts.Chart(
             id: "chart-rpo", title: "Achieved RPO", measure: "achieved RPO (worst mailbox)", objectiveName: "RPO objective",
-            samples: DrillCharts.samples(history: history, current: current, value: \.rpoWorstSeconds, objective: \.rpoObjectiveSeconds))
+            secondaryMeasure: hasCanary ? "canary age (newest canary write in the restored copy)" : nil, samples: rpoSamples)
         let rto = DrillCharts.Chart(
             id: "chart-rto", title: "Projected RTO", measure: "projected full-store RTO (slowest target)", objectiveName: "RTO objective",
             samples: DrillCharts.samples(history: history, current: current, value: \.rtoProjectedSeconds, objective: \.rtoObjectiveSeconds))
@@ -198,7 +201,7 @@ package enum DrillHTML {
             <h2>Over the last \(rpo.samples.count) drill(s)</h2>
             \(note)<figure>
             \(DrillCharts.svg(rpo))
-            <figcaption>Achieved RPO: drill start minus the recovery point of the worst drilled mailbox. \(legend)</figcaption>
+            <figcaption>Achieved RPO: drill start minus the recovery point of the worst drilled mailbox\(hasCanary ? "; the canary's age, read from its restored copy, proves the recovery point from the data itself" : ""). \(legend)\(hasCanary ? #" · <span class="key-secondary">□</span> canary age"# : "")</figcaption>
             </figure>
             <figure>
             \(DrillCharts.svg(rto))
@@ -279,7 +282,7 @@ package enum DrillHTML {
         let strata = selection.strata.map {
             "<tr><td>\(e($0.cipher))</td><td>\(e($0.journal))</td><td>\(e($0.size))</td><td class=\"num\">\($0.population)</td><td class=\"num\">\($0.chosen)</td></tr>"
         }.joined(separator: "\n")
-        let how = selection.mode == "all" ? "every mailbox" : "a sample of \(selection.sample)"
+        let how = selection.mode == "all" ? "Every mailbox" : "A sample of \(selection.sample)"
         return """
             <section id="selection">
             <h2>Selection</h2>

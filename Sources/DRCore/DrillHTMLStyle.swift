@@ -55,6 +55,10 @@ enum DrillHTMLStyle {
         svg.chart .point.over { fill: var(--fail); stroke: #fff; stroke-width: 1.5; }
         svg.chart .point.current { stroke: var(--ink); stroke-width: 2; }
         svg.chart .current-label { font-weight: 600; }
+        svg.chart .secondary-line { fill: none; stroke: #5b3e96; stroke-width: 1.5; stroke-dasharray: 2 3; }
+        svg.chart .secondary { fill: #fff; stroke: #5b3e96; stroke-width: 1.8; }
+        svg.chart .secondary.over { stroke: var(--fail); }
+        .key-secondary { color: #5b3e96; font-weight: 700; }
         svg.chart .missing { fill: var(--unknown); font-weight: 700; font-size: 13px; }
         .key-line, .key-within { color: var(--measure); font-weight: 700; }
         .key-over, .key-objective { color: var(--fail); font-weight: 700; }

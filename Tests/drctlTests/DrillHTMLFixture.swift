@@ -99,6 +99,7 @@ struct DrillHTMLFixture {
             DrillHistoryPoint(sequence: day + 1,
                               time: Timestamps.format(Date(timeIntervalSince1970: firstDrill + Double(day) * 86_400)),
                               rpoWorstSeconds: rpo[day], rpoObjectiveSeconds: day < 4 ? 7_200 : 3_600,
+                              canaryAgeSeconds: (rpo[day] * 0.6).rounded(),
                               rtoProjectedSeconds: rto[day], rtoObjectiveSeconds: 14_400,
                               verdict: rpo[day] > (day < 4 ? 7_200 : 3_600) ? .fail : .pass)
         }

@@ -96,11 +96,16 @@ struct DrillHTMLTests {
         let rpo = try #require(charts.first)
         #expect(try rpo.nodes(forXPath: ".//text[\(hasClass("objective-label"))]").first?.stringValue == "objective 1 h")
         // Over the objective: the drill of 2026-12-01 (4100 s against 1 h) and this one is within.
-        let over = try rpo.nodes(forXPath: ".//*[\(hasClass("over"))]/title").map { $0.stringValue ?? "" }
+        let over = try rpo.nodes(forXPath: ".//*[\(hasClass("point")) and \(hasClass("over"))]/title").map { $0.stringValue ?? "" }
         #expect(over.count == 2, "\(over)")
         #expect(over.contains { $0.hasPrefix("Drill #7, 2026-12-01 03:00:00 UTC: achieved RPO (worst mailbox) 1 h 8 min, objective 1 h") }, "\(over)")
         let current = try rpo.nodes(forXPath: ".//*[\(hasClass("current"))]/title").first?.stringValue ?? ""
         #expect(current.hasPrefix("Drill #13 (this report), 2026-12-07 03:00:00 UTC: achieved RPO (worst mailbox) 50 min"), "\(current)")
+        // The canary's age beside it: a titled square per drill, this one's read from its restored copy.
+        let canary = try rpo.nodes(forXPath: ".//*[\(hasClass("secondary"))]/title").map { $0.stringValue ?? "" }
+        #expect(canary.count == 13, "\(canary)")
+        #expect(canary.last == "Drill #13 (this report), 2026-12-07 03:00:00 UTC: canary age (newest canary write in the restored copy) 5 min, objective 1 h — within the objective", "\(canary)")
+        #expect(try nodes(document, "//svg[@id='chart-rto']//*[\(hasClass("secondary"))]").isEmpty)
         let missing = try nodes(document, "//svg[@id='chart-rto']//text[\(hasClass("missing"))]/title").map { $0.stringValue ?? "" }
         #expect(missing.count == 1 && missing[0].hasPrefix("Drill #4, 2026-11-28"), "\(missing)")
 
