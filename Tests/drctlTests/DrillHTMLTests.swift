@@ -38,6 +38,11 @@ struct DrillHTMLTests {
         let (fixture, document, text) = try rendered()
         let results = fixture.results
 
+        // Well-formed XML by a strict parser (Foundation's recovers from errors): an auditor's tools can read it.
+        let python = try #require(Python.interpreter, "python3 is needed (scripts/setup)")
+        let strict = try BinaryRunner.run(python, ["-c", "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])", fixture.htmlPath])
+        #expect(strict.status == 0, "not well-formed XML: \(strict.stderr)")
+
         // Self-contained: a strict CSP and nothing that loads or runs.
         let csp = try strings(document, "/html/head/meta[@http-equiv='Content-Security-Policy']/@content")
         #expect(csp.first?.contains("default-src 'none'") == true, "\(csp)")
