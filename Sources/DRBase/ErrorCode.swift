@@ -203,6 +203,9 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case statusNoSnapshot = "status.no-snapshot"
     case statusDrillReport = "status.drill-report"
 
+    case drillResultsMissing = "drill.results-missing"
+    case drillResultsInvalid = "drill.results-invalid"
+
     /// The exit status and the documented meaning, side by side so that each code's whole
     /// definition is one line.
     package var definition: (exitStatus: ExitStatus, meaning: String) {
@@ -382,6 +385,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .statusRpoExceeded: (.objectiveMissed, "status: the newest restorable point of a mailbox is older than [objectives] rpo (the message names the worst mailbox and its age; run drctl backup and read journalctl -u drctl.service)")
         case .statusNoSnapshot: (.objectiveMissed, "status: this host's store has no snapshot yet, or a mailbox has never been backed up (run drctl backup)")
         case .statusDrillReport: (.dataError, "status: the last drill's summary (latest.json in [drill] report_dir) is not a JSON object with time and verdict")
+        case .drillResultsMissing: (.noInput, "a drill's results or history file, named to render the HTML report, does not exist")
+        case .drillResultsInvalid: (.dataError, "a drill's results or history file is not the JSON drctl writes (the message names the file and the field)")
         }
     }
 

@@ -306,6 +306,14 @@ struct GlobalOptionsTests {
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(try jsonObject(result)["dumpable"] is Bool)
             }),
+            ("debug render-drill", CommandCase(parsing: ["--results", "\(fixture.root)/none.json", "--html", "\(fixture.root)/never.html"]) { fixture, placement in
+                let drill = try DrillHTMLFixture()
+                let result = try fixture.drctl(placement.arguments(["debug", "render-drill"], ["--results", drill.resultsPath, "--html", drill.htmlPath],
+                                                                   globals: fixture.ignoredGlobals))
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(try jsonObject(result)["html"] as? String == drill.htmlPath)
+                #expect(FileManager.default.contents(atPath: drill.htmlPath)?.isEmpty == false)
+            }),
             ("debug error-codes", CommandCase(parsing: []) { fixture, placement in
                 let result = try fixture.drctl(placement.arguments(["debug", "error-codes"], [], globals: fixture.ignoredGlobals))
                 #expect(result.status == 0, "\(result.stderr)")
