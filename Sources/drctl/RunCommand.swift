@@ -50,7 +50,7 @@ struct Run: ParsableCommand {
         options.progress = global.progress
         options.force = force
         let configuration = try global.loadConfiguration()
-        global.detail("run: backup, then prune when due (every \(configuration.prune.every)), on "
+        global.detail("run: backup, then prune when due (every \(configuration.prune.every)), then a drill when due (every \(configuration.drill.every)), on "
                       + configuration.targets.map(\.name).joined(separator: ", ") + (force ? "; every step forced" : ""))
         let report = try RunJob.run(configuration, secrets: global.secrets, options: options, logger: global.logger)
         if global.json {
