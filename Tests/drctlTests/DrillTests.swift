@@ -188,6 +188,14 @@ struct DrillTests {
         let header = try Files.read(home.store + "/drctl-canary.sqlite").prefix(20)
         #expect(Array(header.prefix(15)) == Array("SQLite format 3".utf8))
         #expect(header[18] == 2 && header[19] == 2, "the canary is in WAL mode")
+        // Rows beyond the newest 1000 go at the next write.
+        let python = try Python.require()
+        let filled = try home.backup.home.run(python, ["-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.executemany('INSERT INTO canary(time) VALUES (?)', [('2026-01-01T00:00:00.000Z',)] * 1200); db.commit()",
+                                                       home.store + "/drctl-canary.sqlite"])
+        try #require(filled.status == 0, "\(filled.stderr)")
+        let trimmed = try home.drctl(["canary", "--json"])
+        let rows = (try JSONSerialization.jsonObject(with: Data(trimmed.stdout.utf8)) as? [String: Any])?["rows"] as? Int
+        #expect(trimmed.status == 0 && rows == 1000, "\(trimmed.stdout) \(trimmed.stderr)")
         let check = try home.drctl(["config", "check"])
         #expect(check.stdout.contains("[drill] canary drctl-canary.sqlite does not match [store] include"), "\(check.stdout)")
     }
