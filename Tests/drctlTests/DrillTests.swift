@@ -111,6 +111,48 @@ struct DrillTests {
         #expect(second.coverage.last30Days == Double(Set(first.selection.mailboxes + second.selection.mailboxes).count) / 8)
     }
 
+    @Test("[drill] verify_command runs for the mailboxes verify_mailboxes matches, with the restored path: exit 0 passes, another status fails with its first lines recorded")
+    func verifyCommandHook() throws {
+        let hook = #"echo "checked ${0##*/}"; echo second; echo third; echo fourth; echo fifth; echo sixth; case "$0" in */bob.db) exit 4;; esac"#
+        let config = "[drill]\nverify_command = [\"/bin/sh\", \"-c\", \(String(reflecting: hook))]\nverify_mailboxes = [\"users/*.db\"]"
+        let home = try MonitoringHome(mailboxes: ["users/alice.db", "users/bob.db", "other/carol.db"], extraConfig: config)
+        _ = try home.backup.backupOK()
+        let (result, results) = try Self.drill(home.backup, ["--all", "--target", "site-a"])
+        #expect(result.status == 3, "drill exit \(result.status): \(result.stderr)")
+        let mailboxes = try #require(results.targets.first?.mailboxes)
+        let hooks = Dictionary(uniqueKeysWithValues: mailboxes.map { ($0.path, $0.checks.first { $0.name == "verify-command" }) })
+        #expect(hooks["users/alice.db"]??.verdict == .pass)
+        #expect(hooks["users/alice.db"]??.detail == "exit status 0: checked alice.db | second | third | fourth | fifth", "only the first 5 lines")
+        #expect(hooks["users/bob.db"]??.verdict == .fail)
+        #expect(hooks["users/bob.db"]??.detail?.hasPrefix("exit status 4: checked bob.db") == true)
+        #expect(hooks["other/carol.db"] == .some(nil), "verify_mailboxes does not match other/carol.db")
+        #expect(results.deviations.contains { $0.mailbox == "users/bob.db" && $0.check == "verify-command" && $0.target == "site-a" })
+    }
+
+    @Test("--point random-within:1h: a seeded moment within the hour before the drill; each mailbox restored as of it; the same seed gives the same offset")
+    func randomPointWithinWindow() throws {
+        let home = try MonitoringHome()
+        _ = try home.backup.backupOK()
+        try home.backdate(by: 7200)
+        try home.writeMailbox("users/alice.db", seed: 1)
+        _ = try home.backup.backupOK()
+        var offsets: [Double] = []
+        for _ in 0..<2 {
+            let (result, results) = try Self.drill(home.backup, ["--all", "--seed", "99", "--point", "random-within:1h"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(results.point.mode == "random-within" && results.point.window == "1h")
+            let started = try #require(Timestamps.parse(results.started))
+            let point = try #require(Timestamps.parse(results.point.time))
+            #expect(point <= started && point >= started.addingTimeInterval(-3600))
+            offsets.append(started.timeIntervalSince(point))
+            for mailbox in results.targets.flatMap(\.mailboxes) {
+                let at = try #require(mailbox.consistentAt.flatMap(Timestamps.parse))
+                #expect(at <= point, "\(mailbox.path) restored as of \(at), after the point \(point)")
+            }
+        }
+        #expect(abs(offsets[0] - offsets[1]) < 0.002, "the same seed drew \(offsets)")
+    }
+
     @Test("a pack removed from one target: that target fails with a deviation naming the mailbox and the object, the other passes, the overall verdict names the failed target (exit 3)")
     func packRemovedFromOneTarget() throws {
         let home = try BackupHome()
