@@ -284,6 +284,9 @@ package enum RunJob {
         } else if let step = report.steps.first(where: { $0.step == "prune" }), step.status == .failed || step.status == .degraded {
             outcomes.append(StepOutcome(step: "prune", ok: false, finished: finished, durationSeconds: step.durationSeconds))
         }
+        if let step = report.steps.first(where: { $0.step == "drill" }), [.ok, .degraded, .failed].contains(step.status) {
+            outcomes.append(StepOutcome(step: "drill", ok: step.status == .ok, finished: finished, durationSeconds: step.durationSeconds))
+        }
         return outcomes
     }
 

@@ -242,6 +242,26 @@ struct DrillTests {
         #expect(check.stdout.contains("[drill] canary drctl-canary.sqlite does not match [store] include"), "\(check.stdout)")
     }
 
+    @Test("[drill] keys are checked: verify_command by absolute path, canary inside the store; config check shows them")
+    func drillConfiguration() throws {
+        let home = try MonitoringHome()
+        try home.backup.replaceConfig { $0 + "\n[drill]\nverify_command = [\"check-mailbox\"]\ncanary = \"../outside.db\"\n" }
+        let bad = try home.drctl(["config", "check"])
+        #expect(bad.status == 78, "\(bad.stderr)")
+        #expect(bad.stderr.contains("verify_command") && bad.stderr.contains("absolute path"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("canary") && bad.stderr.contains("inside it"), "\(bad.stderr)")
+        try home.backup.replaceConfig {
+            $0.replacingOccurrences(of: "[\"check-mailbox\"]", with: "[\"/usr/local/bin/check-mailbox\", \"-q\"]")
+                .replacingOccurrences(of: "../outside.db", with: "canary/drctl.db")
+        }
+        let good = try home.drctl(["config", "check", "--json"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let drill = (try JSONSerialization.jsonObject(with: Data(good.stdout.utf8)) as? [String: Any])?["drill"] as? [String: Any]
+        #expect(drill?["verify_command"] as? [String] == ["/usr/local/bin/check-mailbox", "-q"], "\(good.stdout)")
+        #expect(drill?["verify_mailboxes"] as? [String] == ["**"])
+        #expect(drill?["canary"] as? String == "canary/drctl.db")
+    }
+
     @Test("two real S3 targets (SeaweedFS and radosgw): a drill passes; with one endpoint on a wrong port, that target's checks are unknown and the drill does not pass")
     func twoS3Targets() throws {
         let (seaweed, radosgw) = (try S3TestServer.named("seaweedfs"), try S3TestServer.named("radosgw"))
