@@ -262,6 +262,25 @@ struct DrillTests {
         #expect(drill?["canary"] as? String == "canary/drctl.db")
     }
 
+    @Test("drctl run drills when [drill] every has passed: the first run drills [drill] sample mailboxes, the next is not due")
+    func runDrillsWhenDue() throws {
+        let home = try MonitoringHome(mailboxes: (1...5).map { "users/user\($0).db" }, extraConfig: "[drill]\nsample = 2")
+        let first = try home.drctl(["run", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        let steps = try #require(report["steps"] as? [[String: Any]])
+        #expect(steps.map { $0["step"] as? String } == ["backup", "prune", "drill"], "\(steps)")
+        #expect(steps.last?["status"] as? String == "ok", "\(steps)")
+        let drill = try #require(report["drill"] as? [String: Any])
+        #expect(drill["verdict"] as? String == "pass")
+        #expect(((drill["selection"] as? [String: Any])?["mailboxes"] as? [String])?.count == 2, "\(drill)")
+        let second = try home.drctl(["run", "--json"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let again = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+        #expect((again["steps"] as? [[String: Any]])?.last?["status"] as? String == "not-due", "\(second.stdout)")
+        #expect(again["drill"] == nil)
+    }
+
     @Test("two real S3 targets (SeaweedFS and radosgw): a drill passes; with one endpoint on a wrong port, that target's checks are unknown and the drill does not pass")
     func twoS3Targets() throws {
         let (seaweed, radosgw) = (try S3TestServer.named("seaweedfs"), try S3TestServer.named("radosgw"))
