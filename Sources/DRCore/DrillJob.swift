@@ -70,6 +70,9 @@ package enum DrillJob {
         let catalogue: SnapshotCatalogue
         if stores.isEmpty {
             let causes = repository.unavailable.map { "\($0.target): \($0.error.message)" }.joined(separator: "; ")
+            // Still a drill that happened, for drctl status: unknown, never silently nothing.
+            try? DrillStatus.record(.init(time: Timestamps.format(Date()), verdict: .unknown),
+                                    reportDirectory: configuration.drill.reportDirectory)
             throw CoreError(.drillUnknown, message: "no target could be opened for the drill (\(causes)); nothing was drilled")
         }
         catalogue = try SnapshotCatalogue.gather(repository, stores: stores, keys: keys)
@@ -136,7 +139,8 @@ package enum DrillJob {
         var results = DrillMeasures.assemble(
             scenario: options.scenario, started: started, finished: finished, point: pointRecord, pointTime: point,
             selection: selection, targets: targets, deviations: deviations, objectives: configuration.objectives,
-            canary: canary.flatMap { withCanary ? ($0, canaryNewest) : nil }, coverage: coverage,
+            // A configured canary missing from the recovery point gives no newest write: unknown.
+            canary: canary.map { ($0, canaryNewest) }, coverage: coverage,
             scratch: .init(path: scratch.path, wiped: wipe.wiped, verified: wipe.verified))
         if !wipe.verified || !wipe.wiped {
             results.deviations.append(.init(target: nil, mailbox: nil, object: nil, check: "scratch-wipe", verdict: .fail,

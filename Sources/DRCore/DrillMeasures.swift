@@ -40,8 +40,10 @@ package enum DrillMeasures {
             canaryResult = .init(mailbox: canary.mailbox, newestWrite: oldest.map(Timestamps.format), ageSeconds: age, verdict: verdict)
             if verdict != .pass {
                 deviations.append(.init(target: nil, mailbox: canary.mailbox, object: nil, check: "canary-rpo", verdict: verdict,
-                                        cause: age.map { "the canary's newest restorable write is \(seconds($0)) old (objective \(objectives.rpo))" }
-                                            ?? "the canary could not be read back from every target"))
+                                        cause: canary.newest.isEmpty
+                                            ? "the canary \(canary.mailbox) is not in the recovery point: run drctl canary from its timer, and check that [store] include matches it"
+                                            : !complete ? "the canary could not be read back from every target"
+                                            : "the canary's newest restorable write is \(seconds(age ?? 0)) old (objective \(objectives.rpo))"))
             }
         }
         var rpoVerdict: DrillResults.Verdict = worst == nil ? .unknown : worst!.value > rpoObjective ? .fail : .pass

@@ -240,6 +240,12 @@ struct DrillTests {
         #expect(trimmed.status == 0 && rows == 1000, "\(trimmed.stdout) \(trimmed.stderr)")
         let check = try home.drctl(["config", "check"])
         #expect(check.stdout.contains("[drill] canary drctl-canary.sqlite does not match [store] include"), "\(check.stdout)")
+        // Never backed up, so a drill cannot read it: the canary RPO is unknown, not a pass.
+        _ = try home.backup.backupOK()
+        let (drilled, results) = try Self.drill(home.backup, ["--all"])
+        #expect(drilled.status == 2, "\(drilled.stderr)")
+        #expect(results.rpo.canary?.verdict == .unknown && results.verdict == .unknown)
+        #expect(results.deviations.contains { $0.check == "canary-rpo" && $0.cause.contains("not in the recovery point") }, "\(results.deviations)")
     }
 
     @Test("[drill] keys are checked: verify_command by absolute path, canary inside the store; config check shows them")
