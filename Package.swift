@@ -68,7 +68,7 @@ let package = Package(
         // The jobs (init, key management, backup, restore, drill, run).
         .target(name: "DRCore",
                 dependencies: ["DRBase", "DRChunking", "DRCompression", "DRConfig", "DRCrypto", "DRRepository",
-                               "DRImage", "DRTransport", .product(name: "Logging", package: "swift-log")],
+                               "DRImage", "DRSQLite", "DRTransport", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(
             name: "drctl",

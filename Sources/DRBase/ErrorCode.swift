@@ -205,6 +205,13 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
 
     case drillResultsMissing = "drill.results-missing"
     case drillResultsInvalid = "drill.results-invalid"
+    case drillFailed = "drill.failed"
+    case drillUnknown = "drill.unknown"
+    case drillNoMailbox = "drill.no-mailbox"
+    case drillPoint = "drill.point"
+    case drillScratch = "drill.scratch"
+    case canaryUnset = "canary.unset"
+    case canaryWrite = "canary.write"
 
     /// The exit status and the documented meaning, side by side so that each code's whole
     /// definition is one line.
@@ -387,6 +394,13 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .statusDrillReport: (.dataError, "status: the last drill's summary (latest.json in [drill] report_dir) is not a JSON object with time and verdict")
         case .drillResultsMissing: (.noInput, "a drill's results or history file, named to render the HTML report, does not exist")
         case .drillResultsInvalid: (.dataError, "a drill's results or history file is not the JSON drctl writes (the message names the file and the field)")
+        case .drillFailed: (.integrity, "drill: a check failed: a mailbox did not restore or verify from a target, or an objective was missed (the summary and the report's deviations name the target, mailbox and object)")
+        case .drillUnknown: (.degraded, "drill: a check could not run (a target unreachable, a hook that did not start), and unknown is never a pass; make the target reachable and drill again")
+        case .drillNoMailbox: (.noInput, "drill: the recovery point holds no mailbox to drill (no snapshot at or before it; run drctl backup)")
+        case .drillPoint: (.usage, "drill: --point is neither latest nor random-within:DURATION (like random-within:7d)")
+        case .drillScratch: (.ioError, "drill: the scratch folder under the state folder cannot be created, or its wipe failed")
+        case .canaryUnset: (.configuration, "canary: [drill] canary names no canary mailbox; add canary = \"drctl-canary.sqlite\"")
+        case .canaryWrite: (.ioError, "canary: the canary mailbox cannot be created or written (the message names the file)")
         }
     }
 

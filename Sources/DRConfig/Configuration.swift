@@ -248,12 +248,23 @@ package struct Configuration: Sendable, Equatable {
         package var sample: Int
         package var signingKeyFile: String?
         package var reportDirectory: String
+        /// A validation hook: the program and its first arguments; the restored mailbox's path
+        /// is appended as the last argument (no shell).
+        package var verifyCommand: [String]?
+        /// Which mailboxes (globs relative to the store) the hook runs for.
+        package var verifyMailboxes: [String]
+        /// The canary mailbox, relative to the store (nil: no canary).
+        package var canary: String?
         package init(every: ConfigDuration, sample: Int, signingKeyFile: String?,
-                    reportDirectory: String) {
+                    reportDirectory: String, verifyCommand: [String]? = nil, verifyMailboxes: [String] = ["**"],
+                    canary: String? = nil) {
             self.every = every
             self.sample = sample
             self.signingKeyFile = signingKeyFile
             self.reportDirectory = reportDirectory
+            self.verifyCommand = verifyCommand
+            self.verifyMailboxes = verifyMailboxes
+            self.canary = canary
         }
     }
 

@@ -46,6 +46,9 @@ extension Configuration {
         sample = 10
         signing_key_file = "/etc/drctl/drill-signing.key"
         report_dir = "/var/lib/drctl/reports"
+        # canary = "drctl-canary.sqlite"         # drctl canary writes it; must match [store] include
+        # verify_command = ["/usr/local/bin/check-mailbox", "--key-file", "/etc/drctl/drill-mailbox.key"]
+        # verify_mailboxes = ["drill/*.sqlite"]  # mailboxes the hook runs for (default: all)
 
         [logs]
         sources = ["/var/log/mail.log.*"]

@@ -9,7 +9,7 @@ package import Foundation
 ///
 ///     {"time": "2026-11-28T03:00:00.000Z", "verdict": "pass"}
 ///
-/// `time` is when the drill finished (RFC 3339), `verdict` `pass` or `fail`; other keys are
+/// `time` is when the drill finished (RFC 3339), `verdict` `pass`, `fail` or `unknown`; other keys are
 /// ignored here (a drill may add the name of its full report). No file: no drill yet.
 package enum DrillStatus {
     package static let fileName = "latest.json"
@@ -17,6 +17,8 @@ package enum DrillStatus {
     package enum Verdict: String, Sendable, Codable, Equatable {
         case pass
         case fail
+        /// A check could not run (issue 12: unknown is never a pass).
+        case unknown
     }
 
     package struct Latest: Sendable, Codable, Equatable {
@@ -41,7 +43,7 @@ package enum DrillStatus {
     package static func latest(reportDirectory: String) throws(CoreError) -> Latest? {
         let path = path(reportDirectory: reportDirectory)
         guard let data = try SmallFile.read(path, limit: 64 << 10, what: "the last drill's summary") else { return nil }
-        let malformed = CoreError(.statusDrillReport, message: "the last drill's summary \(path) is not a JSON object {\"time\": RFC 3339, \"verdict\": \"pass\" or \"fail\"}; the next drill rewrites it (or remove it)",
+        let malformed = CoreError(.statusDrillReport, message: "the last drill's summary \(path) is not a JSON object {\"time\": RFC 3339, \"verdict\": \"pass\", \"fail\" or \"unknown\"}; the next drill rewrites it (or remove it)",
                                   context: ErrorContext(file: path))
         guard let latest = try? JSONDecoder().decode(Latest.self, from: data), latest.date != nil else { throw malformed }
         return latest

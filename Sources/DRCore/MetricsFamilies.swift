@@ -101,7 +101,7 @@ package enum MetricsFamilies {
         guard let drill, let time = drill.date else { return [] }
         return [
             .init("drctl_drill_last_verdict", .gauge,
-                  help: "The last restore drill's verdict: 1 pass, 0 fail (absent before the first drill).",
+                  help: "The last restore drill's verdict: 1 pass, 0 fail or unknown (absent before the first drill).",
                   [.init(drill.verdict == .pass ? 1 : 0)]),
             .init("drctl_drill_last_timestamp_seconds", .gauge,
                   help: "When the last restore drill finished (Unix time).",

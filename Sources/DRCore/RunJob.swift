@@ -57,6 +57,8 @@ package enum RunJob {
         /// the summary line does not).
         package var backup: BackupJob.Report?
         package var prune: PruneJob.Report?
+        /// The drill's results, when one ran.
+        package var drill: DrillResults?
         /// The recovery point objective after the run (`drctl status`'s measure): the age of
         /// the worst mailbox's newest restorable point, and which mailbox it is.
         package var rpo: RPO?
@@ -203,6 +205,42 @@ package enum RunJob {
             }
         }
 
+        // 3. The restore drill, when due ([drill] every): `[drill] sample` mailboxes. Skipped
+        // when the backup could not run at all, as prune is. A drill that reached a verdict
+        // (pass or fail) completes the step; an unknown one is tried again at the next run.
+        let drillDue = schedule.due("drill", every: configuration.drill.every, now: now)
+        if backupFailedWhole {
+            steps.append(Step(step: "drill", status: .skipped, detail: "the backup failed", durationSeconds: 0,
+                              nextDue: Timestamps.format(drillDue.at)))
+        } else if !drillDue.due && !options.force {
+            steps.append(Step(step: "drill", status: .notDue, durationSeconds: 0, nextDue: Timestamps.format(drillDue.at)))
+        } else {
+            let drillClock = ContinuousClock.now
+            do {
+                let drill = try DrillJob.run(configuration, secrets: secrets, options: DrillJob.Options(), logger: logger)
+                report.drill = drill
+                let status: Step.Status = switch drill.verdict {
+                case .pass: .ok
+                case .unknown: .degraded
+                case .fail: .failed
+                }
+                if drill.verdict != .unknown {
+                    schedule.completed["drill"] = Timestamps.format(now)
+                    schedule.save(configuration.stateDirectory)
+                }
+                let failure = DrillJob.failure(drill)
+                steps.append(Step(step: "drill", status: status,
+                                  detail: failure?.message ?? "pass: \(drill.selection.mailboxes.count) mailboxes from \(drill.targets.count) targets",
+                                  errorCode: failure?.code, durationSeconds: Elapsed.seconds(since: drillClock),
+                                  nextDue: Timestamps.format((drill.verdict != .unknown ? now : drillDue.at)
+                                      .addingTimeInterval(TimeInterval(configuration.drill.every.seconds)))))
+            } catch {
+                steps.append(Step(step: "drill", status: error.code.exitStatus == .temporaryFailure ? .degraded : .failed,
+                                  detail: error.message, errorCode: error.code,
+                                  durationSeconds: Elapsed.seconds(since: drillClock), nextDue: Timestamps.format(drillDue.at)))
+            }
+        }
+
         report.steps = steps
         report.targets = summarize(configuration, backup: report.backup, prune: report.prune)
 
@@ -245,6 +283,9 @@ package enum RunJob {
             }
         } else if let step = report.steps.first(where: { $0.step == "prune" }), step.status == .failed || step.status == .degraded {
             outcomes.append(StepOutcome(step: "prune", ok: false, finished: finished, durationSeconds: step.durationSeconds))
+        }
+        if let step = report.steps.first(where: { $0.step == "drill" }), [.ok, .degraded, .failed].contains(step.status) {
+            outcomes.append(StepOutcome(step: "drill", ok: step.status == .ok, finished: finished, durationSeconds: step.durationSeconds))
         }
         return outcomes
     }

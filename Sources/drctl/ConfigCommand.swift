@@ -191,6 +191,9 @@ private struct ConfigReport {
         field("sample", String(c.drill.sample))
         field("signing_key_file", c.drill.signingKeyFile ?? "(none: reports are not signed)")
         field("report_dir", c.drill.reportDirectory)
+        field("verify_command", c.drill.verifyCommand?.joined(separator: " ") ?? "(none)")
+        if c.drill.verifyCommand != nil { field("verify_mailboxes", c.drill.verifyMailboxes.joined(separator: ", ")) }
+        field("canary", c.drill.canary ?? "(none: no canary)")
         line("[logs]")
         field("sources", c.logs.sources.isEmpty ? "(none)" : c.logs.sources.joined(separator: ", "))
         field("retain", c.logs.retain.description)
@@ -219,7 +222,7 @@ private struct ConfigReport {
             if status.state == .modeTooOpen { text += " — run: chmod 600 \(status.file.path)" }
             line(text)
         }
-        let notes = c.advisories
+        let notes = c.advisories + DrillNotes.of(c)
         if !notes.isEmpty {
             line()
             line("Notes:")
@@ -304,14 +307,17 @@ private struct ConfigReport {
                                    ("keep_within", c.retention.keepWithin.map(duration) ?? .null)])),
             ("drill", .object([("every", duration(c.drill.every)), ("sample", .integer(c.drill.sample)),
                                ("signing_key_file", .optional(c.drill.signingKeyFile)),
-                               ("report_dir", .string(c.drill.reportDirectory))])),
+                               ("report_dir", .string(c.drill.reportDirectory)),
+                               ("verify_command", c.drill.verifyCommand.map { .array($0.map(JSONValue.string)) } ?? .null),
+                               ("verify_mailboxes", .array(c.drill.verifyMailboxes.map(JSONValue.string))),
+                               ("canary", .optional(c.drill.canary))])),
             ("logs", .object([("sources", .array(c.logs.sources.map(JSONValue.string))),
                               ("retain", duration(c.logs.retain)), ("ip", .string(c.logs.ip.rawValue)),
                               ("key_file", .optional(c.logs.keyFile))])),
             ("state", .object([("path", .string(c.stateDirectory))])),
             ("metrics", .object([("textfile", .optional(c.metrics.textfile))])),
             ("secret_files", .array(secrets)),
-            ("notes", .array(c.advisories.map(JSONValue.string))),
+            ("notes", .array((c.advisories + DrillNotes.of(c)).map(JSONValue.string))),
             ("problems", .array(problems)),
         ])
     }

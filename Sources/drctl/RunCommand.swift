@@ -17,6 +17,9 @@ struct Run: ParsableCommand {
               prune    when due ([prune] every, default 7d, since this host's last complete \
             prune): snapshot records past [retention] are forgotten, then the data no \
             snapshot uses is deleted, safely while other hosts back up (as drctl prune).
+              drill    when due ([drill] every, default 7d, since the last drill that \
+            reached a verdict): [drill] sample mailboxes restored from every target and \
+            verified (as drctl drill); a failed drill fails the run, an unknown one degrades it.
             A step's due time comes from the configuration and this host's record of when it \
             last completed (<state>/schedule.json), so a night the timer missed is caught up \
             by the next run. A step is skipped when the backup could not run at all.
@@ -28,7 +31,7 @@ struct Run: ParsableCommand {
             status and duration; per target ok, degraded or failed, bytes added and \
             reclaimed; the snapshot made), for the journal and for scripts. On a terminal, a \
             summary for people comes first on standard error. --json prints the whole report \
-            instead (the backup's and prune's reports included).
+            instead (the backup's, prune's and drill's reports included).
 
             Exit status: 0 every step ok; 2 degraded (a target behind or not pruned, a step \
             not complete); 1 a step failed (a mailbox not backed up at all, the backup could \
@@ -50,7 +53,7 @@ struct Run: ParsableCommand {
         options.progress = global.progress
         options.force = force
         let configuration = try global.loadConfiguration()
-        global.detail("run: backup, then prune when due (every \(configuration.prune.every)), on "
+        global.detail("run: backup, then prune when due (every \(configuration.prune.every)), then a drill when due (every \(configuration.drill.every)), on "
                       + configuration.targets.map(\.name).joined(separator: ", ") + (force ? "; every step forced" : ""))
         let report = try RunJob.run(configuration, secrets: global.secrets, options: options, logger: global.logger)
         if global.json {
@@ -70,6 +73,7 @@ struct Run: ParsableCommand {
         var brief = report
         brief.backup = nil
         brief.prune = nil
+        brief.drill = nil
         return try Output.jsonLine(brief)
     }
 

@@ -102,7 +102,7 @@ enum StatusText {
             lines.append("RPO exposure unbounded (objective \(rpo.objective)): \(verdict) — no snapshot yet")
         }
         if let latest = report.drill.latest {
-            lines.append("last drill: \(latest.verdict == .pass ? "pass" : "FAIL") at \(latest.time)" + (report.drill.overdue ? " (overdue: older than [drill] every)" : ""))
+            lines.append("last drill: \(latest.verdict == .pass ? "pass" : latest.verdict.rawValue.uppercased()) at \(latest.time)" + (report.drill.overdue ? " (overdue: older than [drill] every)" : ""))
         } else if let error = report.drill.error {
             lines.append("last drill: unreadable — \(error.message)")
         } else {

@@ -239,6 +239,21 @@ struct GlobalOptionsTests {
                 #expect((report["rpo"] as? [String: Any])?["worstMailbox"] as? String == fixture.mailbox, "\(result.stdout)")
                 #expect(result.stderr.contains("drctl: status: this host"), "\(result.stderr)")
             }),
+            ("drill", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["drill"], ["--seed", "1"], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try jsonObject(result)
+                #expect(report["verdict"] as? String == "pass", "\(result.stdout)")
+                #expect((report["selection"] as? [String: Any])?["mailboxes"] as? [String] == [fixture.mailbox], "\(result.stdout)")
+                #expect(result.stderr.contains("drctl: drill: sample"), "\(result.stderr)")
+            }),
+            ("canary", CommandCase(parsing: []) { fixture, placement in
+                // The fixture has no [drill] canary: the command says what to add.
+                let result = try fixture.drctl(placement.arguments(["canary"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 78, "\(result.stderr)")
+                #expect(try jsonObject(result)["error"] is [String: Any], "\(result.stdout)")
+                #expect(result.stderr.contains("[drill] canary is not set"), "\(result.stderr)")
+            }),
             ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
                 let result = try fixture.drctl(placement.arguments(
