@@ -84,6 +84,10 @@ final class MonitoringHome {
             try backup.replaceConfig { $0 + "\n" + extraConfig + "\n" }
         }
         try backup.initRepository()
+        // Older than the file system's timestamp granularity before the first backup: an
+        // entry proves its file unchanged only then (BackupJob.settled), and the tests count
+        // unchanged mailboxes.
+        usleep(300_000)
     }
 
     /// Text that chunks like a mailbox and differs with `seed`.

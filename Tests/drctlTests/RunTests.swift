@@ -110,10 +110,17 @@ struct RunTests {
         let three = try Self.summary(forced)
         #expect(three.step("prune")?.status == "ok")
         #expect(three.step("prune")?.detail?.hasPrefix("forgot 2 records (1 kept)") == true, "\(String(describing: three.step("prune")?.detail))")
-        #expect(three.targets.allSatisfy { $0.bytesReclaimed > 0 }, "\(three.targets)")
+        // What the two forgotten records alone used is gone. (How much that is depends on
+        // which worker's packs each mailbox's trees and the lists went to — a pack is deleted
+        // only when nothing in it is used — so it varies from run to run; PruneTests checks
+        // the bytes with small packs. Here: nothing unused is left.)
         #expect(try home.snapshots().map(\.id) == [three.snapshot])
-        let (checked, _) = try home.check()
+        let (checked, checkReport) = try home.check()
         #expect(checked.status == 0, "check after retention and prune: \(checked.stdout)")
+        for target in checkReport?.targets ?? [] {
+            #expect(!target.warnings.contains { $0.code == "check.pack-unreferenced" },
+                    "\(target.target) keeps packs no snapshot uses after the run's prune: \(target.warnings.map(\.message))")
+        }
         let restored = "\(home.root)/restored"
         let (restore, restoreReport) = try home.restore(["--to", restored])
         #expect(restore.status == 0 && restoreReport?.restored.count == mailboxes.count, "\(restore.stderr)")
