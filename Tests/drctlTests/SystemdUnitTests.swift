@@ -14,9 +14,10 @@ struct SystemdUnitTests {
     static let folder = "\(ProjectRoot.path)/scripts/systemd"
     static let analyze = "/usr/bin/systemd-analyze"
     static let units = ["drctl.service", "drctl.timer", "drctl-backup.service", "drctl-backup.timer",
+                        "drctl-canary.service", "drctl-canary.timer",
                         "drctl-failure@.service"]
     /// The jobs, which `systemd-analyze security` must rate at 3.0 or lower.
-    static let jobs = ["drctl.service", "drctl-backup.service"]
+    static let jobs = ["drctl.service", "drctl-backup.service", "drctl-canary.service"]
 
     static func requireAnalyze() throws {
         try #require(FileManager.default.isExecutableFile(atPath: analyze),
@@ -210,6 +211,7 @@ struct SystemdUnitTests {
         let nightly = try settings("drctl.service")
         #expect(nightly.contains("ProtectSystem=strict") && nightly.contains("LoadCredential=repository-key:/etc/drctl/repository.key"))
         #expect(try settings("drctl-backup.service") == nightly)
+        #expect(try settings("drctl-canary.service") == nightly)
     }
 
     // MARK: - The failure report
