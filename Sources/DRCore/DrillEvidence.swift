@@ -104,6 +104,14 @@ package enum DrillEvidence {
         return RecordedReport(name: name, path: path, sequence: sequence, envelopeHash: hash, keyid: signer?.keyid, targets: copies)
     }
 
+    /// The local chain's reports in order, mailbox names revealed where the names file is
+    /// there, for what a drill computes from its history (coverage) and the HTML report's
+    /// charts of past drills. Not verified (`report verify` does that); a report that cannot
+    /// be decoded is left out.
+    package static func history(reportDirectory: String) throws(CoreError) -> [DrillReportPayload] {
+        try DrillReportFolder.reports(in: reportDirectory).compactMap { $0.payload(reportDirectory: reportDirectory)?.payload }
+    }
+
     /// The next sequence and the previous report's hash: from the local chain, unless a
     /// target's head is newer (the local folder was lost or cut short), when the chain goes on
     /// from that head, so that it never forks (the warning says what is missing locally).

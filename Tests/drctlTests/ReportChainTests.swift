@@ -131,6 +131,13 @@ struct ReportChainTests {
                 }
             }
         }
+        // A segment of the chain given as files: 2 and 3 link; 1 and 3 leave a gap.
+        let files = home.reportFiles().map { "\(home.reportFolder)/\($0)" }
+        let segment = try verify(home, [files[2], files[1]])
+        #expect(segment.status == 0, "\(segment.stderr)")
+        let gap = try verify(home, [files[0], files[2]])
+        #expect(gap.status == 3 && gap.stderr.contains("report 2 is missing"), "\(gap.stderr)")
+
         // Locally, show reveals the names (from the 0600 names file); a second key is refused.
         let shown = try home.drctl(["report", "show", "2"])
         #expect(shown.status == 0, "\(shown.stderr)")
@@ -219,6 +226,49 @@ struct ReportChainTests {
         // The next report continues from the targets' head, so the chain does not fork.
         try home.signDrill(mailboxes: Self.mailboxes)
         #expect(home.reportFiles().last?.hasPrefix("000004-") == true, "\(home.reportFiles())")
+    }
+
+    @Test("the key holder rewrites report 2 (validly signed, correctly named): report 3's previous hash and the targets' heads contradict it")
+    func rewrittenBySigner() throws {
+        let home = try Self.chainOfThree()
+        let publicKey = try home.publicKeyFile()
+        let old = home.reportFiles()[1]
+        // Re-signed with the real seed by an implementation of the documented format: the
+        // verdict flipped, the file renamed after its new hash.
+        let python = try Python.require()
+        let forged = try home.home.run(python, ["-c", """
+            import base64, hashlib, json, os, sys
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+            folder, name, seed_file = sys.argv[1:4]
+            envelope = json.load(open(os.path.join(folder, name)))
+            payload = json.loads(base64.b64decode(envelope["payload"]))
+            payload["drill"]["verdict"] = "fail"
+            body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+            kind = envelope["payloadType"].encode()
+            key = Ed25519PrivateKey.from_private_bytes(open(seed_file, "rb").read())
+            sig = key.sign(b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(body), body))
+            envelope["payload"] = base64.b64encode(body).decode()
+            envelope["signatures"][0]["sig"] = base64.b64encode(sig).decode()
+            raw = (json.dumps(envelope, sort_keys=True, separators=(",", ":")) + "\\n").encode()
+            os.remove(os.path.join(folder, name))
+            new = "%s-%s.dsse.json" % (name[:6], hashlib.sha256(raw).hexdigest()[:12])
+            open(os.path.join(folder, new), "wb").write(raw)
+            print(new)
+            """, home.reportFolder, old, home.signingKeyFile])
+        try #require(forged.status == 0, "forging failed: \(forged.stderr)")
+        let new = forged.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(home.reportFiles().contains(new) && !home.reportFiles().contains(old), "\(home.reportFiles())")
+
+        let result = try verify(home)
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.stderr.contains("report.chain") && result.stderr.contains("(report 3) names the previous report's hash")
+                && result.stderr.contains(new), "\(result.stderr)")
+        #expect(!result.stderr.contains("report.signature"), "the forged report's signature is valid: \(result.stderr)")
+        let against = try verify(home, ["--against-targets"])
+        #expect(against.stderr.contains("is not the report whose head target site-a holds"), "\(against.stderr)")
+        let independent = try home.pythonVerify(publicKey: publicKey, heads: "\(home.targetFolder("site-a"))/reports")
+        #expect(!independent.ok && independent.output.contains("previous hash is not the SHA-256")
+                && independent.output.contains("head names another report hash"), "\(independent.output)")
     }
 
     @Test("without a signing key the report is recorded unsigned, and verify says so")
