@@ -28,7 +28,7 @@ package enum DrillReportNames {
         guard name.hasSuffix(".dsse.json"), !name.hasPrefix("head-") else { return nil }
         let stem = name.dropLast(".dsse.json".count)
         let parts = stem.split(separator: "-")
-        guard parts.count == 2, parts[0].count >= 6, parts[0].allSatisfy(\.isASCII), let sequence = Int(parts[0]),
+        guard parts.count == 2, parts[0].count >= 6, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }), let sequence = Int(parts[0]),
               parts[1].count == 12, Hex.decode(parts[1]) != nil else { return nil }
         return (sequence, String(parts[1]))
     }

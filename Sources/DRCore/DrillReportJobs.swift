@@ -82,6 +82,10 @@ package enum DrillReportJobs {
             let stores = Targets.stores(for: configuration, use: .read, logger: logger)
             let local = files.isEmpty ? reports : try DrillReportFolder.reports(in: directory)
             DrillChainVerifier.compareHeads(&report, local: local, stores: stores, publicKey: key)
+            if reports.isEmpty && report.problems.isEmpty {
+                throw CoreError(.reportNotFound, message: "no drill reports in \(directory) ([drill] report_dir) and no chain head on any target: nothing to verify",
+                                context: ErrorContext(file: directory))
+            }
         }
         return report
     }
