@@ -98,6 +98,12 @@ package enum DrillEvidence {
             }
             copies.append(copy)
         }
+        // Targets the repository could not open at all are named too: they lack this report.
+        for missing in repository.unavailable {
+            copies.append(.init(target: missing.target, report: false, head: false, error: missing.error.message))
+            logger.warning("target \(missing.target): drill report \(sequence) not stored: the target could not be opened (\(missing.error.message)); it is kept locally in \(path) and on the other targets",
+                           metadata: ["target": "\(missing.target)"])
+        }
 
         let verdict: DrillStatus.Verdict = results.verdict == .pass ? .pass : .fail
         try DrillStatus.record(.init(time: results.finished, verdict: verdict), reportDirectory: directory)

@@ -271,6 +271,30 @@ struct ReportChainTests {
                 && independent.output.contains("head names another report hash"), "\(independent.output)")
     }
 
+    @Test("a target missing during a drill: the report is kept locally and on the other target; verify --against-targets warns of the lagging target and passes")
+    func targetDownDuringTheDrill() throws {
+        let home = try BackupHome()
+        try home.enableDrillReports()
+        try home.initRepository()
+        try home.signDrill(mailboxes: Self.mailboxes)
+        let folder = home.targetFolder("site-b")
+        try FileManager.default.moveItem(atPath: folder, toPath: folder + ".away")
+        let file = "\(home.root)/results.json"
+        try DrillResultsFixture.json(mailboxes: Self.mailboxes).write(toFile: file, atomically: true, encoding: .utf8)
+        let signed = try home.drctl(["debug", "sign-drill", "--results", file, "--json"])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        let recorded = try #require(try JSONSerialization.jsonObject(with: Data(signed.stdout.utf8)) as? [String: Any])
+        let copies = try #require(recorded["targets"] as? [[String: Any]])
+        #expect(copies.first { $0["target"] as? String == "site-a" }?["head"] as? Bool == true, "\(signed.stdout)")
+        #expect(copies.first { $0["target"] as? String == "site-b" }?["report"] as? Bool == false, "\(signed.stdout)")
+        #expect(signed.stderr.contains("target site-b") && signed.stderr.contains("not stored"), "\(signed.stderr)")
+        try FileManager.default.moveItem(atPath: folder + ".away", toPath: folder)
+
+        let result = try verify(home, ["--against-targets"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("target site-b: its newest chain head is report 1, the local chain's is 2"), "\(result.stderr)")
+    }
+
     @Test("without a signing key the report is recorded unsigned, and verify says so")
     func unsigned() throws {
         let home = try BackupHome()
