@@ -212,6 +212,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case reportPublicKey = "report.public-key"
     case reportTargetsUnreadable = "report.targets-unreadable"
     case reportConcurrent = "report.concurrent"
+    case reportNames = "report.names"
 
     /// The exit status and the documented meaning, side by side so that each code's whole
     /// definition is one line.
@@ -400,6 +401,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .reportNoPublicKey: (.configuration, "no public key to verify with: pass --public-key FILE, or set [drill] signing_key_file")
         case .reportPublicKey: (.dataError, "a public key file does not hold a line of 64 hex digits (an Ed25519 public key)")
         case .reportTargetsUnreadable: (.degraded, "report verify --against-targets: no target's chain heads could be read, so truncation cannot be ruled out")
+        case .reportNames: (.integrity, "a report's local names file gives a mailbox path whose salted hash is not the signed pseudonym, or is not JSON of salt and mailboxes: it was altered")
         case .reportConcurrent: (.temporaryFailure, "another drill recorded the same report sequence at the same time; this report was withdrawn, run the drill again")
         }
     }

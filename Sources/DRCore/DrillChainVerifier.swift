@@ -121,6 +121,26 @@ package enum DrillChainVerifier {
         return report
     }
 
+    /// Checks the local names files (`….names.json`) beside `reports`: each clear path must
+    /// hash, with the file's salt, to the pseudonym it is given for. The names file is not
+    /// signed; this binds each name it gives to the signed report.
+    package static func checkNames(_ report: inout Report, _ reports: [StoredDrillReport], directory: String) {
+        for file in reports {
+            let path = directory + "/" + DrillReportNames.names(report: file.name)
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            guard let names = try? JSONDecoder().decode(DrillPseudonyms.self, from: data), Hex.decode(names.salt)?.count == 32 else {
+                report.problems.append(Problem(code: ErrorCode.reportNames.rawValue, file: path, target: nil, sequence: file.chain?.sequence,
+                                               message: "names file \(path) is not JSON of a 32-byte hex salt and mailboxes: it was altered"))
+                continue
+            }
+            let wrong = names.mailboxes.filter { !names.confirms($0.key, is: $0.value) }.keys.sorted()
+            if !wrong.isEmpty {
+                report.problems.append(Problem(code: ErrorCode.reportNames.rawValue, file: path, target: nil, sequence: file.chain?.sequence,
+                                               message: "names file \(path) gives \(wrong.count) mailbox path(s) that do not hash to their pseudonym (\(wrong.prefix(3).joined(separator: ", "))): it was altered"))
+            }
+        }
+    }
+
     /// Compares the heads every target holds with the local chain: a head newer than the
     /// local newest report (reports deleted or the chain cut short locally) or naming another
     /// hash than the local report of its sequence (rewritten) is a problem; a target whose

@@ -77,6 +77,9 @@ package enum DrillReportJobs {
             reports = read
         }
         var report = DrillChainVerifier.verify(reports, publicKey: key, wholeChain: files.isEmpty)
+        if files.isEmpty {
+            DrillChainVerifier.checkNames(&report, reports, directory: directory)
+        }
         if againstTargets {
             // Only the heads are read: listing and GET, never the repository's key.
             let stores = Targets.stores(for: configuration, use: .read, logger: logger)

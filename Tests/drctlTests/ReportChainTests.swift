@@ -177,6 +177,20 @@ struct ReportChainTests {
         #expect(try verify(home).status == 0)
     }
 
+    @Test("a names file altered (a mailbox path exchanged): verify fails naming it (drctl and Python)")
+    func alteredNames() throws {
+        let home = try Self.chainOfThree()
+        let names = home.reportFiles()[0].replacingOccurrences(of: ".dsse.json", with: ".names.json")
+        let path = "\(home.reportFolder)/\(names)"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try #require(text.contains(Self.mailboxes[1]), "\(text)")
+        try text.replacingOccurrences(of: Self.mailboxes[1], with: "users/mallory/archive.db").write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try verify(home)
+        #expect(result.status == 3 && result.stderr.contains("report.names") && result.stderr.contains(names), "\(result.stderr)")
+        let python = try home.pythonVerify(publicKey: try home.publicKeyFile())
+        #expect(!python.ok && python.output.contains(names), "\(python.output)")
+    }
+
     @Test("a report deleted from the middle of the chain: verify fails naming the missing sequence")
     func deletedFromTheMiddle() throws {
         let home = try Self.chainOfThree()

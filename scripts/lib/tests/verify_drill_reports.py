@@ -152,6 +152,27 @@ def verify_heads(directory, key, chain):
     return newest_head, problems
 
 
+def verify_names(files):
+    """Each local names file (NNNNNN-<hash>.names.json beside a report) must give paths whose
+    salted SHA-256 is the pseudonym they are listed under."""
+    problems = []
+    for path in files:
+        names_path = path[: -len(".dsse.json")] + ".names.json"
+        if not os.path.exists(names_path):
+            continue
+        try:
+            with open(names_path, encoding="utf-8") as handle:
+                names = json.load(handle)
+            salt = bytes.fromhex(names["salt"])
+            for pseudonym, mailbox in names["mailboxes"].items():
+                digest = hashlib.sha256(salt + mailbox.encode("utf-8")).hexdigest()
+                if pseudonym != "mailbox-" + digest[:16]:
+                    problems.append({"names": os.path.basename(names_path), "problem": f"{pseudonym} is not the pseudonym of its path"})
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            problems.append({"names": os.path.basename(names_path), "problem": f"not a names file: {error}"})
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--public-key", required=True)
@@ -167,6 +188,7 @@ def main():
         files = sorted((os.path.join(folder, n) for n in os.listdir(folder) if REPORT_NAME.match(n)),
                        key=lambda p: (int(REPORT_NAME.match(os.path.basename(p)).group(1)), p))
     chain, problems = verify_chain(files, key, whole_chain=not args.segment)
+    problems += verify_names(files)
     result = {"reports": len(chain), "newest": max((c[1] for c in chain), default=0)}
     if args.heads:
         result["newestHead"], head_problems = verify_heads(args.heads, key, chain)
