@@ -212,6 +212,16 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case drillScratch = "drill.scratch"
     case canaryUnset = "canary.unset"
     case canaryWrite = "canary.write"
+    case reportSignature = "report.signature"
+    case reportChain = "report.chain"
+    case reportHead = "report.head"
+    case reportMalformed = "report.malformed"
+    case reportNotFound = "report.not-found"
+    case reportNoPublicKey = "report.no-public-key"
+    case reportPublicKey = "report.public-key"
+    case reportTargetsUnreadable = "report.targets-unreadable"
+    case reportConcurrent = "report.concurrent"
+    case reportNames = "report.names"
 
     /// The exit status and the documented meaning, side by side so that each code's whole
     /// definition is one line.
@@ -401,6 +411,16 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .drillScratch: (.ioError, "drill: the scratch folder under the state folder cannot be created, or its wipe failed")
         case .canaryUnset: (.configuration, "canary: [drill] canary names no canary mailbox; add canary = \"drctl-canary.sqlite\"")
         case .canaryWrite: (.ioError, "canary: the canary mailbox cannot be created or written (the message names the file)")
+        case .reportSignature: (.integrity, "a drill report or chain head is unsigned, or no signature of it verifies with the pinned public key (the message names the file and sequence)")
+        case .reportChain: (.integrity, "the drill report chain is broken: a sequence missing, repeated or out of order, a previous hash that is not the previous report's, or a file whose name does not match its content (the message names the file and sequence)")
+        case .reportHead: (.integrity, "a target holds a chain head that the local chain lacks or contradicts: reports were deleted or rewritten locally (the message names the target and sequence)")
+        case .reportMalformed: (.dataError, "a drill report or chain head is not a DSSE envelope of drctl's (JSON, base64, payload type or schema)")
+        case .reportNotFound: (.noInput, "no drill report matches the given id (see drctl report list)")
+        case .reportNoPublicKey: (.configuration, "no public key to verify with: pass --public-key FILE, or set [drill] signing_key_file")
+        case .reportPublicKey: (.dataError, "a public key file does not hold a line of 64 hex digits (an Ed25519 public key)")
+        case .reportTargetsUnreadable: (.degraded, "report verify --against-targets: no target's chain heads could be read, so truncation cannot be ruled out")
+        case .reportNames: (.integrity, "a report's local names file gives a mailbox path whose salted hash is not the signed pseudonym, or is not JSON of salt and mailboxes: it was altered")
+        case .reportConcurrent: (.temporaryFailure, "another drill recorded the same report sequence at the same time; this report was withdrawn, run the drill again")
         }
     }
 

@@ -149,16 +149,13 @@ package enum DrillJob {
         }
         for warning in warnings { logger.warning("drill: \(warning)") }
 
-        // LEAD (issue 12 merge): sign and store the report here, before the summary below:
-        //     let recorded = try DrillEvidence.record(results, configuration: configuration,
-        //                                             repository: repository, logger: logger)
-        // and name `recorded` in the summary (DrillStatus takes extra keys).
-        do {
-            try DrillStatus.record(.init(time: Timestamps.format(finished), verdict: DrillStatus.Verdict(results.verdict)),
-                                   reportDirectory: configuration.drill.reportDirectory)
-        } catch {
-            logger.warning("drill: \(error.message)")
-        }
+        // The evidence: the results signed into the next report of the chain, stored locally
+        // and on every target with the chain's head (DrillEvidence also updates latest.json,
+        // which drctl status reads). A report that cannot be written is an error of the drill:
+        // a drill without evidence did not happen, for an auditor.
+        let recorded = try DrillEvidence.record(results, configuration: configuration, repository: repository, logger: logger)
+        logger.notice("drill report \(recorded.sequence) (\(recorded.envelopeHash.prefix(12))) signed and stored in \(recorded.path)",
+                      metadata: ["report": "\(recorded.sequence)"])
         return results
     }
 

@@ -7,7 +7,7 @@ struct Debug: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Diagnostics (for tests and support).",
         shouldDisplay: false,
-        subcommands: [ProcessState.self, ErrorCodes.self, RenderDrill.self])
+        subcommands: [ProcessState.self, ErrorCodes.self, RenderDrill.self, SignDrill.self])
 
     /// Reports the hardening state the kernel holds for this very process.
     struct ProcessState: ParsableCommand {

@@ -40,7 +40,7 @@ struct Drctl: AsyncParsableCommand {
             Exit codes: \(ExitStatus.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ")).
             """,
         version: DrctlVersion.string,
-        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Sync.self, Forget.self, Prune.self, Run.self, Drill.self, Canary.self, TargetsCommand.self, StatusCommand.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
+        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Sync.self, Forget.self, Prune.self, Run.self, Drill.self, Canary.self, TargetsCommand.self, StatusCommand.self, ReportCommand.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
 
     /// Entry point: choose the log handler (journal lines, or text on a terminal), harden the
     /// process before anything can touch a secret, then dispatch.
@@ -135,7 +135,7 @@ struct Drctl: AsyncParsableCommand {
 }
 
 enum DrctlVersion {
-    static let string = "0.1.0"
+    static let string = DrctlRelease.version
 }
 
 struct Version: ParsableCommand {

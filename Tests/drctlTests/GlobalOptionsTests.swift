@@ -91,7 +91,14 @@ private final class Fixture {
         mailboxBytes = Data(lines.joined().utf8)
         try FileManager.default.createDirectory(atPath: "\(backupHome.store)/users", withIntermediateDirectories: true)
         try mailboxBytes.write(to: URL(fileURLWithPath: "\(backupHome.store)/\(mailbox)"))
+        // A signing key (init creates it) and a report folder, for the report commands.
+        try backupHome.enableDrillReports()
+        resultsFile = "\(backupHome.root)/drill-results.json"
+        try DrillResultsFixture.json(mailboxes: [mailbox]).write(toFile: resultsFile, atomically: true, encoding: .utf8)
     }
+
+    /// A DrillResults document for `debug sign-drill`.
+    let resultsFile: String
 
     /// Runs drctl in the home with the tests' controlled environment.
     func drctl(_ arguments: [String]) throws -> RunResult {
@@ -253,6 +260,37 @@ struct GlobalOptionsTests {
                 #expect(result.status == 78, "\(result.stderr)")
                 #expect(try jsonObject(result)["error"] is [String: Any], "\(result.stdout)")
                 #expect(result.stderr.contains("[drill] canary is not set"), "\(result.stderr)")
+            }),
+            ("debug sign-drill", CommandCase(parsing: ["--results", fixture.resultsFile]) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["debug", "sign-drill"], ["--results", fixture.resultsFile],
+                                                                   globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                // The drill (and run) cases above signed reports too: this one comes next.
+                let sequence = try #require(try jsonObject(result)["sequence"] as? Int, "\(result.stdout)")
+                let listed = try jsonArray(try fixture.drctl(["report", "list"] + fixture.repositoryGlobals()))
+                #expect(sequence >= 2 && listed.count == sequence, "sequence \(sequence), \(listed.count) reports listed")
+            }),
+            ("report list", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["report", "list"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(try jsonArray(result).count >= 3, "\(result.stdout)")
+            }),
+            ("report show", CommandCase(parsing: ["1"]) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["report", "show"], ["2"], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect((try jsonObject(result)["payload"] as? [String: Any])?["sequence"] as? Int == 2, "\(result.stdout)")
+            }),
+            ("report verify", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["report", "verify"], ["--against-targets"],
+                                                                   globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let listed = try jsonArray(try fixture.drctl(["report", "list"] + fixture.repositoryGlobals()))
+                #expect((try jsonObject(result)["reports"] as? [[String: Any]])?.count == listed.count, "\(result.stdout)")
+            }),
+            ("report public-key", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["report", "public-key"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect((try jsonObject(result)["publicKey"] as? String)?.count == 64, "\(result.stdout)")
             }),
             ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
