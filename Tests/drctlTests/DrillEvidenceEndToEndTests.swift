@@ -52,8 +52,29 @@ struct DrillEvidenceEndToEndTests {
         #expect(dump.status == 0, "chromium: \(dump.stderr.suffix(1000))")
         #expect(dump.stdout.contains("✓ PASS") && dump.stdout.contains(#"id="chart-rpo""#), "\(dump.stdout.prefix(1500))")
 
-        // drctl status reads the drill's verdict.
+        // One pack removed from one target (with boto3, as damage would): that target fails,
+        // naming the mailbox and the object; the other passes; the verdict says which.
+        let location = try TargetBucket.of(config: home.config, target: "eu-north")
+        let removed = try Boto3.run("""
+            keys = sorted(o["Key"] for p in c.get_paginator("list_objects_v2").paginate(Bucket=args[0], Prefix=args[1] + "/data/")
+                          for o in p.get("Contents", []))
+            c.delete_object(Bucket=args[0], Key=keys[0])
+            print(keys[0][len(args[1]) + 1:])
+            """, server: radosgw, arguments: [location.bucket, location.prefix]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(removed.hasPrefix("data/"), "no pack to remove: \(removed)")
+        let (damaged, damagedResults) = try DrillTests.drill(home, ["--all", "--seed", "8"])
+        #expect(damaged.status == 3, "drill exit \(damaged.status): \(damaged.stderr)")
+        #expect(damagedResults.verdict == .fail)
+        #expect(damagedResults.targets.first { $0.name == "eu-west" }?.verdict == .pass)
+        #expect(damagedResults.targets.first { $0.name == "eu-north" }?.verdict == .fail)
+        let deviation = damagedResults.deviations.first { $0.target == "eu-north" && $0.verdict == .fail && $0.object == removed }
+        #expect(deviation?.mailbox != nil, "no deviation names \(removed) on eu-north: \(damagedResults.deviations)")
+        #expect(home.reportFiles().count == 2)
+        let chain = try home.drctl(["report", "verify", "--against-targets"])
+        #expect(chain.status == 0, "the chain of a passing and a failing drill: \(chain.stdout)\(chain.stderr)")
+
+        // drctl status reads the drill's verdict: the failed one now.
         let status = try home.drctl(["status", "--json"])
-        #expect(status.stdout.contains(#""verdict" : "pass""#) || status.stdout.contains(#""verdict":"pass""#), "\(status.stdout)")
+        #expect(status.stdout.contains(#""verdict" : "fail""#) || status.stdout.contains(#""verdict":"fail""#), "\(status.stdout)")
     }
 }
