@@ -1,3 +1,4 @@
+import DRBase
 package import Foundation
 
 /// The calendar buckets of a moment, in UTC: what keep_hourly … keep_yearly count. UTC, not
@@ -48,25 +49,12 @@ package struct UTCBuckets: Equatable, Sendable {
 
     /// The proleptic Gregorian date of a day number (0 = 1970-01-01).
     static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
-        let month = shifted < 10 ? shifted + 3 : shifted - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), Int(month), Int(day))
+        let date = CivilDate.civil(fromDays: days)
+        return (date.year, Int(date.month), Int(date.day))
     }
 
     /// The day number of a proleptic Gregorian date.
     static func days(fromCivil year: Int64, _ month: Int, _ day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        CivilDate.days(year: year, month: Int64(month), day: Int64(day))
     }
 }

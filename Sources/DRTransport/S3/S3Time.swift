@@ -1,3 +1,4 @@
+import DRBase
 /// The ISO 8601 times S3 reads and writes (`2026-12-09T19:00:00Z`, `…T19:00:00.000Z`), in UTC,
 /// without a time zone database or locale.
 enum S3Time {
@@ -25,13 +26,7 @@ enum S3Time {
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
               let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        // H. Hinnant's days_from_civil.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
+        let days = CivilDate.days(year: year, month: month, day: day)
         return days * 86_400 + hour * 3600 + minute * 60 + second
     }
 }

@@ -1,3 +1,4 @@
+import DRBase
 /// The instant a request is signed, in SigV4's two forms: `20150830T123600Z` (the
 /// `x-amz-date` header and the string to sign) and `20150830` (the credential scope).
 ///
@@ -22,7 +23,7 @@ package struct SigV4Timestamp: Sendable, Equatable {
     package init(secondsSince1970 seconds: Int64) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = Self.civil(fromDays: days)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let yearText = String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year)
         amzDate = yearText + two(month) + two(day) + "T" + two(secondOfDay / 3600)
@@ -33,16 +34,4 @@ package struct SigV4Timestamp: Sendable, Equatable {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
-    /// Days since 1970-01-01 to (year, month, day): H. Hinnant's `civil_from_days`.
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
 }
