@@ -99,6 +99,14 @@ struct PruneConcurrencyTests {
             let backups = try hosts.map { try Self.start(["backup", "--json", "--pack-bytes", "262144", "--config", $0.config], home: home) }
             usleep(UInt32.random(in: 0...2_000_000, using: &random))
             let pruner = hosts[round % hosts.count]
+            // Forget holds its own host's backup lock (a backup lists records, then reads them):
+            // on one host they take turns, as drctl run has them do. The other two hosts' backups
+            // are still running.
+            var finished: [String: Data] = [:]
+            if let mine = hosts.firstIndex(where: { $0.name == pruner.name }) {
+                finished[pruner.name] = backups[mine].1.fileHandleForReading.readDataToEndOfFile()
+                backups[mine].0.waitUntilExit()
+            }
             _ = try home.home.drctl(["forget", "--config", pruner.config])
             if round % 2 == 1 {
                 let delay = Double.random(in: 0.05...1.5, using: &random)
@@ -111,7 +119,7 @@ struct PruneConcurrencyTests {
                 print("round \(round): prune by \(pruner.name) exit \(result.status): \(report?.targets.map { "\($0.name) deleted \($0.deletedPacks) marked \($0.markedPacks) waiting \($0.waiting.count) \($0.error ?? "")" } ?? [result.stderr])")
             }
             for ((process, out), host) in zip(backups, hosts) {
-                let data = out.fileHandleForReading.readDataToEndOfFile()
+                let data = finished[host.name] ?? out.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
                 #expect(process.terminationStatus == 0, "round \(round): backup of \(host.name) ended with \(process.terminationStatus): \(String(decoding: data, as: UTF8.self))")
                 let report = try JSONDecoder().decode(BackupReport.self, from: data)
