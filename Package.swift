@@ -39,6 +39,10 @@ let package = Package(
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // OpenSSL's libcrypto, for the AES-128 block function of the IP pseudonyms only
+        // (libsodium 1.0.18 has none; docs/LOGS.md).
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
 
         // prctl(2) is variadic: typed wrappers in C (our own code, no external library).
         .target(name: "CDRSystem"),
@@ -55,6 +59,8 @@ let package = Package(
         .target(name: "DRSQLite", dependencies: ["CSQLite", "DRBase"], swiftSettings: strict),
         // The only importer of libcurl: S3 over HTTPS (SigV4 signed with DRCrypto), and file:// targets.
         .target(name: "DRTransport", dependencies: ["CCurl", "DRBase", "DRCrypto"], swiftSettings: strict),
+        // The only importer of libcrypto: prefix-preserving IP pseudonyms (ipcrypt-pfx, Crypto-PAn).
+        .target(name: "DRIPPseudonym", dependencies: ["CCrypto", "DRBase"], swiftSettings: strict),
         // TOML configuration with line-accurate errors.
         .target(name: "DRConfig", dependencies: ["DRBase"], swiftSettings: strict),
         // Keyless consistent images of live SQLite files (POSIX locks, WAL, -shm).
@@ -73,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "drctl",
             dependencies: [
-                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage", "DRLog", "DRTransport",
+                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage", "DRIPPseudonym", "DRLog", "DRTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,6 +118,7 @@ let package = Package(
         // End-to-end tests: they run the built `drctl` binary.
         .testTarget(name: "drctlTests", dependencies: ["drctl", "DRBase", "DRConfig", "DRCore", "DRRepository", "DRTransport", "DRCompression", "DRCrypto", "DRTestSupport",
                                                   "DRLog", .product(name: "Logging", package: "swift-log")],
-                    swiftSettings: strict),
+                    // Read relative to #filePath (no resource bundle), so excluded here.
+                    exclude: ["Vectors"], swiftSettings: strict),
     ]
 )

@@ -167,6 +167,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case pruneLeaseLost = "prune.lease-lost"
     case pruneUnreadable = "prune.unreadable"
     case runBusy = "run.busy"
+    case logsKey = "logs.key"
+    case logsAddress = "logs.address"
 
     case snapshotNotFound = "snapshot.not-found"
     case snapshotAmbiguous = "snapshot.ambiguous"
@@ -371,6 +373,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .pruneBusy: (.temporaryFailure, "another prune (of this or another host) holds the target's lease; prune later")
         case .pruneLeaseLost: (.temporaryFailure, "the prune's lease ran out before it finished; nothing unsafe was deleted; prune again")
         case .pruneUnreadable: (.dataError, "a snapshot or list could not be read, so what it uses is unknown; prune deletes nothing there until check is clean")
+        case .logsKey: (.configuration, "a log pseudonym key file is not 64 hex digits (32 bytes), or has halves ipcrypt-pfx refuses")
+        case .logsAddress: (.usage, "an address given to drctl logs ip is neither IPv4 nor IPv6")
         case .runBusy: (.alreadyRunning, "another drctl run holds this host's run lock; this one did nothing")
         case .snapshotNotFound: (.noInput, "no snapshot has the given id")
         case .snapshotAmbiguous: (.usage, "a snapshot id prefix matches several snapshots")

@@ -40,7 +40,7 @@ struct Drctl: AsyncParsableCommand {
             Exit codes: \(ExitStatus.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ")).
             """,
         version: DrctlVersion.string,
-        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Sync.self, Forget.self, Prune.self, Run.self, Drill.self, Canary.self, TargetsCommand.self, StatusCommand.self, ReportCommand.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
+        subcommands: [Init.self, Backup.self, Snapshots.self, Restore.self, Check.self, Sync.self, Forget.self, Prune.self, Run.self, Drill.self, Canary.self, TargetsCommand.self, StatusCommand.self, ReportCommand.self, Logs.self, Image.self, Key.self, Config.self, Version.self, Debug.self])
 
     /// Entry point: choose the log handler (journal lines, or text on a terminal), harden the
     /// process before anything can touch a secret, then dispatch.

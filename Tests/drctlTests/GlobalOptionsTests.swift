@@ -292,6 +292,14 @@ struct GlobalOptionsTests {
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect((try jsonObject(result)["publicKey"] as? String)?.count == 64, "\(result.stdout)")
             }),
+            ("logs ip", CommandCase(parsing: ["--raw-key-file", fixture.keyFile, "192.0.2.1"]) { fixture, placement in
+                // A repository key file is 64 hex digits in a 0600 file, as a raw pseudonym key is.
+                let result = try fixture.drctl(placement.arguments(["logs", "ip"], ["--raw-key-file", fixture.keyFile, "192.0.2.1", "2001:db8::1"],
+                                                                   globals: fixture.ignoredGlobals))
+                #expect(result.status == 0, "\(result.stderr)")
+                let rows = try jsonArray(result)
+                #expect(rows.count == 2 && rows.allSatisfy { $0["pseudonym"] is String }, "\(result.stdout)")
+            }),
             ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
                 let result = try fixture.drctl(placement.arguments(

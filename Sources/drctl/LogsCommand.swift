@@ -1,0 +1,82 @@
+import ArgumentParser
+import DRBase
+import DRConfig
+import DRCore
+import DRIPPseudonym
+import Foundation
+
+/// `drctl logs`: mail-server logs, anonymized before they are kept (issue 13). So far: the
+/// prefix-preserving IP pseudonyms, one address at a time.
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mail-server logs: pseudonyms of IP addresses (anonymizing whole logs comes with issue 13).",
+        subcommands: [IP.self])
+
+    struct IP: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ip",
+            abstract: "Print the keyed, prefix-preserving pseudonym of each address, one per line.",
+            discussion: """
+                Two addresses that share an n-bit prefix get pseudonyms that share an n-bit \
+                prefix, and no more; IPv4 stays IPv4 and IPv6 stays IPv6. Methods: ipcrypt-pfx \
+                (draft-denis-ipcrypt; the key's two halves are two AES-128 keys and must \
+                differ) and crypto-pan (Crypto-PAn as its reference code: the first half is the \
+                AES-128 key, the second is encrypted once into the pad). docs/LOGS.md has both \
+                exactly.
+
+                --raw-key-file FILE is used as the method's 32-byte key as it is: 64 hex \
+                digits, mode 0600 (for checking published vectors, or a key you manage). A \
+                per-day key derived from the log master key comes with the log anonymizer (issue 13).
+
+                Examples:
+                  drctl logs ip --raw-key-file /root/pfx.key 192.0.2.7 2001:db8::1
+                  drctl logs ip --method crypto-pan --raw-key-file /root/pan.key 198.51.100.23
+                """)
+
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("The 32-byte key as 64 hex digits in a file of mode 0600.", valueName: "file"))
+        var rawKeyFile: String
+
+        @Option(help: ArgumentHelp("ipcrypt-pfx or crypto-pan.", valueName: "method"))
+        var method: String = PrefixPreservingMethod.ipcryptPfx.rawValue
+
+        @Argument(help: "IPv4 or IPv6 addresses.")
+        var addresses: [String]
+
+        func run() throws {
+            guard let chosen = PrefixPreservingMethod(rawValue: method) else {
+                throw CoreError(.logsAddress, message: "--method \(method): use ipcrypt-pfx or crypto-pan")
+            }
+            let path = Paths.fromCommandLine(rawKeyFile)
+            do { try PrivateFile.checkMode(path, purpose: "log pseudonym key file") } catch { throw CoreError(error) }
+            guard let data = FileManager.default.contents(atPath: path), data.count <= 4096 else {
+                throw CoreError(.logsKey, message: "\(path): cannot be read as a log pseudonym key file", context: ErrorContext(file: path))
+            }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard text.count == 64, let key = Hex.decode(text) else {
+                throw CoreError(.logsKey, message: "\(path): a log pseudonym key is 64 hex digits (32 bytes); the file holds something else",
+                                context: ErrorContext(file: path))
+            }
+            let pseudonyms: PrefixPreservingPseudonyms
+            do {
+                pseudonyms = try PrefixPreservingPseudonyms(method: chosen, key: key)
+            } catch {
+                throw CoreError(.logsKey, message: "\(path): \(error == .equalHalves ? "the key's two halves are equal, which makes ipcrypt-pfx the identity; make a new random key" : "the key is not 32 bytes")",
+                                context: ErrorContext(file: path))
+            }
+            var lines: [String] = []
+            for text in addresses {
+                guard let address = IPAddress(text) else {
+                    throw CoreError(.logsAddress, message: "\(text) is not an IPv4 or IPv6 address")
+                }
+                lines.append(pseudonyms.pseudonym(of: address).description)
+            }
+            if global.json {
+                try Output.json(zip(addresses, lines).map { ["address": $0, "pseudonym": $1] })
+            } else {
+                for line in lines { print(line) }
+            }
+        }
+    }
+}
