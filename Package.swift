@@ -4,7 +4,7 @@
 //
 // Layering (see docs/ARCHITECTURE.md): each C library is imported by exactly one Swift
 // module (CSodium → DRCrypto, CZstd → DRCompression, CCurl → DRTransport,
-// CSQLite → DRSQLite); nothing above those modules sees a C type.
+// CSQLite → DRSQLite, CCrypto → DRIPPseudonym); nothing above those modules sees a C type.
 import PackageDescription
 
 /// Settings for the project's own targets: Swift 6 mode, warnings are errors (here, not on
