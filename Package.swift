@@ -61,6 +61,9 @@ let package = Package(
         .target(name: "DRTransport", dependencies: ["CCurl", "DRBase", "DRCrypto"], swiftSettings: strict),
         // The only importer of libcrypto: prefix-preserving IP pseudonyms (ipcrypt-pfx, Crypto-PAn).
         .target(name: "DRIPPseudonym", dependencies: ["CCrypto", "DRBase"], swiftSettings: strict),
+        // Mail-server logs anonymized line by line: IPs, addresses, usernames, sessions, secrets.
+        .target(name: "DRLogAnonymizer", dependencies: ["DRBase", "DRConfig", "DRCrypto", "DRIPPseudonym"],
+                swiftSettings: strict),
         // TOML configuration with line-accurate errors.
         .target(name: "DRConfig", dependencies: ["DRBase"], swiftSettings: strict),
         // Keyless consistent images of live SQLite files (POSIX locks, WAL, -shm).
@@ -74,12 +77,14 @@ let package = Package(
         // The jobs (init, key management, backup, restore, drill, run).
         .target(name: "DRCore",
                 dependencies: ["DRBase", "DRChunking", "DRCompression", "DRConfig", "DRCrypto", "DRRepository",
-                               "DRImage", "DRSQLite", "DRTransport", .product(name: "Logging", package: "swift-log")],
+                               "DRImage", "DRLogAnonymizer", "DRSQLite", "DRTransport",
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(
             name: "drctl",
             dependencies: [
-                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage", "DRIPPseudonym", "DRLog", "DRTransport",
+                "DRBase", "DRConfig", "DRCore", "DRCrypto", "DRImage", "DRIPPseudonym", "DRLog", "DRLogAnonymizer",
+                "DRTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
