@@ -153,7 +153,13 @@ enum RunbookOutput {
                 rest = rest.dropFirst(name.count)
                 continue outer
             }
-            regex += NSRegularExpression.escapedPattern(for: String(rest.first ?? " "))
+            // Every ASCII punctuation character quoted with a backslash (a literal in ICU's
+            // syntax); letters, digits, spaces and non-ASCII characters stand for themselves.
+            let character = rest.first ?? " "
+            if character.isASCII, character.isPunctuation || character.isSymbol {
+                regex += "\\"
+            }
+            regex.append(character)
             rest = rest.dropFirst()
         }
         return try NSRegularExpression(pattern: "^" + regex + "$")

@@ -41,6 +41,10 @@ struct RunbookTests {
         #expect(try !RunbookOutput.matches(expected: ["snapshot <id> at <time>"], actual: actual), "extra lines must not match")
         #expect(try !RunbookOutput.matches(expected: ["...", "restored <path> (<bytes>) → /srv/<path>"], actual: actual))
         #expect(try !RunbookOutput.matches(expected: ["snapshot <n> at <time>", "..."], actual: ["snapshot abc at 2026-12-07T04:32:29Z"]))
+        // Regular-expression syntax in a runbook's text is literal text.
+        #expect(try RunbookOutput.matches(expected: ["beyond [objectives] rpo = 1m: <text>", "a.b*c (x|y) $HOME ^ {1} \\"],
+                                          actual: ["beyond [objectives] rpo = 1m: check (drctl targets)", "a.b*c (x|y) $HOME ^ {1} \\"]))
+        #expect(try !RunbookOutput.matches(expected: ["a.c"], actual: ["abc"]))
         #expect(RunbookRunner.shown("<4>drctl: warning: x\n<4>drctl: warning: target t is reached over plain http:// (…)") == ["drctl: warning: x"])
     }
 
