@@ -55,6 +55,11 @@ struct RunbookTests {
                                     "runbooks/\(file): no set-up for the scenario \"\(runbook.scenario)\"")
         let prepared = try scenario.prepare(runbook)
         let run = try RunbookRunner.run(runbook, environment: prepared.environment, in: prepared.home.root)
+        // For a runbook's author: what each block printed, to write its ```output block from.
+        if let folder = ProcessInfo.processInfo.environment["DRCTL_RUNBOOK_TRANSCRIPTS"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try (run.transcript + "\n" + run.stderr).write(toFile: "\(folder)/\(file).txt", atomically: true, encoding: .utf8)
+        }
         try RunbookRunner.expectAsWritten(runbook, run)
         if run.status == 0 {
             try prepared.verify(run)
