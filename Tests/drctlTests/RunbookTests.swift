@@ -20,6 +20,12 @@ struct RunbookTests {
                     "runbooks/\(file) names the scenario \"\(runbook.scenario)\"; known: \(RunbookScenario.allCases.map(\.rawValue))")
             #expect(runbook.steps.count >= 3, "runbooks/\(file) has \(runbook.steps.count) ```sh blocks")
             #expect(runbook.steps.contains { $0.expected != nil }, "runbooks/\(file) shows no expected output (```output)")
+            // What issue 15 asks of each: the objectives that apply.
+            let text = try String(contentsOfFile: "\(ProjectRoot.path)/runbooks/\(file)", encoding: .utf8)
+            let section = text.components(separatedBy: "\n## Objectives\n").dropFirst().first?
+                .components(separatedBy: "\n## ").first?.lowercased() ?? ""
+            #expect(section.contains("rpo") && section.contains("rto"),
+                    "runbooks/\(file) has no \"## Objectives\" section naming the RPO and the RTO")
         }
         // The README documents every scenario the test knows.
         let readme = try String(contentsOfFile: "\(ProjectRoot.path)/runbooks/README.md", encoding: .utf8)
@@ -46,6 +52,34 @@ struct RunbookTests {
                                           actual: ["beyond [objectives] rpo = 1m: check (drctl targets)", "a.b*c (x|y) $HOME ^ {1} \\"]))
         #expect(try !RunbookOutput.matches(expected: ["a.c"], actual: ["abc"]))
         #expect(RunbookRunner.shown("<4>drctl: warning: x\n<4>drctl: warning: target t is reached over plain http:// (…)") == ["drctl: warning: x"])
+    }
+
+    @Test("a runbook the test cannot read fails it: no scenario, an output block after no sh block, an unjustified or third sh-norun, an open fence")
+    func malformedRunbooksAreRefused() throws {
+        let home = try TemporaryHome()
+        let cases: [(String, String)] = [
+            ("no scenario comment", "# Title\n\n```sh\ntrue\n```\n"),
+            ("a comment without a scenario", "<!-- store: 2 mailboxes -->\n```sh\ntrue\n```\n"),
+            ("output after prose only", "<!-- scenario: mailbox-changed -->\n```output\nx\n```\n"),
+            ("output after a toml example", "<!-- scenario: mailbox-changed -->\n```sh\ntrue\n```\n```toml\na = 1\n```\n```output\nx\n```\n"),
+            ("sh-norun without its reason", "<!-- scenario: mailbox-changed -->\n```sh-norun\nsystemctl start x\n```\n"),
+            ("three sh-norun blocks", "<!-- scenario: mailbox-changed -->\n"
+                + String(repeating: "```sh-norun\n# not run by the test: the real host's systemd\nsystemctl start x\n```\n", count: 3)),
+            ("a fence never closed", "<!-- scenario: mailbox-changed -->\n```sh\ntrue\n"),
+        ]
+        for (label, text) in cases {
+            let file = "\(home.root)/bad.md"
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(throws: RunbookFormatError.self, "\(label) was accepted") { try Runbook.parse(file: file) }
+        }
+        // The well-formed counterpart parses, with its expected output and its not-run block.
+        let good = "<!-- scenario: mailbox-changed, store: 4 mailboxes -->\n```sh\necho hi\n```\ntext\n```output\nhi\n```\n"
+            + "```sh-norun\n# not run by the test: the real host's systemd\nsystemctl start x\n```\n"
+        try good.write(toFile: "\(home.root)/good.md", atomically: true, encoding: .utf8)
+        let runbook = try Runbook.parse(file: "\(home.root)/good.md")
+        let mailboxes = try runbook.mailboxes(default: 1)
+        #expect(runbook.scenario == "mailbox-changed" && mailboxes == 4)
+        #expect(runbook.steps.count == 1 && runbook.steps.first?.expected == ["hi"] && runbook.notRun.count == 1)
     }
 
     @Test("every command of the runbook works as written, with the output it shows", arguments: Runbook.all())
