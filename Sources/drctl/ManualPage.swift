@@ -10,8 +10,9 @@ import Foundation
 /// scripts/systemd/install puts the page). The help screens are what `--help` prints, so the
 /// page cannot say anything the commands do not.
 enum ManualPage {
-    /// Width of the preformatted help text: a man viewer shows `.nf` text as it is.
-    static let columns = 78
+    /// Width of the preformatted help text: a man viewer shows `.nf` text as it is, indented
+    /// by 7, so that it fits an 80-column terminal.
+    static let columns = 72
 
     static func render() -> String {
         var page = """
@@ -66,9 +67,21 @@ enum ManualPage {
         return ".nf\n" + body.joined(separator: "\n").trimmingCharacters(in: .newlines) + "\n.fi\n"
     }
 
-    /// roff's escapes for text: a backslash, and minus signs that must stay ASCII hyphen-minus
-    /// (options and paths copied from the page must work).
+    /// roff's escapes for text: a backslash; minus signs that must stay ASCII hyphen-minus
+    /// (options and paths copied from the page must work); and every non-ASCII character as
+    /// its code point (\\[u2014]), so the page needs no input-encoding guess from any roff.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\e").replacingOccurrences(of: "-", with: "\\-")
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\e"
+            case "-": escaped += "\\-"
+            case _ where scalar.value > 0x7F:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                escaped += "\\[u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "]"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 }
