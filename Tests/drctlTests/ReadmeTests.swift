@@ -7,7 +7,8 @@ import Testing
 /// bash with `set -euo pipefail`, in a scratch home, from the project's root; a ```text block
 /// between an sh block and the next one is that block's expected output (standard output and
 /// error together), line by line, where `<id>` is hex, `<time>` a timestamp, `<n>` a number,
-/// any other `<word>` a run of non-blank characters, a line `...` any number of lines, and
+/// `<duration>` a duration as drctl writes it ("9 s", "4 min 5 s"), any other `<word>` a run of
+/// non-blank characters, a line `...` any number of lines, and
 /// runs of spaces match any spacing. The first sh block, the two set-up commands, is not run
 /// (it installs packages and builds): it is checked against the scripts and CI instead.
 @Suite("README.md")
@@ -83,6 +84,8 @@ struct ReadmeTests {
                 case "id": regex += "[0-9a-f]+"
                 case "n": regex += "[0-9][0-9.,]*"
                 case "time": regex += "[0-9][0-9TZ:.+-]*"
+                // As drctl writes durations for people: "9 s", "0.25 s", "12 min", "4 min 5 s", "3 h 5 min".
+                case "duration": regex += "[0-9][0-9.]* (?:s|min|h|d)(?: [0-9]+ (?:s|min|h))?"
                 default: regex += "\\S+"
                 }
                 rest = rest[rest.index(after: close)...]
@@ -104,6 +107,8 @@ struct ReadmeTests {
         #expect(try !Self.matches(["snapshot <id> at <time>", "...", "took <n> minutes"], output))
         #expect(try !Self.matches(["image <id> at <time>", "..."], output))
         #expect(try !Self.matches(["snapshot <n> at <time>", "..."], ["snapshot zz at 2026-12-07T04:33:44Z"]))
+        #expect(try Self.matches(["lag <duration>, worst <duration>", "took <duration>"], ["lag 4 min 5 s, worst 9 s", "took 0.25 s"]))
+        #expect(try !Self.matches(["lag <duration>"], ["lag 4 minutes"]))
     }
 
     @Test("the two set-up commands name real scripts, and CI runs exactly the README's test command")
