@@ -7,7 +7,7 @@ struct Debug: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Diagnostics (for tests and support).",
         shouldDisplay: false,
-        subcommands: [ProcessState.self, ErrorCodes.self, RenderDrill.self, SignDrill.self])
+        subcommands: [ProcessState.self, ErrorCodes.self, RenderDrill.self, SignDrill.self, Manual.self])
 
     /// Reports the hardening state the kernel holds for this very process.
     struct ProcessState: ParsableCommand {
@@ -59,6 +59,25 @@ struct Debug: ParsableCommand {
             } else {
                 StandardStreams.writeOutput(ErrorCode.markdownTable)
             }
+        }
+    }
+
+    /// Prints the manual page that scripts/systemd/install puts in man1.
+    struct Manual: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "man",
+            abstract: "Print drctl's manual page (roff, section 1), made from every command's help.",
+            discussion: """
+                Examples:
+                  drctl debug man > /usr/local/share/man/man1/drctl.1
+                  drctl debug man | man -l -
+                Shell completions come from ArgumentParser itself:
+                  drctl --generate-completion-script bash > /etc/bash_completion.d/drctl
+                """)
+        @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
+
+        func run() throws {
+            StandardStreams.writeOutput(ManualPage.render())
         }
     }
 }

@@ -381,6 +381,11 @@ struct GlobalOptionsTests {
                 let entries = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
                 #expect(entries.contains { $0["code"] as? String == "repository.wrong-key" })
             }),
+            ("debug man", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["debug", "man"], [], globals: fixture.ignoredGlobals))
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.stdout.contains(".TH DRCTL 1"), "not a manual page: \(result.stdout.prefix(200))")
+            }),
         ]
     }
 
