@@ -49,52 +49,9 @@ struct ReadmeTests {
         return blocks
     }
 
-    /// Whether `actual` (the whole output) is what `expected` describes.
+    /// Whether `actual` (the whole output) is what `expected` describes: the runbooks' rules.
     static func matches(_ expected: [String], _ actual: [String]) throws -> Bool {
-        let patterns = try expected.map { $0.trimmingCharacters(in: .whitespaces) == "..." ? nil : try pattern($0) }
-        // Positions in `actual` reachable after each pattern: small inputs, so a plain table.
-        var reachable: Set<Int> = [0]
-        for item in patterns {
-            var next: Set<Int> = []
-            for position in reachable {
-                if let regex = item {
-                    if position < actual.count, actual[position].wholeMatch(of: regex) != nil {
-                        next.insert(position + 1)
-                    }
-                } else {
-                    next.formUnion(position...actual.count)
-                }
-            }
-            reachable = next
-        }
-        return reachable.contains(actual.count)
-    }
-
-    static func pattern(_ line: String) throws -> Regex<AnyRegexOutput> {
-        var regex = ""
-        var rest = Substring(line.trimmingCharacters(in: .whitespaces))
-        while let first = rest.first {
-            if first == " " {
-                while rest.first == " " { rest = rest.dropFirst() }
-                regex += "\\s+"
-            } else if first == "<", let close = rest.firstIndex(of: ">"),
-                      rest[rest.index(after: rest.startIndex)..<close].allSatisfy({ $0.isLetter }),
-                      close > rest.index(after: rest.startIndex) {
-                switch rest[rest.index(after: rest.startIndex)..<close] {
-                case "id": regex += "[0-9a-f]+"
-                case "n": regex += "[0-9][0-9.,]*"
-                case "time": regex += "[0-9][0-9TZ:.+-]*"
-                // As drctl writes durations for people: "9 s", "0.25 s", "12 min", "4 min 5 s", "3 h 5 min".
-                case "duration": regex += "[0-9][0-9.]* (?:s|min|h|d)(?: [0-9]+ (?:s|min|h))?"
-                default: regex += "\\S+"
-                }
-                rest = rest[rest.index(after: close)...]
-            } else {
-                regex += NSRegularExpression.escapedPattern(for: String(first))
-                rest = rest.dropFirst()
-            }
-        }
-        return try Regex("\\s*" + regex + "\\s*")
+        try RunbookOutput.matches(expected: expected, actual: actual)
     }
 
     @Test("the expected-output convention: placeholders, elisions and spacing match, a changed word does not")

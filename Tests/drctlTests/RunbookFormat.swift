@@ -124,14 +124,17 @@ struct Runbook {
 }
 
 /// Expected output against what a block printed (standard output and error, as a terminal
-/// shows them), line by line, with the placeholders runbooks/README.md lists.
+/// shows them), line by line, with the placeholders runbooks/README.md lists. The README's
+/// tour (ReadmeTests) is matched by the same rules.
 enum RunbookOutput {
     static let placeholders: [(String, String)] = [
         ("<time>", #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"#),
         ("<id>", "[0-9a-f]{4,64}"),
-        ("<n>", #"-?\d+(\.\d+)?"#),
+        ("<n>", #"-?\d+(?:[.,]\d+)*"#),
         ("<bytes>", #"\d+(\.\d+)? ?(B|KiB|MiB|GiB|TiB|bytes)"#),
-        ("<duration>", #"\S+( (s|ms|min|h|d))?"#),
+        // As drctl writes durations for people ("9 s", "0.25 s", "4 min 5 s", "3 h 5 min"), or a
+        // configuration's ("30m").
+        ("<duration>", #"(?:\d[\d.]* ?(?:ms|s|min|h|d|w)(?: \d+ ?(?:s|min|h))?|\S+)"#),
         ("<path>", #"\S+"#),
         ("<word>", #"\S+"#),
         ("<text>", ".*"),
@@ -151,6 +154,13 @@ enum RunbookOutput {
             for (name, replacement) in placeholders where rest.hasPrefix(name) {
                 regex += replacement
                 rest = rest.dropFirst(name.count)
+                continue outer
+            }
+            // Any other `<word>` (`<target>`, `<ip>`, `<name>`): one run of non-blank characters.
+            if rest.first == "<", let close = rest.firstIndex(of: ">"), close > rest.index(after: rest.startIndex),
+               rest[rest.index(after: rest.startIndex)..<close].allSatisfy({ $0.isASCII && ($0.isLowercase || $0 == "-") }) {
+                regex += #"\S+"#
+                rest = rest[rest.index(after: close)...]
                 continue outer
             }
             // Every ASCII punctuation character quoted with a backslash (a literal in ICU's
