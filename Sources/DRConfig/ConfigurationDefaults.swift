@@ -19,6 +19,7 @@ extension Configuration {
         package static let drillEvery = ConfigDuration(seconds: 7 * 86400)
         package static let drillSample = 10
         package static let logsRetain = ConfigDuration(seconds: 30 * 86400)
+        package static let logsSettle = ConfigDuration(seconds: 600)
     }
 
     /// The configuration used when there is no file at all: everything under one data folder,
