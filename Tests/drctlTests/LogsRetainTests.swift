@@ -139,7 +139,8 @@ struct LogsRetainTests {
     func twoFolderTargets() throws {
         let home = try LogsHome()
         let live = try home.writeLog("mail.log", first: 0, count: 50, age: 0)
-        let first = try home.writeLog("mail.log.1", first: 100, count: 400)
+        let rotated = Date().addingTimeInterval(-3600)
+        let first = try home.writeLog("mail.log.1", first: 100, count: 400, time: rotated)
         let second = try home.writeLog("mail.log.2", first: 1000, count: 300, age: 7200)
         let compressed = try BinaryRunner.run("zstd", ["-q", "--rm", "\(home.logs)/mail.log.2"])
         try #require(compressed.status == 0, "\(compressed.stderr)")
@@ -169,7 +170,7 @@ struct LogsRetainTests {
         // The same content again (a rotation restored from elsewhere) makes no second object.
         let objectsBefore = home.objects(in: "site-a")
         try FileManager.default.removeItem(atPath: "\(home.logs)/mail.log.3.gz")
-        let again = try home.writeLog("mail.log.1", first: 100, count: 400)
+        let again = try home.writeLog("mail.log.1", first: 100, count: 400, time: rotated)
         #expect(again == first)
         let (rerun, _) = try home.retain()
         #expect(rerun.status == 0, "\(rerun.stdout) \(rerun.stderr)")
@@ -336,14 +337,30 @@ struct LogsRetainTests {
                 expected[name] = Set(tokens)
             }
         }
-        try addFiles(12)
+        try addFiles(8)
         var all = Set(expected.values.flatMap { $0 })
         var kills = 0
         var finishedEarly = 0
-        for round in 0..<14 {
-            let delay = Double.random(in: 0.02...0.9, using: &random)
+        // The kill moment is drawn below an upper bound that shrinks when a run finished
+        // before its kill and grows when it was killed, so that kills land all through a run
+        // (repository open, uploads, deletions) on a fast machine and a slow one alike.
+        var upper = 0.6
+        var round = 0
+        while kills < 12 && round < 60 {
+            round += 1
+            if try home.originalTokens().count < 3 {
+                try addFiles(Int.random(in: 2...4, using: &random))
+                all = Set(expected.values.flatMap { $0 })
+            }
+            let delay = Double.random(in: 0.01...upper, using: &random)
             let (killed, _) = try home.backup.runKilled(["logs", "retain"], after: delay)
-            if killed { kills += 1 } else { finishedEarly += 1 }
+            if killed {
+                kills += 1
+                upper = min(upper * 1.2, 2)
+            } else {
+                finishedEarly += 1
+                upper = max(upper * 0.6, 0.05)
+            }
             // After each kill: an original that is gone must be on both targets, whole.
             let remaining = try home.originalTokens()
             let remainingTokens = Set(remaining.values.flatMap { $0 })
@@ -354,12 +371,8 @@ struct LogsRetainTests {
                     #expect(counts[token] == 1, "round \(round) (seed \(seed)): \(token) is in no original and not on \(target)")
                 }
             }
-            if round % 4 == 3 {
-                try addFiles(3)
-                all = Set(expected.values.flatMap { $0 })
-            }
         }
-        #expect(kills >= 10, "only \(kills) runs were killed (\(finishedEarly) finished first; seed \(seed))")
+        #expect(kills >= 12, "only \(kills) runs were killed (\(finishedEarly) finished first; seed \(seed))")
         let (final, _) = try home.retain()
         #expect(final.status == 0, "\(final.stdout) \(final.stderr)")
         #expect(try home.originalTokens().isEmpty, "every original deleted after the final run")
