@@ -63,6 +63,9 @@ package enum LogRetainJob {
             package var object: String
             package var deleted: Bool
             package var reason: String?
+            /// Under Object Lock: left until its retention ends (not a failure; its day key is
+            /// destroyed all the same, so its pseudonyms cannot be linked back).
+            package var locked: Bool = false
         }
         package struct Target: Sendable, Codable {
             package var name: String
@@ -72,11 +75,11 @@ package enum LogRetainJob {
         }
 
         /// Degraded when an original had to be kept (a target without its copy, a file refused)
-        /// or an expired object could not be deleted (Object Lock names it).
+        /// or an expired object could not be deleted for another reason than Object Lock.
         package var exitStatus: ExitStatus {
             if targets.contains(where: { !$0.ok }) || !refused.isEmpty
                 || retained.contains(where: { !$0.originalDeleted && !dryRun })
-                || expired.contains(where: { !$0.deleted && !dryRun }) { return .degraded }
+                || expired.contains(where: { !$0.deleted && !$0.locked && !dryRun }) { return .degraded }
             return .success
         }
     }
@@ -139,7 +142,8 @@ package enum LogRetainJob {
                     held[objectStore.targetName]?[parsed.name] = nil
                     report.expired.append(.init(target: objectStore.targetName, object: entry.key, deleted: true))
                 } catch {
-                    report.expired.append(.init(target: objectStore.targetName, object: entry.key, deleted: false, reason: error.message))
+                    report.expired.append(.init(target: objectStore.targetName, object: entry.key, deleted: false, reason: error.message,
+                                                locked: error.code == .transportLocked))
                     if error.code != .transportLocked {
                         targets[objectStore.targetName]?.ok = false
                         targets[objectStore.targetName]?.error = error.message

@@ -146,13 +146,18 @@ struct LogsRetainTests {
         try #require(compressed.status == 0, "\(compressed.stderr)")
         try home.setModified("\(home.logs)/mail.log.2.zst", Date().addingTimeInterval(-7200))
         try home.writeLog("mail.log.3.gz", first: 5000, count: 10)
+        try FileManager.default.createSymbolicLink(atPath: "\(home.logs)/mail.log.7", withDestinationPath: "\(home.root)/drctl.toml")
 
         let (result, report) = try home.retain()
         // The gzip rotation is refused (exit 2) and named with what to change.
         #expect(result.status == 2, "\(result.stdout) \(result.stderr)")
         let refused = report["refused"] as? [[String: Any]] ?? []
-        #expect(refused.count == 1 && (refused.first?["path"] as? String)?.hasSuffix("mail.log.3.gz") == true, "\(refused)")
-        #expect((refused.first?["reason"] as? String)?.contains("compresscmd") == true)
+        let gzip = refused.first { ($0["path"] as? String)?.hasSuffix("mail.log.3.gz") == true }
+        let link = refused.first { ($0["path"] as? String)?.hasSuffix("mail.log.7") == true }
+        #expect(refused.count == 2, "\(refused)")
+        #expect((gzip?["reason"] as? String)?.contains("compresscmd") == true, "\(refused)")
+        #expect((link?["reason"] as? String)?.contains("symbolic link") == true, "\(refused)")
+        #expect(FileManager.default.fileExists(atPath: "\(home.root)/drctl.toml"))
         #expect(FileManager.default.fileExists(atPath: "\(home.logs)/mail.log.3.gz"))
         #expect(FileManager.default.fileExists(atPath: "\(home.logs)/mail.log"), "the live file is never taken")
         #expect(!FileManager.default.fileExists(atPath: "\(home.logs)/mail.log.1"))
@@ -170,6 +175,7 @@ struct LogsRetainTests {
         // The same content again (a rotation restored from elsewhere) makes no second object.
         let objectsBefore = home.objects(in: "site-a")
         try FileManager.default.removeItem(atPath: "\(home.logs)/mail.log.3.gz")
+        try FileManager.default.removeItem(atPath: "\(home.logs)/mail.log.7")
         let again = try home.writeLog("mail.log.1", first: 100, count: 400, time: rotated)
         #expect(again == first)
         let (rerun, _) = try home.retain()
@@ -300,6 +306,21 @@ struct LogsRetainTests {
         #expect(Set(LogsHome.counts(grepped).keys) == Set((40..<50).map { String(format: "seq=%07d", $0) }))
     }
 
+    @Test("drctl run has a logs step: rotated logs retained, its outcome in the JSON summary")
+    func runStep() throws {
+        let home = try LogsHome()
+        let tokens = try home.writeLog("mail.log.1", first: 0, count: 100)
+        let result = try home.drctl(["run", "--json", "--no-progress"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout) \(result.stderr)")
+        let steps = report["steps"] as? [[String: Any]] ?? []
+        let logs = try #require(steps.first { $0["step"] as? String == "logs" }, "\(steps)")
+        #expect(logs["status"] as? String == "ok", "\(logs)")
+        #expect((report["logs"] as? [String: Any])?["retained"] is [Any])
+        #expect(!FileManager.default.fileExists(atPath: "\(home.logs)/mail.log.1"))
+        let counts = LogsHome.counts(try home.show(target: "site-a"))
+        #expect(tokens.allSatisfy { counts[$0] == 1 })
+    }
+
     @Test("two S3 regions (SeaweedFS and radosgw): retained on both, originals deleted, shown from each")
     func twoS3Targets() throws {
         let seaweed = try S3TestServer.named("seaweedfs")
@@ -345,6 +366,8 @@ struct LogsRetainTests {
         // before its kill and grows when it was killed, so that kills land all through a run
         // (repository open, uploads, deletions) on a fast machine and a slow one alike.
         var upper = 0.6
+        var heldByFirst = Set<String>()
+        var killedMidFile = 0
         var round = 0
         while kills < 12 && round < 60 {
             round += 1
@@ -364,14 +387,22 @@ struct LogsRetainTests {
             // After each kill: an original that is gone must be on both targets, whole.
             let remaining = try home.originalTokens()
             let remainingTokens = Set(remaining.values.flatMap { $0 })
-            for target in ["site-a", "site-b"] {
+            for (index, target) in ["site-a", "site-b"].enumerated() {
                 let counts = LogsHome.counts(try home.show(target: target))
+                if index == 0 { heldByFirst = Set(counts.keys) }
+                if index == 1 && killed {
+                    // Where the kill landed: an original kept although some target holds it
+                    // (between uploads, or after the last one and before the deletion).
+                    let kept = remaining.filter { !Set($0.value).isDisjoint(with: heldByFirst.union(counts.keys)) }.count
+                    if kept > 0 { killedMidFile += 1 }
+                }
                 #expect(counts.values.allSatisfy { $0 == 1 }, "round \(round) (seed \(seed)), \(target): a line stored twice")
                 for token in all where !remainingTokens.contains(token) {
                     #expect(counts[token] == 1, "round \(round) (seed \(seed)): \(token) is in no original and not on \(target)")
                 }
             }
         }
+        print("LogsRetainTests.killedAtRandom: \(round) rounds, \(kills) killed (\(killedMidFile) with an original kept that a target already held), \(finishedEarly) finished first")
         #expect(kills >= 12, "only \(kills) runs were killed (\(finishedEarly) finished first; seed \(seed))")
         let (final, _) = try home.retain()
         #expect(final.status == 0, "\(final.stdout) \(final.stderr)")
