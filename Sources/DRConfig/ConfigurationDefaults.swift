@@ -41,7 +41,7 @@ extension Configuration {
             retention: Defaults.retention,
             drill: Drill(every: Defaults.drillEvery, sample: Defaults.drillSample,
                          signingKeyFile: inData("drill-signing.key"), reportDirectory: inData("reports")),
-            logs: Logs(sources: [inData("logs/*.log")], retain: Defaults.logsRetain,
+            logs: Logs(sources: [inData("logs/*.log*")], retain: Defaults.logsRetain,
                        ip: .prefixPreserving, keyFile: inData("logs.key")),
             stateDirectory: inData("state"))
     }

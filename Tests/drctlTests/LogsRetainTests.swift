@@ -1,3 +1,4 @@
+import DRCrypto
 import DRTestSupport
 import Foundation
 import Testing
@@ -263,6 +264,28 @@ struct LogsRetainTests {
         var info = stat()
         #expect(stat(salt, &info) == 0 && info.st_mode & 0o777 == 0o600 && info.st_size == 32)
 
+        // The derivation as docs/LOGS.md writes it, computed here from the two files, gives
+        // the key the binary used.
+        let masterHex = try String(contentsOfFile: "\(home.root)/logs.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let masterBytes = stride(from: 0, to: 64, by: 2).map { UInt8(masterHex.dropFirst($0).prefix(2), radix: 16)! }
+        let saltBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(home.state)/logs/days/\(today).salt")))
+        func secure(_ bytes: [UInt8]) throws -> SecureBytes {
+            var secret = try SecureBytes(count: bytes.count)
+            secret.withUnsafeMutableBytes { out in for index in bytes.indices { out[index] = bytes[index] } }
+            return secret
+        }
+        let master = try secure(masterBytes)
+        let label: [UInt8] = Array("drctl-log-day-v1".utf8) + [0]
+        let message: [UInt8] = label + Array(today.utf8) + [0] + saltBytes
+        let dayKey = try Blake2b.hash(message, key: master)
+        let daySecure = try secure(dayKey)
+        let subkeyMessage: [UInt8] = Array("drctl-subkey-v1".utf8) + [0] + Array("log-ip-pfx".utf8)
+        let ipKey = try Blake2b.hash(subkeyMessage, key: daySecure)
+        let rawFile = try home.backup.home.secretFile("derived-pfx.key", ipKey.map { String(format: "%02x", $0) }.joined() + "\n")
+        let raw = try home.drctl(["logs", "ip", "--raw-key-file", rawFile, "198.51.100.23"])
+        let derived: String = raw.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(derived == first, "the documented derivation gives the day's key")
+
         // Another salt with the same master key: other pseudonyms.
         let saved = try Data(contentsOf: URL(fileURLWithPath: salt))
         try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: salt))
@@ -270,12 +293,12 @@ struct LogsRetainTests {
         try saved.write(to: URL(fileURLWithPath: salt))
         #expect(try pseudonym(today) == first)
         // Another master key with the same salt: other pseudonyms; no master key: refused.
-        let master = "\(home.root)/logs.key"
-        let savedMaster = try String(contentsOfFile: master, encoding: .utf8)
+        let masterPath = "\(home.root)/logs.key"
+        let savedMaster = try String(contentsOfFile: masterPath, encoding: .utf8)
         let other = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() + "\n"
-        try other.write(toFile: master, atomically: false, encoding: .utf8)
+        try other.write(toFile: masterPath, atomically: false, encoding: .utf8)
         #expect(try pseudonym(today) != first, "the master key is an input of the day key")
-        try FileManager.default.removeItem(atPath: master)
+        try FileManager.default.removeItem(atPath: masterPath)
         let missing = try home.drctl(["logs", "ip", "--day", today, "198.51.100.23"])
         #expect(missing.status != 0 && missing.stderr.contains("logs.key"), "\(missing.stderr)")
         _ = try home.backup.home.secretFile("logs.key", savedMaster)
