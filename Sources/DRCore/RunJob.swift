@@ -246,9 +246,8 @@ package enum RunJob {
         // 4. Log retention, every run when [logs] sources is configured: rotated logs are
         // personal data until anonymized, so they are taken as soon as they settle. Independent
         // of the backup (its own objects under logs/), so it runs even when the backup failed.
-        if configuration.logs.sources.isEmpty {
-            steps.append(Step(step: "logs", status: .skipped, detail: "[logs] sources is not configured", durationSeconds: 0))
-        } else {
+        // A host without [logs] sources has no such step at all.
+        if !configuration.logs.sources.isEmpty {
             let logsClock = ContinuousClock.now
             do {
                 let logs = try LogRetainJob.run(configuration, secrets: secrets, options: LogRetainJob.Options(), logger: logger)
