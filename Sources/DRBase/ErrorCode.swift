@@ -175,6 +175,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case logsSource = "logs.source"
     case logsIncomplete = "logs.incomplete"
     case logsObject = "logs.object"
+    case logsPattern = "logs.pattern"
 
     case snapshotNotFound = "snapshot.not-found"
     case snapshotAmbiguous = "snapshot.ambiguous"
@@ -386,6 +387,7 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .logsState: (.ioError, "the log keys' files in the state folder (<state>/logs/: day salts, destroyed.json, the retain journal) cannot be read or written")
         case .logsSource: (.degraded, "a rotated log file was not retained (gzip-compressed, not a regular file, unreadable, or older than the retention window): it is left in place, named in the summary")
         case .logsIncomplete: (.degraded, "logs retain: not every target confirmed an anonymized copy (a target unreachable or failing), so the originals are kept; the next run completes")
+        case .logsPattern: (.usage, "drctl logs show --grep: the pattern is not a regular expression")
         case .logsObject: (.dataError, "a retained log object on a target failed authentication or does not decompress")
         case .runBusy: (.alreadyRunning, "another drctl run holds this host's run lock; this one did nothing")
         case .snapshotNotFound: (.noInput, "no snapshot has the given id")

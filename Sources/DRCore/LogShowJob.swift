@@ -40,7 +40,7 @@ package enum LogShowJob {
         var expression: NSRegularExpression?
         if let pattern = options.grep {
             do { expression = try NSRegularExpression(pattern: pattern) } catch {
-                throw CoreError(.logsDay, message: "--grep \(pattern): not a regular expression (ICU syntax): \(error.localizedDescription)")
+                throw CoreError(.logsPattern, message: "--grep \(pattern): not a regular expression (ICU syntax, as NSRegularExpression reads it): \(error.localizedDescription)")
             }
         }
         let repository = try KeyJobs.open(configuration, secrets: secrets, requireAll: false, only: options.target,
@@ -49,6 +49,7 @@ package enum LogShowJob {
         do { keys = try repository.retainedLogKeys() } catch { throw CoreError(error) }
         let sinceDay = options.since.map { LogDay.number(ofSeconds: Int64($0.timeIntervalSince1970.rounded(.down))) }
         var lastError: CoreError?
+        var printed = false
         for objectStore in repository.stores {
             do throws(CoreError) {
                 let listed: [String]
@@ -97,12 +98,14 @@ package enum LogShowJob {
                             throw CoreError(.fileIo, message: "cannot write the output: \(error)")
                         }
                         shown += 1
+                        printed = true
                     }
                 }
                 return Summary(target: objectStore.targetName, objects: objects.count, lines: shown)
             } catch {
-                // Nothing printed from this target yet only if it failed before its first
-                // object; say which target failed and try the next one.
+                // Once lines are out, another target would print them again: stop here. Before
+                // that, say which target failed and read the next one.
+                if printed { throw error }
                 logger.warning("target \(objectStore.targetName): \(error.message)")
                 lastError = error
             }

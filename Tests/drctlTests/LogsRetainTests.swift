@@ -325,6 +325,8 @@ struct LogsRetainTests {
         let until = ISO8601DateFormatter().string(from: base.addingTimeInterval(-30))
         let early = try home.show(target: "site-b", ["--until", until])
         #expect(!early.isEmpty && LogsHome.counts(early).keys.allSatisfy { Int($0.dropFirst(4))! < 60 }, "\(early.count)")
+        let badPattern = try home.drctl(["logs", "show", "--grep", "seq=(unclosed"])
+        #expect(badPattern.status == 64 && badPattern.stderr.contains("--grep"), "\(badPattern.status) \(badPattern.stderr)")
         let grepped = try home.show(target: "site-a", ["--grep", "seq=000004[0-9]"])
         #expect(Set(LogsHome.counts(grepped).keys) == Set((40..<50).map { String(format: "seq=%07d", $0) }))
     }
