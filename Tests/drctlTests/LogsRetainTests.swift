@@ -242,6 +242,32 @@ struct LogsRetainTests {
         #expect(stillRefused.status == 66, "\(stillRefused.stderr)")
     }
 
+    @Test("expiry under S3 Object Lock: the locked object is named and left (exit 0), the folder target's copy deleted, the day's key destroyed all the same")
+    func expiryObjectLock() throws {
+        let radosgw = try S3TestServer.named("radosgw")
+        let lockBucket = try #require(radosgw.lockBucket, "radosgw has no Object Lock bucket")
+        let home = try LogsHome(specs: [.s3("vault", server: radosgw, bucket: lockBucket,
+                                            extra: "object_lock = { mode = \"governance\", days = 1 }"),
+                                        .file("local")], retain: "2d")
+        let old = Date().addingTimeInterval(-86_400)
+        try home.writeLog("mail.log.1", first: 0, count: 100, time: old)
+        let (first, _) = try home.retain()
+        try #require(first.status == 0, "\(first.stdout) \(first.stderr)")
+        let oldDay = LogsHome.day(old)
+        // Four days later by the log clock; the bucket's lock still runs by the real one.
+        let later = ["DRCTL_TEST_NOW": String(Int(Date().timeIntervalSince1970) + 4 * 86_400)]
+        let (expired, report) = try home.retain(environment: later)
+        #expect(expired.status == 0, "\(expired.stdout) \(expired.stderr)")
+        let objects = report["expired"] as? [[String: Any]] ?? []
+        let vault = objects.first { $0["target"] as? String == "vault" }
+        let local = objects.first { $0["target"] as? String == "local" }
+        #expect(vault?["locked"] as? Bool == true && vault?["deleted"] as? Bool == false, "\(objects)")
+        #expect((vault?["reason"] as? String)?.contains("Object Lock") == true, "\(objects)")
+        #expect(local?["deleted"] as? Bool == true, "\(objects)")
+        #expect(home.objects(in: "local").isEmpty)
+        #expect(report["destroyedDays"] as? [String] == [oldDay], "\(report)")
+    }
+
     @Test("day keys: same day same pseudonyms, other day others; a future day refused; the salt and the master key are each needed")
     func dayKeys() throws {
         let home = try LogsHome()
