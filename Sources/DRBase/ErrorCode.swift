@@ -169,6 +169,13 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case runBusy = "run.busy"
     case logsKey = "logs.key"
     case logsAddress = "logs.address"
+    case logsDay = "logs.day"
+    case logsDayDestroyed = "logs.day-destroyed"
+    case logsState = "logs.state"
+    case logsSource = "logs.source"
+    case logsIncomplete = "logs.incomplete"
+    case logsObject = "logs.object"
+    case logsPattern = "logs.pattern"
 
     case snapshotNotFound = "snapshot.not-found"
     case snapshotAmbiguous = "snapshot.ambiguous"
@@ -375,6 +382,13 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .pruneUnreadable: (.dataError, "a snapshot or list could not be read, so what it uses is unknown; prune deletes nothing there until check is clean")
         case .logsKey: (.configuration, "a log pseudonym key file is not 64 hex digits (32 bytes), or has halves ipcrypt-pfx refuses")
         case .logsAddress: (.usage, "an address given to drctl logs ip is neither IPv4 nor IPv6")
+        case .logsDay: (.usage, "a log day is not YYYY-MM-DD, is in the future, or is older than [logs] retain: its key is not made")
+        case .logsDayDestroyed: (.noInput, "the key of a log day was destroyed once the day left the retention window; its pseudonyms can no longer be recomputed")
+        case .logsState: (.ioError, "the log keys' files in the state folder (<state>/logs/: day salts, destroyed.json, the retain journal) cannot be read or written")
+        case .logsSource: (.degraded, "a rotated log file was not retained (gzip-compressed, not a regular file, unreadable, or older than the retention window): it is left in place, named in the summary")
+        case .logsIncomplete: (.degraded, "logs retain: not every target confirmed an anonymized copy (a target unreachable or failing), so the originals are kept; the next run completes")
+        case .logsPattern: (.usage, "drctl logs show --grep: the pattern is not a regular expression")
+        case .logsObject: (.dataError, "a retained log object on a target failed authentication or does not decompress")
         case .runBusy: (.alreadyRunning, "another drctl run holds this host's run lock; this one did nothing")
         case .snapshotNotFound: (.noInput, "no snapshot has the given id")
         case .snapshotAmbiguous: (.usage, "a snapshot id prefix matches several snapshots")

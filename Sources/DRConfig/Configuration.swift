@@ -286,11 +286,20 @@ package struct Configuration: Sendable, Equatable {
         package var retain: ConfigDuration
         package var ip: IPMode
         package var keyFile: String?
-        package init(sources: [String], retain: ConfigDuration, ip: IPMode, keyFile: String?) {
+        /// The log master key as a systemd credential (`$CREDENTIALS_DIRECTORY/NAME`), instead
+        /// of `keyFile`.
+        package var keyCredential: String?
+        /// How long a rotated log file must have been left unmodified before `logs retain`
+        /// takes it (a rotation that is still being written, e.g. by a compressor, is not).
+        package var settle: ConfigDuration
+        package init(sources: [String], retain: ConfigDuration, ip: IPMode, keyFile: String?,
+                     keyCredential: String? = nil, settle: ConfigDuration = Configuration.Defaults.logsSettle) {
             self.sources = sources
             self.retain = retain
             self.ip = ip
             self.keyFile = keyFile
+            self.keyCredential = keyCredential
+            self.settle = settle
         }
     }
 }

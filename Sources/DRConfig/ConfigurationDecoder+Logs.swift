@@ -33,13 +33,24 @@ extension ConfigurationDecoder {
             failed = true
         }
         let keyFile = reader.path(section, "key_file", example: "/etc/drctl/logs.key")
-        if section.table["key_file"] == nil && ip == .prefixPreserving && !sources.isEmpty {
-            reader.missing(section, "key_file", "key_file = \"/etc/drctl/logs.key\" (prefix-preserving anonymization is keyed; drctl init creates the file), or set ip = \"truncate\"")
+        // The master key of the per-day keys, as a systemd credential instead of a file
+        // (the way [repository] key_credential works).
+        let keyCredential = reader.string(section, "key_credential", example: "\"logs-key\"")?.0
+        if section.table["key_file"] != nil && section.table["key_credential"] != nil {
+            reader.invalid(section, section.table["key_credential"]!, "give key_file or key_credential, not both")
             failed = true
         }
-        if failed || (section.table["retain"] != nil && retain == nil) || (section.table["key_file"] != nil && keyFile == nil) {
+        if section.table["key_file"] == nil && section.table["key_credential"] == nil && ip == .prefixPreserving && !sources.isEmpty {
+            reader.missing(section, "key_file", "key_file = \"/etc/drctl/logs.key\" (prefix-preserving anonymization is keyed; drctl init creates the file), or key_credential = \"NAME\" under systemd, or set ip = \"truncate\"")
+            failed = true
+        }
+        let settle = reader.duration(section, "settle", range: ConfigDuration(seconds: 0)...ConfigDuration(seconds: 7 * 86400),
+                                     example: "10m")
+        if failed || (section.table["retain"] != nil && retain == nil) || (section.table["key_file"] != nil && keyFile == nil)
+            || (section.table["key_credential"] != nil && keyCredential == nil) || (section.table["settle"] != nil && settle == nil) {
             return nil
         }
-        return Configuration.Logs(sources: sources, retain: retain ?? defaults.retain, ip: ip, keyFile: keyFile)
+        return Configuration.Logs(sources: sources, retain: retain ?? defaults.retain, ip: ip, keyFile: keyFile,
+                                  keyCredential: keyCredential, settle: settle ?? Configuration.Defaults.logsSettle)
     }
 }

@@ -19,6 +19,7 @@ extension Configuration {
         package static let drillEvery = ConfigDuration(seconds: 7 * 86400)
         package static let drillSample = 10
         package static let logsRetain = ConfigDuration(seconds: 30 * 86400)
+        package static let logsSettle = ConfigDuration(seconds: 600)
     }
 
     /// The configuration used when there is no file at all: everything under one data folder,
@@ -40,7 +41,7 @@ extension Configuration {
             retention: Defaults.retention,
             drill: Drill(every: Defaults.drillEvery, sample: Defaults.drillSample,
                          signingKeyFile: inData("drill-signing.key"), reportDirectory: inData("reports")),
-            logs: Logs(sources: [inData("logs/*.log")], retain: Defaults.logsRetain,
+            logs: Logs(sources: [inData("logs/*.log*")], retain: Defaults.logsRetain,
                        ip: .prefixPreserving, keyFile: inData("logs.key")),
             stateDirectory: inData("state"))
     }

@@ -55,6 +55,8 @@ extension Configuration {
         retain = "30d"
         ip = "prefix-preserving"                 # or "truncate"
         key_file = "/etc/drctl/logs.key"
+        # key_credential = "logs-key"           # instead of key_file, under systemd (LoadCredential=logs-key:/etc/drctl/logs.key)
+        settle = "10m"                           # a rotation unmodified this long is taken by drctl logs retain
 
         [state]
         path = "/var/lib/drctl"                  # caches and locks of this host

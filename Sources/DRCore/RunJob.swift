@@ -59,6 +59,8 @@ package enum RunJob {
         package var prune: PruneJob.Report?
         /// The drill's results, when one ran.
         package var drill: DrillResults?
+        /// Log retention's report, when `[logs] sources` is configured.
+        package var logs: LogRetainJob.Report?
         /// The recovery point objective after the run (`drctl status`'s measure): the age of
         /// the worst mailbox's newest restorable point, and which mailbox it is.
         package var rpo: RPO?
@@ -241,6 +243,28 @@ package enum RunJob {
             }
         }
 
+        // 4. Log retention, every run when [logs] sources is configured: rotated logs are
+        // personal data until anonymized, so they are taken as soon as they settle. Independent
+        // of the backup (its own objects under logs/), so it runs even when the backup failed.
+        // A host without [logs] sources has no such step at all.
+        if !configuration.logs.sources.isEmpty {
+            let logsClock = ContinuousClock.now
+            do {
+                let logs = try LogRetainJob.run(configuration, secrets: secrets, options: LogRetainJob.Options(), logger: logger)
+                report.logs = logs
+                let deleted = logs.retained.filter(\.originalDeleted).count
+                let kept = logs.retained.count - deleted + logs.refused.count
+                steps.append(Step(step: "logs", status: logs.exitStatus == .success ? .ok : .degraded,
+                                  detail: "\(deleted) files retained, \(kept) kept; \(logs.expired.filter(\.deleted).count) expired objects deleted, \(logs.destroyedDays.count) day keys destroyed"
+                                      + (logs.targets.filter { !$0.ok }.map { "; target \($0.name): \($0.error ?? "failed")" }.joined()),
+                                  errorCode: logs.exitStatus == .success ? nil : (logs.refused.first?.code ?? .logsIncomplete),
+                                  durationSeconds: Elapsed.seconds(since: logsClock)))
+            } catch {
+                steps.append(Step(step: "logs", status: error.code.exitStatus == .temporaryFailure ? .degraded : .failed,
+                                  detail: error.message, errorCode: error.code, durationSeconds: Elapsed.seconds(since: logsClock)))
+            }
+        }
+
         report.steps = steps
         report.targets = summarize(configuration, backup: report.backup, prune: report.prune)
 
@@ -286,6 +310,9 @@ package enum RunJob {
         }
         if let step = report.steps.first(where: { $0.step == "drill" }), [.ok, .degraded, .failed].contains(step.status) {
             outcomes.append(StepOutcome(step: "drill", ok: step.status == .ok, finished: finished, durationSeconds: step.durationSeconds))
+        }
+        if let step = report.steps.first(where: { $0.step == "logs" }), [.ok, .degraded, .failed].contains(step.status) {
+            outcomes.append(StepOutcome(step: "logs", ok: step.status == .ok, finished: finished, durationSeconds: step.durationSeconds))
         }
         return outcomes
     }

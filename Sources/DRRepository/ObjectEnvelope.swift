@@ -14,6 +14,7 @@ enum ObjectEnvelope {
         case config = 0x43     // "C"
         case pruneMark = 0x47  // "G": prune marks and their wait and done records
         case index = 0x49      // "I"
+        case retainedLog = 0x4C // "L": retained, anonymized logs (`logs/`)
         case manifest = 0x4D   // "M"
         case packHeader = 0x50 // "P"
     }

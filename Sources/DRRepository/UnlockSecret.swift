@@ -75,7 +75,7 @@ package enum KeyFileFormat {
         }
     }
 
-    static func decode(_ text: borrowing SecureBytes, origin: String) throws(RepositoryError) -> SecureBytes {
+    package static func decode(_ text: borrowing SecureBytes, origin: String) throws(RepositoryError) -> SecureBytes {
         var length = text.count
         text.withUnsafeBytes { raw in
             while length > 0 && (raw[length - 1] == 0x0A || raw[length - 1] == 0x0D) { length -= 1 }

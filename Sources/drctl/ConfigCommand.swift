@@ -199,6 +199,8 @@ private struct ConfigReport {
         field("retain", c.logs.retain.description)
         field("ip", c.logs.ip.rawValue)
         if let path = c.logs.keyFile { field("key_file", path) }
+        if let name = c.logs.keyCredential { field("key_credential", name) }
+        field("settle", c.logs.settle.description)
         line("[state]")
         field("path", c.stateDirectory)
         line("[metrics]")
@@ -313,7 +315,8 @@ private struct ConfigReport {
                                ("canary", .optional(c.drill.canary))])),
             ("logs", .object([("sources", .array(c.logs.sources.map(JSONValue.string))),
                               ("retain", duration(c.logs.retain)), ("ip", .string(c.logs.ip.rawValue)),
-                              ("key_file", .optional(c.logs.keyFile))])),
+                              ("key_file", .optional(c.logs.keyFile)), ("key_credential", .optional(c.logs.keyCredential)),
+                              ("settle", duration(c.logs.settle))])),
             ("state", .object([("path", .string(c.stateDirectory))])),
             ("metrics", .object([("textfile", .optional(c.metrics.textfile))])),
             ("secret_files", .array(secrets)),

@@ -2,15 +2,17 @@ import ArgumentParser
 import DRBase
 import DRConfig
 import DRCore
+import DRCrypto
 import DRIPPseudonym
+import DRLogAnonymizer
 import Foundation
 
-/// `drctl logs`: mail-server logs, anonymized before they are kept (issue 13). So far: the
-/// prefix-preserving IP pseudonyms, one address at a time.
+/// `drctl logs`: mail-server logs, anonymized before they are kept (issue 13): retention of
+/// rotated logs on every target, reading them back, the per-day keys, and the IP pseudonyms.
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Mail-server logs: pseudonyms of IP addresses (anonymizing whole logs comes with issue 13).",
-        subcommands: [IP.self])
+        abstract: "Mail-server logs: anonymized, retained on every target, shown to an operator; per-day keys destroyed with the retention window.",
+        subcommands: [IP.self, Retain.self, Show.self, Keys.self])
 
     struct IP: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -24,11 +26,17 @@ struct Logs: ParsableCommand {
                 AES-128 key, the second is encrypted once into the pad). docs/LOGS.md has both \
                 exactly.
 
+                --day D uses the key of UTC day D (YYYY-MM-DD) derived from the log master key \
+                and that day's salt, exactly as drctl logs retain anonymized that day's logs: \
+                for an abuse investigation while the day's key exists. A day in the future, \
+                one older than [logs] retain, or one whose key was destroyed is refused. \
+                Without --day and --raw-key-file, today (UTC) is used.
+
                 --raw-key-file FILE is used as the method's 32-byte key as it is: 64 hex \
-                digits, mode 0600 (for checking published vectors, or a key you manage). A \
-                per-day key derived from the log master key comes with the log anonymizer (issue 13).
+                digits, mode 0600 (for checking published vectors, or a key you manage).
 
                 Examples:
+                  drctl logs ip --day 2026-12-06 192.0.2.7
                   drctl logs ip --raw-key-file /root/pfx.key 192.0.2.7 2001:db8::1
                   drctl logs ip --method crypto-pan --raw-key-file /root/pan.key 198.51.100.23
                 """)
@@ -36,7 +44,10 @@ struct Logs: ParsableCommand {
         @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
 
         @Option(help: ArgumentHelp("The 32-byte key as 64 hex digits in a file of mode 0600.", valueName: "file"))
-        var rawKeyFile: String
+        var rawKeyFile: String?
+
+        @Option(help: ArgumentHelp("The UTC day whose derived key to use (default: today).", valueName: "YYYY-MM-DD"))
+        var day: String?
 
         @Option(help: ArgumentHelp("ipcrypt-pfx or crypto-pan.", valueName: "method"))
         var method: String = PrefixPreservingMethod.ipcryptPfx.rawValue
@@ -47,6 +58,22 @@ struct Logs: ParsableCommand {
         func run() throws {
             guard let chosen = PrefixPreservingMethod(rawValue: method) else {
                 throw CoreError(.logsAddress, message: "--method \(method): use ipcrypt-pfx or crypto-pan")
+            }
+            if day != nil && rawKeyFile != nil {
+                throw ValidationError("give --day or --raw-key-file, not both")
+            }
+            guard let rawKeyFile else {
+                let configuration = try global.loadConfiguration()
+                let chosenDay = day ?? LogDay.text(LogDay.number(ofSeconds: Int64(LogClock.now().timeIntervalSince1970.rounded(.down))))
+                let keys = try LogDayKeyStore(configuration: configuration).keys(forDay: chosenDay, method: chosen)
+                let pseudonyms: PrefixPreservingPseudonyms
+                do {
+                    pseudonyms = try keys.ip.withUnsafeBytes { raw in try PrefixPreservingPseudonyms(method: chosen, key: Array(raw)) }
+                } catch {
+                    throw CoreError(.logsKey, message: "day \(chosenDay): the derived key was refused by \(chosen.rawValue)")
+                }
+                try printPseudonyms(pseudonyms)
+                return
             }
             let path = Paths.fromCommandLine(rawKeyFile)
             do { try PrivateFile.checkMode(path, purpose: "log pseudonym key file") } catch { throw CoreError(error) }
@@ -65,6 +92,10 @@ struct Logs: ParsableCommand {
                 throw CoreError(.logsKey, message: "\(path): \(error == .equalHalves ? "the key's two halves are equal, which makes ipcrypt-pfx the identity; make a new random key" : "the key is not 32 bytes")",
                                 context: ErrorContext(file: path))
             }
+            try printPseudonyms(pseudonyms)
+        }
+
+        func printPseudonyms(_ pseudonyms: PrefixPreservingPseudonyms) throws {
             var lines: [String] = []
             for text in addresses {
                 guard let address = IPAddress(text) else {

@@ -93,7 +93,7 @@ struct ConfigurationLoaderTests {
         #expect(config.retention == .init(keepDaily: 7, keepWeekly: 5, keepMonthly: 12))
         #expect(config.drill == .init(every: .init(seconds: 7 * 86400), sample: 10,
                                       signingKeyFile: "/d/drill-signing.key", reportDirectory: "/d/reports"))
-        #expect(config.logs == .init(sources: ["/d/logs/*.log"], retain: .init(seconds: 30 * 86400),
+        #expect(config.logs == .init(sources: ["/d/logs/*.log*"], retain: .init(seconds: 30 * 86400),
                                      ip: .prefixPreserving, keyFile: "/d/logs.key"))
         #expect(config.stateDirectory == "/d/state")
         #expect(config.secretFiles.map(\.key) == ["repository.key_file", "drill.signing_key_file", "logs.key_file"])

@@ -300,6 +300,24 @@ struct GlobalOptionsTests {
                 let rows = try jsonArray(result)
                 #expect(rows.count == 2 && rows.allSatisfy { $0["pseudonym"] is String }, "\(result.stdout)")
             }),
+            ("logs retain", CommandCase(parsing: []) { fixture, placement in
+                // The fixture has no [logs] sources: nothing to take, and nothing expires.
+                let result = try fixture.drctl(placement.arguments(["logs", "retain"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try jsonObject(result)
+                #expect((report["retained"] as? [Any])?.isEmpty == true && report["targets"] is [Any], "\(result.stdout)")
+            }),
+            ("logs show", CommandCase(parsing: []) { fixture, placement in
+                // Nothing retained: no line (one JSON object per line with --json), exit 0.
+                let result = try fixture.drctl(placement.arguments(["logs", "show"], ["--since", "1d ago"], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0 && result.stdout.isEmpty, "\(result.status) \(result.stdout) \(result.stderr)")
+                #expect(result.stderr.contains("logs show: 0 lines"), "\(result.stderr)")
+            }),
+            ("logs keys", CommandCase(parsing: []) { fixture, placement in
+                let result = try fixture.drctl(placement.arguments(["logs", "keys"], [], globals: fixture.repositoryGlobals()))
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(try jsonArray(result).isEmpty, "\(result.stdout)")
+            }),
             ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
                 let result = try fixture.drctl(placement.arguments(
