@@ -169,6 +169,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case runBusy = "run.busy"
     case logsKey = "logs.key"
     case logsAddress = "logs.address"
+    case logsInput = "logs.input"
+    case logsOutput = "logs.output"
 
     case snapshotNotFound = "snapshot.not-found"
     case snapshotAmbiguous = "snapshot.ambiguous"
@@ -375,6 +377,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .pruneUnreadable: (.dataError, "a snapshot or list could not be read, so what it uses is unknown; prune deletes nothing there until check is clean")
         case .logsKey: (.configuration, "a log pseudonym key file is not 64 hex digits (32 bytes), or has halves ipcrypt-pfx refuses")
         case .logsAddress: (.usage, "an address given to drctl logs ip is neither IPv4 nor IPv6")
+        case .logsInput: (.noInput, "a log to anonymize is missing, not a regular file, or unreadable; nothing was written")
+        case .logsOutput: (.cannotCreate, "an anonymized log cannot be written (output folder missing, an output that is also an input, a write error); no partial output is left")
         case .runBusy: (.alreadyRunning, "another drctl run holds this host's run lock; this one did nothing")
         case .snapshotNotFound: (.noInput, "no snapshot has the given id")
         case .snapshotAmbiguous: (.usage, "a snapshot id prefix matches several snapshots")

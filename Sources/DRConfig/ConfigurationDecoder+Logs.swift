@@ -37,9 +37,13 @@ extension ConfigurationDecoder {
             reader.missing(section, "key_file", "key_file = \"/etc/drctl/logs.key\" (prefix-preserving anonymization is keyed; drctl init creates the file), or set ip = \"truncate\"")
             failed = true
         }
-        if failed || (section.table["retain"] != nil && retain == nil) || (section.table["key_file"] != nil && keyFile == nil) {
+        let anonymize = decodeLogAnonymization(section, legacyIP: section.table["ip"] == nil ? nil : ip)
+        if failed || anonymize == nil || (section.table["retain"] != nil && retain == nil)
+            || (section.table["key_file"] != nil && keyFile == nil) {
             return nil
         }
-        return Configuration.Logs(sources: sources, retain: retain ?? defaults.retain, ip: ip, keyFile: keyFile)
+        var logs = Configuration.Logs(sources: sources, retain: retain ?? defaults.retain, ip: ip, keyFile: keyFile)
+        if let anonymize { logs.anonymize = anonymize }
+        return logs
     }
 }

@@ -6,11 +6,11 @@ import DRIPPseudonym
 import Foundation
 
 /// `drctl logs`: mail-server logs, anonymized before they are kept (issue 13). So far: the
-/// prefix-preserving IP pseudonyms, one address at a time.
+/// anonymizer (`logs anonymize`) and the prefix-preserving IP pseudonyms, one address at a time.
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Mail-server logs: pseudonyms of IP addresses (anonymizing whole logs comes with issue 13).",
-        subcommands: [IP.self])
+        abstract: "Mail-server logs: anonymize them, and print the pseudonyms of IP addresses.",
+        subcommands: [LogsAnonymize.self, IP.self])
 
     struct IP: ParsableCommand {
         static let configuration = CommandConfiguration(
