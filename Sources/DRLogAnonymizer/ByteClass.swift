@@ -38,7 +38,7 @@ enum ByteClass {
 
 extension UInt8 {
     @inline(__always) var isDigit: Bool { self &- 0x30 < 10 }
-    @inline(__always) var isLetterOrDigit: Bool { ByteClass.table[Int(self)] & (ByteClass.letter | ByteClass.digit) != 0 }
+    @inline(__always) var isLetterOrDigit: Bool { (self | 0x20) &- 0x61 < 26 || self &- 0x30 < 10 || self >= 0x80 }
     @inline(__always) func isClass(_ mask: UInt8) -> Bool { ByteClass.table[Int(self)] & mask != 0 }
     @inline(__always) var lowercased: UInt8 { self &- 0x41 < 26 ? self | 0x20 : self }
     @inline(__always) var hexValue: Int? {

@@ -101,7 +101,7 @@ enum JSONLine {
 
     private static func value(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, key: Range<Int>, path: [UInt8],
                               scanner: LineScanner) {
-        let name = UnsafeBufferPointer(rebasing: p[key]).map(\.lowercased)
+        let name = ByteHash.of(UnsafeBufferPointer(rebasing: p[key]), lowercased: true)
         if LineScanner.secretKeys.contains(name) {
             scanner.fixed.append(.init(start: range.lowerBound, end: range.upperBound, text: Pseudonymizer.redacted, kind: .secret))
             return

@@ -4,32 +4,40 @@ import DRConfig
 /// `password: …` texts, Dovecot's `service(user)` and `passdb(user,ip,<session>)` tuples,
 /// session ids in angle brackets, and SASL data after `AUTH PLAIN`, `AUTH LOGIN` or `CONT`.
 extension LineScanner {
-    static let usernameKeys: Set<[UInt8]> = Set(["user", "ruser", "sasl_username", "username", "login", "authuser",
+    static let usernameKeys: Set<UInt64> = Set(["user", "ruser", "sasl_username", "username", "login", "authuser",
                                                  "authzid", "authcid", "account", "remote_user", "orig_user"]
-        .map { Array($0.utf8) })
-    static let secretKeys: Set<[UInt8]> = Set(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
+        .map(ByteHash.of))
+    static let secretKeys: Set<UInt64> = Set(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
                                                "api_key", "apikey", "access_token", "refresh_token", "id_token",
                                                "token", "_token", "lat", "lon", "latitude", "longitude", "ll", "city",
                                                "geo", "postal_code", "zip"]
-        .map { Array($0.utf8) })
+        .map(ByteHash.of))
     /// In a URL's query string, these names' values are secrets whatever their length.
-    static let queryKeys: Set<[UInt8]> = Set(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
+    static let queryKeys: Set<UInt64> = Set(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
                                               "nonce", "ticket", "otp", "hash", "_session", "_auth", "s", "t", "k"]
-        .map { Array($0.utf8) })
+        .map(ByteHash.of))
     /// Dovecot's services (`imap(user)<pid><session>:`) and passdb/userdb drivers
     /// (`pam(user,ip,<session>):`), whose first field is a username.
-    static let tupleWords: Set<[UInt8]> = Set(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
+    static let tupleWords: Set<UInt64> = Set(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
                                                "pam", "sql", "ldap", "passwd", "passwd-file", "shadow", "checkpassword",
                                                "static", "lua", "oauth2", "bsdauth", "auth", "vpopmail", "dict",
                                                "indexer-worker", "quota-status", "master", "userdb", "passdb"]
-        .map { Array($0.utf8) })
+        .map(ByteHash.of))
 
-    /// The lower-cased word that ends just before `end` (letters, digits, '_', '-').
-    private func word(_ p: UnsafeBufferPointer<UInt8>, before end: Int, _ from: Int) -> (word: [UInt8], start: Int) {
+    /// The word that ends just before `end` (letters, digits, '_', '-'): its hash (lower-cased),
+    /// length and start.
+    private func word(_ p: UnsafeBufferPointer<UInt8>, before end: Int, _ from: Int) -> (word: UInt64, count: Int, start: Int) {
         var k = end
         while k > from, end - k < 24, p[k - 1].isLetterOrDigit || p[k - 1] == 0x5F || p[k - 1] == 0x2D { k -= 1 }
-        return (UnsafeBufferPointer(rebasing: p[k..<end]).map(\.lowercased), k)
+        return (ByteHash.of(UnsafeBufferPointer(rebasing: p[k..<end]), lowercased: true), end - k, k)
     }
+
+    static let sessionKey = ByteHash.of("session")
+    static let tokenKey = ByteHash.of("token")
+    static let cityKey = ByteHash.of("city")
+    static let llKey = ByteHash.of("ll")
+    static let latitudeKey = ByteHash.of("latitude")
+    static let longitudeKey = ByteHash.of("longitude")
 
     /// The value after `start`: `<…>`, `"…"` or up to a separator. Returns the inner range.
     private func value(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ to: Int) -> (start: Int, end: Int, next: Int) {
@@ -53,13 +61,13 @@ extension LineScanner {
     }
 
     func keyValue(_ p: UnsafeBufferPointer<UInt8>, at equals: Int, _ from: Int, _ to: Int) -> Int? {
-        let (key, keyStart) = word(p, before: equals, from)
-        guard !key.isEmpty else { return nil }
+        let (key, keyLength, keyStart) = word(p, before: equals, from)
+        guard keyLength > 0 else { return nil }
         let inQuery = keyStart > from && (p[keyStart - 1] == 0x3F || p[keyStart - 1] == 0x26)
         let found = value(p, equals + 1, to)
         let length = found.end - found.start
         guard length > 0 else { return nil }
-        if key == Array("session".utf8), length == 16 || length == 32,
+        if key == Self.sessionKey, length == 16 || length == 32,
            UnsafeBufferPointer(rebasing: p[found.start..<found.end]).allSatisfy({ $0.isClass(ByteClass.base64) && $0 != 0x2D && $0 != 0x5F }) {
             // Dovecot's auth protocol writes the session id bare: `session=<id>` and `session=id`.
             replace(found.start, found.end, methods.sessionToken(UnsafeBufferPointer(rebasing: p[found.start..<found.end])), .session)
@@ -115,9 +123,10 @@ extension LineScanner {
     /// bytes (a password may hold spaces and parentheses), else to the line's last ')', else to
     /// its end.
     func colonKey(_ p: UnsafeBufferPointer<UInt8>, at colon: Int, _ from: Int, _ to: Int) -> Int? {
-        let (key, _) = word(p, before: colon, from)
-        let isPassword = key.count >= 8 && Array(key.suffix(8)) == Array("password".utf8)
-        let isGeo = key == Array("city".utf8) || key == Array("ll".utf8) || key == Array("latitude".utf8) || key == Array("longitude".utf8)
+        let (key, keyLength, keyStart) = word(p, before: colon, from)
+        let isPassword = keyLength >= 8 && matches(p, colon - 8, colon, "password")
+        let isGeo = key == Self.cityKey || key == Self.llKey || key == Self.latitudeKey || key == Self.longitudeKey
+        _ = keyStart
         guard isPassword || isGeo else { return nil }
         var start = colon + 1
         while start < to, p[start] == 0x20 { start += 1 }
@@ -135,7 +144,7 @@ extension LineScanner {
             if k > start { end = k }
         } else {
             // city: Name, …  /  ll: 12.34,-56.78
-            var commas = key == Array("ll".utf8) ? 2 : 1
+            var commas = key == Self.llKey ? 2 : 1
             var k = start
             while k < to {
                 if p[k] == 0x2C { commas -= 1; if commas == 0 { break } }
@@ -153,7 +162,7 @@ extension LineScanner {
     /// `imap(jane)`, `pam(jane,192.0.2.1,<session>)`: the first field is a username (a process
     /// id, `?` or an address are not: the address finder takes an address).
     func tuple(_ p: UnsafeBufferPointer<UInt8>, at open: Int, _ from: Int, _ to: Int) -> Int? {
-        let (key, _) = word(p, before: open, from)
+        let (key, _, _) = word(p, before: open, from)
         guard Self.tupleWords.contains(key) else { return nil }
         var end = open + 1
         while end < to, p[end] != 0x2C, p[end] != 0x29 { end += 1 }
@@ -165,8 +174,8 @@ extension LineScanner {
     /// timestamp, the client's port and its raw IP address). Replaced by a token of the same
     /// length; other bracketed values (queue ids, message ids with '@') are not this shape.
     func session(_ p: UnsafeBufferPointer<UInt8>, at open: Int, _ to: Int) -> Int? {
-        for length in [16, 32] {
-            let close = open + 1 + length
+        for length in 1...2 {
+            let close = open + 1 + 16 * length
             guard close < to else { return nil }
             guard p[close] == 0x3E else { continue }
             var k = open + 1

@@ -25,10 +25,17 @@ final class LineScanner {
     var fixed: [Span] = []
     let jsonFields: JSONFieldSet
 
+    /// ByteClass.table, held here so that the hot loop reads it without a lazy global's check.
+    private let classes: UnsafeMutablePointer<UInt8>
+
     init(methods: Pseudonymizer) {
         self.methods = methods
+        classes = .allocate(capacity: 256)
+        classes.initialize(from: ByteClass.table, count: 256)
         jsonFields = JSONFieldSet(methods.options.jsonFields)
     }
+
+    deinit { classes.deallocate() }
 
     /// Appends the anonymized `line` (without its newline) to `out`.
     func anonymize(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, into out: inout [UInt8]) {
@@ -69,7 +76,7 @@ final class LineScanner {
 
     /// The generic pass over `from..<to`: every finder, whatever the format.
     func scan(_ p: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) {
-        ByteClass.table.withUnsafeBufferPointer { classes in
+        do {
             var i = from
             while i < to {
                 let c = p[i]

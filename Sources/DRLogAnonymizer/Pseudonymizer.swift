@@ -9,14 +9,21 @@ final class Pseudonymizer {
     let options: Configuration.Logs.Anonymization
     private let prefixPreserving: PrefixPreservingPseudonyms?
     private let tokenKey: SecureBytes
-    /// Recent tokens by kind and (lower-cased) value: mail logs repeat the same few thousand.
-    private var tokens: [[UInt8]: [UInt8]] = [:]
+    /// Recent tokens by a hash of kind and (lower-cased) value, the value kept to verify a hit:
+    /// mail logs repeat the same few thousand, and hashing the bytes once here is much cheaper
+    /// than a dictionary keyed by byte arrays.
+    private struct Cached {
+        var value: [UInt8]
+        var text: [UInt8]
+    }
+    private var tokens: [UInt64: Cached] = [:]
     private static let cacheLimit = 1 << 16
 
     static let redacted = Array("[REDACTED]".utf8)
 
     init(options: Configuration.Logs.Anonymization, keys: borrowing LogPseudonymKeys) throws(LogAnonymizerError) {
         self.options = options
+        tokens.reserveCapacity(Self.cacheLimit)
         do {
             tokenKey = try keys.token.copy()
         } catch {
@@ -58,29 +65,37 @@ final class Pseudonymizer {
 
     /// `prefix` and 12 lower-case hex digits of keyed BLAKE2b over the kind and the lower-cased
     /// value (so `Jane@` and `jane@` link, as mail servers treat them alike).
-    func token(_ kind: TokenKind, _ value: UnsafeBufferPointer<UInt8>, prefix: String) -> [UInt8] {
+    func token(_ kind: TokenKind, _ value: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> [UInt8] {
+        let key = ByteHash.of(value, seed: UInt64(kind.rawValue), lowercased: true)
+        if let hit = tokens[key], hit.value.count == value.count + 1,
+           hit.value.withUnsafeBufferPointer({ cached in (0..<value.count).allSatisfy { cached[$0 + 1] == value[$0].lowercased } }) {
+            return hit.text
+        }
         var lookup = [UInt8]()
         lookup.reserveCapacity(value.count + 1)
         lookup.append(kind.rawValue)
         for byte in value { lookup.append(byte.lowercased) }
-        if let known = tokens[lookup] { return known }
         let digest = hash(lookup)
-        var text = Array(prefix.utf8)
+        var text = Array(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
         let digits = Array("0123456789abcdef".utf8)
         for byte in digest.prefix(6) {
             text.append(digits[Int(byte >> 4)])
             text.append(digits[Int(byte & 15)])
         }
-        remember(lookup, text)
+        remember(key, lookup, text)
         return text
     }
 
     /// A session id of the same length in the same (base64) alphabet: the ids stay linkable
     /// within the day, and no longer encode the client's address and port.
     func sessionToken(_ value: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        let key = ByteHash.of(value, seed: UInt64(TokenKind.session.rawValue), lowercased: false)
+        if let hit = tokens[key], hit.value.count == value.count + 1,
+           hit.value.withUnsafeBufferPointer({ cached in (0..<value.count).allSatisfy { cached[$0 + 1] == value[$0] } }) {
+            return hit.text
+        }
         var lookup = [TokenKind.session.rawValue]
         lookup.append(contentsOf: value)
-        if let known = tokens[lookup] { return known }
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var text: [UInt8] = []
         var digest: [UInt8] = []
@@ -88,7 +103,7 @@ final class Pseudonymizer {
             digest = hash(lookup + digest)
             for byte in digest where text.count < value.count { text.append(alphabet[Int(byte & 63)]) }
         }
-        remember(lookup, text)
+        remember(key, lookup, text)
         return text
     }
 
@@ -97,8 +112,25 @@ final class Pseudonymizer {
         (try? Blake2b.hash(data, key: tokenKey, outputLength: 32)) ?? [UInt8](repeating: 0, count: 32)
     }
 
-    private func remember(_ key: [UInt8], _ value: [UInt8]) {
+    private func remember(_ key: UInt64, _ value: [UInt8], _ text: [UInt8]) {
         if tokens.count >= Self.cacheLimit { tokens.removeAll(keepingCapacity: true) }
-        tokens[key] = value
+        tokens[key] = Cached(value: value, text: text)
+    }
+}
+
+/// FNV-1a, 64 bits, over bytes (optionally lower-cased): cache keys and keyword lookups, never
+/// anything secret (the tokens themselves are keyed BLAKE2b).
+enum ByteHash {
+    @inline(__always)
+    static func of(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0, lowercased: Bool) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+        for byte in bytes {
+            hash = (hash ^ UInt64(lowercased ? byte.lowercased : byte)) &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    static func of(_ text: String) -> UInt64 {
+        Array(text.utf8).withUnsafeBufferPointer { of($0, lowercased: true) }
     }
 }
