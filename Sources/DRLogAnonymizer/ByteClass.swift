@@ -12,7 +12,8 @@ enum ByteClass {
     static let domain: UInt8 = 16
     /// Base64 (both alphabets).
     static let base64: UInt8 = 32
-    /// Bytes that can start something the scanner looks at.
+    /// Punctuation that can introduce something the scanner looks at (letters and digits are
+    /// looked at where a word starts).
     static let trigger: UInt8 = 64
 
     static let table: [UInt8] = {
@@ -29,7 +30,7 @@ enum ByteClass {
             if isDigit || isUpper || isLower || c >= 0x80 || Array("!#$%&'*+-=^_{|}~.".utf8).contains(c) { value |= local }
             if isDigit || isUpper || isLower || c >= 0x80 || c == 0x2D || c == 0x2E || c == 0x5F { value |= domain }
             if isDigit || isUpper || isLower || c == 0x2B || c == 0x2F || c == 0x2D || c == 0x5F { value |= base64 }
-            if value & hex != 0 || Array(":@=(<ACacv".utf8).contains(c) { value |= trigger }
+            if Array(":@=(<".utf8).contains(c) { value |= trigger }
             table[byte] = value
         }
         return table

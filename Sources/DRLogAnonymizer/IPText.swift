@@ -132,16 +132,15 @@ enum IPText {
     /// RFC 5952 text (the longest run of two or more zero groups as `::`), or all eight groups
     /// of four digits; upper-case hex when the original was.
     static func appendIPv6(_ value: UInt128, uppercase: Bool, exploded: Bool, to out: inout [UInt8]) {
-        let digits = Array((uppercase ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
-        var groups = [Int](repeating: 0, count: 8)
-        for index in 0..<8 { groups[index] = Int(truncatingIfNeeded: value >> UInt128(16 * (7 - index))) & 0xFFFF }
+        let digits: StaticString = uppercase ? "0123456789ABCDEF" : "0123456789abcdef"
+        func group(_ index: Int) -> Int { Int(truncatingIfNeeded: value >> UInt128(16 * (7 - index))) & 0xFFFF }
         var best = (start: -1, length: 0)
         if !exploded {
             var index = 0
             while index < 8 {
-                if groups[index] == 0 {
+                if group(index) == 0 {
                     var end = index
-                    while end < 8 && groups[end] == 0 { end += 1 }
+                    while end < 8 && group(end) == 0 { end += 1 }
                     if end - index > best.length && end - index >= 2 { best = (index, end - index) }
                     index = end
                 } else {
@@ -158,12 +157,12 @@ enum IPText {
                 continue
             }
             if index > 0 && index != best.start + best.length { out.append(0x3A) }
-            let group = groups[index]
+            let bits = group(index)
             var started = exploded
             for shift in stride(from: 12, through: 0, by: -4) {
-                let nibble = group >> shift & 15
+                let nibble = bits >> shift & 15
                 if nibble != 0 || started || shift == 0 {
-                    out.append(digits[nibble])
+                    out.append(digits.utf8Start[nibble])
                     started = true
                 }
             }

@@ -35,18 +35,22 @@ extension LineScanner {
         guard start < at else { return nil }
         switch methods.options.addresses {
         case .tokenKeepDomain:
-            var text = methods.token(.address, UnsafeBufferPointer(rebasing: p[start..<at]), prefix: "addr-")
-            text.append(0x40)
-            replace(start, at + 1, text, .address)
+            let text = methods.token(.address, UnsafeBufferPointer(rebasing: p[start..<at]), prefix: "addr-")
+            replace(start, at + 1, .address) { arena in
+                arena.append(contentsOf: text)
+                arena.append(0x40)
+            }
             // The domain is scanned like any text (an address literal, an IP in a host name).
             return at + 1
         case .token:
-            var text = methods.token(.wholeAddress, UnsafeBufferPointer(rebasing: p[start..<end]), prefix: "addr-")
-            text.append(contentsOf: "@anon.invalid".utf8)
-            replace(start, end, text, .address)
+            let text = methods.token(.wholeAddress, UnsafeBufferPointer(rebasing: p[start..<end]), prefix: "addr-")
+            replace(start, end, .address) { arena in
+                arena.append(contentsOf: text)
+                arena.append(contentsOf: Self.anonDomain)
+            }
             return end
         case .redact:
-            replace(start, end, Array("[ADDRESS]".utf8), .address)
+            replace(start, end, Self.addressMarker, .address)
             return end
         }
     }

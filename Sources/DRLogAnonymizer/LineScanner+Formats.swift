@@ -7,24 +7,24 @@ extension LineScanner {
     /// field is the authenticated user (`-` when none).
     func nginxUser(_ p: UnsafeBufferPointer<UInt8>) {
         var k = 0
-        var starts: [Int] = []
-        for _ in 0..<3 {
+        var third = 0
+        for field in 0..<3 {
             guard k < p.count, p[k] != 0x20 else { return }
-            starts.append(k)
+            if field == 2 { third = k }
             while k < p.count, p[k] != 0x20 { k += 1 }
             guard k + 1 < p.count, p[k] == 0x20 else { return }
             k += 1
         }
         guard p[k] == 0x5B, k + 3 < p.count, p[k + 1].isDigit else { return }
-        let start = starts[2], end = k - 1
+        let start = third, end = k - 1
         let value = UnsafeBufferPointer(rebasing: p[start..<end])
         guard !(value.count == 1 && value[0] == 0x2D), !value.contains(0x40) else { return }
         let text: [UInt8]
         switch methods.options.usernames {
         case .token: text = methods.token(.username, value, prefix: "user-")
-        case .redact: text = Array("[USER]".utf8)
+        case .redact: text = LineScanner.user
         }
-        fixed.append(Span(start: start, end: end, text: text, kind: .username))
+        fix(start, end, text, .username)
     }
 }
 
@@ -103,7 +103,7 @@ enum JSONLine {
                               scanner: LineScanner) {
         let name = ByteHash.of(UnsafeBufferPointer(rebasing: p[key]), lowercased: true)
         if LineScanner.secretKeys.contains(name) {
-            scanner.fixed.append(.init(start: range.lowerBound, end: range.upperBound, text: Pseudonymizer.redacted, kind: .secret))
+            scanner.fix(range.lowerBound, range.upperBound, Pseudonymizer.redacted, .secret)
             return
         }
         guard scanner.jsonFields.paths.contains(path) || LineScanner.usernameKeys.contains(name) else { return }
@@ -116,8 +116,8 @@ enum JSONLine {
         let replacement: [UInt8]
         switch scanner.methods.options.usernames {
         case .token: replacement = scanner.methods.token(.username, text, prefix: "user-")
-        case .redact: replacement = Array("[USER]".utf8)
+        case .redact: replacement = LineScanner.user
         }
-        scanner.fixed.append(.init(start: range.lowerBound, end: range.upperBound, text: replacement, kind: .username))
+        scanner.fix(range.lowerBound, range.upperBound, replacement, .username)
     }
 }

@@ -35,16 +35,16 @@ extension LineScanner {
     }
 
     private func replaceIPv6(_ address: IPText.IPv6, _ start: Int) {
-        var text: [UInt8] = []
         // `::ffff:a.b.c.d` keeps its form: the IPv4 method on the dotted part, the prefix as written.
         if let dotted = address.dottedStart, address.value >> 32 == 0xFFFF {
             let mapped = methods.ipv4(UInt32(truncatingIfNeeded: address.value))
-            IPText.appendIPv4(mapped, separator: 0x2E, padded: false, reversed: false, to: &text)
-            replace(dotted, address.end, text, .ipv4)
+            replace(dotted, address.end, .ipv4) { IPText.appendIPv4(mapped, separator: 0x2E, padded: false, reversed: false, to: &$0) }
             return
         }
-        IPText.appendIPv6(methods.ipv6(address.value), uppercase: address.uppercase, exploded: address.exploded, to: &text)
-        replace(start, address.end, text, .ipv6)
+        let mapped = methods.ipv6(address.value)
+        replace(start, address.end, .ipv6) {
+            IPText.appendIPv6(mapped, uppercase: address.uppercase, exploded: address.exploded, to: &$0)
+        }
     }
 
     /// IPv4 at `i`, dotted or dashed; reversed when the name ends in `.in-addr.arpa` or is
@@ -68,10 +68,10 @@ extension LineScanner {
         if found.separator == 0x2D { inName = true }
         let real = reversed ? found.value.byteSwapped : found.value
         let mapped = methods.ipv4(real)
-        var text: [UInt8] = []
-        IPText.appendIPv4(reversed ? mapped.byteSwapped : mapped, separator: found.separator, padded: found.padded,
-                          reversed: false, to: &text)
-        replace(i, found.end, text, inName ? .ipInHostName : .ipv4)
+        let written = reversed ? mapped.byteSwapped : mapped
+        replace(i, found.end, inName ? .ipInHostName : .ipv4) {
+            IPText.appendIPv4(written, separator: found.separator, padded: found.padded, reversed: false, to: &$0)
+        }
         return found.end
     }
 
@@ -93,10 +93,10 @@ extension LineScanner {
                 value = value << 8 | UInt32(number & 0xFF)
             }
             if valid && hostLike {
-                var text: [UInt8] = []
-                IPText.appendIPv4(methods.ipv4(value), separator: 0, padded: true, reversed: false, to: &text)
-                text.removeAll { $0 == 0 }
-                replace(i, end, text, .ipInHostName)
+                let mapped = methods.ipv4(value)
+                replace(i, end, .ipInHostName) { arena in
+                    for octet in 0..<4 { IPText.appendDecimal(Int(mapped >> UInt32(8 * (3 - octet)) & 0xFF), width: 3, to: &arena) }
+                }
                 return end
             }
         }
@@ -122,7 +122,7 @@ extension LineScanner {
         }
         let afterCard: UInt8 = lastEnd < to ? p[lastEnd] : 0x20
         guard (13...19).contains(digits.count), !afterCard.isLetterOrDigit, luhn(digits) else { return nil }
-        replace(i, lastEnd, Array("[CARD]".utf8), .card)
+        replace(i, lastEnd, Self.card, .card)
         return lastEnd
     }
 
@@ -161,9 +161,10 @@ extension LineScanner {
         }
         guard dotted else { return nil }
         let mapped = methods.ipv4(value)
-        let digits = Array((uppercase ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
-        let text = (0..<8).map { digits[Int(mapped >> UInt32(4 * (7 - $0)) & 15)] }
-        replace(i, i + 8, text, .ipInHostName)
+        let digits: StaticString = uppercase ? "0123456789ABCDEF" : "0123456789abcdef"
+        replace(i, i + 8, .ipInHostName) { arena in
+            for nibble in 0..<8 { arena.append(digits.utf8Start[Int(mapped >> UInt32(4 * (7 - nibble)) & 15)]) }
+        }
         return i + 8
     }
 

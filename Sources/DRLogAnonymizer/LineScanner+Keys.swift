@@ -113,7 +113,7 @@ extension LineScanner {
         if value.allSatisfy(\.isDigit) { return false }
         switch methods.options.usernames {
         case .token: replace(start, end, methods.token(.username, value, prefix: "user-"), .username)
-        case .redact: replace(start, end, Array("[USER]".utf8), .username)
+        case .redact: replace(start, end, Self.user, .username)
         }
         return true
     }

@@ -11,16 +11,20 @@ import DRConfig
 final class LineScanner {
     enum Kind { case ipv4, ipv6, ipInHostName, address, username, session, secret, card }
 
+    /// A replacement: `start..<end` of the line becomes `arena[textStart..<textEnd]`.
     struct Span {
         var start: Int
         var end: Int
-        var text: [UInt8]
+        var textStart: Int
+        var textEnd: Int
         var kind: Kind
     }
 
     let methods: Pseudonymizer
     var statistics = LogAnonymizationStatistics()
     var spans: [Span] = []
+    /// The replacement texts of the current line, one after another (no allocation per item).
+    var arena: [UInt8] = []
     /// Spans fixed by a format's knowledge before the pass, in order.
     var fixed: [Span] = []
     let jsonFields: JSONFieldSet
@@ -44,7 +48,7 @@ final class LineScanner {
         for span in spans where span.start >= position {
             count(span.kind)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<span.start]))
-            out.append(contentsOf: span.text)
+            out.append(contentsOf: arena[span.textStart..<span.textEnd])
             position = span.end
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<line.count]))
@@ -53,6 +57,7 @@ final class LineScanner {
     /// Finds what `line` holds: `spans`, sorted by start (overlaps are resolved when written).
     func collect(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat) {
         spans.removeAll(keepingCapacity: true)
+        arena.removeAll(keepingCapacity: true)
         fixed.removeAll(keepingCapacity: true)
         var first = 0
         while first < line.count, line[first] == 0x20 || line[first] == 0x09 { first += 1 }
@@ -74,48 +79,73 @@ final class LineScanner {
         spans.sort { $0.start < $1.start }
     }
 
-    /// The generic pass over `from..<to`: every finder, whatever the format.
+    /// The generic pass over `from..<to`: every finder, whatever the format. Letters and digits
+    /// inside a word cost one table lookup; the finders run at word starts (an IP, a number, a
+    /// hex label, SASL) and at the few punctuation bytes that introduce something (`@ = ( < :`).
     func scan(_ p: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) {
-        do {
-            var i = from
-            while i < to {
-                let c = p[i]
-                let kind = classes[Int(c)]
-                if kind & ByteClass.trigger == 0 {
-                    i += 1
+        let alphanumeric = ByteClass.letter | ByteClass.digit
+        var i = from
+        var previous: UInt8 = 0x20
+        while i < to {
+            let c = p[i]
+            let kind = classes[Int(c)]
+            if kind & alphanumeric != 0 {
+                let previousKind = classes[Int(previous)]
+                if previousKind & alphanumeric == 0 {
+                    if let end = wordStart(p, i, c, kind, from, to) {
+                        i = end
+                        previous = p[end - 1]
+                        continue
+                    }
+                } else if kind & ByteClass.digit != 0 && previousKind & ByteClass.digit == 0 && numberStart(p, i, from) {
+                    // A number after letters: `ip192.0.2.1`, `host001002003004`.
+                    if let end = ipv4(p, at: i, from, to) ?? longNumber(p, at: i, from, to) {
+                        i = end
+                        previous = p[end - 1]
+                        continue
+                    }
+                }
+                previous = c
+                i += 1
+                continue
+            }
+            if kind & ByteClass.trigger != 0 {
+                var found: Int?
+                switch c {
+                case 0x40: found = address(p, at: i, from, to)
+                case 0x3D: found = keyValue(p, at: i, from, to)
+                case 0x28: if classes[Int(previous)] & ByteClass.letter != 0 { found = tuple(p, at: i, from, to) }
+                case 0x3C: found = session(p, at: i, to)
+                case 0x3A:
+                    if classes[Int(previous)] & ByteClass.letter != 0 {
+                        found = colonKey(p, at: i, from, to)
+                    } else if previous != 0x3A && previous != 0x2E && classes[Int(previous)] & alphanumeric == 0 {
+                        found = ipv6(p, at: i, to)
+                    }
+                default: break
+                }
+                if let found {
+                    i = found
+                    previous = p[found - 1]
                     continue
                 }
-                let previous: UInt8 = i > from ? p[i - 1] : 0x20
-                let atWordStart = classes[Int(previous)] & (ByteClass.letter | ByteClass.digit) == 0
-                switch c {
-                case 0x40: // @
-                    if let end = address(p, at: i, from, to) { i = end; continue }
-                case 0x3D: // =
-                    if let end = keyValue(p, at: i, from, to) { i = end; continue }
-                case 0x28: // (
-                    if classes[Int(previous)] & ByteClass.letter != 0, let end = tuple(p, at: i, from, to) { i = end; continue }
-                case 0x3C: // <
-                    if let end = session(p, at: i, to) { i = end; continue }
-                case 0x3A: // :
-                    if classes[Int(previous)] & ByteClass.letter != 0, let end = colonKey(p, at: i, from, to) { i = end; continue }
-                    if previous != 0x3A && previous != 0x2E && (atWordStart || ipv6Literal(p, i, from)),
-                       let end = ipv6(p, at: i, to) { i = end; continue }
-                default:
-                    break
-                }
-                if kind & ByteClass.hex != 0 {
-                    if atWordStart || ipv6Literal(p, i, from) {
-                        if c | 0x20 == 0x61 || c | 0x20 == 0x63, let end = sasl(p, at: i, to) { i = end; continue }
-                        if let end = ipv6(p, at: i, to) { i = end; continue }
-                    }
-                    let number = kind & ByteClass.digit != 0 && numberStart(p, i, from)
-                    if number, let end = ipv4(p, at: i, from, to) { i = end; continue }
-                    if previous == 0x2E || previous == 0x2D || atWordStart, let end = hexHost(p, at: i, to) { i = end; continue }
-                    if number, let end = longNumber(p, at: i, from, to) { i = end; continue }
-                }
-                i += 1
             }
+            previous = c
+            i += 1
         }
+    }
+
+    /// The finders that start at the first letter or digit of a word.
+    @inline(__always)
+    private func wordStart(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ c: UInt8, _ kind: UInt8, _ from: Int, _ to: Int) -> Int? {
+        guard kind & ByteClass.hex != 0 else { return nil }
+        if c | 0x20 == 0x61 || c | 0x20 == 0x63, let end = sasl(p, at: i, to) { return end }
+        if let end = ipv6(p, at: i, to) { return end }
+        let number = kind & ByteClass.digit != 0 && numberStart(p, i, from)
+        if number, let end = ipv4(p, at: i, from, to) { return end }
+        if let end = hexHost(p, at: i, to) { return end }
+        if number, let end = longNumber(p, at: i, from, to) { return end }
+        return nil
     }
 
     /// Whether `i` is preceded by `IPv6:` (an SMTP address literal, any case).
@@ -136,8 +166,29 @@ final class LineScanner {
 
     /// Records a replacement.
     @inline(__always) func replace(_ start: Int, _ end: Int, _ text: [UInt8], _ kind: Kind) {
-        spans.append(Span(start: start, end: end, text: text, kind: kind))
+        let textStart = arena.count
+        arena.append(contentsOf: text)
+        spans.append(Span(start: start, end: end, textStart: textStart, textEnd: arena.count, kind: kind))
     }
+
+    /// Records a replacement whose text `write` appends to the arena.
+    @inline(__always) func replace(_ start: Int, _ end: Int, _ kind: Kind, write: (inout [UInt8]) -> Void) {
+        let textStart = arena.count
+        write(&arena)
+        spans.append(Span(start: start, end: end, textStart: textStart, textEnd: arena.count, kind: kind))
+    }
+
+    /// Records a replacement fixed by a format's knowledge before the generic pass.
+    func fix(_ start: Int, _ end: Int, _ text: [UInt8], _ kind: Kind) {
+        let textStart = arena.count
+        arena.append(contentsOf: text)
+        fixed.append(Span(start: start, end: end, textStart: textStart, textEnd: arena.count, kind: kind))
+    }
+
+    static let card = Array("[CARD]".utf8)
+    static let user = Array("[USER]".utf8)
+    static let addressMarker = Array("[ADDRESS]".utf8)
+    static let anonDomain = Array("@anon.invalid".utf8)
 
     private func count(_ kind: Kind) {
         switch kind {

@@ -87,23 +87,19 @@ final class Pseudonymizer {
     }
 
     /// A session id of the same length in the same (base64) alphabet: the ids stay linkable
-    /// within the day, and no longer encode the client's address and port.
+    /// within the day, and no longer encode the client's address and port. Not cached: each
+    /// connection has its own id, so a cache would only churn.
     func sessionToken(_ value: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        let key = ByteHash.of(value, seed: UInt64(TokenKind.session.rawValue), lowercased: false)
-        if let hit = tokens[key], hit.value.count == value.count + 1,
-           hit.value.withUnsafeBufferPointer({ cached in (0..<value.count).allSatisfy { cached[$0 + 1] == value[$0] } }) {
-            return hit.text
-        }
         var lookup = [TokenKind.session.rawValue]
         lookup.append(contentsOf: value)
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        // 32 bytes of digest give 32 characters (Dovecot's ids are 16 or 32); longer ones chain.
         var text: [UInt8] = []
-        var digest: [UInt8] = []
+        text.reserveCapacity(value.count)
         while text.count < value.count {
-            digest = hash(lookup + digest)
-            for byte in digest where text.count < value.count { text.append(alphabet[Int(byte & 63)]) }
+            for byte in hash(lookup) where text.count < value.count { text.append(alphabet.utf8Start[Int(byte & 63)]) }
+            lookup.append(UInt8(truncatingIfNeeded: text.count))
         }
-        remember(key, lookup, text)
         return text
     }
 
