@@ -56,6 +56,11 @@ extension Configuration {
         ip = "prefix-preserving"                 # or "truncate"
         key_file = "/etc/drctl/logs.key"
 
+        # [logs.anonymize]                       # what logs anonymize replaces (docs/LOGS.md); defaults:
+        # ip = "ipcrypt-pfx"                     # or "crypto-pan", "truncate" (ipv4_prefix = 24, ipv6_prefix = 48)
+        # addresses = "token-keep-domain"        # or "token", "redact"
+        # usernames = "token"                    # or "redact"
+
         [state]
         path = "/var/lib/drctl"                  # caches and locks of this host
 

@@ -148,12 +148,6 @@ final class LineScanner {
         return nil
     }
 
-    /// Whether `i` is preceded by `IPv6:` (an SMTP address literal, any case).
-    func ipv6Literal(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ from: Int) -> Bool {
-        guard i - 5 >= from, p[i - 1] == 0x3A else { return false }
-        return p[i - 5].lowercased == 0x69 && p[i - 4].lowercased == 0x70 && p[i - 3].lowercased == 0x76 && p[i - 2] == 0x36
-    }
-
     /// A number starts here: not in the middle of digits, nor right after a digit and a dot
     /// (a dot after a letter is a host-name label: `dsl.192.0.2.1.example`).
     func numberStart(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ from: Int) -> Bool {
