@@ -31,6 +31,19 @@ final class AES128Block {
         return (0..<16).map { UInt8(truncatingIfNeeded: result >> (8 * (15 - $0))) }
     }
 
+    /// AES_K of each of `count` blocks, each a 128-bit number stored big-endian (`.bigEndian`),
+    /// in one call: ECB encrypts blocks independently, so a whole address's PRF inputs go
+    /// through the cipher together instead of one call per bit.
+    func encrypt(_ input: UnsafePointer<UInt128>, into output: UnsafeMutablePointer<UInt128>, count: Int) {
+        var written: Int32 = 0
+        let ok = input.withMemoryRebound(to: UInt8.self, capacity: 16 * count) { inputBytes in
+            output.withMemoryRebound(to: UInt8.self, capacity: 16 * count) { outputBytes in
+                EVP_EncryptUpdate(context, outputBytes, &written, inputBytes, Int32(16 * count)) == 1
+            }
+        }
+        precondition(ok && written == Int32(16 * count), "AES-128-ECB of \(count) blocks failed")
+    }
+
     /// AES_K(block) with the block as a big-endian 128-bit number (byte 0 most significant):
     /// no allocation, as the per-bit loops of the pseudonyms call this 64 to 256 times an address.
     func encrypt(_ block: UInt128) -> UInt128 {

@@ -33,12 +33,11 @@ package final class PrefixPreservingPseudonyms {
     /// Crypto-PAn: AES_K(key[16..<32]) as a big-endian number.
     private let pad: UInt128
 
-    /// Recent addresses and prefixes (bounded: cleared when full, which costs one recomputation).
-    private var v4Addresses: [UInt32: UInt32] = [:]
-    private var v4Prefixes: [UInt32: UInt32] = [:]
-    private var v6Addresses: [UInt128: UInt128] = [:]
-    private var v6Prefixes: [UInt64: UInt64] = [:]
-    private static let cacheLimit = 1 << 16
+    /// Recent addresses and networks (2^18 slots each, about 13 MiB in all: constant memory).
+    private var v4Addresses = DirectMappedCache<UInt32, UInt32>(log2Slots: 18)
+    private var v4Prefixes = DirectMappedCache<UInt32, UInt32>(log2Slots: 16)
+    private var v6Addresses = DirectMappedCache<UInt128, UInt128>(log2Slots: 16)
+    private var v6Prefixes = DirectMappedCache<UInt64, UInt64>(log2Slots: 16)
 
     /// - Parameter key: 32 bytes (see docs/LOGS.md for how each method splits it).
     package init(method: PrefixPreservingMethod, key: [UInt8]) throws(PseudonymKeyError) {
@@ -79,12 +78,10 @@ package final class PrefixPreservingPseudonyms {
             top = known
         } else {
             top = mask(UInt128(address), bits: 32, from: 0, to: 24, ipv4: true)
-            if v4Prefixes.count >= Self.cacheLimit { v4Prefixes.removeAll(keepingCapacity: true) }
             v4Prefixes[network] = top
         }
         let low: UInt32 = mask(UInt128(address), bits: 32, from: 24, to: 32, ipv4: true)
         let result = address ^ (top | low)
-        if v4Addresses.count >= Self.cacheLimit { v4Addresses.removeAll(keepingCapacity: true) }
         v4Addresses[address] = result
         return result
     }
@@ -99,28 +96,47 @@ package final class PrefixPreservingPseudonyms {
         } else {
             let high: UInt128 = mask(address, bits: 128, from: 0, to: 64, ipv4: false)
             top = UInt64(truncatingIfNeeded: high >> 64)
-            if v6Prefixes.count >= Self.cacheLimit { v6Prefixes.removeAll(keepingCapacity: true) }
             v6Prefixes[network] = top
         }
         let low: UInt128 = mask(address, bits: 128, from: 64, to: 128, ipv4: false)
         let result = address ^ (UInt128(top) << 64 | low)
-        if v6Addresses.count >= Self.cacheLimit { v6Addresses.removeAll(keepingCapacity: true) }
         v6Addresses[address] = result
         return result
     }
 
     /// The XOR mask's bits `from..<to` (counted from the most significant of `bits`), placed
-    /// where they apply in a `bits`-wide number.
+    /// where they apply in a `bits`-wide number. Each bit's PRF input depends only on the
+    /// address bits before it, so all inputs are built first and encrypted in one call per key.
     private func mask<T: FixedWidthInteger>(_ address: UInt128, bits: Int, from: Int, to: Int, ipv4: Bool) -> T {
+        let count = to - from
+        guard count > 0 else { return 0 }
+        var inputs = [UInt128](repeating: 0, count: count)
+        var first = [UInt128](repeating: 0, count: count)
+        var second = [UInt128](repeating: 0, count: count)
+        for k in from..<to { inputs[k - from] = block(address, bits: bits, k: k, ipv4: ipv4).bigEndian }
+        inputs.withUnsafeBufferPointer { input in
+            first.withUnsafeMutableBufferPointer { self.first.encrypt(input.baseAddress!, into: $0.baseAddress!, count: count) }
+            if let cipher = self.second {
+                second.withUnsafeMutableBufferPointer { cipher.encrypt(input.baseAddress!, into: $0.baseAddress!, count: count) }
+            }
+        }
         var result: UInt128 = 0
         for k in from..<to {
-            if bit(address, bits: bits, k: k, ipv4: ipv4) { result |= 1 << (bits - 1 - k) }
+            let one = UInt128(bigEndian: first[k - from])
+            let set: Bool
+            switch method {
+            // ipcrypt-pfx: the least significant bit of AES(K1, p) XOR AES(K2, p).
+            case .ipcryptPfx: set = (one ^ UInt128(bigEndian: second[k - from])) & 1 == 1
+            // Crypto-PAn: the most significant bit of AES(K, input).
+            case .cryptoPan: set = one >> 127 == 1
+            }
+            if set { result |= 1 << (bits - 1 - k) }
         }
         return T(truncatingIfNeeded: result)
     }
 
-    /// Output bit k XOR input bit k: a keyed function of the first k bits of `address`.
-    private func bit(_ address: UInt128, bits: Int, k: Int, ipv4: Bool) -> Bool {
+    /// The PRF input for output bit k: a function of the first k bits of `address`.
+    private func block(_ address: UInt128, bits: Int, k: Int, ipv4: Bool) -> UInt128 {
         let prefix: UInt128 = k == 0 ? 0 : address >> (bits - k)
         switch method {
         case .ipcryptPfx:
@@ -128,14 +144,12 @@ package final class PrefixPreservingPseudonyms {
             // ff ff, IPv6 from byte 15 = 01; after k rounds that start is shifted left k bits and
             // the k original bits fill the bottom.
             let start: UInt128 = ipv4 ? (1 << 96 | 0xFFFF) : 1
-            let block = start << k | prefix
-            guard let second else { return false }
-            return (first.encrypt(block) ^ second.encrypt(block)) & 1 == 1
+            return start << k | prefix
         case .cryptoPan:
             // Crypto-PAn: the first k address bits (at the top of the block), then the pad's rest.
-            let keep: UInt128 = k == 0 ? 0 : ~UInt128(0) << (128 - k)
-            let block = (prefix << (128 - k) & keep) | (pad & ~keep)
-            return first.encrypt(k == 0 ? pad : block) >> 127 == 1
+            guard k > 0 else { return pad }
+            let keep: UInt128 = ~UInt128(0) << (128 - k)
+            return (prefix << (128 - k) & keep) | (pad & ~keep)
         }
     }
 }

@@ -16,14 +16,12 @@ final class Pseudonymizer {
         var value: [UInt8]
         var text: [UInt8]
     }
-    private var tokens: [UInt64: Cached] = [:]
-    private static let cacheLimit = 1 << 16
+    private var tokens = DirectMappedCache<UInt64, Cached>(log2Slots: 18)
 
     static let redacted = Array("[REDACTED]".utf8)
 
     init(options: Configuration.Logs.Anonymization, keys: borrowing LogPseudonymKeys) throws(LogAnonymizerError) {
         self.options = options
-        tokens.reserveCapacity(Self.cacheLimit)
         do {
             tokenKey = try keys.token.copy()
         } catch {
@@ -109,7 +107,6 @@ final class Pseudonymizer {
     }
 
     private func remember(_ key: UInt64, _ value: [UInt8], _ text: [UInt8]) {
-        if tokens.count >= Self.cacheLimit { tokens.removeAll(keepingCapacity: true) }
         tokens[key] = Cached(value: value, text: text)
     }
 }
