@@ -15,7 +15,7 @@ extension LineScanner {
             guard k >= from else { return nil }
             start = k
         } else {
-            while start > from, p[start - 1].isClass(ByteClass.local) {
+            while start > from, has(p[start - 1], ByteClass.local) {
                 // Stop at `key=` (sasl_username=jane@…): a lower-case key after a separator.
                 if p[start - 1] == 0x3D, keyBefore(p, start - 1, from) { break }
                 start -= 1
@@ -27,7 +27,7 @@ extension LineScanner {
             // user@[192.0.2.1]: the literal is left to the IP finders.
             end = at + 1
         } else {
-            while end < to, p[end].isClass(ByteClass.domain) { end += 1 }
+            while end < to, has(p[end], ByteClass.domain) { end += 1 }
             while end > at + 1, p[end - 1] == 0x2E || p[end - 1] == 0x2D || p[end - 1] == 0x5F { end -= 1 }
             guard end > at + 1 else { return nil }
         }
@@ -61,6 +61,6 @@ extension LineScanner {
         var k = equals - 1
         while k >= from, (p[k] >= 0x61 && p[k] <= 0x7A) || p[k] == 0x5F || p[k].isDigit { k -= 1 }
         guard k < equals - 1 else { return false }
-        return k < from || !p[k].isClass(ByteClass.local)
+        return k < from || !has(p[k], ByteClass.local)
     }
 }

@@ -58,7 +58,7 @@ extension LineScanner {
         if found.end + 1 < to, p[found.end] == 0x2E || p[found.end] == 0x2D, p[found.end + 1].isLetterOrDigit {
             inName = true
             var k = found.end
-            while k < to, p[k].isClass(ByteClass.domain) { k += 1 }
+            while k < to, has(p[k], ByteClass.domain) { k += 1 }
             if matches(p, found.end, k, ".in-addr.arpa") || matches(p, found.end, k, ".in-addr.arpa.") {
                 reversed = true
             } else if k + 1 < to, p[k] == 0x5B, let bracket = IPText.ipv4(p, k + 1, to), bracket.value == found.value.byteSwapped {
@@ -151,12 +151,12 @@ extension LineScanner {
             value = value << 4 | UInt32(digit)
         }
         let after = p[i + 8]
-        guard after == 0x2E || after == 0x2D, p[i + 9].isClass(ByteClass.letter) else { return nil }
+        guard after == 0x2E || after == 0x2D, has(p[i + 9], ByteClass.letter) else { return nil }
         // More of a host name must follow: a dot and a label (not a UUID's next group).
         var k = i + 8
         var dotted = false
-        while k < to, p[k].isClass(ByteClass.domain) {
-            if p[k] == 0x2E, k + 1 < to, p[k + 1].isClass(ByteClass.letter) { dotted = true }
+        while k < to, has(p[k], ByteClass.domain) {
+            if p[k] == 0x2E, k + 1 < to, has(p[k + 1], ByteClass.letter) { dotted = true }
             k += 1
         }
         guard dotted else { return nil }

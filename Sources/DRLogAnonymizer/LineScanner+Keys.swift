@@ -68,7 +68,7 @@ extension LineScanner {
         let length = found.end - found.start
         guard length > 0 else { return nil }
         if key == Self.sessionKey, length == 16 || length == 32,
-           UnsafeBufferPointer(rebasing: p[found.start..<found.end]).allSatisfy({ $0.isClass(ByteClass.base64) && $0 != 0x2D && $0 != 0x5F }) {
+           UnsafeBufferPointer(rebasing: p[found.start..<found.end]).allSatisfy({ has($0, ByteClass.base64) && $0 != 0x2D && $0 != 0x5F }) {
             // Dovecot's auth protocol writes the session id bare: `session=<id>` and `session=id`.
             replace(found.start, found.end, methods.sessionToken(UnsafeBufferPointer(rebasing: p[found.start..<found.end])), .session)
             return found.next
@@ -179,7 +179,7 @@ extension LineScanner {
             guard close < to else { return nil }
             guard p[close] == 0x3E else { continue }
             var k = open + 1
-            while k < close, p[k].isClass(ByteClass.base64), p[k] != 0x2D, p[k] != 0x5F { k += 1 }
+            while k < close, has(p[k], ByteClass.base64), p[k] != 0x2D, p[k] != 0x5F { k += 1 }
             guard k == close else { return nil }
             replace(open + 1, close, methods.sessionToken(UnsafeBufferPointer(rebasing: p[(open + 1)..<close])), .session)
             return close + 1
@@ -202,7 +202,7 @@ extension LineScanner {
             return nil
         }
         var end = start
-        while end < to, p[end].isClass(ByteClass.base64) || p[end] == 0x3D { end += 1 }
+        while end < to, has(p[end], ByteClass.base64) || p[end] == 0x3D { end += 1 }
         guard end > start, !(end - start == 1 && p[start] == 0x3D) else { return nil }
         replace(start, end, Pseudonymizer.redacted, .secret)
         return end

@@ -30,7 +30,7 @@ final class LineScanner {
     let jsonFields: JSONFieldSet
 
     /// ByteClass.table, held here so that the hot loop reads it without a lazy global's check.
-    private let classes: UnsafeMutablePointer<UInt8>
+    let classes: UnsafeMutablePointer<UInt8>
 
     init(methods: Pseudonymizer) {
         self.methods = methods
@@ -40,6 +40,9 @@ final class LineScanner {
     }
 
     deinit { classes.deallocate() }
+
+    /// Whether `byte` is of a class in `mask` (ByteClass), from the instance's copy of the table.
+    @inline(__always) func has(_ byte: UInt8, _ mask: UInt8) -> Bool { classes[Int(byte)] & mask != 0 }
 
     /// Appends the anonymized `line` (without its newline) to `out`.
     func anonymize(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, into out: inout [UInt8]) {

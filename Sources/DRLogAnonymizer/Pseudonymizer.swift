@@ -12,11 +12,35 @@ final class Pseudonymizer {
     /// Recent tokens by a hash of kind and (lower-cased) value, the value kept to verify a hit:
     /// mail logs repeat the same few thousand, and hashing the bytes once here is much cheaper
     /// than a dictionary keyed by byte arrays.
-    private struct Cached {
+    struct Cached {
         var value: [UInt8]
         var text: [UInt8]
     }
-    private var tokens = DirectMappedCache<UInt64, Cached>(log2Slots: 18)
+
+    /// A direct-mapped cache (as DRIPPseudonym's, but concrete, so that the hot lookups are
+    /// not generic calls across modules): 2^18 slots, a newer token replacing an older one.
+    struct TokenCache {
+        private struct Entry {
+            var key: UInt64 = 0
+            var cached: Cached?
+        }
+        // Key and value side by side: a lookup touches one cache line, not two.
+        private var entries = [Entry](repeating: Entry(), count: 1 << 18)
+
+        @inline(__always) private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 46) }
+
+        subscript(key: UInt64) -> Cached? {
+            get {
+                let index = slot(key)
+                return entries[index].key == key ? entries[index].cached : nil
+            }
+            set {
+                entries[slot(key)] = Entry(key: key, cached: newValue)
+            }
+        }
+    }
+
+    private var tokens = TokenCache()
 
     static let redacted = Array("[REDACTED]".utf8)
 
