@@ -47,6 +47,11 @@ struct LogFileJobs {
             let output = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(name)
             jobs.append(LogFileJobs(input: input, output: output))
         }
+        var outputs: Set<String> = []
+        for job in jobs where !outputs.insert((job.output as NSString).standardizingPath).inserted {
+            throw CoreError(.logsOutput, message: "\(job.output) would be written for two inputs of the same name; anonymize them into different --output-dir folders; nothing was written",
+                            context: ErrorContext(file: job.output))
+        }
         let inputSet = Set(inputs.map { ($0 as NSString).standardizingPath })
         for job in jobs where inputSet.contains((job.output as NSString).standardizingPath) {
             throw CoreError(.logsOutput, message: "\(job.output) is also an input; an input is never overwritten: rename it or use --output-dir; nothing was written",
