@@ -176,6 +176,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
     case logsIncomplete = "logs.incomplete"
     case logsObject = "logs.object"
     case logsPattern = "logs.pattern"
+    case logsInput = "logs.input"
+    case logsOutput = "logs.output"
 
     case snapshotNotFound = "snapshot.not-found"
     case snapshotAmbiguous = "snapshot.ambiguous"
@@ -389,6 +391,8 @@ package enum ErrorCode: String, CaseIterable, Sendable, Codable {
         case .logsIncomplete: (.degraded, "logs retain: not every target confirmed an anonymized copy (a target unreachable or failing), so the originals are kept; the next run completes")
         case .logsPattern: (.usage, "drctl logs show --grep: the pattern is not a regular expression")
         case .logsObject: (.dataError, "a retained log object on a target failed authentication or does not decompress")
+        case .logsInput: (.noInput, "a log to anonymize is missing, not a regular file, or unreadable; nothing was written")
+        case .logsOutput: (.cannotCreate, "an anonymized log cannot be written (output folder missing, an output that is also an input, a write error); no partial output is left")
         case .runBusy: (.alreadyRunning, "another drctl run holds this host's run lock; this one did nothing")
         case .snapshotNotFound: (.noInput, "no snapshot has the given id")
         case .snapshotAmbiguous: (.usage, "a snapshot id prefix matches several snapshots")

@@ -292,6 +292,8 @@ package struct Configuration: Sendable, Equatable {
         /// How long a rotated log file must have been left unmodified before `logs retain`
         /// takes it (a rotation that is still being written, e.g. by a compressor, is not).
         package var settle: ConfigDuration
+        /// `[logs.anonymize]`: what the anonymizer replaces and how (docs/LOGS.md).
+        package var anonymize = Anonymization()
         package init(sources: [String], retain: ConfigDuration, ip: IPMode, keyFile: String?,
                      keyCredential: String? = nil, settle: ConfigDuration = Configuration.Defaults.logsSettle) {
             self.sources = sources
@@ -300,6 +302,41 @@ package struct Configuration: Sendable, Equatable {
             self.keyFile = keyFile
             self.keyCredential = keyCredential
             self.settle = settle
+        }
+
+        /// `[logs.anonymize]`: methods per kind of personal data, the JSON fields to treat as
+        /// personal, the longest line handled whole.
+        package struct Anonymization: Sendable, Equatable {
+            package enum IPMethod: String, Sendable, Equatable, CaseIterable {
+                case ipcryptPfx = "ipcrypt-pfx"
+                case cryptoPan = "crypto-pan"
+                case truncate
+            }
+            /// E-mail addresses: a keyed token for the whole address, a token for the local part
+            /// with the domain kept, or a fixed marker.
+            package enum AddressMethod: String, Sendable, Equatable, CaseIterable {
+                case token
+                case tokenKeepDomain = "token-keep-domain"
+                case redact
+            }
+            package enum UsernameMethod: String, Sendable, Equatable, CaseIterable {
+                case token, redact
+            }
+            package var ip: IPMethod = .ipcryptPfx
+            /// Bits kept by `truncate`.
+            package var ipv4Prefix = 24
+            package var ipv6Prefix = 48
+            package var addresses: AddressMethod = .tokenKeepDomain
+            package var usernames: UsernameMethod = .token
+            /// JSON-lines fields (dotted paths) whose whole value is personal, on top of the scan
+            /// of every string value.
+            package var jsonFields: [String] = Anonymization.defaultJSONFields
+            /// Lines longer than this are anonymized in pieces cut at a separator.
+            package var maxLine = 65536
+
+            package static let defaultJSONFields = ["user", "username", "login", "sasl_username", "remote_user",
+                                                    "client.ip", "client_ip", "remote_addr", "ip", "rip"]
+            package init() {}
         }
     }
 }

@@ -46,11 +46,14 @@ extension ConfigurationDecoder {
         }
         let settle = reader.duration(section, "settle", range: ConfigDuration(seconds: 0)...ConfigDuration(seconds: 7 * 86400),
                                      example: "10m")
-        if failed || (section.table["retain"] != nil && retain == nil) || (section.table["key_file"] != nil && keyFile == nil)
+        let anonymize = decodeLogAnonymization(section, legacyIP: section.table["ip"] == nil ? nil : ip)
+        if failed || anonymize == nil || (section.table["retain"] != nil && retain == nil) || (section.table["key_file"] != nil && keyFile == nil)
             || (section.table["key_credential"] != nil && keyCredential == nil) || (section.table["settle"] != nil && settle == nil) {
             return nil
         }
-        return Configuration.Logs(sources: sources, retain: retain ?? defaults.retain, ip: ip, keyFile: keyFile,
-                                  keyCredential: keyCredential, settle: settle ?? Configuration.Defaults.logsSettle)
+        var logs = Configuration.Logs(sources: sources, retain: retain ?? defaults.retain, ip: ip, keyFile: keyFile,
+                                      keyCredential: keyCredential, settle: settle ?? Configuration.Defaults.logsSettle)
+        if let anonymize { logs.anonymize = anonymize }
+        return logs
     }
 }

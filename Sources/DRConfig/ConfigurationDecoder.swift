@@ -27,7 +27,7 @@ struct ConfigurationDecoder {
         ("retention", ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly",
                        "keep_within"]),
         ("drill", ["every", "sample", "signing_key_file", "report_dir", "verify_command", "verify_mailboxes", "canary"]),
-        ("logs", ["sources", "retain", "ip", "key_file", "key_credential", "settle"]),
+        ("logs", ["sources", "retain", "ip", "key_file", "key_credential", "settle", "anonymize"]),
         ("prune", ["every", "grace", "backup_expiry"]),
         ("state", ["path", "host"]),
         ("metrics", ["textfile"]),

@@ -58,6 +58,11 @@ extension Configuration {
         # key_credential = "logs-key"           # instead of key_file, under systemd (LoadCredential=logs-key:/etc/drctl/logs.key)
         settle = "10m"                           # a rotation unmodified this long is taken by drctl logs retain
 
+        # [logs.anonymize]                       # what logs anonymize replaces (docs/LOGS.md); defaults:
+        # ip = "ipcrypt-pfx"                     # or "crypto-pan", "truncate" (ipv4_prefix = 24, ipv6_prefix = 48)
+        # addresses = "token-keep-domain"        # or "token", "redact"
+        # usernames = "token"                    # or "redact"
+
         [state]
         path = "/var/lib/drctl"                  # caches and locks of this host
 

@@ -37,7 +37,13 @@ package struct LogDayKeyStore {
     /// The keys of UTC day `day` ("YYYY-MM-DD"), creating the day's salt on first use, with
     /// ipcrypt-pfx's IP key.
     package func keys(forDay day: String) throws(CoreError) -> LogPseudonymKeys {
-        try keys(forDay: day, method: .ipcryptPfx)
+        try keys(forDay: day, method: Self.method(configuration.logs.anonymize.ip))
+    }
+
+    /// The IP key's method for `[logs.anonymize] ip` (truncation uses no IP key; it gets
+    /// ipcrypt-pfx's, which it never reads).
+    package static func method(_ configured: Configuration.Logs.Anonymization.IPMethod) -> PrefixPreservingMethod {
+        configured == .cryptoPan ? .cryptoPan : .ipcryptPfx
     }
 
     /// The keys of `day` with the IP key of `method` (each method has its own subkey).

@@ -18,13 +18,26 @@ package enum PseudonymKeyError: Error, Equatable {
 }
 
 /// One key of one method, ready to map addresses (its AES key schedules expanded once).
+///
+/// Both methods make output bit k a function of the key and the first k input bits only, so
+/// each bit is computed on its own from the prefix before it (the PRF input of ipcrypt-pfx after
+/// k rounds is the start block shifted left k bits with the k original bits below it; Crypto-PAn's
+/// is the k bits followed by the pad's rest). That lets the pseudonyms of shared prefixes be
+/// cached: mail logs repeat addresses and their /24 and /64 networks heavily. Not thread-safe
+/// (the caches): one instance per stream.
 package final class PrefixPreservingPseudonyms {
     private let method: PrefixPreservingMethod
     private let first: AES128Block
     /// ipcrypt-pfx: AES under the second key half. Crypto-PAn: unused.
     private let second: AES128Block?
-    /// Crypto-PAn: AES_K(key[16..<32]).
-    private let pad: [UInt8]
+    /// Crypto-PAn: AES_K(key[16..<32]) as a big-endian number.
+    private let pad: UInt128
+
+    /// Recent addresses and networks (2^18 slots each, about 13 MiB in all: constant memory).
+    private var v4Addresses = DirectMappedCache<UInt32, UInt32>(log2Slots: 18)
+    private var v4Prefixes = DirectMappedCache<UInt32, UInt32>(log2Slots: 16)
+    private var v6Addresses = DirectMappedCache<UInt128, UInt128>(log2Slots: 16)
+    private var v6Prefixes = DirectMappedCache<UInt64, UInt64>(log2Slots: 16)
 
     /// - Parameter key: 32 bytes (see docs/LOGS.md for how each method splits it).
     package init(method: PrefixPreservingMethod, key: [UInt8]) throws(PseudonymKeyError) {
@@ -35,85 +48,108 @@ package final class PrefixPreservingPseudonyms {
         case .ipcryptPfx:
             guard key[0..<16] != key[16..<32] else { throw .equalHalves }
             second = AES128Block(key: Array(key[16..<32]))
-            pad = []
+            pad = 0
         case .cryptoPan:
             second = nil
-            pad = first.encrypt(Array(key[16..<32]))
+            var value: UInt128 = 0
+            for byte in first.encrypt(Array(key[16..<32])) { value = value << 8 | UInt128(byte) }
+            pad = value
         }
     }
 
     package func pseudonym(of address: IPAddress) -> IPAddress {
-        switch method {
-        case .ipcryptPfx: return ipcryptPfx(address)
-        case .cryptoPan: return cryptoPan(address)
-        }
-    }
-
-    /// ipcrypt-pfx (draft-denis-ipcrypt, "ipcrypt-pfx"): bit positions count from the least
-    /// significant bit of byte 15 (0) to the most significant of byte 0 (127); the PRF input
-    /// starts as a single 1 just above the (empty) prefix and takes each original bit in at the
-    /// bottom as it goes.
-    private func ipcryptPfx(_ address: IPAddress) -> IPAddress {
-        guard let second else { return address }
-        let input = address.bytes
-        var output = input
-        var padded = [UInt8](repeating: 0, count: 16)
-        let start: Int
+        var value: UInt128 = 0
+        for byte in address.bytes { value = value << 8 | UInt128(byte) }
+        let mapped: UInt128
         if address.isIPv4 {
-            start = 96
-            padded[3] = 0x01
-            padded[14] = 0xFF
-            padded[15] = 0xFF
+            mapped = UInt128(0xFFFF) << 32 | UInt128(pseudonymIPv4(UInt32(truncatingIfNeeded: value)))
         } else {
-            start = 0
-            padded[15] = 0x01
+            mapped = pseudonymIPv6(value)
         }
-        for position in start..<128 {
-            let bitPosition = 127 - position
-            let e1 = first.encrypt(padded)
-            let e2 = second.encrypt(padded)
-            let cipherBit = (e1[15] ^ e2[15]) & 1
-            let byteIndex = 15 - bitPosition / 8
-            let bitInByte = bitPosition % 8
-            output[byteIndex] ^= cipherBit << bitInByte
-            let originalBit = (input[byteIndex] >> bitInByte) & 1
-            // Shift the whole 128-bit input left by one, the original bit coming in at the bottom.
-            var carry = originalBit
-            for index in stride(from: 15, through: 0, by: -1) {
-                let out = padded[index] >> 7
-                padded[index] = padded[index] << 1 | carry
-                carry = out
-            }
-        }
-        if address.isIPv4 {
-            output[10] = 0xFF
-            output[11] = 0xFF
-        }
-        return IPAddress(bytes: output)
+        return IPAddress(bytes: (0..<16).map { UInt8(truncatingIfNeeded: mapped >> (8 * (15 - $0))) })
     }
 
-    /// Crypto-PAn: for bit pos (0 = most significant of the address), AES of the address's
-    /// first pos bits followed by the pad's remaining bits; the most significant bit of that
-    /// block's first byte is XORed into bit pos. IPv4 over its 32 bits, IPv6 over 128.
-    private func cryptoPan(_ address: IPAddress) -> IPAddress {
-        let bits = address.isIPv4 ? 32 : 128
-        let value = address.isIPv4 ? Array(address.bytes[12..<16]) : address.bytes
-        var mask = [UInt8](repeating: 0, count: value.count)
-        for position in 0..<bits {
-            // first `position` bits of the address, then the pad's bits from `position` on.
-            var block = pad
-            for bit in 0..<position {
-                let byte = bit / 8, shift = 7 - bit % 8
-                let addressBit = (value[byte] >> shift) & 1
-                block[byte] = block[byte] & ~(1 << shift) | addressBit << shift
+    /// The pseudonym of an IPv4 address given as a 32-bit number (first octet most significant).
+    package func pseudonymIPv4(_ address: UInt32) -> UInt32 {
+        if let known = v4Addresses[address] { return known }
+        let network = address >> 8
+        let top: UInt32
+        if let known = v4Prefixes[network] {
+            top = known
+        } else {
+            top = mask(UInt128(address), bits: 32, from: 0, to: 24, ipv4: true)
+            v4Prefixes[network] = top
+        }
+        let low: UInt32 = mask(UInt128(address), bits: 32, from: 24, to: 32, ipv4: true)
+        let result = address ^ (top | low)
+        v4Addresses[address] = result
+        return result
+    }
+
+    /// The pseudonym of an IPv6 address given as a 128-bit number (first byte most significant).
+    package func pseudonymIPv6(_ address: UInt128) -> UInt128 {
+        if let known = v6Addresses[address] { return known }
+        let network = UInt64(truncatingIfNeeded: address >> 64)
+        let top: UInt64
+        if let known = v6Prefixes[network] {
+            top = known
+        } else {
+            let high: UInt128 = mask(address, bits: 128, from: 0, to: 64, ipv4: false)
+            top = UInt64(truncatingIfNeeded: high >> 64)
+            v6Prefixes[network] = top
+        }
+        let low: UInt128 = mask(address, bits: 128, from: 64, to: 128, ipv4: false)
+        let result = address ^ (UInt128(top) << 64 | low)
+        v6Addresses[address] = result
+        return result
+    }
+
+    /// The XOR mask's bits `from..<to` (counted from the most significant of `bits`), placed
+    /// where they apply in a `bits`-wide number. Each bit's PRF input depends only on the
+    /// address bits before it, so all inputs are built first and encrypted in one call per key.
+    private func mask<T: FixedWidthInteger>(_ address: UInt128, bits: Int, from: Int, to: Int, ipv4: Bool) -> T {
+        let count = to - from
+        guard count > 0 else { return 0 }
+        var inputs = [UInt128](repeating: 0, count: count)
+        var first = [UInt128](repeating: 0, count: count)
+        var second = [UInt128](repeating: 0, count: count)
+        for k in from..<to { inputs[k - from] = block(address, bits: bits, k: k, ipv4: ipv4).bigEndian }
+        inputs.withUnsafeBufferPointer { input in
+            first.withUnsafeMutableBufferPointer { self.first.encrypt(input.baseAddress!, into: $0.baseAddress!, count: count) }
+            if let cipher = self.second {
+                second.withUnsafeMutableBufferPointer { cipher.encrypt(input.baseAddress!, into: $0.baseAddress!, count: count) }
             }
-            let otp = first.encrypt(block)[0] >> 7
-            mask[position / 8] |= otp << (7 - position % 8)
         }
-        let mapped = zip(value, mask).map { $0 ^ $1 }
-        if address.isIPv4 {
-            return IPAddress(bytes: Array(address.bytes[0..<12]) + mapped)
+        var result: UInt128 = 0
+        for k in from..<to {
+            let one = UInt128(bigEndian: first[k - from])
+            let set: Bool
+            switch method {
+            // ipcrypt-pfx: the least significant bit of AES(K1, p) XOR AES(K2, p).
+            case .ipcryptPfx: set = (one ^ UInt128(bigEndian: second[k - from])) & 1 == 1
+            // Crypto-PAn: the most significant bit of AES(K, input).
+            case .cryptoPan: set = one >> 127 == 1
+            }
+            if set { result |= 1 << (bits - 1 - k) }
         }
-        return IPAddress(bytes: mapped)
+        return T(truncatingIfNeeded: result)
+    }
+
+    /// The PRF input for output bit k: a function of the first k bits of `address`.
+    private func block(_ address: UInt128, bits: Int, k: Int, ipv4: Bool) -> UInt128 {
+        let prefix: UInt128 = k == 0 ? 0 : address >> (bits - k)
+        switch method {
+        case .ipcryptPfx:
+            // ipcrypt-pfx (draft-denis-ipcrypt): IPv4 starts from byte 3 = 01 and bytes 14–15 =
+            // ff ff, IPv6 from byte 15 = 01; after k rounds that start is shifted left k bits and
+            // the k original bits fill the bottom.
+            let start: UInt128 = ipv4 ? (1 << 96 | 0xFFFF) : 1
+            return start << k | prefix
+        case .cryptoPan:
+            // Crypto-PAn: the first k address bits (at the top of the block), then the pad's rest.
+            guard k > 0 else { return pad }
+            let keep: UInt128 = ~UInt128(0) << (128 - k)
+            return (prefix << (128 - k) & keep) | (pad & ~keep)
+        }
     }
 }

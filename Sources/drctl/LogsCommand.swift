@@ -7,12 +7,13 @@ import DRIPPseudonym
 import DRLogAnonymizer
 import Foundation
 
-/// `drctl logs`: mail-server logs, anonymized before they are kept (issue 13): retention of
-/// rotated logs on every target, reading them back, the per-day keys, and the IP pseudonyms.
+/// `drctl logs`: mail-server logs, anonymized before they are kept (issue 13): the anonymizer,
+/// retention of rotated logs on every target, reading them back, the per-day keys, and the IP
+/// pseudonyms.
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mail-server logs: anonymized, retained on every target, shown to an operator; per-day keys destroyed with the retention window.",
-        subcommands: [IP.self, Retain.self, Show.self, Keys.self])
+        subcommands: [LogsAnonymize.self, IP.self, Retain.self, Show.self, Keys.self])
 
     struct IP: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,14 +50,15 @@ struct Logs: ParsableCommand {
         @Option(help: ArgumentHelp("The UTC day whose derived key to use (default: today).", valueName: "YYYY-MM-DD"))
         var day: String?
 
-        @Option(help: ArgumentHelp("ipcrypt-pfx or crypto-pan.", valueName: "method"))
-        var method: String = PrefixPreservingMethod.ipcryptPfx.rawValue
+        @Option(help: ArgumentHelp("ipcrypt-pfx or crypto-pan (default: [logs.anonymize] ip with --day, ipcrypt-pfx with --raw-key-file).",
+                                   valueName: "method"))
+        var method: String?
 
         @Argument(help: "IPv4 or IPv6 addresses.")
         var addresses: [String]
 
         func run() throws {
-            guard let chosen = PrefixPreservingMethod(rawValue: method) else {
+            if let method, PrefixPreservingMethod(rawValue: method) == nil {
                 throw CoreError(.logsAddress, message: "--method \(method): use ipcrypt-pfx or crypto-pan")
             }
             if day != nil && rawKeyFile != nil {
@@ -64,6 +66,8 @@ struct Logs: ParsableCommand {
             }
             guard let rawKeyFile else {
                 let configuration = try global.loadConfiguration()
+                let chosen = method.flatMap(PrefixPreservingMethod.init(rawValue:))
+                    ?? LogDayKeyStore.method(configuration.logs.anonymize.ip)
                 let chosenDay = day ?? LogDay.text(LogDay.number(ofSeconds: Int64(LogClock.now().timeIntervalSince1970.rounded(.down))))
                 let keys = try LogDayKeyStore(configuration: configuration).keys(forDay: chosenDay, method: chosen)
                 let pseudonyms: PrefixPreservingPseudonyms
@@ -75,6 +79,7 @@ struct Logs: ParsableCommand {
                 try printPseudonyms(pseudonyms)
                 return
             }
+            let chosen = method.flatMap(PrefixPreservingMethod.init(rawValue:)) ?? .ipcryptPfx
             let path = Paths.fromCommandLine(rawKeyFile)
             do { try PrivateFile.checkMode(path, purpose: "log pseudonym key file") } catch { throw CoreError(error) }
             guard let data = FileManager.default.contents(atPath: path), data.count <= 4096 else {

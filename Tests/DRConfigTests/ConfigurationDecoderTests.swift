@@ -282,6 +282,38 @@ struct ConfigurationDecoderTests {
         #expect(truncate.logs.ip == .truncate)
     }
 
+    @Test("[logs.anonymize]: defaults, every key, the old [logs] ip mapped, line-accurate errors")
+    func logAnonymization() throws {
+        let defaults = try decode(base).logs.anonymize
+        #expect(defaults == .init() && defaults.ip == .ipcryptPfx && defaults.addresses == .tokenKeepDomain && defaults.maxLine == 65536)
+        let all = try decode(base + """
+            [logs.anonymize]
+            ip = "crypto-pan"
+            ipv4_prefix = 16
+            ipv6_prefix = 32
+            addresses = "token"
+            usernames = "redact"
+            json_fields = ["client.ip", "account.name"]
+            max_line = "1MiB"
+
+            """).logs.anonymize
+        #expect(all.ip == .cryptoPan && all.ipv4Prefix == 16 && all.ipv6Prefix == 32 && all.addresses == .token
+                && all.usernames == .redact && all.jsonFields == ["client.ip", "account.name"] && all.maxLine == 1 << 20)
+        #expect(try decode(base + "[logs]\nip = \"truncate\"\n").logs.anonymize.ip == .truncate)
+        let contradiction = try #require(failure(base + "[logs]\nip = \"truncate\"\n\n[logs.anonymize]\nip = \"ipcrypt-pfx\"\n"))
+        #expect(contradiction.message.contains("contradicts [logs] ip"), "\(contradiction.message)")
+        let typo = try #require(failure(base + "[logs.anonymize]\nip = \"ipcrypt_pfx\"\n"))
+        #expect(typo.message.contains("did you mean \"ipcrypt-pfx\"?"), "\(typo.message)")
+        let line = base.split(separator: "\n", omittingEmptySubsequences: false).count + 1
+        #expect(typo.problems.first?.line == line, "\(typo.problems)")
+        let range = try #require(failure(base + "[logs.anonymize]\nipv4_prefix = 33\n"))
+        #expect(range.message.contains("out of range"), "\(range.message)")
+        let unknown = try #require(failure(base + "[logs.anonymize]\nip_method = \"truncate\"\n"))
+        #expect(unknown.message.contains("unknown key \"ip_method\""), "\(unknown.message)")
+        let badPath = try #require(failure(base + "[logs.anonymize]\njson_fields = [\"client..ip\"]\n"))
+        #expect(badPath.message.contains("keys joined by dots"), "\(badPath.message)")
+    }
+
     @Test("relative paths resolve against the configuration file's folder; ~ is refused")
     func relativePaths() throws {
         let text = base.replacingOccurrences("/var/lib/mail/mailboxes", "../mail")

@@ -318,6 +318,18 @@ struct GlobalOptionsTests {
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(try jsonArray(result).isEmpty, "\(result.stdout)")
             }),
+            ("logs anonymize", CommandCase(parsing: ["--raw-key-file", fixture.keyFile, "\(fixture.root)/never.log"]) { fixture, placement in
+                // A repository key file is 64 hex digits in a 0600 file, as a raw pseudonym key is.
+                let input = "\(fixture.root)/mail-\(placement).log"
+                try "connect from unknown[192.0.2.1]\n".write(toFile: input, atomically: true, encoding: .utf8)
+                // It reads [logs.anonymize] from the configuration, so --config must name a real one.
+                let result = try fixture.drctl(placement.arguments(["logs", "anonymize"], ["--raw-key-file", fixture.keyFile, input],
+                                                                   globals: ["--config", fixture.config, "--no-progress", "--verbose", "--json"]))
+                #expect(result.status == 0, "\(result.stderr)")
+                let rows = try jsonArray(result)
+                #expect(rows.count == 1 && rows.first?["output"] as? String == input + ".anon", "\(result.stdout)")
+                #expect(!((try? String(contentsOfFile: input + ".anon", encoding: .utf8)) ?? "192.0.2.1").contains("192.0.2.1"))
+            }),
             ("image", CommandCase(parsing: ["\(fixture.root)/mailstore/\(fixture.mailbox)", "--to", "\(fixture.root)/never.img"]) { fixture, placement in
                 let image = "\(fixture.root)/copy-\(placement).img"
                 let result = try fixture.drctl(placement.arguments(
