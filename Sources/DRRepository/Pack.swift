@@ -113,22 +113,36 @@ package struct SealedBlob: Sendable {
 
     package init(_ plaintext: [UInt8], id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
                 compressor: ChunkCompressor?) throws(RepositoryError) {
-        var encoded: (payload: [UInt8], compressed: Bool) = (plaintext, false)
+        self = try plaintext.withBytes { (raw) throws(RepositoryError) in
+            try SealedBlob(raw, id: id, kind: kind, keys: keys, compressor: compressor)
+        }
+    }
+
+    /// Seals a chunk where it lies (a page inside the block a backup read), without copying
+    /// it into an array of its own first.
+    package init(_ plaintext: UnsafeRawBufferPointer, id: ChunkID, kind: BlobKind, keys: RepositoryKeys,
+                compressor: ChunkCompressor?) throws(RepositoryError) {
+        var payload: [UInt8]?
         if let compressor {
             do {
-                encoded = try compressor.encode(plaintext)
+                payload = try compressor.compressed(plaintext)
             } catch {
                 throw RepositoryError(error)
             }
         }
+        let compressed = payload != nil
         let rawLength = UInt32(plaintext.count)
-        let ad = BlobEntry.associatedData(kind: kind, compressed: encoded.compressed, id: id, rawLength: rawLength)
+        let ad = BlobEntry.associatedData(kind: kind, compressed: compressed, id: id, rawLength: rawLength)
         do {
-            bytes = try XChaCha20Poly1305.seal(encoded.payload, key: keys.data, associatedData: ad)
+            if let payload {
+                bytes = try XChaCha20Poly1305.seal(payload, key: keys.data, associatedData: ad)
+            } else {
+                bytes = try XChaCha20Poly1305.seal(plaintext, key: keys.data, associatedData: ad)
+            }
         } catch {
             throw RepositoryError(error)
         }
-        entry = BlobEntry(kind: kind, compressed: encoded.compressed, id: id, offset: 0,
+        entry = BlobEntry(kind: kind, compressed: compressed, id: id, offset: 0,
                           length: UInt32(bytes.count), rawLength: rawLength)
     }
 }
