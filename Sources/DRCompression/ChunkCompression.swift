@@ -90,6 +90,29 @@ package final class ChunkCompressor {
         }
     }
 
+    /// The compressed payload of `chunk` if that saves at least
+    /// `ChunkCompression.minimumSaving(for:)` bytes, else nil (store it raw): `encode` for a
+    /// chunk that lies in a larger buffer (a backup reads ~1 MiB of pages at a time), with no
+    /// copy of it made.
+    package func compressed(_ raw: UnsafeRawBufferPointer) throws(CompressionError) -> [UInt8]? {
+        let limit = raw.count - ChunkCompression.minimumSaving(for: raw.count)
+        guard limit > 0 else { return nil }
+        switch strategy {
+        case .fullCompress:
+            let output = try context.compress(raw)
+            return output.count <= limit ? output : nil
+        case .cappedOutput:
+            break
+        case .probe(let sampleSize):
+            if let probeContext, sampleSize < raw.count {
+                let sample = UnsafeRawBufferPointer(rebasing: raw[0..<sampleSize])
+                let sampleLimit = sampleSize - ChunkCompression.minimumSaving(for: sampleSize)
+                if try probeContext.compress(sample, capacity: sampleLimit) == nil { return nil }
+            }
+        }
+        return try context.compress(raw, capacity: limit)
+    }
+
     /// Reverses `encode`, checking that exactly `originalLength` bytes come out.
     /// - Throws: `compression.corrupt` if the payload is damaged or of the wrong length.
     package static func decode(payload: [UInt8], compressed: Bool, originalLength: Int) throws(CompressionError) -> [UInt8] {

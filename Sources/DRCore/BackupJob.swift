@@ -349,16 +349,26 @@ package enum BackupJob {
             }
             try chunker.finish(emit: add)
         } else {
-            let pages = max(1, options.chunkBytes / metadata.pageSize)
+            let chunkBytes = max(1, options.chunkBytes / metadata.pageSize) * metadata.pageSize
+            // About 1 MiB of whole chunks per read into one buffer, cut into chunks where they
+            // lie: one read call per MiB, not per page, and no array per block or per page.
+            let blockBytes = max(chunkBytes, (1 << 20) / chunkBytes * chunkBytes)
+            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: blockBytes, alignment: 64)
+            defer { block.deallocate() }
             while true {
-                let block = try reader.readBlock(maxBytes: pages * metadata.pageSize)
-                if block.isEmpty { break }
-                size += Int64(block.count)
-                let id = worker.keys.chunkID(of: block)
-                if let old = cursor?.next(), old.id == id, writer.isShared(old) {
-                    try tree.add(old)
-                } else {
-                    try tree.add(try worker.storeData(block, id: id, compress: compressPages))
+                let got = try reader.read(into: block)
+                if got == 0 { break }
+                size += Int64(got)
+                var start = 0
+                while start < got {
+                    let piece = UnsafeRawBufferPointer(rebasing: block[start..<min(start + chunkBytes, got)])
+                    start += piece.count
+                    let id = worker.keys.chunkID(of: piece)
+                    if let old = cursor?.next(), old.id == id, writer.isShared(old) {
+                        try tree.add(old)
+                    } else {
+                        try tree.add(try worker.storeData(piece, id: id, compress: compressPages))
+                    }
                 }
             }
         }

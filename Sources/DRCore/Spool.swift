@@ -9,6 +9,10 @@ import Glibc
 protocol BlockSource: AnyObject {
     /// Up to `maxBytes` (whole pages for SQLite images); empty at the end.
     func readBlock(maxBytes: Int) throws -> [UInt8]
+    /// Fills `buffer` with the next whole pages (as many as fit; at least one page must fit)
+    /// and returns the bytes written, 0 at the end: the chunker reads into one buffer of its
+    /// own, so no array is allocated (and, at 1 MiB, mapped and faulted in) per block.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
 extension ImageReader: BlockSource {}
@@ -61,14 +65,31 @@ final class Spool: BlockSource {
         size += Int64(bytes.count)
     }
 
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let wanted = Int(min(Int64(buffer.count / pageSize * pageSize), size - readOffset))
+        guard wanted > 0 else { return 0 }
+        switch FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: readOffset) {
+        case .success(let done):
+            readOffset += Int64(done)
+            return done
+        case .failure(let error):
+            throw CoreError(.backupSpool, message: "cannot read the spool file: \(errnoDescription(error.errno))")
+        }
+    }
+
     func readBlock(maxBytes: Int) throws -> [UInt8] {
         let wanted = Int(min(Int64(max(pageSize, maxBytes / pageSize * pageSize)), size - readOffset))
         guard wanted > 0 else { return [] }
-        var bytes = [UInt8](repeating: 0, count: wanted)
-        switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0, at: readOffset) }) {
+        // Not zero-filled first: the read overwrites it, and the array keeps what was read.
+        var outcome: Result<Int, FileIOError> = .success(0)
+        let bytes = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialised in
+            outcome = FileIO.read(fd, into: UnsafeMutableRawBufferPointer(buffer), at: readOffset)
+            if case .success(let done) = outcome { initialised = done } else { initialised = 0 }
+        }
+        switch outcome {
         case .success(let done):
             readOffset += Int64(done)
-            return done == wanted ? bytes : Array(bytes[0..<done])
+            return bytes
         case .failure(let error):
             throw CoreError(.backupSpool, message: "cannot read the spool file: \(errnoDescription(error.errno))")
         }

@@ -51,6 +51,22 @@ package enum Blake2b {
         }
     }
 
+    /// Keyed BLAKE2b of `data` into `out` (16…64 bytes, its length the output length), with
+    /// no array allocated: the chunk id of every page goes through here.
+    /// - Precondition: `key` is 16…64 bytes and `out` 16…64 bytes (fixed by the caller).
+    package static func hash(_ data: UnsafeRawBufferPointer, key: borrowing SecureBytes,
+                            into out: UnsafeMutableRawBufferPointer) {
+        Sodium.require()
+        precondition(keyLengths.contains(key.count) && outputLengths.contains(out.count),
+                     "keyed BLAKE2b: key of \(key.count) bytes, output of \(out.count)")
+        let status = key.withUnsafeBytes { keyRaw in
+            crypto_generichash(out.baseAddress!.assumingMemoryBound(to: UInt8.self), out.count,
+                               data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count),
+                               keyRaw.baseAddress!.assumingMemoryBound(to: UInt8.self), keyRaw.count)
+        }
+        precondition(status == 0, "crypto_generichash failed")
+    }
+
     /// Keyed BLAKE2b (a MAC / PRF) of `data`.
     package static func hash(_ data: [UInt8], key: borrowing SecureBytes,
                             outputLength: Int = 32) throws(CryptoError) -> [UInt8] {

@@ -435,6 +435,11 @@ package final class BackupWorker: NodeStoring {
     /// - Parameter compress: false for pages of an encrypted database (ciphertext never
     ///   shrinks, so trying is wasted work).
     package func storeData(_ plaintext: [UInt8], id: ChunkID, compress: Bool) throws(RepositoryError) -> BlobRef {
+        try plaintext.withBytes { (raw) throws(RepositoryError) in try storeData(raw, id: id, compress: compress) }
+    }
+
+    /// Stores a data chunk that lies in a larger buffer (a page of the block just read).
+    package func storeData(_ plaintext: UnsafeRawBufferPointer, id: ChunkID, compress: Bool) throws(RepositoryError) -> BlobRef {
         let blob = try SealedBlob(plaintext, id: id, kind: .data, keys: writer.keys, compressor: compress ? compressor : nil)
         let ref = slot.data.append(blob)
         writer.counted(ref)

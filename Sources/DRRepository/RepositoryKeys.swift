@@ -34,11 +34,11 @@ package final class RepositoryKeys: Sendable {
 
     /// The id of a chunk's plaintext.
     package func chunkID(of plaintext: UnsafeRawBufferPointer) -> ChunkID {
-        do {
-            return ChunkID(bytes: try Blake2b.hash(plaintext, key: chunkID, outputLength: 32))
-        } catch {
-            // Only a key or output length outside BLAKE2b's range can fail; ours are fixed at 32.
-            preconditionFailure("keyed BLAKE2b with a 32-byte key failed: \(error)")
+        // Hashed into a buffer on the stack and read as four words: no array per chunk (an id
+        // is computed for every page read or restored). The id is not secret.
+        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { digest in
+            Blake2b.hash(plaintext, key: chunkID, into: digest)
+            return ChunkID(bytes: UnsafeRawBufferPointer(digest))
         }
     }
 

@@ -36,14 +36,14 @@ package struct FileObjectStore: ObjectStore {
         guard size <= maxBytes else {
             throw TransportError(.transportTooLarge, message: "target \(targetName): \(key) at \(location) holds \(size) bytes, more than an object of its kind ever does (\(maxBytes)): it was planted or damaged; remove it, then run drctl check", context: ErrorContext(target: targetName, object: key))
         }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
+        let (bytes, outcome) = Self.read(fd, count: Int(size), at: nil)
         let offset: Int
-        switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0) }) {
+        switch outcome {
         case .success(let count): offset = count
         case .failure(let error): throw failure("read", key: key, errno: error.errno)
         }
-        if offset != bytes.count {
-            throw TransportError(.transportShortRead, message: "target \(targetName): \(key) shrank while being read (\(offset) of \(bytes.count) bytes)", context: ErrorContext(target: targetName, object: key))
+        if offset != Int(size) {
+            throw TransportError(.transportShortRead, message: "target \(targetName): \(key) shrank while being read (\(offset) of \(size) bytes)", context: ErrorContext(target: targetName, object: key))
         }
         return bytes
     }
@@ -54,14 +54,21 @@ package struct FileObjectStore: ObjectStore {
         // No more than the file holds past `offset`: a forged ref's length must not make us
         // allocate gigabytes for a short file (a range past the end reads short, as on S3).
         let available = max(0, min(Int64(max(0, length)), size - offset))
-        var bytes = [UInt8](repeating: 0, count: Int(available))
-        let done: Int
-        switch bytes.withUnsafeMutableBytes({ FileIO.read(fd, into: $0, at: offset) }) {
-        case .success(let count): done = count
-        case .failure(let error): throw failure("read", key: key, errno: error.errno)
-        }
-        if done < bytes.count { bytes.removeSubrange(done...) }
+        let (bytes, outcome) = Self.read(fd, count: Int(available), at: offset)
+        if case .failure(let error) = outcome { throw failure("read", key: key, errno: error.errno) }
         return bytes
+    }
+
+    /// Reads up to `count` bytes into a new array that is not zero-filled first (the read
+    /// overwrites it: zeroing 8 MiB per ranged read was 8 % of a restore's profile). The
+    /// array holds exactly the bytes read: a short read gives a shorter array.
+    private static func read(_ fd: Int32, count: Int, at offset: Int64?) -> ([UInt8], Result<Int, FileIOError>) {
+        var outcome: Result<Int, FileIOError> = .success(0)
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
+            outcome = FileIO.read(fd, into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+            if case .success(let done) = outcome { initialised = done } else { initialised = 0 }
+        }
+        return (bytes, outcome)
     }
 
     package func exists(_ key: String) throws(TransportError) -> Bool {
