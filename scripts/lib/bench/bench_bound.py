@@ -1,0 +1,132 @@
+"""The physical bound of each operation on this machine, for scripts/bench.
+
+Measured once per bench run, each as CPU seconds per byte on one core (CPU time, not wall
+time, so that the other engineers' load on the shared cores inflates it little):
+  page-cache read   dd if=FILE of=/dev/null bs=1M of a cached 256 MiB file (dd's user+sys)
+  page-cache write  dd if=/dev/zero of=FILE bs=1M count=256 (dd's user+sys; FILE is new)
+  disk write        the same with conv=fdatasync: bytes / wall time (the device, not a core)
+  XChaCha20-Poly1305 seal and open, keyed BLAKE2b-256: `drctl-bench crypto` (libsodium
+                    through DRCrypto, 64 KiB messages, best of 5)
+  zstd              `zstd -b3 -B4096` on a plain mailbox (level 3, every 4 KiB page alone,
+                    as drctl compresses plain pages)
+  start             the wall time of `drctl --version` (a process that does nothing)
+
+An operation's bound is start + (the CPU work it cannot avoid) / cores, where the work is the
+sum of bytes x seconds-per-byte of each step below, assuming perfect use of every core and
+no other cost; an operation that must reach the disk (a restore that fsyncs, or any restore
+followed by sync) is also at least bytes / disk write bandwidth:
+  full backup   B (store) x (read + BLAKE2b [+ zstd for plain pages]) + S (stored, one target)
+                x seal + T (targets) x S x page-cache write
+  incremental   Bc (bytes of the changed mailboxes, each read and hashed whole) x (read + BLAKE2b)
+                + Sc (stored) x (seal + T x write)
+  restore       S x (read + open) + B x (BLAKE2b, the id check + write); and + sync: also
+                >= B / disk write
+  check --read-data   S x (read + open)
+  over S3       as the local operation with T = 1, plus 3 x S x page-cache write for the copies
+                through loopback and the server's own write (SeaweedFS on the same cores)
+"""
+import os
+import re
+import subprocess
+import time
+
+from bench_measure import BenchError, log
+
+MiB = 1024 * 1024
+
+
+def _dd_cpu(argv):
+    """Runs dd; returns (user+sys CPU seconds, wall seconds)."""
+    t0 = time.monotonic()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise BenchError(f"{' '.join(argv)} exited {process.returncode}")
+    return usage.ru_utime + usage.ru_stime, time.monotonic() - t0
+
+
+def measure_rates(work, drctl, drctl_bench, plain_sample):
+    """Seconds of CPU per byte of each step (see the module's text), and how each was got."""
+    os.makedirs(work, exist_ok=True)
+    size_mib = 256
+    path = os.path.join(work, "dd-probe")
+    rates = {}
+    write_cpu = []
+    for _ in range(3):
+        if os.path.exists(path):
+            os.unlink(path)
+        cpu, _ = _dd_cpu(["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={size_mib}"])
+        write_cpu.append(cpu)
+    rates["page_cache_write"] = min(write_cpu) / (size_mib * MiB)
+    read_cpu = [_dd_cpu(["dd", f"if={path}", "of=/dev/null", "bs=1M"])[0] for _ in range(3)]
+    rates["page_cache_read"] = min(read_cpu) / (size_mib * MiB)
+    os.unlink(path)
+    subprocess.run(["sync"], check=False)
+    disk = []
+    for _ in range(2):
+        _, wall = _dd_cpu(["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={size_mib}", "conv=fdatasync"])
+        disk.append(size_mib * MiB / wall)
+        os.unlink(path)
+    rates["disk_write_bytes_per_s"] = max(disk)
+
+    out = subprocess.run([drctl_bench, "crypto"], capture_output=True, text=True).stdout
+    seal = re.search(r"seal: ([\d.,]+) MB/s, open: ([\d.,]+) MB/s", out)
+    hashed = re.search(r"BLAKE2b-256 \(chunk id\): ([\d.,]+) MB/s", out)
+    if not seal or not hashed:
+        raise BenchError(f"{drctl_bench} crypto: unexpected output:\n{out[-1000:]}")
+    mbps = lambda text: float(text.replace(",", "")) * 1e6  # noqa: E731 - MB/s (10^6 bytes) to bytes/s
+    rates["seal"] = 1 / mbps(seal.group(1))
+    rates["open"] = 1 / mbps(seal.group(2))
+    rates["blake2b"] = 1 / mbps(hashed.group(1))
+
+    if plain_sample:
+        zout = subprocess.run(["zstd", "-b3", "-e3", "-i2", "-B4096", plain_sample], capture_output=True,
+                              text=True)
+        speeds = re.findall(r"([\d.]+) MB/s", zout.stdout + zout.stderr)
+        if not speeds:
+            raise BenchError(f"zstd -b3 on {plain_sample}: unexpected output:\n{(zout.stdout + zout.stderr)[-600:]}")
+        rates["zstd_compress"] = 1 / (float(speeds[-2 if len(speeds) >= 2 else -1]) * 1e6)
+    starts = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        subprocess.run([drctl, "--version"], capture_output=True)
+        starts.append(time.monotonic() - t0)
+    rates["start_s"] = min(starts)
+    rates["crypto_output"] = out.strip().splitlines()[-3:]
+    log("rates: " + ", ".join(f"{k} {1 / v / 1e6:.0f} MB/s" for k, v in rates.items()
+                              if k not in ("start_s", "disk_write_bytes_per_s", "crypto_output"))
+        + f", disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s, start {rates['start_s'] * 1000:.0f} ms")
+    return rates
+
+
+def bounds(rates, cores, store_bytes, stored_bytes, plain, changed_mailbox_bytes, changed_stored_bytes,
+           one_mailbox_bytes, one_mailbox_stored):
+    """{operation: {"bound_s", "derivation"}} for drctl's operations on this store."""
+    r = rates
+    zstd = r.get("zstd_compress", 0.0) if plain else 0.0
+    read_side = r["page_cache_read"] + r["blake2b"] + zstd
+
+    def backup(b, s, targets, extra=0.0):
+        return r["start_s"] + (b * read_side + s * (r["seal"] + targets * r["page_cache_write"]) + extra) / cores
+
+    def restore(b, s, extra=0.0):
+        return r["start_s"] + (s * (r["page_cache_read"] + r["open"]) + b * (r["blake2b"] + r["page_cache_write"])
+                               + extra) / cores
+
+    disk = r["disk_write_bytes_per_s"]
+    s3_copies = 3 * stored_bytes * r["page_cache_write"]
+    out = {
+        "full backup, 1 target": backup(store_bytes, stored_bytes, 1),
+        "full backup, 2 targets": backup(store_bytes, stored_bytes, 2),
+        "incremental, 1 target": backup(changed_mailbox_bytes, changed_stored_bytes, 1),
+        "incremental, 2 targets": backup(changed_mailbox_bytes, changed_stored_bytes, 2),
+        "restore": restore(store_bytes, stored_bytes),
+        "restore + sync": max(restore(store_bytes, stored_bytes), store_bytes / disk),
+        "restore one mailbox (fsynced)": max(restore(one_mailbox_bytes, one_mailbox_stored),
+                                             r["start_s"] + one_mailbox_bytes / disk),
+        "check --read-data": r["start_s"] + stored_bytes * (r["page_cache_read"] + r["open"]) / cores,
+        "full backup over S3": backup(store_bytes, stored_bytes, 1, s3_copies),
+        "restore over S3": restore(store_bytes, stored_bytes, s3_copies),
+    }
+    return {k: round(v, 3) for k, v in out.items()}
