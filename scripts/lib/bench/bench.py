@@ -12,7 +12,7 @@ Per store, per repeat (tools in an order that rotates from run to run):
   full backup; the change (~1 % of the rows of 10 % of the mailboxes, writers then exit) and
   its changed page bytes; incremental backup; restore of everything (and + sync), compared byte
   for byte with the store; point-in-time restore of the large mailbox (local tools); check
-  --read-data (drctl-1, restic, borg --verify-data); then backup under live writers (writers
+  --read-data (drctl-1, restic, borg --verify-data); then incremental under live writers (writers
   keep committing during each tool's backup; their longest and p99 transaction), beside the
   same writers with no backup running.
 Per operation: wall, CPU (user+sys), peak RSS, bytes read and written by the process
@@ -254,7 +254,7 @@ def one_run(args, ctx, store, run_index, store_index):
             pids = writers.start()
             ctx.helper_pids = list(ctx.base_helper_pids) + pids
             try:
-                measured = variants[name].backup("backup under live writers", live=True)
+                measured = variants[name].backup("incremental under live writers", live=True)
             finally:
                 ctx.helper_pids = list(ctx.base_helper_pids)
                 stats = writers.stop()
@@ -336,11 +336,11 @@ def parse_args(argv):
     parser.add_argument("--row-fraction", type=float, default=0.01,
                         help="writer transactions per changed mailbox, as a share of its messages")
     parser.add_argument("--live-writers", type=int, default=4,
-                        help="writers committing during the backup under live writers (0: skip it; default 4)")
+                        help="writers committing during the incremental under live writers (0: skip it; default 4)")
     parser.add_argument("--writer-pause-ms", type=int, default=20,
                         help="each live writer sleeps a random 0..MS between transactions (default 20)")
-    parser.add_argument("--writers-alone-s", type=float, default=3.0,
-                        help="seconds the writers run with no backup, for their baseline (default 3)")
+    parser.add_argument("--writers-alone-s", type=float,
+                        help="seconds the writers run with no backup, for their baseline (default 3; --quick 1)")
     parser.add_argument("--tools", default="drctl,restic,borg", help="comma list (default all three)")
     parser.add_argument("--repeat", type=int, default=1, help="whole runs per store; the tables show medians")
     parser.add_argument("--seed", type=int, default=1)
@@ -365,6 +365,7 @@ def parse_args(argv):
     args.mailboxes = args.mailboxes or (16 if args.quick else 150)
     args.messages = args.messages or (600 if args.quick else 1000)
     args.big_messages = args.big_messages or (1500 if args.quick else 9000)
+    args.writers_alone_s = args.writers_alone_s or (1.0 if args.quick else 3.0)
     if args.messages_jitter is None:
         args.messages_jitter = int(args.messages * 0.3)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -427,9 +428,7 @@ def main():
         for kind in args.stores:
             stores[kind] = generate_store(args, ctx.gen, ctx.mailbox_key, kind, os.path.join(workdir, "stores", kind))
         if not args.no_bound:
-            plain = next((s for s in stores.values() if s["kind"] == "plain"), None)
-            sample = os.path.join(plain["folder"], plain["big"]) if plain else None
-            rates = bench_bound.measure_rates(os.path.join(workdir, "bound"), drctl, drctl_bench, sample)
+            rates = bench_bound.measure_rates(os.path.join(workdir, "bound"), drctl, drctl_bench)
         for index in range(args.repeat):
             for store_index, kind in enumerate(args.stores):
                 log(f"run {index + 1} of {args.repeat}, store {kind}")
@@ -493,7 +492,7 @@ def main():
             out += ["", ("### " if markdown else "") + "Physical bound (bench_bound.py)", "",
                     report.render(bound_header, bound_table, markdown)]
             out += ["", "rates: " + ", ".join(f"{k} {1 / v / 1e6:.0f} MB/s per core" for k, v in rates.items()
-                                              if k not in ("start_s", "disk_write_bytes_per_s", "crypto_output"))
+                                              if k not in ("start_s", "disk_write_bytes_per_s", "drctl_bench_output"))
                     + f"; disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s; process start "
                     f"{rates['start_s'] * 1000:.0f} ms"]
         text = "\n".join(out)

@@ -2,13 +2,13 @@
 
 Measured once per bench run, each as CPU seconds per byte on one core (CPU time, not wall
 time, so that the other engineers' load on the shared cores inflates it little):
-  page-cache read   dd if=FILE of=/dev/null bs=1M of a cached 256 MiB file (dd's user+sys)
-  page-cache write  dd if=/dev/zero of=FILE bs=1M count=256 (dd's user+sys; FILE is new)
+  page-cache write  write(2) of 1 MiB blocks into a new 256 MiB file (the thread's CPU clock)
+  page-cache read   read(2) of that cached file in 1 MiB blocks
   disk write        the same with conv=fdatasync: bytes / wall time (the device, not a core)
   XChaCha20-Poly1305 seal and open, keyed BLAKE2b-256: `drctl-bench crypto` (libsodium
                     through DRCrypto, 64 KiB messages, best of 5)
-  zstd              `zstd -b3 -B4096` on a plain mailbox (level 3, every 4 KiB page alone,
-                    as drctl compresses plain pages)
+  zstd              `drctl-bench compression`: ChunkCompression's default strategy (level 3)
+                    on mail-like text in 64 KiB chunks (drctl compresses plain pages alone)
   start             the wall time of `drctl --version` (a process that does nothing)
 
 An operation's bound is start + (the CPU work it cannot avoid) / cores, where the work is the
@@ -46,22 +46,38 @@ def _dd_cpu(argv):
     return usage.ru_utime + usage.ru_stime, time.monotonic() - t0
 
 
-def measure_rates(work, drctl, drctl_bench, plain_sample):
-    """Seconds of CPU per byte of each step (see the module's text), and how each was got."""
-    os.makedirs(work, exist_ok=True)
-    size_mib = 256
-    path = os.path.join(work, "dd-probe")
-    rates = {}
-    write_cpu = []
+def page_cache_rates(path, size_mib):
+    """CPU seconds per byte to write a new file into the page cache and to read a cached one,
+    1 MiB per call, best of 3; the thread's own CPU clock (exact, unlike rusage's ticks)."""
+    block = os.urandom(MiB)
+    buffer = bytearray(MiB)
+    writes, reads = [], []
     for _ in range(3):
         if os.path.exists(path):
             os.unlink(path)
-        cpu, _ = _dd_cpu(["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={size_mib}"])
-        write_cpu.append(cpu)
-    rates["page_cache_write"] = min(write_cpu) / (size_mib * MiB)
-    read_cpu = [_dd_cpu(["dd", f"if={path}", "of=/dev/null", "bs=1M"])[0] for _ in range(3)]
-    rates["page_cache_read"] = min(read_cpu) / (size_mib * MiB)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        t0 = time.thread_time()
+        for _ in range(size_mib):
+            os.write(fd, block)
+        writes.append(time.thread_time() - t0)
+        os.close(fd)
+        fd = os.open(path, os.O_RDONLY)
+        t0 = time.thread_time()
+        while os.readv(fd, [buffer]):
+            pass
+        reads.append(time.thread_time() - t0)
+        os.close(fd)
     os.unlink(path)
+    return min(writes) / (size_mib * MiB), min(reads) / (size_mib * MiB)
+
+
+def measure_rates(work, drctl, drctl_bench):
+    """Seconds of CPU per byte of each step (see the module's text), and how each was got."""
+    os.makedirs(work, exist_ok=True)
+    size_mib = 256
+    path = os.path.join(work, "probe")
+    rates = {}
+    rates["page_cache_write"], rates["page_cache_read"] = page_cache_rates(path, size_mib)
     subprocess.run(["sync"], check=False)
     disk = []
     for _ in range(2):
@@ -70,32 +86,37 @@ def measure_rates(work, drctl, drctl_bench, plain_sample):
         os.unlink(path)
     rates["disk_write_bytes_per_s"] = max(disk)
 
-    out = subprocess.run([drctl_bench, "crypto"], capture_output=True, text=True).stdout
-    seal = re.search(r"seal: ([\d.,]+) MB/s, open: ([\d.,]+) MB/s", out)
-    hashed = re.search(r"BLAKE2b-256 \(chunk id\): ([\d.,]+) MB/s", out)
-    if not seal or not hashed:
-        raise BenchError(f"{drctl_bench} crypto: unexpected output:\n{out[-1000:]}")
     mbps = lambda text: float(text.replace(",", "")) * 1e6  # noqa: E731 - MB/s (10^6 bytes) to bytes/s
-    rates["seal"] = 1 / mbps(seal.group(1))
-    rates["open"] = 1 / mbps(seal.group(2))
-    rates["blake2b"] = 1 / mbps(hashed.group(1))
+    # drctl-bench times wall clock (best of 5 rounds); on shared cores the best of 3 runs of it
+    # is the figure least inflated by the other processes.
+    outputs = []
+    for _ in range(3):
+        out = subprocess.run([drctl_bench, "crypto"], capture_output=True, text=True).stdout
+        seal = re.search(r"seal: ([\d.,]+) MB/s, open: ([\d.,]+) MB/s", out)
+        hashed = re.search(r"BLAKE2b-256 \(chunk id\): ([\d.,]+) MB/s", out)
+        if not seal or not hashed:
+            raise BenchError(f"{drctl_bench} crypto: unexpected output:\n{out[-1000:]}")
+        outputs.append(out)
+        rates["seal"] = min(rates.get("seal", 1.0), 1 / mbps(seal.group(1)))
+        rates["open"] = min(rates.get("open", 1.0), 1 / mbps(seal.group(2)))
+        rates["blake2b"] = min(rates.get("blake2b", 1.0), 1 / mbps(hashed.group(1)))
 
-    if plain_sample:
-        zout = subprocess.run(["zstd", "-b3", "-e3", "-i2", "-B4096", plain_sample], capture_output=True,
-                              text=True)
-        speeds = re.findall(r"([\d.]+) MB/s", zout.stdout + zout.stderr)
-        if not speeds:
-            raise BenchError(f"zstd -b3 on {plain_sample}: unexpected output:\n{(zout.stdout + zout.stderr)[-600:]}")
-        rates["zstd_compress"] = 1 / (float(speeds[-2 if len(speeds) >= 2 else -1]) * 1e6)
+    for _ in range(3):
+        zout = subprocess.run([drctl_bench, "compression"], capture_output=True, text=True).stdout
+        capped = re.search(r"cappedOutput \[default\]\s+([\d.,]+)\s+\S+\s+([\d.,]+)", zout)
+        if not capped:
+            raise BenchError(f"{drctl_bench} compression: unexpected output:\n{zout[-1000:]}")
+        rates["zstd_compress"] = min(rates.get("zstd_compress", 1.0), 1 / mbps(capped.group(2)))
+        outputs.append(zout)
     starts = []
     for _ in range(5):
         t0 = time.monotonic()
         subprocess.run([drctl, "--version"], capture_output=True)
         starts.append(time.monotonic() - t0)
     rates["start_s"] = min(starts)
-    rates["crypto_output"] = out.strip().splitlines()[-3:]
+    rates["drctl_bench_output"] = [line for out in outputs for line in out.strip().splitlines()]
     log("rates: " + ", ".join(f"{k} {1 / v / 1e6:.0f} MB/s" for k, v in rates.items()
-                              if k not in ("start_s", "disk_write_bytes_per_s", "crypto_output"))
+                              if k not in ("start_s", "disk_write_bytes_per_s", "drctl_bench_output"))
         + f", disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s, start {rates['start_s'] * 1000:.0f} ms")
     return rates
 
