@@ -307,6 +307,14 @@ def setup_s3(args, ctx, secrets_dir):
 
 def versions(drctl, tools):
     v = {"drctl": run([drctl, "--version"]).strip()}
+    # The commit the binary was built from (the bench's own tree; "+dirty" when it has changes).
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(drctl))))
+    try:
+        head = run(["git", "-C", root, "rev-parse", "--short", "HEAD"]).strip()
+        dirty = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "Sources"]).strip()
+        v["drctl_commit"] = head + ("+dirty" if dirty else "")
+    except BenchError:
+        pass
     if "restic" in tools:
         v["restic"] = run(["restic", "version"]).strip()
     if "borg" in tools:
@@ -428,7 +436,9 @@ def main():
         for kind in args.stores:
             stores[kind] = generate_store(args, ctx.gen, ctx.mailbox_key, kind, os.path.join(workdir, "stores", kind))
         if not args.no_bound:
-            rates = bench_bound.measure_rates(os.path.join(workdir, "bound"), drctl, drctl_bench)
+            plain = stores.get("plain")
+            sample = os.path.join(plain["folder"], plain["big"]) if plain else None
+            rates = bench_bound.measure_rates(os.path.join(workdir, "bound"), drctl, drctl_bench, sample)
         for index in range(args.repeat):
             for store_index, kind in enumerate(args.stores):
                 log(f"run {index + 1} of {args.repeat}, store {kind}")
@@ -456,7 +466,7 @@ def main():
                 stored = statistics.median(e["after_full_bytes"]["per_target"] for e in drctl1)
                 entry["bounds"] = bench_bound.bounds(
                     rates, os.cpu_count() or 1, info["bytes"], stored, kind == "plain",
-                    statistics.median(x["change"]["changed_mailbox_bytes"] for x in kind_runs),
+                    statistics.median(x["change"]["changed_page_bytes"] for x in kind_runs),
                     statistics.median(e["growth"]["per_target"] for e in drctl1),
                     info["big_mailbox_bytes"], info["big_mailbox_bytes"] * stored / info["bytes"])
                 bound_table += report.bound_rows(combined, entry["bounds"], kind)[1]
@@ -481,7 +491,7 @@ def main():
                         bad.append(f"{kind} run: {v}: different {check['different']}, missing {check['missing']}")
 
     goals_header = ["store", "goal", "limit", "measured", "verdict"]
-    bound_header = ["store", "operation", "bound s", "drctl s", "drctl ÷ bound", "≤ 2× bound"]
+    bound_header = report.BOUND_HEADER
     for markdown in (False, True):
         out = []
         for kind, title, (h1, r1), (h2, r2) in sections:
@@ -492,7 +502,8 @@ def main():
             out += ["", ("### " if markdown else "") + "Physical bound (bench_bound.py)", "",
                     report.render(bound_header, bound_table, markdown)]
             out += ["", "rates: " + ", ".join(f"{k} {1 / v / 1e6:.0f} MB/s per core" for k, v in rates.items()
-                                              if k not in ("start_s", "disk_write_bytes_per_s", "drctl_bench_output"))
+                                              if k not in ("start_s", "disk_write_bytes_per_s", "drctl_bench_output")
+                                              and not k.startswith("zstd_compress_"))
                     + f"; disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s; process start "
                     f"{rates['start_s'] * 1000:.0f} ms"]
         text = "\n".join(out)

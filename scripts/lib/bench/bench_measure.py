@@ -11,7 +11,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 MiB = 1024 * 1024
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_launch.py")
