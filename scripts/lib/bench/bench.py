@@ -308,7 +308,7 @@ def setup_s3(args, ctx, secrets_dir):
 def versions(drctl, tools):
     v = {"drctl": run([drctl, "--version"]).strip()}
     # The commit the binary was built from (the bench's own tree; "+dirty" when it has changes).
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(drctl))))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(drctl)))
     try:
         head = run(["git", "-C", root, "rev-parse", "--short", "HEAD"]).strip()
         dirty = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "Sources"]).strip()
