@@ -307,12 +307,14 @@ def setup_s3(args, ctx, secrets_dir):
 
 def versions(drctl, tools):
     v = {"drctl": run([drctl, "--version"]).strip()}
-    # The commit the binary was built from (the bench's own tree; "+dirty" when it has changes).
+    # The commit the binary was built from (the bench's own tree; "+dirty" when its Sources changed).
     root = os.path.dirname(os.path.dirname(os.path.dirname(drctl)))
     try:
-        head = run(["git", "-C", root, "rev-parse", "--short", "HEAD"]).strip()
-        dirty = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "Sources"]).strip()
-        v["drctl_commit"] = head + ("+dirty" if dirty else "")
+        # The last commit that changed what the binary is built from (not the bench's own commits).
+        head = run(["git", "-C", root, "log", "-1", "--format=%h", "--", "Sources", "Package.swift"]).strip()
+        dirty = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "Sources",
+                     "Package.swift"]).strip()
+        v["drctl_sources_commit"] = head + ("+dirty" if dirty else "")
     except BenchError:
         pass
     if "restic" in tools:
@@ -425,6 +427,7 @@ def main():
     write_private(ctx.mailbox_key, os.urandom(32).hex() + "\n")
     started = time.monotonic()
     uptime_start = uptime_line()
+    tool_versions = versions(drctl, args.tools)
     runs, stores, rates = [], {}, None
     ctx.s3 = None
     try:
@@ -526,7 +529,7 @@ def main():
         print(f"- RESTORE MISMATCH {line}")
     if args.json_file:
         document = {"command": command, "machine": dict(machine(), disk=disk_of(workdir)),
-                    "versions": versions(drctl, args.tools),
+                    "versions": tool_versions,
                     "arguments": {k: v for k, v in vars(args).items() if k not in ("root", "json_file")},
                     "uptime_start": uptime_start, "uptime_end": uptime_line(),
                     "elapsed_s": round(time.monotonic() - started, 1), "rates": rates,

@@ -49,6 +49,7 @@ def metrics(run):
             one = e["restore_one"]
             put("restore one mailbox (point in time), wall s", v, one["wall_s"])
             put("restore one mailbox + sync, wall s", v, one["wall_s"] + one["sync_after_s"])
+            put("restore one mailbox, CPU s", v, one["cpu_s"])
             put("restore one mailbox, peak RSS MiB", v, one["max_rss_mib"])
             put("restore one mailbox, read by the process MiB", v, (one["io"].get("rchar") or 0) / MiB)
         if "check" in e:
@@ -159,7 +160,8 @@ BOUND_FIGURES = (
     ("incremental, 1 target", "incremental, wall s", "incremental, CPU s", "drctl-1"),
     ("incremental, 2 targets", "incremental, wall s", "incremental, CPU s", "drctl-2"),
     ("restore + sync", "restore + sync, wall s", "restore, CPU s", "drctl-1"),
-    ("restore one mailbox (fsynced)", "restore one mailbox (point in time), wall s", None, "drctl-1"),
+    ("restore one mailbox (fsynced)", "restore one mailbox (point in time), wall s", "restore one mailbox, CPU s",
+     "drctl-1"),
     ("check --read-data", "check --read-data, wall s", "check --read-data, CPU s", "drctl-1"),
     ("full backup over S3", "full backup, wall s", "full backup, CPU s", "drctl-s3"),
     ("restore over S3", "restore + sync, wall s", "restore, CPU s", "drctl-s3"),
