@@ -1,55 +1,48 @@
 #!/usr/bin/env python3
-"""drctl side by side with restic and borg, on one generated mail store, in one run.
+"""drctl side by side with restic and borg on the same generated mail stores, in one run (issue 14).
 
-For each tool, on the same store: full backup (wall time, peak RSS, repository size); then
-~1% of the rows of 10% of the mailboxes change (gen-mailstore's writer, which then stops:
-the files are quiescent); the bytes of the pages that changed are measured by comparing
-consistent images (`drctl image`) page by page; incremental backup (wall time, peak RSS,
-repository growth); full restore (wall time, peak RSS) compared byte for byte with the store.
+Stores (--stores): "plain" (plain SQLite, WAL) and "chacha20" (SQLite3MultipleCiphers chacha20,
+WAL) hold the same messages (same seeds); "mixed" is the older mix of ciphers and journal modes.
+Each also has one large mailbox (~50 MB, --big-messages) for the point-in-time restore of one
+mailbox. Tools: drctl with one file:// target (drctl-1, like for like) and with two (drctl-2),
+restic and borg on a local folder, and, with S3 servers (--own-s3 or --s3-servers), drctl and
+restic on SeaweedFS over S3 (drctl-s3, restic-s3) through a byte-counting relay on loopback.
 
-Prints one table (metric x tool, drctl/restic and drctl/borg ratios) and, with --json FILE,
-writes every measurement. Run through scripts/bench, which installs the tools and builds drctl.
+Per store, per repeat (tools in an order that rotates from run to run):
+  full backup; the change (~1 % of the rows of 10 % of the mailboxes, writers then exit) and
+  its changed page bytes; incremental backup; restore of everything (and + sync), compared byte
+  for byte with the store; point-in-time restore of the large mailbox (local tools); check
+  --read-data (drctl-1, restic, borg --verify-data); then incremental under live writers (writers
+  keep committing during each tool's backup; their longest and p99 transaction), beside the
+  same writers with no backup running.
+Per operation: wall, CPU (user+sys), peak RSS, bytes read and written by the process
+(/proc/PID/io), bytes stored, and over S3 bytes uploaded and downloaded. Also the physical bound
+of each of drctl's operations on this machine (bench_bound.py says how) and drctl ÷ bound.
+
+Prints absolute figures and ratios (drctl/restic, drctl/borg) with the issue's goals, met or
+not; --json FILE keeps every figure per run with the machine and versions; --markdown FILE
+writes the tables for docs/BENCHMARKS.md. Fails loudly (exit 1) when a tool fails or a restore
+differs from the original. Run through scripts/bench, which installs the tools and builds drctl.
 """
 import argparse
 import json
 import os
-import platform
 import random
-import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-TOOLS = ("drctl", "restic", "borg")
-DEFAULT_MIX = "chacha20-wal:60,sqlcipher-wal:15,none-wal:10,chacha20-delete:5,sqlcipher-delete:5,none-delete:5"
-MARKER = ".drctl-bench"
-MiB = 1024 * 1024
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-class BenchError(RuntimeError):
-    pass
-
-
-def log(message):
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# measuring one command
-
-
-def cpu_busy_seconds():
-    """Busy CPU seconds of the whole machine so far (all processes, all cores)."""
-    with open("/proc/stat") as handle:
-        fields = [int(x) for x in handle.readline().split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+from bench_measure import MiB, BenchError, disk_of, log, machine, run, tree_bytes, uptime_line, write_private  # noqa: E402
+# What scale.py, frequent_timer.py and s3_latency.py import from here.
+from bench_measure import cpu_busy_seconds, measure, same_bytes  # noqa: E402,F401
 
 
 def parse_time_v(path):
+    """The figures of a `/usr/bin/time -v -o FILE` report (s3_latency.py measures that way)."""
     values = {}
     with open(path) as handle:
         for line in handle:
@@ -63,87 +56,14 @@ def parse_time_v(path):
     }
 
 
-def measure(label, argv, env=None, cwd=None, workdir=None, check=True):
-    """Runs argv under /usr/bin/time -v; returns wall seconds, peak RSS, CPU and what else ran."""
-    time_file = os.path.join(workdir, "time", label.replace(" ", "_") + ".txt")
-    out_file = os.path.join(workdir, "time", label.replace(" ", "_") + ".out")
-    err_file = os.path.join(workdir, "time", label.replace(" ", "_") + ".err")
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    # Earlier steps' dirty pages (the generated store, other tools' repositories) are flushed
-    # first so that no tool pays for another's writeback.
-    subprocess.run(["sync"], check=False)
-    busy0, load0 = cpu_busy_seconds(), os.getloadavg()[0]
-    t0 = time.monotonic()
-    with open(out_file, "wb") as out, open(err_file, "wb") as err:
-        process = subprocess.run(["/usr/bin/time", "-v", "-o", time_file, "--"] + argv,
-                                 stdout=out, stderr=err, env=full_env, cwd=cwd)
-    wall = time.monotonic() - t0
-    busy = cpu_busy_seconds() - busy0
-    stats = parse_time_v(time_file)
-    own_cpu = stats["user_s"] + stats["sys_s"]
-    result = {
-        "wall_s": round(wall, 3),
-        "max_rss_mib": round(stats["max_rss_kib"] / 1024, 1),
-        "cpu_s": round(own_cpu, 2),
-        "user_s": stats["user_s"],
-        "sys_s": stats["sys_s"],
-        # CPU used by everything else on the machine meanwhile, in cores: the noise indicator.
-        "other_load_cores": round(max(0.0, busy - own_cpu) / wall, 2) if wall > 0 else 0.0,
-        "loadavg_1m_before": round(load0, 2),
-        "exit": process.returncode,
-    }
-    with open(out_file, "rb") as handle:
-        result["_stdout"] = handle.read().decode(errors="replace")
-    if check and process.returncode != 0:
-        with open(err_file, "rb") as handle:
-            tail = handle.read().decode(errors="replace")[-2000:]
-        raise BenchError(f"{label}: {' '.join(argv)} exited {process.returncode}\n{tail}")
-    log(f"{label}: {result['wall_s']} s, {result['max_rss_mib']} MiB RSS, "
-        f"other load {result['other_load_cores']} cores")
-    return result
-
-
-def run(argv, env=None, cwd=None, capture=True):
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    process = subprocess.run(argv, env=full_env, cwd=cwd, capture_output=capture, text=True)
-    if process.returncode != 0:
-        raise BenchError(f"{' '.join(argv)} exited {process.returncode}\n{(process.stderr or '')[-2000:]}")
-    return process.stdout
-
-
-def tree_bytes(path):
-    total = 0
-    for directory, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except FileNotFoundError:
-                pass
-    return total
-
-
-def write_private(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-
-
-def same_bytes(a, b):
-    if os.path.getsize(a) != os.path.getsize(b):
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            x, y = fa.read(1 << 20), fb.read(1 << 20)
-            if x != y:
-                return False
-            if not x:
-                return True
+TOOLS = ("drctl", "restic", "borg")
+DEFAULT_MIX = "chacha20-wal:60,sqlcipher-wal:15,none-wal:10,chacha20-delete:5,sqlcipher-delete:5,none-delete:5"
+STORE_MIX = {"plain": "none-wal:1", "chacha20": "chacha20-wal:1"}
+MARKER = ".drctl-bench"
 
 
 # ---------------------------------------------------------------------------------------------
-# the store
+# the stores
 
 
 def parse_mix(spec):
@@ -168,533 +88,326 @@ def allocate(total, mix):
     return [(c, j, n) for (c, j, _), n in zip(mix, counts) if n > 0]
 
 
-def generate_store(ctx):
-    store = ctx.store
-    os.makedirs(store)
-    created = []
+
+def generate_store(args, gen, mailbox_key, kind, folder):
+    """One store: the mailboxes of the kind's mix, in parallel generator processes (two at a
+    time, as many cores as the machine has), plus the large mailbox. The same seeds for every
+    kind, so "plain" and "chacha20" hold the same messages."""
+    mix = parse_mix(STORE_MIX.get(kind, args.mix))
+    jobs = []
+    for index, (cipher, journal, count) in enumerate(allocate(args.mailboxes, mix)):
+        halves = [count // 2, count - count // 2] if count > 1 else [count]
+        for part, n in enumerate(h for h in halves if h):
+            jobs.append((["--count", str(n), "--messages", str(args.messages),
+                          "--messages-jitter", str(args.messages_jitter), "--seed", str(args.seed * 1000 + part),
+                          "--cipher", cipher, "--journal", journal, f"--suffix=-p{index}{part}.db"]))
+    big_cipher, big_journal = ("none", "wal") if kind == "plain" else ("chacha20", "wal")
+    jobs.append(["--count", "1", "--messages", str(args.big_messages), "--messages-jitter", "0",
+                 "--seed", str(args.seed * 1000 + 999), "--cipher", big_cipher, "--journal", big_journal,
+                 "--suffix=-big.db"])
+    os.makedirs(folder)
     t0 = time.monotonic()
-    for index, (cipher, journal, count) in enumerate(allocate(ctx.args.mailboxes, parse_mix(ctx.args.mix))):
-        out = run([sys.executable, ctx.gen, "create", "--dir", store, "--key-file", ctx.mailbox_key,
-                   "--count", str(count), "--messages", str(ctx.args.messages),
-                   "--messages-jitter", str(ctx.args.messages_jitter),
-                   "--seed", str(ctx.args.seed * 1000 + index), "--cipher", cipher, "--journal", journal])
+    created, running = [], []
+    parallel = max(1, os.cpu_count() or 1)
+    pending = list(jobs)
+    while pending or running:
+        while pending and len(running) < parallel:
+            argv = [sys.executable, gen, "create", "--dir", folder, "--key-file", mailbox_key] + pending.pop(0)
+            running.append((argv, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        argv, process = running.pop(0)
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise BenchError(f"{' '.join(argv)} exited {process.returncode}\n{err[-2000:]}")
         created += json.loads(out)
-    files = sorted(os.listdir(store))
-    size = tree_bytes(store)
-    log(f"store: {len(created)} mailboxes, {size / MiB:.1f} MiB, generated in {time.monotonic() - t0:.1f} s")
-    return created, {"mailboxes": len(created), "files": len(files), "bytes": size,
-                     "generate_s": round(time.monotonic() - t0, 1),
-                     "by_kind": {f"{c}-{j}": n for c, j, n in allocate(ctx.args.mailboxes, parse_mix(ctx.args.mix))}}
-
-
-def extra_files(store):
-    """-wal, -shm and -journal files present in the store (what restic and borg copy as is)."""
-    return sorted(n for n in os.listdir(store) if n.endswith(("-wal", "-shm", "-journal")))
-
-
-# ---------------------------------------------------------------------------------------------
-# the three tools
-
-
-class Drctl:
-    name = "drctl"
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.dir = os.path.join(ctx.work, "drctl")
-        self.targets = [os.path.join(self.dir, f"target-{i + 1}") for i in range(ctx.args.drctl_targets)]
-        self.config = os.path.join(self.dir, "drctl.toml")
-        self.snapshot_ids = []
-
-    def init(self):
-        os.makedirs(self.dir)
-        with open(self.config, "w") as handle:
-            handle.write(f"""# written by scripts/bench
-[store]
-path = "{self.ctx.store}"
-include = ["*.db"]
-fallback_page_size = 1024   # gen-mailstore's SQLCipher 3 files in rollback mode
-
-[repository]
-key_file = "{os.path.join(self.ctx.secrets, 'drctl.key')}"   # generated by drctl init (0600)
-
-{"".join(f'[[target]]{chr(10)}name = "t{i + 1}"{chr(10)}url = "file://{t}"{chr(10)}{chr(10)}'
-          for i, t in enumerate(self.targets))}[state]
-path = "{os.path.join(self.dir, 'state')}"
-""")
-        run([self.ctx.drctl, "init", "--config", self.config, "--json"])
-
-    def backup(self, label):
-        result = measure(f"drctl {label}", [self.ctx.drctl, "backup", "--config", self.config, "--json",
-                                             "--no-progress"], workdir=self.ctx.work)
-        report = json.loads(result.pop("_stdout"))
-        if report.get("failures"):
-            raise BenchError(f"drctl backup reported failures: {report['failures']}")
-        # `snapshot` since format 2 (earlier reports called the id `image`).
-        self.snapshot_ids.append(report.get("snapshot") or report["image"])
-        result["tool_report"] = {k: report.get(k) for k in ("files", "filesUnchanged", "bytesRead",
-                                                            "imageBytes", "newChunks", "newChunkBytes")}
-        result["tool_report"]["storedBytes"] = [t.get("storedBytes") for t in report.get("targets", [])]
-        return result
-
-    def sizes(self):
-        per = [tree_bytes(t) for t in self.targets]
-        return {"per_target": per[0], "targets": per, "total": sum(per),
-                "state": tree_bytes(os.path.join(self.dir, "state"))}
-
-    def restore(self, destination):
-        result = measure("drctl restore", [self.ctx.drctl, "restore", "--config", self.config, "--json",
-                                           "--snapshot", self.snapshot_ids[-1], "--to", destination],
-                         workdir=self.ctx.work)
-        result.pop("_stdout")
-        return result, destination
-
-
-class Restic:
-    name = "restic"
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.dir = os.path.join(ctx.work, "restic")
-        self.repo = os.path.join(self.dir, "repo")
-        password = os.path.join(ctx.secrets, "restic.pass")
-        # The password travels as a file name (RESTIC_PASSWORD_FILE), never in argv.
-        self.env = {"RESTIC_REPOSITORY": self.repo, "RESTIC_PASSWORD_FILE": password,
-                    "RESTIC_CACHE_DIR": os.path.join(self.dir, "cache")}
-        write_private(password, secrets.token_hex(32) + "\n")
-
-    def init(self):
-        os.makedirs(self.dir)
-        run(["restic", "init"], env=self.env)
-        config = json.loads(run(["restic", "cat", "config"], env=self.env))
-        self.repository_version = config.get("version")
-
-    def backup(self, label):
-        result = measure(f"restic {label}", ["restic", "backup", "--json", "--quiet", self.ctx.store],
-                         env=self.env, workdir=self.ctx.work)
-        summary = {}
-        for line in result.pop("_stdout").splitlines():
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if message.get("message_type") == "summary":
-                summary = message
-        result["tool_report"] = {k: summary.get(k) for k in ("files_new", "files_changed", "files_unmodified",
-                                                             "data_added", "total_bytes_processed")}
-        return result
-
-    def sizes(self):
-        size = tree_bytes(self.repo)
-        return {"per_target": size, "targets": [size], "total": size,
-                "state": tree_bytes(os.path.join(self.dir, "cache"))}
-
-    def restore(self, destination):
-        os.makedirs(destination)
-        result = measure("restic restore", ["restic", "restore", "latest", "--target", destination],
-                         env=self.env, workdir=self.ctx.work)
-        result.pop("_stdout")
-        return result, os.path.join(destination, self.ctx.store.lstrip("/"))
-
-
-class Borg:
-    name = "borg"
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.dir = os.path.join(ctx.work, "borg")
-        self.repo = os.path.join(self.dir, "repo")
-        passphrase = os.path.join(ctx.secrets, "borg.pass")
-        write_private(passphrase, secrets.token_hex(32) + "\n")
-        # BORG_PASSCOMMAND reads the passphrase from the 0600 file: never in argv or BORG_PASSPHRASE.
-        self.env = {"BORG_PASSCOMMAND": f"cat {passphrase}", "BORG_BASE_DIR": os.path.join(self.dir, "base"),
-                    "BORG_RELOCATED_REPO_ACCESS_IS_OK": "no", "BORG_DISPLAY_PASSPHRASE": "no"}
-        self.archives = 0
-
-    def init(self):
-        os.makedirs(self.dir)
-        run(["borg", "init", "--encryption=repokey", self.repo], env=self.env)
-
-    def backup(self, label):
-        self.archives += 1
-        result = measure(f"borg {label}", ["borg", "create", "--json", f"{self.repo}::a{self.archives}",
-                                           self.ctx.store], env=self.env, workdir=self.ctx.work)
-        report = json.loads(result.pop("_stdout"))
-        stats = report.get("archive", {}).get("stats", {})
-        result["tool_report"] = {k: stats.get(k) for k in ("nfiles", "original_size", "compressed_size",
-                                                           "deduplicated_size")}
-        return result
-
-    def sizes(self):
-        size = tree_bytes(self.repo)
-        return {"per_target": size, "targets": [size], "total": size,
-                "state": tree_bytes(os.path.join(self.dir, "base"))}
-
-    def restore(self, destination):
-        os.makedirs(destination)
-        result = measure("borg restore", ["borg", "extract", f"{self.repo}::a{self.archives}"],
-                         env=self.env, cwd=destination, workdir=self.ctx.work)
-        result.pop("_stdout")
-        return result, os.path.join(destination, self.ctx.store.lstrip("/"))
+    for mailbox in created:
+        mailbox["name"] = os.path.basename(mailbox["path"])
+    big = [m for m in created if m["name"].endswith("-big.db")][0]
+    size = tree_bytes(folder)
+    log(f"store {kind}: {len(created)} mailboxes, {size / MiB:.1f} MiB, generated in {time.monotonic() - t0:.1f} s")
+    return {"kind": kind, "folder": folder, "created": created, "big": big["name"],
+            "info": {"mailboxes": len(created), "bytes": size, "generate_s": round(time.monotonic() - t0, 1),
+                     "big_mailbox": big["name"], "big_mailbox_bytes": os.path.getsize(big["path"]),
+                     "big_mailbox_messages": big["messages"],
+                     "by_kind": {f"{c}-{j}": n for c, j, n in allocate(args.mailboxes, mix)}}}
 
 
 # ---------------------------------------------------------------------------------------------
-# the change and its size in pages
-
-
-def snapshot_image(ctx, path, out):
-    report = json.loads(run([ctx.drctl, "image", path, "--to", out, "--json", "--page-size", "1024"]))
-    return report
-
-
-def changed_pages(old, new, page_size):
-    """Pages of `new` that differ from `old` at the same offset or did not exist in it."""
-    changed = 0
-    with open(old, "rb") as fo, open(new, "rb") as fn:
-        while True:
-            b = fn.read(page_size)
-            if not b:
-                break
-            if fo.read(page_size) != b:
-                changed += 1
-    return changed
-
-
-def change_mailboxes(ctx, created):
-    rng = random.Random(ctx.args.seed + 7)
-    count = max(1, round(len(created) * ctx.args.changed_fraction))
-    chosen = sorted(rng.sample(created, count), key=lambda m: m["path"])
-    before_dir, after_dir = os.path.join(ctx.work, "pages", "before"), os.path.join(ctx.work, "pages", "after")
-    os.makedirs(before_dir)
-    os.makedirs(after_dir)
-    for mailbox in chosen:
-        snapshot_image(ctx, mailbox["path"], os.path.join(before_dir, os.path.basename(mailbox["path"])))
-    t0 = time.monotonic()
-    transactions_total = 0
-    for index, mailbox in enumerate(chosen):
-        # One writer transaction inserts a message (and its ledger row, every third an
-        # attachment), updates a thread and another message's flags, and deletes the writer's
-        # oldest message: `row_fraction` x messages transactions change about that share of rows.
-        transactions = max(1, round(mailbox["messages"] * ctx.args.row_fraction))
-        transactions_total += transactions
-        run([sys.executable, ctx.gen, "write", "--db", mailbox["path"], "--cipher", mailbox["cipher"],
-             "--key-file", ctx.mailbox_key, "--seed", str(ctx.args.seed * 100 + index),
-             "--max-transactions", str(transactions)])
-    # The writers have exited (they stop after --max-transactions): the store is quiescent.
-    details, changed_bytes, verified = [], 0, 0
-    for mailbox in chosen:
-        name = os.path.basename(mailbox["path"])
-        old, new = os.path.join(before_dir, name), os.path.join(after_dir, name)
-        report = snapshot_image(ctx, mailbox["path"], new)
-        page_size = report["pageSize"]
-        pages = changed_pages(old, new, page_size)
-        changed_bytes += pages * page_size
-        check = json.loads(run([sys.executable, ctx.gen, "verify", "--cipher", mailbox["cipher"],
-                                "--key-file", ctx.mailbox_key, new]).splitlines()[0])
-        if check["problems"]:
-            raise BenchError(f"the changed image of {name} fails gen-mailstore verify: {check['problems']}")
-        verified += 1
-        details.append({"mailbox": name, "page_size": page_size, "changed_pages": pages,
-                        "image_bytes_before": os.path.getsize(old), "image_bytes_after": os.path.getsize(new),
-                        "mode": report.get("mode")})
-    log(f"changed {len(chosen)} mailboxes ({transactions_total} writer transactions in "
-        f"{time.monotonic() - t0:.1f} s): {changed_bytes / MiB:.2f} MiB of changed pages")
-    return {"mailboxes": len(chosen), "writer_transactions": transactions_total,
-            "changed_page_bytes": changed_bytes, "images_verified": verified,
-            "wal_shm_journal_files_after": extra_files(ctx.store), "details": details}
-
-
-# ---------------------------------------------------------------------------------------------
-# restore comparison
-
-
-def compare_restore(ctx, tool, restored_root):
-    """Byte-for-byte comparison of every file of the store with the restored one.
-
-    The store is quiescent when the last backup ran and stays so until now. restic and borg
-    copied files as they are (with any -wal/-shm); drctl stores a consistent image per mailbox.
-    With no -wal left in the store the image of a mailbox is its database file byte for byte,
-    so the source file itself is the reference (independent of drctl); when a -wal is present
-    the reference is `drctl image`'s image (not independent: noted)."""
-    identical, different, missing, via_snapshot = 0, [], [], 0
-    wal_present = {n[:-4] for n in os.listdir(ctx.store) if n.endswith("-wal")}
-    reference_dir = os.path.join(ctx.work, "pages", "reference")
-    for name in sorted(os.listdir(ctx.store)):
-        source = os.path.join(ctx.store, name)
-        if tool == "drctl" and not name.endswith(".db"):
-            continue
-        if tool == "drctl" and name in wal_present:
-            os.makedirs(reference_dir, exist_ok=True)
-            reference = os.path.join(reference_dir, name)
-            snapshot_image(ctx, source, reference)
-            source, via_snapshot = reference, via_snapshot + 1
-        restored = os.path.join(restored_root, name)
-        if not os.path.exists(restored):
-            missing.append(name)
-        elif same_bytes(source, restored):
-            identical += 1
-        else:
-            different.append(name)
-    return {"identical": identical, "different": different, "missing": missing,
-            "reference_via_drctl_snapshot": via_snapshot}
-
-
-# ---------------------------------------------------------------------------------------------
-# one run
+# one run: one store, every tool, every operation
 
 
 class Context:
     pass
 
 
-def one_run(args, root, drctl, run_index):
-    ctx = Context()
-    ctx.args, ctx.drctl = args, drctl
-    ctx.gen = os.path.join(root, "scripts", "gen-mailstore")
-    ctx.work = os.path.join(os.path.abspath(args.workdir), f"run-{run_index}")
-    ctx.store = os.path.join(ctx.work, "store")
-    ctx.secrets = os.path.join(ctx.work, "secrets")
-    for d in (ctx.work, os.path.join(ctx.work, "time")):
-        os.makedirs(d)
-    os.makedirs(ctx.secrets, mode=0o700)
-    ctx.mailbox_key = os.path.join(ctx.secrets, "mailbox.key")
-    write_private(ctx.mailbox_key, secrets.token_hex(32) + "\n")
+def variants_for(ctx):
+    """The tool variants of this run, by name."""
+    import bench_tools
+    tools = ctx.args.tools
+    names = []
+    if "drctl" in tools:
+        names += ["drctl-1", "drctl-2"]
+    names += [t for t in ("restic", "borg") if t in tools]
+    if ctx.s3:
+        names += [n for n, t in (("drctl-s3", "drctl"), ("restic-s3", "restic")) if t in tools]
+    made = {}
+    for name in names:
+        if name == "drctl-1":
+            made[name] = bench_tools.Drctl(ctx, name, file_targets=1)
+        elif name == "drctl-2":
+            made[name] = bench_tools.Drctl(ctx, name, file_targets=2)
+        elif name == "restic":
+            made[name] = bench_tools.Restic(ctx, name)
+        elif name == "borg":
+            made[name] = bench_tools.Borg(ctx, name)
+        else:
+            place = bench_tools.S3Place(ctx.s3["server"], ctx.s3["counter"], f"{ctx.s3['prefix']}/{name}",
+                                        ctx.s3["credentials"])
+            made[name] = (bench_tools.Drctl(ctx, name, s3=place) if name == "drctl-s3"
+                          else bench_tools.Restic(ctx, name, s3=place))
+    return made
 
-    created, store_info = generate_store(ctx)
-    # The order rotates from run to run (--repeat) so that no tool is always first or last.
-    shift = (run_index - 1) % len(args.tools)
-    order = args.tools[shift:] + args.tools[:shift]
-    tools = [{"drctl": Drctl, "restic": Restic, "borg": Borg}[name](ctx) for name in order]
-    result_order = order
-    result = {"store": store_info, "order": result_order, "tools": {}}
-    for tool in tools:
-        tool.init()
-        result["tools"][tool.name] = {"initial_bytes": tool.sizes()}
-    if "restic" in args.tools:
-        result["restic_repository_version"] = tools[order.index("restic")].repository_version
+
+def rotated(names, shift):
+    shift %= max(1, len(names))
+    return names[shift:] + names[:shift]
+
+
+def sync_seconds():
+    t0 = time.monotonic()
+    subprocess.run(["sync"], check=False)
+    return round(time.monotonic() - t0, 3)
+
+
+def one_run(args, ctx, store, run_index, store_index):
+    from bench_change import change_mailboxes, compare_one, compare_restore, extra_files
+    from bench_writers import LiveWriters
+    ctx.work = os.path.join(os.path.abspath(args.workdir), f"run-{run_index}-{store['kind']}")
+    ctx.store = os.path.join(ctx.work, "store")
+    os.makedirs(os.path.join(ctx.work, "time"))
+    # A fresh copy of the generated store for every run: each run changes it.
+    subprocess.run(["cp", "-a", store["folder"], ctx.store], check=True)
+    created = [dict(m, path=os.path.join(ctx.store, m["name"])) for m in store["created"]]
+    big = os.path.join(ctx.store, store["big"])
+    variants = variants_for(ctx)
+    names = list(variants)
+    order = rotated(names, run_index - 1 + store_index)
+    local = [n for n in order if not n.endswith("-s3")]
+    log(f"run {run_index}, store {store['kind']}: order {' '.join(order)}")
+    result = {"store": store["kind"], "store_info": store["info"], "order": order, "variants": {n: {} for n in names},
+              "uptime_before": uptime_line()}
+    for name in order:
+        variants[name].init()
+        result["variants"][name]["initial_bytes"] = variants[name].sizes()
+    if "restic" in variants:
+        result["restic_repository_version"] = variants["restic"].repository_version
     result["wal_shm_journal_files_at_full_backup"] = extra_files(ctx.store)
-    for tool in tools:
-        entry = result["tools"][tool.name]
-        entry["full"] = tool.backup("full backup")
-        entry["after_full_bytes"] = tool.sizes()
+
+    for name in order:
+        entry = result["variants"][name]
+        entry["full"] = variants[name].backup("full backup")
+        entry["after_full_bytes"] = variants[name].sizes()
+
     result["change"] = change_mailboxes(ctx, created)
-    for tool in tools:
-        entry = result["tools"][tool.name]
-        entry["incremental"] = tool.backup("incremental backup")
-        entry["after_incremental_bytes"] = tool.sizes()
+    for name in order:
+        entry = result["variants"][name]
+        entry["incremental"] = variants[name].backup("incremental backup")
+        entry["after_incremental_bytes"] = variants[name].sizes()
         entry["growth"] = {k: entry["after_incremental_bytes"][k] - entry["after_full_bytes"][k]
                            for k in ("per_target", "total")}
-    for tool in tools:
-        entry = result["tools"][tool.name]
-        measured, restored_root = tool.restore(os.path.join(ctx.work, "restore", tool.name))
-        # drctl fsyncs every restored file, restic and borg do not: the time of a sync right
-        # after the restore puts them on the same footing (durable on disk).
-        t0 = time.monotonic()
-        subprocess.run(["sync"], check=False)
-        measured["sync_after_s"] = round(time.monotonic() - t0, 3)
+
+    for name in order:
+        entry = result["variants"][name]
+        destination = os.path.join(ctx.work, "restore", name)
+        measured, root = variants[name].restore(destination)
+        # drctl fsyncs every restored file, restic and borg do not: a sync right after puts them
+        # on the same footing (durable on disk).
+        measured["sync_after_s"] = sync_seconds()
         entry["restore"] = measured
-        entry["restore_check"] = compare_restore(ctx, tool.name, restored_root)
-        if not args.keep:
-            shutil.rmtree(os.path.join(ctx.work, "restore", tool.name))
+        entry["restore_check"] = compare_restore(ctx, variants[name].kind, root)
+        shutil.rmtree(destination)
+
+    for name in local:
+        entry = result["variants"][name]
+        destination = os.path.join(ctx.work, "restore-one", name)
+        measured, restored = variants[name].restore_one(destination, big)
+        measured["sync_after_s"] = sync_seconds()
+        entry["restore_one"] = measured
+        entry["restore_one_check"] = compare_one(ctx, variants[name].kind, big, restored)
+        shutil.rmtree(destination)
+
+    for name in local:
+        if name != "drctl-2":
+            result["variants"][name]["check"] = variants[name].check()
+
+    if args.live_writers:
+        rng = random.Random(args.seed + 11)
+        chosen = sorted(rng.sample([m for m in created if m["path"] != big and m["journal"] == "wal"],
+                                   min(args.live_writers, len(created) - 1)), key=lambda m: m["path"])
+        # The writers alone, for as long as a backup takes: their baseline on this machine.
+        writers = LiveWriters(ctx, chosen, "alone", args.writer_pause_ms)
+        writers.start()
+        time.sleep(args.writers_alone_s)
+        result["writers_alone"] = writers.stop()
+        result["writers_alone"]["seconds"] = args.writers_alone_s
+        for name in local:
+            writers = LiveWriters(ctx, chosen, name, args.writer_pause_ms)
+            pids = writers.start()
+            ctx.helper_pids = list(ctx.base_helper_pids) + pids
+            try:
+                measured = variants[name].backup("incremental under live writers", live=True)
+            finally:
+                ctx.helper_pids = list(ctx.base_helper_pids)
+                stats = writers.stop()
+            measured["writers"] = stats
+            result["variants"][name]["live"] = measured
+    result["uptime_after"] = uptime_line()
+    for name in names:
+        if getattr(variants[name], "s3", None):
+            try:
+                variants[name].s3.delete()
+            except Exception as error:  # noqa: BLE001 - cleaning up is best effort, and said
+                log(f"could not delete {variants[name].s3.prefix}: {error}")
+    if not args.keep:
+        shutil.rmtree(ctx.work)
     return result
 
 
 # ---------------------------------------------------------------------------------------------
-# the table
+# S3: SeaweedFS from scripts/s3-servers, reached through the byte counter
 
 
-def metrics(run_result):
-    """{metric: {tool: value}} for one run."""
-    changed = run_result["change"]["changed_page_bytes"]
-    rows = {}
-    for tool, e in run_result["tools"].items():
-        def put(metric, value):
-            rows.setdefault(metric, {})[tool] = value
-        put("full backup, wall s", e["full"]["wall_s"])
-        put("full backup, peak RSS MiB", e["full"]["max_rss_mib"])
-        put("full backup, CPU s", e["full"]["cpu_s"])
-        put("repository after full, MiB per target", e["after_full_bytes"]["per_target"] / MiB)
-        put("repository after full, MiB all targets", e["after_full_bytes"]["total"] / MiB)
-        put("incremental backup, wall s", e["incremental"]["wall_s"])
-        put("incremental backup, peak RSS MiB", e["incremental"]["max_rss_mib"])
-        put("incremental growth, MiB per target", e["growth"]["per_target"] / MiB)
-        put("incremental growth, MiB all targets", e["growth"]["total"] / MiB)
-        put("growth per target / changed page bytes", e["growth"]["per_target"] / changed if changed else None)
-        put("restore, wall s", e["restore"]["wall_s"])
-        put("restore + sync, wall s", e["restore"]["wall_s"] + e["restore"]["sync_after_s"])
-        put("restore, peak RSS MiB", e["restore"]["max_rss_mib"])
-        put("restore, files identical", e["restore_check"]["identical"])
-        put("other load during the tool's runs, cores (max)",
-            max(e[p]["other_load_cores"] for p in ("full", "incremental", "restore")))
-    return rows
+def setup_s3(args, ctx, secrets_dir):
+    """{server, counter, prefix, credentials} or None; starts servers of our own with --own-s3."""
+    servers_file = args.s3_servers or (None if args.no_s3 else os.environ.get("DRCTL_S3_SERVERS"))
+    if args.own_s3:
+        log(f"starting S3 servers in {args.own_s3} (scripts/s3-servers start; about a minute)")
+        subprocess.run([os.path.join(args.root, "scripts", "s3-servers"), "start", "--dir", args.own_s3], check=True,
+                       stdout=subprocess.DEVNULL)
+        servers_file = os.path.join(args.own_s3, "servers.json")
+    if args.no_s3 or not servers_file:
+        return None
+    import s3_latency
+    from bench_tcpcount import TcpCounter
+    with open(servers_file) as handle:
+        entry = {s["name"]: s for s in json.load(handle)["servers"]}["seaweedfs"]
+    server = s3_latency.Server(entry)
+    credentials = os.path.join(secrets_dir, "seaweedfs.credentials")
+    write_private(credentials, server.credentials_text())
+    counter = TcpCounter(int(server.endpoint.rsplit(":", 1)[1]))
+    pids = s3_latency.server_pids(servers_file).get("seaweedfs", [])
+    prefix = f"drctl-bench/{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+    log(f"S3: SeaweedFS at {server.endpoint} (counted through {counter.endpoint}), prefix {prefix}")
+    return {"server": server, "counter": counter, "prefix": prefix, "credentials": credentials, "pids": pids,
+            "servers_file": servers_file}
 
 
-def combine(runs):
-    """Median over runs of every metric, with min and max."""
-    per_run = [metrics(r) for r in runs]
-    combined = {}
-    for metric in per_run[0]:
-        for tool in per_run[0][metric]:
-            values = [m[metric][tool] for m in per_run if m[metric].get(tool) is not None]
-            if values:
-                combined.setdefault(metric, {})[tool] = {"median": statistics.median(values),
-                                                         "min": min(values), "max": max(values)}
-    return combined
-
-
-def fmt(value):
-    if value is None:
-        return "–"
-    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 100:
-        return f"{int(value)}"
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def table(combined, runs, tools):
-    ratio_tools = [t for t in ("restic", "borg") if t in tools and "drctl" in tools]
-    header = ["metric"] + list(tools) + [f"drctl/{t}" for t in ratio_tools]
-    lines = []
-    for metric, values in combined.items():
-        if metric.startswith("restore, files identical"):  # the worst run, as a count
-            row = [metric + " (min)"] + [str(int(values[t]["min"])) if t in values else "–" for t in tools]
-        else:
-            row = [metric] + [fmt(values[t]["median"]) if t in values else "–" for t in tools]
-        for t in ratio_tools:
-            a, b = values.get("drctl", {}).get("median"), values.get(t, {}).get("median")
-            skip = metric.startswith(("restore, files", "other load"))
-            row.append("–" if skip or not a or not b else f"{a / b:.2f}")
-        lines.append(row)
-    changed = statistics.median(r["change"]["changed_page_bytes"] for r in runs)
-    lines.append(["changed page bytes, MiB (same for all)", fmt(changed / MiB)] + [""] * (len(header) - 2))
-    widths = [max(len(str(line[i])) for line in [header] + lines) for i in range(len(header))]
-    out = ["  ".join(h.ljust(widths[0]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header)),
-           "  ".join("-" * w for w in widths)]
-    for line in lines:
-        out.append("  ".join(str(c).ljust(widths[0]) if i == 0 else str(c).rjust(widths[i])
-                             for i, c in enumerate(line)))
-    return "\n".join(out)
-
-
-def notes(runs, args):
-    r = runs[0]
-    n = []
-    files = r["wal_shm_journal_files_at_full_backup"] + r["change"]["wal_shm_journal_files_after"]
-    n.append("restic and borg were given the live files as they are (.db plus any -wal/-shm): they "
-             "cannot take a consistent copy of a SQLite file that is being written. Here the writers "
-             "had stopped before every backup, so " +
-             ("no -wal/-shm/-journal file was left (SQLite checkpoints and removes the WAL when the last "
-              "connection closes) and their copies are consistent: their best case. Under live writers "
-              "they would copy torn files; drctl would not." if not files else
-              f"these side files were present and copied as is: {', '.join(sorted(set(files)))}."))
-    n.append(f"drctl writes every backup to {args.drctl_targets} file:// targets (each a complete repository): 'per target' is "
-             "the like-for-like size against restic's and borg's single repository, 'all targets' what "
-             "drctl actually wrote.")
-    n.append(f"Compression: drctl zstd, borg lz4 (default), restic repository v"
-             f"{r.get('restic_repository_version', '?')} (v2 compresses with zstd 'auto', v1 does not). "
-             "Encrypted pages do not compress for anyone.")
-    n.append("Chunking: drctl page-aligned chunks for SQLite images; restic and borg their default "
-             "content-defined chunking (~1 MiB and ~2 MiB average).")
-    n.append("drctl restore checks every chunk against its id and fsyncs each file before renaming it; restic and "
-             "borg restores do not fsync: 'restore + sync' adds the time of a sync(1) right after each "
-             "restore (machine-wide, so other engineers' writes can land in it).")
-    n.append("Every measured command starts after a sync(1) (not timed). The store is in the page cache "
-             f"for every tool (just generated; {machine().get('mem_gib', '?')} GiB of RAM); caches and state "
-             "(restic cache, borg files/chunks cache, drctl state) are local and not counted in repository "
-             "sizes (they are in the JSON).")
-    n.append("Tool order per run: " + "; ".join(" ".join(r_["order"]) for r_ in runs) + ".")
-    loads = [e[p]["other_load_cores"] for run_ in runs for e in run_["tools"].values()
-             for p in ("full", "incremental", "restore")]
-    if max(loads) >= 0.3:
-        n.append(f"NOISY: other processes used up to {max(loads):.2f} cores of {os.cpu_count()} while a tool "
-                 "ran (see 'other load'); repeat with --repeat N or when the machine is idle.")
-    else:
-        n.append(f"The machine was quiet (other load at most {max(loads):.2f} cores while a tool ran).")
-    return n
-
-
-def machine():
-    info = {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-        with open("/proc/meminfo") as handle:
-            info["mem_gib"] = round(int(handle.readline().split()[1]) / 1024 / 1024, 1)
-        with open("/etc/debian_version") as handle:
-            info["debian"] = handle.read().strip()
-    except OSError:
-        pass
-    return info
+# ---------------------------------------------------------------------------------------------
+# main
 
 
 def versions(drctl, tools):
-    v = {}
-    v["drctl"] = run([drctl, "--version"]).strip()
+    v = {"drctl": run([drctl, "--version"]).strip()}
+    # The commit the binary was built from (the bench's own tree; "+dirty" when its Sources changed).
+    root = os.path.dirname(os.path.dirname(os.path.dirname(drctl)))
+    try:
+        # The last commit that changed what the binary is built from (not the bench's own commits).
+        head = run(["git", "-C", root, "log", "-1", "--format=%h", "--", "Sources", "Package.swift"]).strip()
+        dirty = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "Sources",
+                     "Package.swift"]).strip()
+        v["drctl_sources_commit"] = head + ("+dirty" if dirty else "")
+    except BenchError:
+        pass
     if "restic" in tools:
         v["restic"] = run(["restic", "version"]).strip()
     if "borg" in tools:
         v["borg"] = run(["borg", "--version"]).strip()
+    v["zstd"] = run(["zstd", "--version"]).strip()
     return v
 
 
-def main():
-    if "--scale" in sys.argv[1:]:
-        # The scale benchmark (issue 9): its own harness and options (scripts/bench --scale --help).
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import scale
-        return scale.main([a for a in sys.argv[1:] if a != "--scale"])
-    if "--frequent" in sys.argv[1:]:
-        # The frequent timer's cost with nothing changed (issue 11): scripts/bench --frequent --help.
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import frequent_timer
-        return frequent_timer.main([a for a in sys.argv[1:] if a != "--frequent"])
+def parse_args(argv):
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", action="store_true",
-                        help="run the scale benchmark instead (issue 9: restore one mailbox, restore/check "
-                             "everything, incremental metadata, backup memory and cache, metadata overhead on "
-                             "synthetic stores of up to 100,000 mailboxes); its options: scripts/bench --scale --help")
+                        help="run the scale benchmark instead (issue 9); its options: scripts/bench --scale --help")
     parser.add_argument("--frequent", action="store_true",
-                        help="run the frequent-timer benchmark instead (issue 11: drctl backup and drctl run with "
-                             "nothing changed on 10,000 mailboxes, beside restic and borg); scripts/bench --frequent --help")
-    parser.add_argument("--quick", action="store_true", help="~50 MB smoke run (16 mailboxes x 600 messages)")
-    parser.add_argument("--mailboxes", type=int, help="number of mailboxes (default 150; --quick 16)")
+                        help="run the frequent-timer benchmark instead (issue 11); scripts/bench --frequent --help")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run, ~1-2 min: 16 mailboxes x 600 messages and a 1500-message large one")
+    parser.add_argument("--stores", default="plain,chacha20",
+                        help="comma list of plain, chacha20, mixed (default plain,chacha20)")
+    parser.add_argument("--mailboxes", type=int, help="mailboxes per store besides the large one (default 150; --quick 16)")
     parser.add_argument("--messages", type=int, help="messages per mailbox (default 1000; --quick 600)")
     parser.add_argument("--messages-jitter", type=int, help="+/- messages per mailbox (default 30%%)")
-    parser.add_argument("--mix", default=DEFAULT_MIX,
-                        help=f"cipher-journal:weight list (default {DEFAULT_MIX})")
+    parser.add_argument("--big-messages", type=int,
+                        help="messages of the large mailbox restored alone (default 9000, ~50 MB; --quick 1500)")
+    parser.add_argument("--mix", default=DEFAULT_MIX, help=f"the mixed store's cipher-journal:weight list ({DEFAULT_MIX})")
     parser.add_argument("--changed-fraction", type=float, default=0.10, help="share of mailboxes changed")
     parser.add_argument("--row-fraction", type=float, default=0.01,
                         help="writer transactions per changed mailbox, as a share of its messages")
-    parser.add_argument("--drctl-targets", type=int, default=2, help="drctl file:// targets (default 2)")
+    parser.add_argument("--live-writers", type=int, default=4,
+                        help="writers committing during the incremental under live writers (0: skip it; default 4)")
+    parser.add_argument("--writer-pause-ms", type=int, default=20,
+                        help="each live writer sleeps a random 0..MS between transactions (default 20)")
+    parser.add_argument("--writers-alone-s", type=float,
+                        help="seconds the writers run with no backup, for their baseline (default 3; --quick 1)")
     parser.add_argument("--tools", default="drctl,restic,borg", help="comma list (default all three)")
-    parser.add_argument("--repeat", type=int, default=1, help="whole runs; the table shows medians")
+    parser.add_argument("--repeat", type=int, default=1, help="whole runs per store; the tables show medians")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--s3-servers", help="servers.json of a running scripts/s3-servers pair (default "
+                                             "$DRCTL_S3_SERVERS): adds drctl-s3 and restic-s3 on SeaweedFS")
+    parser.add_argument("--own-s3", metavar="DIR", nargs="?", const=os.path.join(
+        os.environ.get("TMPDIR", "/tmp"), "drctl-bench-s3"),
+                        help="start scripts/s3-servers in DIR (default $TMPDIR/drctl-bench-s3) and stop it at the end")
+    parser.add_argument("--no-s3", action="store_true", help="no S3 rows even when $DRCTL_S3_SERVERS is set")
+    parser.add_argument("--no-bound", action="store_true", help="do not measure the physical bound")
     parser.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "drctl-bench"),
                         help="scratch folder, emptied first (default $TMPDIR/drctl-bench)")
-    parser.add_argument("--keep", action="store_true", help="keep store, repositories and restores")
-    parser.add_argument("--json", dest="json_file", help="write every measurement to this file")
+    parser.add_argument("--keep", action="store_true", help="keep stores, repositories and restores")
+    parser.add_argument("--json", dest="json_file", help="write every figure of every run to this file")
+    parser.add_argument("--markdown", help="write the tables as Markdown to this file (for docs/BENCHMARKS.md)")
     parser.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__))))), help=argparse.SUPPRESS)
     parser.add_argument("--drctl", help="drctl binary (default ROOT/.build/release/drctl)")
+    parser.add_argument("--drctl-bench", help="drctl-bench binary (default ROOT/.build/release/drctl-bench)")
     parser.add_argument("--no-build", action="store_true", help="do not run swift build (scripts/bench)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.mailboxes = args.mailboxes or (16 if args.quick else 150)
     args.messages = args.messages or (600 if args.quick else 1000)
+    args.big_messages = args.big_messages or (1500 if args.quick else 9000)
+    args.writers_alone_s = args.writers_alone_s or (1.0 if args.quick else 3.0)
     if args.messages_jitter is None:
         args.messages_jitter = int(args.messages * 0.3)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if any(t not in TOOLS for t in args.tools):
         parser.error(f"--tools: choose among {', '.join(TOOLS)}")
+    args.stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    if any(s not in ("plain", "chacha20", "mixed") for s in args.stores):
+        parser.error("--stores: choose among plain, chacha20, mixed")
+    if args.own_s3:
+        args.own_s3 = os.path.abspath(args.own_s3)
+    return args
+
+
+def main():
+    if "--scale" in sys.argv[1:]:
+        # The scale benchmark (issue 9): its own harness and options (scripts/bench --scale --help).
+        import scale
+        return scale.main([a for a in sys.argv[1:] if a != "--scale"])
+    if "--frequent" in sys.argv[1:]:
+        # The frequent timer's cost with nothing changed (issue 11): scripts/bench --frequent --help.
+        import frequent_timer
+        return frequent_timer.main([a for a in sys.argv[1:] if a != "--frequent"])
+    args = parse_args(sys.argv[1:])
+    import bench_bound
+    import bench_report as report
     drctl = os.path.abspath(args.drctl or os.path.join(args.root, ".build", "release", "drctl"))
+    drctl_bench = os.path.abspath(args.drctl_bench or os.path.join(args.root, ".build", "release", "drctl-bench"))
     if not os.access(drctl, os.X_OK):
         raise SystemExit(f"bench: {drctl} is missing; run scripts/bench without --no-build")
+    if not args.no_bound and not os.access(drctl_bench, os.X_OK):
+        raise SystemExit(f"bench: {drctl_bench} is missing (the physical bound needs it); run scripts/bench "
+                         "without --no-build, or pass --no-bound")
 
     workdir = os.path.abspath(args.workdir)
     if os.path.exists(workdir):
@@ -703,44 +416,130 @@ def main():
         shutil.rmtree(workdir)
     os.makedirs(workdir)
     open(os.path.join(workdir, MARKER), "w").close()
+    command = "scripts/bench " + " ".join(a for a in sys.argv[1:] if not a.startswith("--root") and a != args.root)
 
-    command = "scripts/bench " + " ".join(a for a in sys.argv[1:] if not a.startswith("--root"))
-    command = " ".join(a for a in command.split() if a != args.root)
+    ctx = Context()
+    ctx.args, ctx.drctl = args, drctl
+    ctx.gen = os.path.join(args.root, "scripts", "gen-mailstore")
+    ctx.secrets = os.path.join(workdir, "secrets")
+    os.makedirs(ctx.secrets, mode=0o700)
+    ctx.mailbox_key = os.path.join(ctx.secrets, "mailbox.key")
+    write_private(ctx.mailbox_key, os.urandom(32).hex() + "\n")
     started = time.monotonic()
-    runs = []
+    uptime_start = uptime_line()
+    tool_versions = versions(drctl, args.tools)
+    runs, stores, rates = [], {}, None
+    ctx.s3 = None
     try:
+        ctx.s3 = setup_s3(args, ctx, ctx.secrets)
+        ctx.base_helper_pids = list(ctx.s3["pids"]) if ctx.s3 else []
+        ctx.helper_pids = list(ctx.base_helper_pids)
+        if not ctx.s3:
+            log("no S3 servers (--own-s3, --s3-servers or $DRCTL_S3_SERVERS): the S3 rows are left out")
+        for kind in args.stores:
+            stores[kind] = generate_store(args, ctx.gen, ctx.mailbox_key, kind, os.path.join(workdir, "stores", kind))
+        if not args.no_bound:
+            plain = stores.get("plain")
+            sample = os.path.join(plain["folder"], plain["big"]) if plain else None
+            rates = bench_bound.measure_rates(os.path.join(workdir, "bound"), drctl, drctl_bench, sample)
         for index in range(args.repeat):
-            if args.repeat > 1:
-                log(f"run {index + 1} of {args.repeat}")
-            runs.append(one_run(args, args.root, drctl, index + 1))
-            if not args.keep:
-                shutil.rmtree(os.path.join(workdir, f"run-{index + 1}"))
+            for store_index, kind in enumerate(args.stores):
+                log(f"run {index + 1} of {args.repeat}, store {kind}")
+                runs.append(one_run(args, ctx, stores[kind], index + 1, store_index))
     except BenchError as error:
         raise SystemExit(f"bench: {error}")
-    combined = combine(runs)
-    r = runs[0]
+    finally:
+        if ctx.s3:
+            ctx.s3["counter"].close()
+        if args.own_s3:
+            subprocess.run([os.path.join(args.root, "scripts", "s3-servers"), "stop", "--dir", args.own_s3],
+                           stdout=subprocess.DEVNULL)
+
+    summary, sections, bad = {}, [], []
+    goal_table, bound_table = [], []
+    for kind in args.stores:
+        kind_runs = [r for r in runs if r["store"] == kind]
+        combined = report.combine(kind_runs)
+        r = kind_runs[0]
+        info = r["store_info"]
+        entry = {"combined": combined}
+        if rates:
+            drctl1 = [x["variants"]["drctl-1"] for x in kind_runs if "drctl-1" in x["variants"]]
+            if drctl1:
+                stored = statistics.median(e["after_full_bytes"]["per_target"] for e in drctl1)
+                entry["bounds"] = bench_bound.bounds(
+                    rates, os.cpu_count() or 1, info["bytes"], stored, kind == "plain",
+                    statistics.median(x["change"]["changed_page_bytes"] for x in kind_runs),
+                    statistics.median(e["growth"]["per_target"] for e in drctl1),
+                    info["big_mailbox_bytes"], info["big_mailbox_bytes"] * stored / info["bytes"])
+                bound_table += report.bound_rows(combined, entry["bounds"], kind)[1]
+        summary[kind] = entry
+        goal_table += report.goal_rows(combined, kind)[1]
+        changed = statistics.median(x["change"]["changed_page_bytes"] for x in kind_runs)
+        title = (f"store {kind}: {info['mailboxes']} mailboxes, {info['bytes'] / MiB:.1f} MiB (the large one "
+                 f"{info['big_mailbox_bytes'] / MiB:.1f} MiB, {info['big_mailbox_messages']} messages); changed: "
+                 f"{r['change']['mailboxes']} mailboxes, {r['change']['writer_transactions']} writer transactions, "
+                 f"{changed / MiB:.2f} MiB of changed pages; runs: {len(kind_runs)}"
+                 + (" (medians)" if len(kind_runs) > 1 else ""))
+        if "writers_alone" in r:
+            w = r["writers_alone"]
+            title += (f"; live writers: {w['writers']}, pause 0–{args.writer_pause_ms} ms; alone for "
+                      f"{w['seconds']} s: {w['committed']} transactions, longest {w['max_transaction_ms']:.0f} ms, "
+                      f"p99 {w['p99_transaction_ms_worst_writer']:.0f} ms")
+        sections.append((kind, title, report.absolute_rows(combined), report.ratio_rows(combined)))
+        for x in kind_runs:
+            for v, e in x["variants"].items():
+                for check in (e["restore_check"], e.get("restore_one_check")):
+                    if check and (check["different"] or check["missing"]):
+                        bad.append(f"{kind} run: {v}: different {check['different']}, missing {check['missing']}")
+
+    goals_header = ["store", "goal", "limit", "measured", "verdict"]
+    bound_header = report.BOUND_HEADER
+    for markdown in (False, True):
+        out = []
+        for kind, title, (h1, r1), (h2, r2) in sections:
+            out += ["", ("### " if markdown else "") + title, "", report.render(h1, r1, markdown), "",
+                    report.render(h2, r2, markdown)]
+        out += ["", ("### " if markdown else "") + "Goals (issue 14)", "", report.render(goals_header, goal_table, markdown)]
+        if bound_table:
+            out += ["", ("### " if markdown else "") + "Physical bound (bench_bound.py)", "",
+                    report.render(bound_header, bound_table, markdown)]
+            out += ["", "rates: " + ", ".join(f"{k} {1 / v / 1e6:.0f} MB/s per core" for k, v in rates.items()
+                                              if k not in ("start_s", "disk_write_bytes_per_s", "drctl_bench_output")
+                                              and not k.startswith("zstd_compress_"))
+                    + f"; disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s; process start "
+                    f"{rates['start_s'] * 1000:.0f} ms"]
+        text = "\n".join(out)
+        if markdown and args.markdown:
+            with open(args.markdown, "w") as handle:
+                handle.write(text.lstrip() + "\n")
+        elif not markdown:
+            print(text)
+    loads = [e[p]["other_load_cores"] for x in runs for e in x["variants"].values()
+             for p in ("full", "incremental", "restore", "restore_one", "check", "live") if p in e]
     print()
-    print(f"store: {r['store']['mailboxes']} mailboxes, {r['store']['bytes'] / MiB:.1f} MiB "
-          f"({', '.join(f'{k} {v}' for k, v in r['store']['by_kind'].items())}); "
-          f"changed: {r['change']['mailboxes']} mailboxes, {r['change']['writer_transactions']} writer "
-          f"transactions; runs: {len(runs)}" + (" (medians)" if len(runs) > 1 else ""))
-    print()
-    print(table(combined, runs, args.tools))
-    print()
-    for note in notes(runs, args):
-        print(f"- {note}")
-    bad = [(t, e["restore_check"]) for run_ in runs for t, e in run_["tools"].items()
-           if e["restore_check"]["different"] or e["restore_check"]["missing"]]
-    for tool, check in bad:
-        print(f"- RESTORE MISMATCH {tool}: different {check['different']}, missing {check['missing']}")
+    print(f"- Tool order per run: " + "; ".join(f"{x['store']}: {' '.join(x['order'])}" for x in runs) + ".")
+    print(f"- Other load while a tool ran: up to {max(loads):.2f} cores of {os.cpu_count()}"
+          + (" (NOISY: repeat with --repeat N or when the machine is idle)." if max(loads) >= 0.3 else " (quiet)."))
+    print(f"- uptime at start: {uptime_start}; at end: {uptime_line()}")
+    if ctx.s3:
+        print("- S3: SeaweedFS on loopback, every byte through bench_tcpcount.py (splice relay, counts HTTP "
+              "headers too); the server's CPU is in helper_cpu_s of the JSON, not in 'other load'.")
+    for line in bad:
+        print(f"- RESTORE MISMATCH {line}")
     if args.json_file:
-        document = {"command": command, "machine": machine(), "versions": versions(drctl, args.tools),
+        document = {"command": command, "machine": dict(machine(), disk=disk_of(workdir)),
+                    "versions": tool_versions,
                     "arguments": {k: v for k, v in vars(args).items() if k not in ("root", "json_file")},
-                    "elapsed_s": round(time.monotonic() - started, 1), "summary": combined,
-                    "notes": notes(runs, args), "runs": runs}
+                    "uptime_start": uptime_start, "uptime_end": uptime_line(),
+                    "elapsed_s": round(time.monotonic() - started, 1), "rates": rates,
+                    "summary": summary, "goals": [dict(zip(goals_header, row)) for row in goal_table],
+                    "bounds": [dict(zip(bound_header, row)) for row in bound_table], "runs": runs}
         with open(args.json_file, "w") as handle:
-            json.dump(document, handle, indent=2)
+            json.dump(document, handle, indent=2, default=str)
         log(f"wrote {args.json_file}")
+    if not args.keep:
+        shutil.rmtree(os.path.join(workdir, "stores"), ignore_errors=True)
     log(f"done in {time.monotonic() - started:.0f} s")
     sys.exit(1 if bad else 0)
 
