@@ -125,7 +125,11 @@ package final class ChunkCompressor {
         var code = 0
         let output = payload.withUnsafeBytes { raw in
             [UInt8](unsafeUninitializedCapacity: originalLength) { buffer, initialised in
-                code = ZSTD_decompress(buffer.baseAddress, originalLength, raw.baseAddress, raw.count)
+                if let context = ThreadDecompressionContext.current() {
+                    code = ZSTD_decompressDCtx(context, buffer.baseAddress, originalLength, raw.baseAddress, raw.count)
+                } else {
+                    code = ZSTD_decompress(buffer.baseAddress, originalLength, raw.baseAddress, raw.count)
+                }
                 initialised = ZSTD_isError(code) != 0 ? 0 : code
             }
         }

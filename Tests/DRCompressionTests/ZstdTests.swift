@@ -230,3 +230,40 @@ struct ChunkCompressionTests {
         }
     }
 }
+
+/// Chunk decoding keeps one zstd context per thread (ThreadDecompressionContext): a damaged
+/// chunk must not leave that context unable to decode the next one, on any thread.
+@Suite("chunk decoding with per-thread contexts")
+struct ChunkDecodingContextTests {
+    @Test("a damaged chunk, then good ones, on the same threads; many threads at once")
+    func damagedThenGood() async throws {
+        let pages = (0..<8).map { Array(mailText(4096 + $0 * 512)) }
+        let encoded = try pages.map { try ChunkCompression.encode($0) }
+        #expect(encoded.allSatisfy { $0.compressed })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for round in 0..<200 {
+                        let index = (worker + round) % pages.count
+                        var damaged = encoded[index].payload
+                        damaged[damaged.count / 2] ^= 0xFF
+                        damaged.removeLast(3)
+                        let failed: Bool
+                        do {
+                            _ = try ChunkCompression.decode(payload: damaged, compressed: true,
+                                                            originalLength: pages[index].count)
+                            failed = false
+                        } catch {
+                            failed = true
+                        }
+                        #expect(failed, "a damaged chunk was decoded")
+                        let decoded = try ChunkCompression.decode(payload: encoded[index].payload, compressed: true,
+                                                                  originalLength: pages[index].count)
+                        #expect(decoded == pages[index])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
