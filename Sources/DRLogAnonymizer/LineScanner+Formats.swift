@@ -19,12 +19,10 @@ extension LineScanner {
         let start = third, end = k - 1
         let value = UnsafeBufferPointer(rebasing: p[start..<end])
         guard !(value.count == 1 && value[0] == 0x2D), !value.contains(0x40) else { return }
-        let text: [UInt8]
         switch methods.options.usernames {
-        case .token: text = methods.token(.username, value, prefix: "user-")
-        case .redact: text = LineScanner.user
+        case .token: fix(start, end, .username) { methods.appendToken(.username, value, prefix: "user-", to: &$0) }
+        case .redact: fix(start, end, LineScanner.user, .username)
         }
-        fix(start, end, text, .username)
     }
 }
 
@@ -113,11 +111,11 @@ enum JSONLine {
             return
         }
         if text.count == 1 && text[0] == 0x2D { return }
-        let replacement: [UInt8]
         switch scanner.methods.options.usernames {
-        case .token: replacement = scanner.methods.token(.username, text, prefix: "user-")
-        case .redact: replacement = LineScanner.user
+        case .token:
+            let methods = scanner.methods
+            scanner.fix(range.lowerBound, range.upperBound, .username) { methods.appendToken(.username, text, prefix: "user-", to: &$0) }
+        case .redact: scanner.fix(range.lowerBound, range.upperBound, LineScanner.user, .username)
         }
-        scanner.fix(range.lowerBound, range.upperBound, replacement, .username)
     }
 }

@@ -182,6 +182,13 @@ final class LineScanner {
         fixed.append(Span(start: start, end: end, textStart: textStart, textEnd: arena.count, kind: kind))
     }
 
+    /// Records a replacement fixed by a format's knowledge, its text appended by `write`.
+    func fix(_ start: Int, _ end: Int, _ kind: Kind, write: (inout [UInt8]) -> Void) {
+        let textStart = arena.count
+        write(&arena)
+        fixed.append(Span(start: start, end: end, textStart: textStart, textEnd: arena.count, kind: kind))
+    }
+
     static let card = Array("[CARD]".utf8)
     static let user = Array("[USER]".utf8)
     static let addressMarker = Array("[ADDRESS]".utf8)
