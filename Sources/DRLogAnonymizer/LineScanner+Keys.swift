@@ -4,25 +4,21 @@ import DRConfig
 /// `password: …` texts, Dovecot's `service(user)` and `passdb(user,ip,<session>)` tuples,
 /// session ids in angle brackets, and SASL data after `AUTH PLAIN`, `AUTH LOGIN` or `CONT`.
 extension LineScanner {
-    static let usernameKeys: Set<UInt64> = Set(["user", "ruser", "sasl_username", "username", "login", "authuser",
-                                                 "authzid", "authcid", "account", "remote_user", "orig_user"]
-        .map(ByteHash.of))
-    static let secretKeys: Set<UInt64> = Set(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
+    static let usernameKeys = WordSet(["user", "ruser", "sasl_username", "username", "login", "authuser",
+                                                 "authzid", "authcid", "account", "remote_user", "orig_user"])
+    static let secretKeys = WordSet(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
                                                "api_key", "apikey", "access_token", "refresh_token", "id_token",
                                                "token", "_token", "lat", "lon", "latitude", "longitude", "ll", "city",
-                                               "geo", "postal_code", "zip"]
-        .map(ByteHash.of))
+                                               "geo", "postal_code", "zip"])
     /// In a URL's query string, these names' values are secrets whatever their length.
-    static let queryKeys: Set<UInt64> = Set(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
-                                              "nonce", "ticket", "otp", "hash", "_session", "_auth", "s", "t", "k"]
-        .map(ByteHash.of))
+    static let queryKeys = WordSet(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
+                                              "nonce", "ticket", "otp", "hash", "_session", "_auth", "s", "t", "k"])
     /// Dovecot's services (`imap(user)<pid><session>:`) and passdb/userdb drivers
     /// (`pam(user,ip,<session>):`), whose first field is a username.
-    static let tupleWords: Set<UInt64> = Set(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
+    static let tupleWords = WordSet(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
                                                "pam", "sql", "ldap", "passwd", "passwd-file", "shadow", "checkpassword",
                                                "static", "lua", "oauth2", "bsdauth", "auth", "vpopmail", "dict",
-                                               "indexer-worker", "quota-status", "master", "userdb", "passdb"]
-        .map(ByteHash.of))
+                                               "indexer-worker", "quota-status", "master", "userdb", "passdb"])
 
     /// The word that ends just before `end` (letters, digits, '_', '-'): its hash (lower-cased),
     /// length and start.

@@ -79,7 +79,15 @@ final class LineScanner {
         scan(line, from, line.count)
         // Finders append in order; a later finder may have claimed bytes an earlier one did not
         // (an address around a number), so keep the first of overlapping spans after sorting.
-        spans.sort { $0.start < $1.start }
+        // Nearly every line's spans are in order already: check before sorting.
+        var ordered = true
+        if spans.count > 1 {
+            for index in 1..<spans.count where spans[index - 1].start > spans[index].start {
+                ordered = false
+                break
+            }
+        }
+        if !ordered { spans.sort { $0.start < $1.start } }
     }
 
     /// The generic pass over `from..<to`: every finder, whatever the format. Letters and digits
