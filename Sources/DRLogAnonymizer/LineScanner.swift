@@ -116,8 +116,20 @@ final class LineScanner {
                         continue
                     }
                 }
-                previous = c
+                // The rest of the word: a letter, or a digit after a digit, starts nothing (only a
+                // digit after a letter may, `ip192.0.2.1`), so those are skipped in a tight loop.
+                var previousIsDigit = kind & ByteClass.digit != 0
                 i += 1
+                while i < to {
+                    let next = classes[Int(p[i])]
+                    if next & ByteClass.letter != 0 {
+                        previousIsDigit = false
+                    } else if next & ByteClass.digit == 0 || !previousIsDigit {
+                        break
+                    }
+                    i += 1
+                }
+                previous = p[i - 1]
                 continue
             }
             if kind & ByteClass.trigger != 0 {
