@@ -62,8 +62,13 @@ let package = Package(
         // The only importer of libcrypto: prefix-preserving IP pseudonyms (ipcrypt-pfx, Crypto-PAn).
         .target(name: "DRIPPseudonym", dependencies: ["CCrypto", "DRBase"], swiftSettings: strict),
         // Mail-server logs anonymized line by line: IPs, addresses, usernames, sessions, secrets.
+        // Dynamic exclusivity checks off for this target only (static checks stay): they cost ~5.5 %
+        // of the anonymizer's CPU (perf, 200 MB log: swift_beginAccess/AccessSet/TLS on every
+        // append to the scanner's spans, arena and output), and those buffers are class properties
+        // touched only by their own instance on one thread; the one inout handed to a closure (the
+        // arena, in LineScanner.replace(write:)) is only appended to by that closure.
         .target(name: "DRLogAnonymizer", dependencies: ["DRBase", "DRConfig", "DRCrypto", "DRIPPseudonym"],
-                swiftSettings: strict),
+                swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // TOML configuration with line-accurate errors.
         .target(name: "DRConfig", dependencies: ["DRBase"], swiftSettings: strict),
         // Keyless consistent images of live SQLite files (POSIX locks, WAL, -shm).

@@ -1,16 +1,33 @@
 /// A fixed-size cache that maps a key to the slot its hash picks, a newer entry replacing an
-/// older one in that slot (the IP pseudonyms' and the log tokens' caches): constant memory and time, no rehashing, and no collapse when the
-/// working set outgrows it (a dictionary cleared when full would lose everything at once).
-package struct DirectMappedCache<Key: FixedWidthInteger, Value> {
-    private var keys: [Key]
-    private var values: [Value?]
+/// older one in that slot (the IP pseudonyms' caches): constant memory and time, no rehashing,
+/// and no collapse when the working set outgrows it (a dictionary cleared when full would lose
+/// everything at once).
+///
+/// Key, value and validity side by side in one slot, so that a lookup touches one cache line,
+/// not one per array; the slots live in one allocation owned by this instance, so a lookup or
+/// store is a load or a store (no copy-on-write check, no exclusivity check on a stored array).
+/// Not thread-safe: one instance per stream, as its owner.
+package final class DirectMappedCache<Key: FixedWidthInteger, Value> {
+    private struct Slot {
+        var key: Key
+        var value: Value?
+    }
+
+    private let slots: UnsafeMutablePointer<Slot>
+    private let count: Int
     private let shift: Int
 
     /// `1 << log2Slots` slots.
     package init(log2Slots: Int) {
-        keys = [Key](repeating: 0, count: 1 << log2Slots)
-        values = [Value?](repeating: nil, count: 1 << log2Slots)
+        count = 1 << log2Slots
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: Slot(key: 0, value: nil), count: count)
         shift = 64 - log2Slots
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
     }
 
     @inline(__always)
@@ -22,19 +39,18 @@ package struct DirectMappedCache<Key: FixedWidthInteger, Value> {
             folded ^= UInt64(truncatingIfNeeded: rest)
             rest = Key.bitWidth > 64 ? rest >> 64 : 0
         }
+        // The shift keeps the index below `count`.
         return Int(truncatingIfNeeded: (folded &* 0x9E37_79B9_7F4A_7C15) >> UInt64(shift))
     }
 
     @inline(__always)
     package subscript(key: Key) -> Value? {
         get {
-            let index = slot(key)
-            return keys[index] == key ? values[index] : nil
+            let entry = slots + slot(key)
+            return entry.pointee.key == key ? entry.pointee.value : nil
         }
         set {
-            let index = slot(key)
-            keys[index] = key
-            values[index] = newValue
+            (slots + slot(key)).pointee = Slot(key: key, value: newValue)
         }
     }
 }

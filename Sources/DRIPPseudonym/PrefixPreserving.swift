@@ -34,10 +34,10 @@ package final class PrefixPreservingPseudonyms {
     private let pad: UInt128
 
     /// Recent addresses and networks (2^18 slots each, about 13 MiB in all: constant memory).
-    private var v4Addresses = DirectMappedCache<UInt32, UInt32>(log2Slots: 18)
-    private var v4Prefixes = DirectMappedCache<UInt32, UInt32>(log2Slots: 16)
-    private var v6Addresses = DirectMappedCache<UInt128, UInt128>(log2Slots: 16)
-    private var v6Prefixes = DirectMappedCache<UInt64, UInt64>(log2Slots: 16)
+    private let v4Addresses = DirectMappedCache<UInt32, UInt32>(log2Slots: 18)
+    private let v4Prefixes = DirectMappedCache<UInt32, UInt32>(log2Slots: 16)
+    private let v6Addresses = DirectMappedCache<UInt128, UInt128>(log2Slots: 16)
+    private let v6Prefixes = DirectMappedCache<UInt64, UInt64>(log2Slots: 16)
 
     /// - Parameter key: 32 bytes (see docs/LOGS.md for how each method splits it).
     package init(method: PrefixPreservingMethod, key: [UInt8]) throws(PseudonymKeyError) {
@@ -110,29 +110,29 @@ package final class PrefixPreservingPseudonyms {
     private func mask<T: FixedWidthInteger>(_ address: UInt128, bits: Int, from: Int, to: Int, ipv4: Bool) -> T {
         let count = to - from
         guard count > 0 else { return 0 }
-        var inputs = [UInt128](repeating: 0, count: count)
-        var first = [UInt128](repeating: 0, count: count)
-        var second = [UInt128](repeating: 0, count: count)
-        for k in from..<to { inputs[k - from] = block(address, bits: bits, k: k, ipv4: ipv4).bigEndian }
-        inputs.withUnsafeBufferPointer { input in
-            first.withUnsafeMutableBufferPointer { self.first.encrypt(input.baseAddress!, into: $0.baseAddress!, count: count) }
-            if let cipher = self.second {
-                second.withUnsafeMutableBufferPointer { cipher.encrypt(input.baseAddress!, into: $0.baseAddress!, count: count) }
+        // Inputs and both ciphers' outputs on the stack (at most 3 × 128 blocks, 6 KiB): no heap
+        // array, no generic metadata lookup per miss.
+        return withUnsafeTemporaryAllocation(of: UInt128.self, capacity: 3 * count) { buffer in
+            let inputs = buffer.baseAddress!
+            let first = inputs + count
+            let second = first + count
+            for k in from..<to { inputs[k - from] = block(address, bits: bits, k: k, ipv4: ipv4).bigEndian }
+            self.first.encrypt(inputs, into: first, count: count)
+            if let cipher = self.second { cipher.encrypt(inputs, into: second, count: count) }
+            var result: UInt128 = 0
+            for k in from..<to {
+                let one = UInt128(bigEndian: first[k - from])
+                let set: Bool
+                switch method {
+                // ipcrypt-pfx: the least significant bit of AES(K1, p) XOR AES(K2, p).
+                case .ipcryptPfx: set = (one ^ UInt128(bigEndian: second[k - from])) & 1 == 1
+                // Crypto-PAn: the most significant bit of AES(K, input).
+                case .cryptoPan: set = one >> 127 == 1
+                }
+                if set { result |= 1 << (bits - 1 - k) }
             }
+            return T(truncatingIfNeeded: result)
         }
-        var result: UInt128 = 0
-        for k in from..<to {
-            let one = UInt128(bigEndian: first[k - from])
-            let set: Bool
-            switch method {
-            // ipcrypt-pfx: the least significant bit of AES(K1, p) XOR AES(K2, p).
-            case .ipcryptPfx: set = (one ^ UInt128(bigEndian: second[k - from])) & 1 == 1
-            // Crypto-PAn: the most significant bit of AES(K, input).
-            case .cryptoPan: set = one >> 127 == 1
-            }
-            if set { result |= 1 << (bits - 1 - k) }
-        }
-        return T(truncatingIfNeeded: result)
     }
 
     /// The PRF input for output bit k: a function of the first k bits of `address`.

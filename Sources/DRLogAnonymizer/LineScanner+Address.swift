@@ -35,17 +35,15 @@ extension LineScanner {
         guard start < at else { return nil }
         switch methods.options.addresses {
         case .tokenKeepDomain:
-            let text = methods.token(.address, UnsafeBufferPointer(rebasing: p[start..<at]), prefix: "addr-")
             replace(start, at + 1, .address) { arena in
-                arena.append(contentsOf: text)
+                methods.appendToken(.address, UnsafeBufferPointer(rebasing: p[start..<at]), prefix: "addr-", to: &arena)
                 arena.append(0x40)
             }
             // The domain is scanned like any text (an address literal, an IP in a host name).
             return at + 1
         case .token:
-            let text = methods.token(.wholeAddress, UnsafeBufferPointer(rebasing: p[start..<end]), prefix: "addr-")
             replace(start, end, .address) { arena in
-                arena.append(contentsOf: text)
+                methods.appendToken(.wholeAddress, UnsafeBufferPointer(rebasing: p[start..<end]), prefix: "addr-", to: &arena)
                 arena.append(contentsOf: Self.anonDomain)
             }
             return end

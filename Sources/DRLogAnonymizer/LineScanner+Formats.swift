@@ -19,19 +19,57 @@ extension LineScanner {
         let start = third, end = k - 1
         let value = UnsafeBufferPointer(rebasing: p[start..<end])
         guard !(value.count == 1 && value[0] == 0x2D), !value.contains(0x40) else { return }
-        let text: [UInt8]
         switch methods.options.usernames {
-        case .token: text = methods.token(.username, value, prefix: "user-")
-        case .redact: text = LineScanner.user
+        case .token: fix(start, end, .username) { methods.appendToken(.username, value, prefix: "user-", to: &$0) }
+        case .redact: fix(start, end, LineScanner.user, .username)
         }
-        fix(start, end, text, .username)
     }
 }
 
-/// The configured JSON field paths (`client.ip`), as bytes.
+/// The configured JSON field paths (`client.ip`), as bytes; their FNV hashes first, so that
+/// the many paths that are not configured cost no Set hashing (SipHash) of the path.
 struct JSONFieldSet {
-    let paths: Set<[UInt8]>
-    init(_ paths: [String]) { self.paths = Set(paths.map { Array($0.utf8) }) }
+    private let paths: Set<[UInt8]>
+    private let hashes: WordSet
+    init(_ paths: [String]) {
+        self.paths = Set(paths.map { Array($0.utf8) })
+        hashes = WordSet(hashes: paths.map { Array($0.utf8).withUnsafeBufferPointer { ByteHash.of($0, lowercased: false) } })
+    }
+
+    func contains(_ path: [UInt8]) -> Bool {
+        let hash = path.withUnsafeBufferPointer { ByteHash.of($0, lowercased: false) }
+        return hashes.contains(hash) && paths.contains(path)
+    }
+}
+
+/// A small set of 64-bit word hashes (ByteHash, lower-cased): the scanner's key names. Open
+/// addressing over 256 slots, indexed by the hash's top bits (FNV spreads them): a lookup is
+/// one or two loads, where Set<UInt64> would run SipHash over the key first.
+struct WordSet {
+    private var slots = [UInt64](repeating: 0, count: 256)
+
+    init(_ words: [String]) { self.init(hashes: words.map(ByteHash.of)) }
+
+    init(hashes: [UInt64]) {
+        precondition(hashes.count < 128, "WordSet holds fewer than 128 words")
+        for hash in hashes where !contains(hash) {
+            // 0 marks an empty slot; a word hashing to 0 (2^-64) is kept as 1, a false match at worst.
+            var index = Int(truncatingIfNeeded: hash >> 56)
+            while slots[index] != 0 { index = (index + 1) & 255 }
+            slots[index] = max(hash, 1)
+        }
+    }
+
+    @inline(__always) func contains(_ hash: UInt64) -> Bool {
+        let wanted = max(hash, 1)
+        var index = Int(truncatingIfNeeded: hash >> 56)
+        while true {
+            let slot = slots[index]
+            if slot == wanted { return true }
+            if slot == 0 { return false }
+            index = (index + 1) & 255
+        }
+    }
 }
 
 /// A minimal walker over one JSON object per line: it tracks the dotted path of each string
@@ -106,18 +144,18 @@ enum JSONLine {
             scanner.fix(range.lowerBound, range.upperBound, Pseudonymizer.redacted, .secret)
             return
         }
-        guard scanner.jsonFields.paths.contains(path) || LineScanner.usernameKeys.contains(name) else { return }
+        guard scanner.jsonFields.contains(path) || LineScanner.usernameKeys.contains(name) else { return }
         let text = UnsafeBufferPointer(rebasing: p[range])
         // IPs and addresses are found by the generic pass in whatever field they are.
         if text.contains(0x40) || text.contains(0x3A) || IPText.ipv4(p, range.lowerBound, range.upperBound)?.end == range.upperBound {
             return
         }
         if text.count == 1 && text[0] == 0x2D { return }
-        let replacement: [UInt8]
         switch scanner.methods.options.usernames {
-        case .token: replacement = scanner.methods.token(.username, text, prefix: "user-")
-        case .redact: replacement = LineScanner.user
+        case .token:
+            let methods = scanner.methods
+            scanner.fix(range.lowerBound, range.upperBound, .username) { methods.appendToken(.username, text, prefix: "user-", to: &$0) }
+        case .redact: scanner.fix(range.lowerBound, range.upperBound, LineScanner.user, .username)
         }
-        scanner.fix(range.lowerBound, range.upperBound, replacement, .username)
     }
 }

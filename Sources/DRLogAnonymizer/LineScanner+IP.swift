@@ -6,6 +6,13 @@ extension LineScanner {
     /// ':' or '.' when the whole run does not (`::ffff:192.0.2.1:25`, a sentence's final dot).
     /// A zone id (`%eth0`) or prefix length (`/64`) after it stays as written.
     func ipv6(_ p: UnsafeBufferPointer<UInt8>, at i: Int, _ to: Int) -> Int? {
+        if p[i] != 0x3A {
+            // An address that starts with a group (1–4 hex digits) has a ':' right after it;
+            // most words that start with a hex digit stop here.
+            var k = i
+            while k < to, k - i < 4, p[k].hexValue != nil { k += 1 }
+            guard k < to, p[k] == 0x3A else { return nil }
+        }
         var end = i
         var colons = 0
         var double = false
@@ -142,7 +149,7 @@ extension LineScanner {
     /// Eight hex digits as one label (or dash-separated part) of a host name, followed by more
     /// of the name: an IPv4 address in hex (`c0000207.dyn.example`, `host-c0000207.example`).
     func hexHost(_ p: UnsafeBufferPointer<UInt8>, at i: Int, _ to: Int) -> Int? {
-        guard i + 9 < to else { return nil }
+        guard i + 9 < to, p[i + 8] == 0x2E || p[i + 8] == 0x2D else { return nil }
         var value: UInt32 = 0
         var uppercase = false
         for k in i..<(i + 8) {

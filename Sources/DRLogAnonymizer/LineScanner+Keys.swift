@@ -4,25 +4,21 @@ import DRConfig
 /// `password: …` texts, Dovecot's `service(user)` and `passdb(user,ip,<session>)` tuples,
 /// session ids in angle brackets, and SASL data after `AUTH PLAIN`, `AUTH LOGIN` or `CONT`.
 extension LineScanner {
-    static let usernameKeys: Set<UInt64> = Set(["user", "ruser", "sasl_username", "username", "login", "authuser",
-                                                 "authzid", "authcid", "account", "remote_user", "orig_user"]
-        .map(ByteHash.of))
-    static let secretKeys: Set<UInt64> = Set(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
+    static let usernameKeys = WordSet(["user", "ruser", "sasl_username", "username", "login", "authuser",
+                                                 "authzid", "authcid", "account", "remote_user", "orig_user"])
+    static let secretKeys = WordSet(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
                                                "api_key", "apikey", "access_token", "refresh_token", "id_token",
                                                "token", "_token", "lat", "lon", "latitude", "longitude", "ll", "city",
-                                               "geo", "postal_code", "zip"]
-        .map(ByteHash.of))
+                                               "geo", "postal_code", "zip"])
     /// In a URL's query string, these names' values are secrets whatever their length.
-    static let queryKeys: Set<UInt64> = Set(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
-                                              "nonce", "ticket", "otp", "hash", "_session", "_auth", "s", "t", "k"]
-        .map(ByteHash.of))
+    static let queryKeys = WordSet(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
+                                              "nonce", "ticket", "otp", "hash", "_session", "_auth", "s", "t", "k"])
     /// Dovecot's services (`imap(user)<pid><session>:`) and passdb/userdb drivers
     /// (`pam(user,ip,<session>):`), whose first field is a username.
-    static let tupleWords: Set<UInt64> = Set(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
+    static let tupleWords = WordSet(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
                                                "pam", "sql", "ldap", "passwd", "passwd-file", "shadow", "checkpassword",
                                                "static", "lua", "oauth2", "bsdauth", "auth", "vpopmail", "dict",
-                                               "indexer-worker", "quota-status", "master", "userdb", "passdb"]
-        .map(ByteHash.of))
+                                               "indexer-worker", "quota-status", "master", "userdb", "passdb"])
 
     /// The word that ends just before `end` (letters, digits, '_', '-'): its hash (lower-cased),
     /// length and start.
@@ -70,7 +66,9 @@ extension LineScanner {
         if key == Self.sessionKey, length == 16 || length == 32,
            UnsafeBufferPointer(rebasing: p[found.start..<found.end]).allSatisfy({ has($0, ByteClass.base64) && $0 != 0x2D && $0 != 0x5F }) {
             // Dovecot's auth protocol writes the session id bare: `session=<id>` and `session=id`.
-            replace(found.start, found.end, methods.sessionToken(UnsafeBufferPointer(rebasing: p[found.start..<found.end])), .session)
+            replace(found.start, found.end, .session) {
+                methods.appendSessionToken(UnsafeBufferPointer(rebasing: p[found.start..<found.end]), to: &$0)
+            }
             return found.next
         }
         if Self.usernameKeys.contains(key) {
@@ -81,8 +79,9 @@ extension LineScanner {
             var k = found.start
             while k + 2 < found.end, !(p[k] == 0x25 && p[k + 1] == 0x34 && p[k + 2] == 0x30) { k += 1 }
             if k > found.start {
-                let text = methods.token(.address, UnsafeBufferPointer(rebasing: p[found.start..<k]), prefix: "addr-")
-                replace(found.start, k, text, .address)
+                replace(found.start, k, .address) {
+                    methods.appendToken(.address, UnsafeBufferPointer(rebasing: p[found.start..<k]), prefix: "addr-", to: &$0)
+                }
             }
             return k
         }
@@ -112,7 +111,7 @@ extension LineScanner {
         if value.count == 1 && (value[0] == 0x2D || value[0] == 0x3F) { return false }
         if value.allSatisfy(\.isDigit) { return false }
         switch methods.options.usernames {
-        case .token: replace(start, end, methods.token(.username, value, prefix: "user-"), .username)
+        case .token: replace(start, end, .username) { methods.appendToken(.username, value, prefix: "user-", to: &$0) }
         case .redact: replace(start, end, Self.user, .username)
         }
         return true
@@ -181,7 +180,9 @@ extension LineScanner {
             var k = open + 1
             while k < close, has(p[k], ByteClass.base64), p[k] != 0x2D, p[k] != 0x5F { k += 1 }
             guard k == close else { return nil }
-            replace(open + 1, close, methods.sessionToken(UnsafeBufferPointer(rebasing: p[(open + 1)..<close])), .session)
+            replace(open + 1, close, .session) {
+                methods.appendSessionToken(UnsafeBufferPointer(rebasing: p[(open + 1)..<close]), to: &$0)
+            }
             return close + 1
         }
         return nil

@@ -79,7 +79,15 @@ final class LineScanner {
         scan(line, from, line.count)
         // Finders append in order; a later finder may have claimed bytes an earlier one did not
         // (an address around a number), so keep the first of overlapping spans after sorting.
-        spans.sort { $0.start < $1.start }
+        // Nearly every line's spans are in order already: check before sorting.
+        var ordered = true
+        if spans.count > 1 {
+            for index in 1..<spans.count where spans[index - 1].start > spans[index].start {
+                ordered = false
+                break
+            }
+        }
+        if !ordered { spans.sort { $0.start < $1.start } }
     }
 
     /// The generic pass over `from..<to`: every finder, whatever the format. Letters and digits
@@ -108,8 +116,20 @@ final class LineScanner {
                         continue
                     }
                 }
-                previous = c
+                // The rest of the word: a letter, or a digit after a digit, starts nothing (only a
+                // digit after a letter may, `ip192.0.2.1`), so those are skipped in a tight loop.
+                var previousIsDigit = kind & ByteClass.digit != 0
                 i += 1
+                while i < to {
+                    let next = classes[Int(p[i])]
+                    if next & ByteClass.letter != 0 {
+                        previousIsDigit = false
+                    } else if next & ByteClass.digit == 0 || !previousIsDigit {
+                        break
+                    }
+                    i += 1
+                }
+                previous = p[i - 1]
                 continue
             }
             if kind & ByteClass.trigger != 0 {
@@ -179,6 +199,13 @@ final class LineScanner {
     func fix(_ start: Int, _ end: Int, _ text: [UInt8], _ kind: Kind) {
         let textStart = arena.count
         arena.append(contentsOf: text)
+        fixed.append(Span(start: start, end: end, textStart: textStart, textEnd: arena.count, kind: kind))
+    }
+
+    /// Records a replacement fixed by a format's knowledge, its text appended by `write`.
+    func fix(_ start: Int, _ end: Int, _ kind: Kind, write: (inout [UInt8]) -> Void) {
+        let textStart = arena.count
+        write(&arena)
         fixed.append(Span(start: start, end: end, textStart: textStart, textEnd: arena.count, kind: kind))
     }
 

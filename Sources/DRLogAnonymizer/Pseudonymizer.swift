@@ -9,38 +9,16 @@ final class Pseudonymizer {
     let options: Configuration.Logs.Anonymization
     private let prefixPreserving: PrefixPreservingPseudonyms?
     private let tokenKey: SecureBytes
-    /// Recent tokens by a hash of kind and (lower-cased) value, the value kept to verify a hit:
-    /// mail logs repeat the same few thousand, and hashing the bytes once here is much cheaper
-    /// than a dictionary keyed by byte arrays.
-    struct Cached {
-        var value: [UInt8]
-        var text: [UInt8]
-    }
-
-    /// A direct-mapped cache (as DRIPPseudonym's, but concrete, so that the hot lookups are
-    /// not generic calls across modules): 2^18 slots, a newer token replacing an older one.
-    struct TokenCache {
-        private struct Entry {
-            var key: UInt64 = 0
-            var cached: Cached?
-        }
-        // Key and value side by side: a lookup touches one cache line, not two.
-        private var entries = [Entry](repeating: Entry(), count: 1 << 18)
-
-        @inline(__always) private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 46) }
-
-        subscript(key: UInt64) -> Cached? {
-            get {
-                let index = slot(key)
-                return entries[index].key == key ? entries[index].cached : nil
-            }
-            set {
-                entries[slot(key)] = Entry(key: key, cached: newValue)
-            }
-        }
-    }
-
-    private var tokens = TokenCache()
+    /// Recent tokens, direct-mapped (a newer token replacing an older one in its slot: constant
+    /// memory), 2^18 slots of one 64-byte cache line each, so that a lookup touches one line:
+    /// bytes 0–7 the FNV key, 8 the value's length + 1 (0: empty), 9–14 the token's six digest
+    /// bytes, 15 the kind, 16–63 the lower-cased value (at most 48 bytes; longer values are
+    /// hashed every time). Bytes 15 ..< 16 + length are exactly BLAKE2b's input, so a miss
+    /// builds it in place. Mail logs repeat the same users and addresses all day.
+    private let slots: UnsafeMutableRawPointer
+    private static let slotBits = 18
+    private static let slotSize = 64
+    private static let longestCached = 48
 
     static let redacted = Array("[REDACTED]".utf8)
 
@@ -67,6 +45,9 @@ final class Pseudonymizer {
                     : "the IP key is not 32 bytes")
             }
         }
+        // Last, so that a refused key leaves nothing allocated.
+        slots = .allocate(byteCount: Self.slotSize << Self.slotBits, alignment: Self.slotSize)
+        slots.initializeMemory(as: UInt8.self, repeating: 0, count: Self.slotSize << Self.slotBits)
     }
 
     func ipv4(_ address: UInt32) -> UInt32 {
@@ -85,53 +66,89 @@ final class Pseudonymizer {
         case address = 0x61, username = 0x75, session = 0x73, wholeAddress = 0x77
     }
 
-    /// `prefix` and 12 lower-case hex digits of keyed BLAKE2b over the kind and the lower-cased
-    /// value (so `Jane@` and `jane@` link, as mail servers treat them alike).
-    func token(_ kind: TokenKind, _ value: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> [UInt8] {
+    deinit { slots.deallocate() }
+
+    /// Appends `prefix` and 12 lower-case hex digits of keyed BLAKE2b over the kind and the
+    /// lower-cased value (so `Jane@` and `jane@` link, as mail servers treat them alike).
+    func appendToken(_ kind: TokenKind, _ value: UnsafeBufferPointer<UInt8>, prefix: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
         let key = ByteHash.of(value, seed: UInt64(kind.rawValue), lowercased: true)
-        if let hit = tokens[key], hit.value.count == value.count + 1,
-           hit.value.withUnsafeBufferPointer({ cached in (0..<value.count).allSatisfy { cached[$0 + 1] == value[$0].lowercased } }) {
-            return hit.text
+        let digest: UnsafeMutableRawPointer
+        if value.count <= Self.longestCached {
+            let slot = slots + (Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - Self.slotBits)) * Self.slotSize)
+            digest = slot + 9
+            if !(slot.load(as: UInt64.self) == key && slot.load(fromByteOffset: 8, as: UInt8.self) == UInt8(value.count + 1)
+                 && slot.load(fromByteOffset: 15, as: UInt8.self) == kind.rawValue && Self.equalLowercased(slot + 16, value)) {
+                // A miss: the slot takes the new value and its digest.
+                slot.storeBytes(of: key, as: UInt64.self)
+                slot.storeBytes(of: UInt8(value.count + 1), toByteOffset: 8, as: UInt8.self)
+                slot.storeBytes(of: kind.rawValue, toByteOffset: 15, as: UInt8.self)
+                let stored = (slot + 16).assumingMemoryBound(to: UInt8.self)
+                for index in 0..<value.count { stored[index] = value[index].lowercased }
+                hash(UnsafeRawBufferPointer(start: slot + 15, count: value.count + 1), first: 6, into: digest)
+            }
+            Self.appendHex(digest, count: 6, to: &out)
+        } else {
+            withUnsafeTemporaryAllocation(byteCount: value.count + 1 + 6, alignment: 8) { buffer in
+                let input = buffer.baseAddress! + 6
+                input.storeBytes(of: kind.rawValue, as: UInt8.self)
+                for index in 0..<value.count { input.storeBytes(of: value[index].lowercased, toByteOffset: index + 1, as: UInt8.self) }
+                hash(UnsafeRawBufferPointer(start: input, count: value.count + 1), first: 6, into: buffer.baseAddress!)
+                Self.appendHex(buffer.baseAddress!, count: 6, to: &out)
+            }
         }
-        var lookup = [UInt8]()
-        lookup.reserveCapacity(value.count + 1)
-        lookup.append(kind.rawValue)
-        for byte in value { lookup.append(byte.lowercased) }
-        let digest = hash(lookup)
-        var text = Array(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
-        let digits = Array("0123456789abcdef".utf8)
-        for byte in digest.prefix(6) {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 15)])
-        }
-        remember(key, lookup, text)
-        return text
     }
 
-    /// A session id of the same length in the same (base64) alphabet: the ids stay linkable
-    /// within the day, and no longer encode the client's address and port. Not cached: each
-    /// connection has its own id, so a cache would only churn.
-    func sessionToken(_ value: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var lookup = [TokenKind.session.rawValue]
-        lookup.append(contentsOf: value)
+    @inline(__always)
+    private static func equalLowercased(_ stored: UnsafeMutableRawPointer, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        let bytes = stored.assumingMemoryBound(to: UInt8.self)
+        for index in 0..<value.count where bytes[index] != value[index].lowercased { return false }
+        return true
+    }
+
+    private static func appendHex(_ bytes: UnsafeMutableRawPointer, count: Int, to out: inout [UInt8]) {
+        let digits: StaticString = "0123456789abcdef"
+        for index in 0..<count {
+            let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
+            out.append(digits.utf8Start[Int(byte >> 4)])
+            out.append(digits.utf8Start[Int(byte & 15)])
+        }
+    }
+
+    /// Appends a session id of the same length in the same (base64) alphabet: the ids stay
+    /// linkable within the day, and no longer encode the client's address and port. Not
+    /// cached: each connection has its own id, so a cache would only churn.
+    func appendSessionToken(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-        // 32 bytes of digest give 32 characters (Dovecot's ids are 16 or 32); longer ones chain.
-        var text: [UInt8] = []
-        text.reserveCapacity(value.count)
-        while text.count < value.count {
-            for byte in hash(lookup) where text.count < value.count { text.append(alphabet.utf8Start[Int(byte & 63)]) }
-            lookup.append(UInt8(truncatingIfNeeded: text.count))
+        // 32 bytes of digest give 32 characters (Dovecot's ids are 16 or 32); longer ones chain,
+        // the count written so far appended to the input each round.
+        let rounds = (value.count + 31) / 32
+        withUnsafeTemporaryAllocation(byteCount: 32 + 1 + value.count + rounds, alignment: 8) { buffer in
+            let digest = buffer.baseAddress!
+            let input = digest + 32
+            input.storeBytes(of: TokenKind.session.rawValue, as: UInt8.self)
+            for index in 0..<value.count { input.storeBytes(of: value[index], toByteOffset: index + 1, as: UInt8.self) }
+            var length = value.count + 1
+            var written = 0
+            while written < value.count {
+                hash(UnsafeRawBufferPointer(start: input, count: length), first: 32, into: digest)
+                for index in 0..<min(32, value.count - written) {
+                    out.append(alphabet.utf8Start[Int(digest.load(fromByteOffset: index, as: UInt8.self) & 63)])
+                }
+                written = min(written + 32, value.count)
+                input.storeBytes(of: UInt8(truncatingIfNeeded: written), toByteOffset: length, as: UInt8.self)
+                length += 1
+            }
         }
-        return text
     }
 
-    private func hash(_ data: [UInt8]) -> [UInt8] {
-        // Fails only for key or output lengths out of range; the token key is 32 bytes.
-        (try? Blake2b.hash(data, key: tokenKey, outputLength: 32)) ?? [UInt8](repeating: 0, count: 32)
-    }
-
-    private func remember(_ key: UInt64, _ value: [UInt8], _ text: [UInt8]) {
-        tokens[key] = Cached(value: value, text: text)
+    /// The first `count` bytes of keyed BLAKE2b-256 (always 32 bytes of output: the tokens are
+    /// its prefix) of `data`, into `out`.
+    private func hash(_ data: UnsafeRawBufferPointer, first count: Int, into out: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { digest in
+            Blake2b.hash(data, key: tokenKey, into: digest)
+            out.copyMemory(from: digest.baseAddress!, byteCount: count)
+        }
     }
 }
 
