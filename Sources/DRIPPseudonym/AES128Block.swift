@@ -7,12 +7,12 @@ import DRBase
 final class AES128Block {
     private let context: OpaquePointer
 
-    init?(key: [UInt8]) {
-        guard key.count == 16, let context = EVP_CIPHER_CTX_new() else { return nil }
-        let ready = key.withUnsafeBufferPointer { raw in
-            EVP_EncryptInit_ex(context, EVP_aes_128_ecb(), nil, raw.baseAddress, nil) == 1
-                && EVP_CIPHER_CTX_set_padding(context, 0) == 1
-        }
+    /// - Parameter key: 16 bytes, read in place (a caller's locked memory), never copied here.
+    init?(key: UnsafeRawBufferPointer) {
+        guard key.count == 16, let bytes = key.baseAddress?.assumingMemoryBound(to: UInt8.self),
+              let context = EVP_CIPHER_CTX_new() else { return nil }
+        let ready = EVP_EncryptInit_ex(context, EVP_aes_128_ecb(), nil, bytes, nil) == 1
+            && EVP_CIPHER_CTX_set_padding(context, 0) == 1
         guard ready else {
             EVP_CIPHER_CTX_free(context)
             return nil

@@ -40,20 +40,24 @@ package final class PrefixPreservingPseudonyms {
     private let v6Prefixes = DirectMappedCache<UInt64, UInt64>(log2Slots: 16)
 
     /// - Parameter key: 32 bytes (see docs/LOGS.md for how each method splits it).
-    package init(method: PrefixPreservingMethod, key: [UInt8]) throws(PseudonymKeyError) {
-        guard key.count == 32, let first = AES128Block(key: Array(key[0..<16])) else { throw .length }
+    ///   It is read in place (the caller's locked memory: a `SecureBytes`), never copied into
+    ///   ordinary memory; OpenSSL keeps the expanded AES key schedules in its own contexts.
+    package init(method: PrefixPreservingMethod, key: UnsafeRawBufferPointer) throws(PseudonymKeyError) {
+        guard key.count == 32, let first = AES128Block(key: UnsafeRawBufferPointer(rebasing: key[0..<16])) else {
+            throw .length
+        }
         self.method = method
         self.first = first
         switch method {
         case .ipcryptPfx:
-            guard key[0..<16] != key[16..<32] else { throw .equalHalves }
-            second = AES128Block(key: Array(key[16..<32]))
+            guard !(0..<16).allSatisfy({ key[$0] == key[$0 + 16] }) else { throw .equalHalves }
+            second = AES128Block(key: UnsafeRawBufferPointer(rebasing: key[16..<32]))
             pad = 0
         case .cryptoPan:
             second = nil
-            var value: UInt128 = 0
-            for byte in first.encrypt(Array(key[16..<32])) { value = value << 8 | UInt128(byte) }
-            pad = value
+            var seed: UInt128 = 0
+            for index in 16..<32 { seed = seed << 8 | UInt128(key[index]) }
+            pad = first.encrypt(seed)
         }
     }
 

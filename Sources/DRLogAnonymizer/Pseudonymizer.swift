@@ -34,11 +34,11 @@ final class Pseudonymizer {
             prefixPreserving = nil
         case .ipcryptPfx, .cryptoPan:
             let method: PrefixPreservingMethod = options.ip == .ipcryptPfx ? .ipcryptPfx : .cryptoPan
-            // The AES key schedules are built from a short-lived copy, wiped right after.
-            var raw = keys.ip.withUnsafeBytes { Array($0) }
-            defer { for index in raw.indices { raw[index] = 0 } }
             do {
-                prefixPreserving = try PrefixPreservingPseudonyms(method: method, key: raw)
+                // Read in place from locked memory: no copy of the key in ordinary memory.
+                prefixPreserving = try keys.ip.withUnsafeBytes { raw throws(PseudonymKeyError) in
+                    try PrefixPreservingPseudonyms(method: method, key: raw)
+                }
             } catch {
                 throw LogAnonymizerError(.keyUnusable, error == .equalHalves
                     ? "the IP key's two halves are equal, which makes ipcrypt-pfx the identity; make a new random key"

@@ -62,7 +62,7 @@ struct LogsAnonymize: ParsableCommand {
         if day != nil && rawKeyFile != nil {
             throw ValidationError("--day and --raw-key-file both name the keys; give one of them")
         }
-        if let day, !Self.isDay(day) {
+        if let day, !LogDay.isValid(day) {
             throw ValidationError("--day \(day): expected a UTC date as YYYY-MM-DD, like 2026-12-07")
         }
         if LogFormat(rawValue: format) == nil {
@@ -111,22 +111,7 @@ struct LogsAnonymize: ParsableCommand {
         if let rawKeyFile {
             return try RawLogKeyFile.read(Paths.fromCommandLine(rawKeyFile))
         }
-        return try LogDayKeyStore(configuration: configuration).keys(forDay: day ?? Self.today())
-    }
-
-    static func isDay(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D else { return false }
-        let digits = bytes.enumerated().filter { $0.offset != 4 && $0.offset != 7 }.map(\.element)
-        guard digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
-        let month = Int(text.dropFirst(5).prefix(2)) ?? 0, dayOfMonth = Int(text.suffix(2)) ?? 0
-        return (1...12).contains(month) && (1...31).contains(dayOfMonth)
-    }
-
-    static func today() -> String {
-        let days = Int64(Date().timeIntervalSince1970) / 86400
-        let civil = CivilDate.civil(fromDays: days)
-        return String(format: "%04d-%02d-%02d", civil.year, civil.month, civil.day)
+        return try LogDayKeyStore(configuration: configuration).keys(forDay: day ?? LogDay.text(LogDay.number(ofSeconds: Int64(LogClock.now().timeIntervalSince1970.rounded(.down)))))
     }
 }
 

@@ -72,7 +72,9 @@ struct Logs: ParsableCommand {
                 let keys = try LogDayKeyStore(configuration: configuration).keys(forDay: chosenDay, method: chosen)
                 let pseudonyms: PrefixPreservingPseudonyms
                 do {
-                    pseudonyms = try keys.ip.withUnsafeBytes { raw in try PrefixPreservingPseudonyms(method: chosen, key: Array(raw)) }
+                    pseudonyms = try keys.ip.withUnsafeBytes { raw throws(PseudonymKeyError) in
+                        try PrefixPreservingPseudonyms(method: chosen, key: raw)
+                    }
                 } catch {
                     throw CoreError(.logsKey, message: "day \(chosenDay): the derived key was refused by \(chosen.rawValue)")
                 }
@@ -81,18 +83,13 @@ struct Logs: ParsableCommand {
             }
             let chosen = method.flatMap(PrefixPreservingMethod.init(rawValue:)) ?? .ipcryptPfx
             let path = Paths.fromCommandLine(rawKeyFile)
-            do { try PrivateFile.checkMode(path, purpose: "log pseudonym key file") } catch { throw CoreError(error) }
-            guard let data = FileManager.default.contents(atPath: path), data.count <= 4096 else {
-                throw CoreError(.logsKey, message: "\(path): cannot be read as a log pseudonym key file", context: ErrorContext(file: path))
-            }
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.count == 64, let key = Hex.decode(text) else {
-                throw CoreError(.logsKey, message: "\(path): a log pseudonym key is 64 hex digits (32 bytes); the file holds something else",
-                                context: ErrorContext(file: path))
-            }
+            // The same reader as logs anonymize: the key straight into locked memory.
+            let keys = try RawLogKeyFile.read(path)
             let pseudonyms: PrefixPreservingPseudonyms
             do {
-                pseudonyms = try PrefixPreservingPseudonyms(method: chosen, key: key)
+                pseudonyms = try keys.ip.withUnsafeBytes { raw throws(PseudonymKeyError) in
+                    try PrefixPreservingPseudonyms(method: chosen, key: raw)
+                }
             } catch {
                 throw CoreError(.logsKey, message: "\(path): \(error == .equalHalves ? "the key's two halves are equal, which makes ipcrypt-pfx the identity; make a new random key" : "the key is not 32 bytes")",
                                 context: ErrorContext(file: path))
