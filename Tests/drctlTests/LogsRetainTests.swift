@@ -357,6 +357,39 @@ struct LogsRetainTests {
         #expect(Set(LogsHome.counts(grepped).keys) == Set((40..<50).map { String(format: "seq=%07d", $0) }))
     }
 
+    @Test("logs anonymize --day D gives exactly the lines logs retain keeps for a file of day D, with the day's keys")
+    func anonymizeDayMatchesRetain() throws {
+        let home = try LogsHome()
+        let moment = Date().addingTimeInterval(-3600)
+        let day = LogsHome.day(moment)
+        try home.writeLog("mail.log.1", first: 0, count: 80, time: moment)
+        let original = try String(contentsOfFile: "\(home.logs)/mail.log.1", encoding: .utf8)
+        let copy = "\(home.root)/copy.log"
+        try original.write(toFile: copy, atomically: true, encoding: .utf8)
+        for folder in ["anon", "other"] {
+            try FileManager.default.createDirectory(atPath: "\(home.root)/\(folder)", withIntermediateDirectories: true)
+        }
+
+        let anonymized = try home.drctl(["logs", "anonymize", "--day", day, copy, "--output-dir", "\(home.root)/anon"])
+        try #require(anonymized.status == 0, "\(anonymized.stderr)")
+        let expected = try String(contentsOfFile: "\(home.root)/anon/copy.log.anon", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(expected.count == 80)
+        #expect(!expected.joined().contains("192.0.2.") && !expected.joined().contains("sasl_username=user"),
+                "the day's keys replaced the addresses")
+        let (result, _) = try home.retain()
+        try #require(result.status == 0, "\(result.stderr)")
+        #expect(try home.show(target: "site-a") == expected, "logs show differs from logs anonymize --day \(day)")
+        // Another day's keys give other pseudonyms.
+        let yesterday = LogsHome.day(moment.addingTimeInterval(-86400))
+        let other = try home.drctl(["logs", "anonymize", "--day", yesterday, copy, "--output-dir", "\(home.root)/other"])
+        try #require(other.status == 0, "\(other.stderr)")
+        let otherLines = try String(contentsOfFile: "\(home.root)/other/copy.log.anon", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(otherLines.count == 80 && zip(otherLines, expected).allSatisfy { $0 != $1 },
+                "day \(yesterday)'s keys should give other pseudonyms on every line")
+    }
+
     @Test("drctl run has a logs step: rotated logs retained, its outcome in the JSON summary")
     func runStep() throws {
         let home = try LogsHome()
