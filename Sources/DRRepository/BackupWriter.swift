@@ -63,8 +63,6 @@ package final class BackupWriter: Sendable {
     private let state: Mutex<State>
     /// Each target's upload lane (queue and uploaders), by target name.
     private let lanes = Mutex<[String: UploadLane]>([:])
-    /// Data-pack buffers, reused from one pack to the next.
-    private let packBuffers: PackBufferPool
 
     package var failures: [String: RepositoryError] { state.withLock { $0.failures } }
     /// Damage found on targets that still received this run's backup: each error names the
@@ -99,9 +97,6 @@ package final class BackupWriter: Sendable {
         self.keys = try repository.derivedKeys()
         self.compressionLevel = compressionLevel
         self.packSize = packSize
-        // Bounded by what can be in flight at once: a few workers' open packs plus each
-        // lane's queued and uploading ones.
-        packBuffers = PackBufferPool(capacity: packSize + packSize / 8, limit: 8)
         var cachePath = ":memory:"
         if let cacheFolder {
             let created = Folders.create(cacheFolder)
@@ -220,7 +215,7 @@ package final class BackupWriter: Sendable {
     package func makeWorker() throws(RepositoryError) -> BackupWorker {
         let compressor: ChunkCompressor
         do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
-        let slot = PackSlot(packSize: packSize, buffers: packBuffers)
+        let slot = PackSlot(packSize: packSize)
         state.withLock { $0.slots.append(slot) }
         return BackupWorker(writer: self, slot: slot, compressor: compressor)
     }
@@ -250,8 +245,7 @@ package final class BackupWriter: Sendable {
     /// target's queue is full (what bounds the memory a slow target can hold).
     func upload(_ pack: consuming PackWriter) throws(RepositoryError) {
         let finished = try pack.finish(keys: keys)
-        let pending = PendingPack(id: finished.id, name: finished.objectName,
-                                  shared: SharedPackBytes(finished.bytes, pool: packBuffers))
+        let pending = PendingPack(id: finished.id, name: finished.objectName, bytes: finished.bytes)
         for store in healthyStores { _ = lane(for: store).queue.push(pending) }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { state in
@@ -300,10 +294,9 @@ package final class BackupWriter: Sendable {
     /// Called by a lane's uploader for each pack: puts it, and records it for this host.
     fileprivate func deliver(_ pending: PendingPack, to store: any ObjectStore) {
         guard failures[store.targetName] == nil else { return }
-        let bytes = pending.shared.bytes
-        if put(store, pending.name, bytes) {
-            state.withLock { $0.uploaded[store.targetName, default: [:]][pending.id] = Int64(bytes.count) }
-            cache.add(packs: [pending.id: Int64(bytes.count)], of: store.targetName)
+        if put(store, pending.name, pending.bytes) {
+            state.withLock { $0.uploaded[store.targetName, default: [:]][pending.id] = Int64(pending.bytes.count) }
+            cache.add(packs: [pending.id: Int64(pending.bytes.count)], of: store.targetName)
         }
     }
 
@@ -328,7 +321,7 @@ package final class BackupWriter: Sendable {
         for slot in slots { try slot.flush(self) }
         let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
         let reusable = previousList.filter { isShared($0.value) }
-        let listSlot = PackSlot(packSize: packSize, buffers: packBuffers)
+        let listSlot = PackSlot(packSize: packSize)
         let compressor: ChunkCompressor
         do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
         let listStore = BackupWorker(writer: self, slot: listSlot, compressor: compressor)
@@ -363,7 +356,7 @@ package final class BackupWriter: Sendable {
 private struct PendingPack: Sendable {
     let id: PackID
     let name: String
-    let shared: SharedPackBytes
+    let bytes: [UInt8]
 }
 
 /// One target's uploads: a queue of one pack in front of `uploadConcurrency` uploader
@@ -401,13 +394,11 @@ final class PackSlot: @unchecked Sendable {
     /// memory 1.35× at 10× the store, `scripts/bench --scale`). Reserved pages cost nothing
     /// until written (the buffer is mapped, not touched).
     let nodePackSize: Int
-    let buffers: PackBufferPool
 
-    init(packSize: Int, buffers: PackBufferPool) {
+    init(packSize: Int) {
         self.packSize = packSize
-        self.buffers = buffers
         nodePackSize = max(256 << 10, packSize / 4)
-        data = PackWriter(buffer: buffers.take())
+        data = PackWriter(capacity: packSize + packSize / 8)
         nodes = PackWriter(capacity: nodePackSize + nodePackSize / 8)
     }
 
@@ -454,7 +445,7 @@ package final class BackupWorker: NodeStoring {
         writer.counted(ref)
         if slot.data.size >= slot.packSize {
             let full = slot.data
-            slot.data = PackWriter(buffer: slot.buffers.take())
+            slot.data = PackWriter(capacity: slot.packSize + slot.packSize / 8)
             try writer.upload(full)
         }
         return ref

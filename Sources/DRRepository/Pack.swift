@@ -77,13 +77,6 @@ package struct PackWriter {
         if capacity > 0 { bytes.reserveCapacity(capacity) }
     }
 
-    /// A pack filled into `buffer` (empty, its capacity reserved: a pooled one).
-    init(buffer: [UInt8], id: PackID = .random()) {
-        precondition(buffer.isEmpty, "a pack buffer must be empty")
-        self.id = id
-        bytes = buffer
-    }
-
     /// Appends a blob sealed beforehand (sealing is the expensive part and runs outside any
     /// lock) and returns where it lies.
     @discardableResult
