@@ -1,4 +1,6 @@
+#define _GNU_SOURCE /* sync_file_range */
 #include "CDRSystem.h"
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <string.h>
@@ -49,4 +51,8 @@ void CDRSystem_tty_guard_end(void) {
 
 int CDRSystem_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
+}
+
+int CDRSystem_start_writeback(int fd, long long offset, long long length) {
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
 }

@@ -240,6 +240,16 @@ package enum PackReader {
     /// Opens one sealed blob, decompresses it and checks that its plaintext hashes to its id.
     package static func openBlob(_ sealed: ArraySlice<UInt8>, ref entry: BlobRef, target: String,
                                 keys: RepositoryKeys) throws(RepositoryError) -> [UInt8] {
+        // Opened in place: no copy of the blob on the restore and check path.
+        let opened: Result<[UInt8], RepositoryError> = sealed.withUnsafeBytes { raw in
+            Result { () throws(RepositoryError) -> [UInt8] in try openBlob(raw, ref: entry, target: target, keys: keys) }
+        }
+        return try opened.get()
+    }
+
+    /// Opens one sealed blob where it lies (in a reader's reused buffer).
+    package static func openBlob(_ sealed: UnsafeRawBufferPointer, ref entry: BlobRef, target: String,
+                                keys: RepositoryKeys) throws(RepositoryError) -> [UInt8] {
         // The pack's name only when an error needs it: hex-encoding it for every blob opened
         // was 15 % of a restore's instructions.
         var pack: String { entry.pack.objectName }
@@ -251,10 +261,7 @@ package enum PackReader {
                                           rawLength: entry.rawLength)
         let payload: [UInt8]
         do {
-            // Opened in place: no copy of the blob on the restore and check path.
-            payload = try sealed.withUnsafeBytes { raw in
-                try XChaCha20Poly1305.open(raw, key: keys.data, associatedData: ad)
-            }
+            payload = try XChaCha20Poly1305.open(sealed, key: keys.data, associatedData: ad)
         } catch {
             throw RepositoryError(.repositoryBlobDamaged, message: "target \(target): blob \(entry.id) in pack \(pack) fails authentication: the pack is damaged",
                                   context: ErrorContext(target: target, object: pack))

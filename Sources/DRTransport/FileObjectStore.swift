@@ -59,6 +59,15 @@ package struct FileObjectStore: ObjectStore {
         return bytes
     }
 
+    package func read(_ key: String, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        let (fd, _) = try openForReading(key)
+        defer { close(fd) }
+        switch FileIO.read(fd, into: buffer, at: offset) {
+        case .success(let count): return count
+        case .failure(let error): throw failure("read", key: key, errno: error.errno)
+        }
+    }
+
     /// Reads up to `count` bytes into a new array that is not zero-filled first (the read
     /// overwrites it: zeroing 8 MiB per ranged read was 8 % of a restore's profile). The
     /// array holds exactly the bytes read: a short read gives a shorter array.

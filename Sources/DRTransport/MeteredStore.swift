@@ -70,6 +70,13 @@ package final class MeteredStore: ObjectStore {
         return bytes
     }
 
+    package func read(_ key: String, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        counts.withLock { $0.getRequests += 1 }
+        let count = try base.read(key, offset: offset, into: buffer)
+        counts.withLock { $0.bytesRead += Int64(count) }
+        return count
+    }
+
     package func exists(_ key: String) throws(TransportError) -> Bool {
         counts.withLock { $0.getRequests += 1 }
         let started = MonotonicClock.milliseconds()

@@ -20,6 +20,10 @@ package protocol ObjectStore: Sendable {
     func get(_ key: String, maxBytes: Int64) throws(TransportError) -> [UInt8]
     /// Reads `length` bytes from `offset` (fewer at the object's end).
     func get(_ key: String, offset: Int64, length: Int) throws(TransportError) -> [UInt8]
+    /// Reads up to `buffer.count` bytes from `offset` into `buffer` (fewer at the object's
+    /// end) and returns how many: a reader that keeps one buffer for every request (restore)
+    /// then maps and faults in no fresh memory per request, as `get` would.
+    func read(_ key: String, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int
     /// Whether an object exists.
     func exists(_ key: String) throws(TransportError) -> Bool
     /// Keys of all objects whose key starts with `prefix`, sorted.
@@ -42,6 +46,17 @@ package protocol ObjectStore: Sendable {
 
 extension ObjectStore {
     package var uploadConcurrency: Int { 1 }
+
+    /// For stores whose reads arrive as new buffers anyway (S3's response bodies): `get`,
+    /// copied.
+    package func read(_ key: String, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        let bytes = try get(key, offset: offset, length: buffer.count)
+        let count = min(bytes.count, buffer.count)
+        bytes.withUnsafeBytes { source in
+            if count > 0 { buffer.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: count) }
+        }
+        return count
+    }
 
     /// Reads a whole object, bounded by what its kind may hold (`ObjectSizeLimit`).
     package func get(_ key: String) throws(TransportError) -> [UInt8] {

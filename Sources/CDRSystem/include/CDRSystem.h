@@ -16,4 +16,10 @@ void CDRSystem_tty_guard_end(void);
 /* mallopt(M_MMAP_THRESHOLD, bytes): malloc.h is not part of Swift's Glibc module. Returns 1
    on success, 0 on failure (as mallopt does). */
 int CDRSystem_set_mmap_threshold(int bytes);
+
+/* sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE): asks the kernel to start
+   writing those dirty pages to the disk now and returns without waiting (Swift's Glibc module
+   does not export it). A hint only: durability still needs fsync. Returns 0, or -1 with
+   errno set. */
+int CDRSystem_start_writeback(int fd, long long offset, long long length);
 #endif
