@@ -97,21 +97,10 @@ struct LogsAnonymizeTests {
             }
             let expected = try LogsIPTests.pseudonyms(home, key: key, method: method, v4 + v6)
             #expect(got == expected, "\(method): the log's pseudonyms differ from drctl logs ip's")
-            func bits(_ text: String) -> [Int] {
-                if text.contains(":") {
-                    var address = in6_addr()
-                    _ = inet_pton(AF_INET6, text, &address)
-                    return withUnsafeBytes(of: address) { raw in raw.flatMap { byte in (0..<8).map { Int(byte >> (7 - $0) & 1) } } }
-                }
-                var address = in_addr()
-                _ = inet_pton(AF_INET, text, &address)
-                return withUnsafeBytes(of: address.s_addr) { raw in raw.flatMap { byte in (0..<8).map { Int(byte >> (7 - $0) & 1) } } }
-            }
-            func shared(_ a: [Int], _ b: [Int]) -> Int { zip(a, b).prefix { $0 == $1 }.count }
             let all = v4 + v6
             for i in all.indices {
                 for j in all.indices where i < j && all[i].contains(":") == all[j].contains(":") {
-                    #expect(shared(bits(all[i]), bits(all[j])) == shared(bits(got[i]), bits(got[j])), "\(method): \(all[i]) / \(all[j])")
+                    #expect(LogsIPTests.sharedPrefix(all[i], all[j]) == LogsIPTests.sharedPrefix(got[i], got[j]), "\(method): \(all[i]) / \(all[j])")
                 }
             }
             let pseudo = expected[0] // of 192.0.2.1

@@ -19,6 +19,21 @@ struct LogsIPTests {
         return try JSONDecoder().decode(Vectors.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
+    /// The address's bits, most significant first (32 for IPv4, 128 for IPv6).
+    static func bits(_ text: String) -> [Int] {
+        if text.contains(":") {
+            var address = in6_addr()
+            _ = inet_pton(AF_INET6, text, &address)
+            return withUnsafeBytes(of: address) { raw in raw.flatMap { byte in (0..<8).map { Int(byte >> (7 - $0) & 1) } } }
+        }
+        var address = in_addr()
+        _ = inet_pton(AF_INET, text, &address)
+        return withUnsafeBytes(of: address.s_addr) { raw in raw.flatMap { byte in (0..<8).map { Int(byte >> (7 - $0) & 1) } } }
+    }
+
+    /// How many leading bits two addresses share.
+    static func sharedPrefix(_ a: String, _ b: String) -> Int { zip(bits(a), bits(b)).prefix { $0 == $1 }.count }
+
     static func pseudonyms(_ home: TemporaryHome, key: String, method: String, _ addresses: [String]) throws -> [String] {
         let file = try home.secretFile("key-\(UUID().uuidString.prefix(8))", key + "\n")
         let result = try home.drctl(["logs", "ip", "--method", method, "--raw-key-file", file] + addresses)
@@ -44,17 +59,6 @@ struct LogsIPTests {
     func prefixPreservation() throws {
         let home = try TemporaryHome()
         let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        func bits(_ text: String) -> [Int] {
-            if text.contains(":") {
-                var address = in6_addr()
-                _ = inet_pton(AF_INET6, text, &address)
-                return withUnsafeBytes(of: address) { raw in raw.flatMap { byte in (0..<8).map { Int(byte >> (7 - $0) & 1) } } }
-            }
-            var address = in_addr()
-            _ = inet_pton(AF_INET, text, &address)
-            return withUnsafeBytes(of: address.s_addr) { raw in raw.flatMap { byte in (0..<8).map { Int(byte >> (7 - $0) & 1) } } }
-        }
-        func shared(_ a: [Int], _ b: [Int]) -> Int { zip(a, b).prefix { $0 == $1 }.count }
         let inputs = ["192.0.2.1", "192.0.2.200", "192.0.3.1", "198.51.100.7", "10.0.0.1", "10.128.0.1",
                       "2001:db8::1", "2001:db8::ff", "2001:db8:1::1", "2001:db9::1", "fe80::1"]
         for method in ["ipcrypt-pfx", "crypto-pan"] {
@@ -66,8 +70,8 @@ struct LogsIPTests {
             }
             for i in inputs.indices {
                 for j in inputs.indices where i < j && inputs[i].contains(":") == inputs[j].contains(":") {
-                    #expect(shared(bits(inputs[i]), bits(inputs[j])) == shared(bits(outputs[i]), bits(outputs[j])),
-                            "\(method): \(inputs[i]) and \(inputs[j]) share \(shared(bits(inputs[i]), bits(inputs[j]))) bits, their pseudonyms \(shared(bits(outputs[i]), bits(outputs[j])))")
+                    #expect(Self.sharedPrefix(inputs[i], inputs[j]) == Self.sharedPrefix(outputs[i], outputs[j]),
+                            "\(method): \(inputs[i]) and \(inputs[j]) share \(Self.sharedPrefix(inputs[i], inputs[j])) bits, their pseudonyms \(Self.sharedPrefix(outputs[i], outputs[j]))")
                 }
             }
         }
