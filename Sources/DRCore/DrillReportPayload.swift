@@ -44,13 +44,7 @@ package struct DrillReportPayload: Sendable, Equatable, Codable {
 
     /// Sorted keys, no escaped slashes: the bytes that are signed.
     package func encoded() throws(CoreError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return Array(try encoder.encode(self))
-        } catch {
-            throw CoreError(.internalDefect, message: "the drill report could not be encoded (a measure that is not a finite number?): \(error)")
-        }
+        try SignedJSON.encode(self, what: "the drill report (a measure that is not a finite number?)")
     }
 }
 
@@ -77,12 +71,20 @@ package struct DrillHeadPayload: Sendable, Equatable, Codable {
     package var created: String
 
     package func encoded() throws(CoreError) -> [UInt8] {
+        try SignedJSON.encode(self, what: "a chain head")
+    }
+}
+
+/// The bytes drctl signs: JSON with sorted keys and no escaped slashes, so that a verifier in
+/// any language re-derives them (docs/AUDIT.md).
+enum SignedJSON {
+    static func encode(_ value: some Encodable, what: String) throws(CoreError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            return Array(try encoder.encode(self))
+            return Array(try encoder.encode(value))
         } catch {
-            throw CoreError(.internalDefect, message: "a chain head could not be encoded: \(error)")
+            throw CoreError(.internalDefect, message: "\(what) could not be encoded: \(error)")
         }
     }
 }
