@@ -253,17 +253,18 @@ package enum RestoreJob {
             // Never a set-id or execute bit: the store's owner could set them, and a restore
             // run as root would then create a root-owned set-uid file. The owner keeps read
             // and write (the mail server must open it).
+            // A bulk file: gathered into 4 MiB pieces and written past the page cache where
+            // the file system allows (a restore of the whole store would otherwise push the
+            // running mail server's pages out of memory).
             file = try AtomicFile(folder: folder.fd, name: folder.name, displayPath: folder.path,
-                                  mode: mode_t(entry.mode & 0o666) | 0o600)
+                                  mode: mode_t(entry.mode & 0o666) | 0o600, bulk: true)
         } catch {
             throw CoreError(.restoreCreate, message: error.message)
         }
         file.owner = options.owner
         // Dropped uncommitted on any throw below: the temporary file goes with it.
         do {
-            // Chunks are small (one page); gather them into 1 MiB writes.
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(1 << 20)
+            // Chunks are small (one page); the bulk file gathers them into large writes.
             var total: Int64 = 0
             try FileTree.forEachChunk(root: entry.root, reader: reader, context: "mailbox \(entry.path)") { chunk in
                 // Checked as it grows, not only at the end: a forged tree naming more bytes
@@ -272,13 +273,8 @@ package enum RestoreJob {
                 guard total <= entry.size else {
                     throw CoreError(.restoreSizeMismatch, message: "\(entry.path): its chunks hold more than the \(entry.size) bytes the snapshot recorded (a damaged or forged tree); nothing was written")
                 }
-                buffer.append(contentsOf: chunk)
-                if buffer.count >= 1 << 20 {
-                    try file.write(buffer)
-                    buffer.removeAll(keepingCapacity: true)
-                }
+                try file.write(chunk)
             }
-            try file.write(buffer)
             guard file.size == entry.size else {
                 throw CoreError(.restoreSizeMismatch, message: "\(entry.path): restored \(file.size) bytes, the snapshot recorded \(entry.size); nothing was written")
             }

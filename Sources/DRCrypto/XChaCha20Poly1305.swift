@@ -21,8 +21,9 @@ package enum XChaCha20Poly1305 {
     package static func seal(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes,
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try Sodium.ready()
-        return try sealWithNonce(plaintext, key: key, nonce: SecureRandom.bytes(nonceLength),
-                                 associatedData: associatedData)
+        return try ThreadRandomBatch.withBytes(nonceLength) { (nonce) throws(CryptoError) in
+            try sealWithNonce(plaintext, key: key, nonce: nonce, associatedData: associatedData)
+        }
     }
 
     /// Encrypts and authenticates `plaintext` and `associatedData` under a fresh random nonce.
@@ -49,7 +50,9 @@ package enum XChaCha20Poly1305 {
     package static func seal(_ plaintext: [UInt8], key: borrowing SecureBytes, nonce: [UInt8],
                             associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try plaintext.withBytes { (raw) throws(CryptoError) in
-            try sealWithNonce(raw, key: key, nonce: nonce, associatedData: associatedData)
+            try nonce.withBytes { (nonceRaw) throws(CryptoError) in
+                try sealWithNonce(raw, key: key, nonce: nonceRaw, associatedData: associatedData)
+            }
         }
     }
 
@@ -103,7 +106,7 @@ package enum XChaCha20Poly1305 {
     }
 
     private static func sealWithNonce(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes,
-                                      nonce: [UInt8], associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
+                                      nonce: UnsafeRawBufferPointer, associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         try Sodium.ready()
         try checkKey(key)
         guard nonce.count == nonceLength else {
@@ -115,7 +118,7 @@ package enum XChaCha20Poly1305 {
         let sealed = key.withUnsafeBytes { keyRaw in
             [UInt8](unsafeUninitializedCapacity: total) { buffer, initialised in
                 let out = UnsafeMutableRawBufferPointer(buffer)
-                nonce.withUnsafeBytes { out.copyMemory(from: $0) }
+                out.copyMemory(from: nonce)
                 var written: UInt64 = 0
                 status = associatedData.withUnsafeBytes { ad in
                     crypto_aead_xchacha20poly1305_ietf_encrypt(

@@ -74,7 +74,10 @@ package struct PackWriter {
     ///   never copies it while it grows.
     package init(capacity: Int = 0, id: PackID = .random()) {
         self.id = id
-        if capacity > 0 { bytes.reserveCapacity(capacity) }
+        if capacity > 0 {
+            bytes.reserveCapacity(capacity)
+            HugePages.advise(&bytes)
+        }
     }
 
     /// Appends a blob sealed beforehand (sealing is the expensive part and runs outside any

@@ -15,6 +15,10 @@ package struct FileObjectStore: ObjectStore {
     package let root: String
     package var location: String { "file://\(root)" }
 
+    /// Objects at least this large are written as bulk files (`AtomicFile(bulk:)`: direct
+    /// I/O where the file system supports it).
+    static let bulkWriteThreshold = 1 << 20
+
     package init(targetName: String, root: String) {
         self.targetName = targetName
         self.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
@@ -23,8 +27,10 @@ package struct FileObjectStore: ObjectStore {
     package func put(_ key: String, _ bytes: [UInt8], ifAbsent: Bool) throws(TransportError) {
         let path = try self.path(for: key)
         do {
+            // Packs (megabytes, never read back by this run) go past the page cache where
+            // the file system allows; small objects (keys, manifests) are read again soon.
             try AtomicFile.write(bytes, to: path, mode: 0o600, ifAbsent ? .writeOnce : .replace,
-                                 creatingFoldersWithMode: 0o700)
+                                 creatingFoldersWithMode: 0o700, bulk: bytes.count >= Self.bulkWriteThreshold)
         } catch {
             throw failure(storing: key, error)
         }
