@@ -14,31 +14,45 @@ import Glibc
 /// (a damaged or planted row is dropped and the node read from a target), and the whole file
 /// is deleted and started again when SQLite finds it damaged. It is what keeps a nightly run
 /// from downloading the previous run's mailbox list and the changed files' trees from a
-/// distant target: 19.6 MiB per stored GiB for 4 KiB pages, 40.7 for mailboxes of 8–64 KiB
-/// (`scripts/bench --scale`, docs/BENCHMARKS.md; ids arrive in random order, so its b-tree
-/// pages are about half full).
-/// Safe from several threads: one connection under a lock.
+/// distant target (`scripts/bench --scale`, docs/BENCHMARKS.md).
+///
+/// Nodes are appended to a rowid table (`node_rows`) and found through a unique index on
+/// their id: ids are random, so a table keyed by id rewrote pages all over the file for
+/// every batch (a full backup of 850 MiB wrote ~470 MiB to the cache for ~10 MiB of nodes,
+/// and left its pages half full); appended rows fill each page once, and only the index
+/// (~40 bytes a node) takes random writes.
+///
+/// Safe from several threads. Two locks: `state` (the nodes not yet written, held only to
+/// touch them) and `connection` (held while SQLite works): a worker adding a node never
+/// waits for SQLite's I/O, which another thread's batch may be doing.
 package final class NodeCache: Sendable {
     private struct Connection: @unchecked Sendable {
         let database: SQLiteDatabase
         let select: SQLiteDatabase.Statement
         let insert: SQLiteDatabase.Statement
     }
-    /// The connection, and the nodes inserted since the last batch was written.
-    private struct State: @unchecked Sendable {
-        var connection: Connection?
-        /// Inserted nodes not yet in the file, written in one transaction per batch: one
-        /// autocommit per node (one per 16 chunks) rewrote the same b-tree pages into the WAL
-        /// again and again (the node cache was 11 % of a full backup's profile). Lost if
-        /// the process is killed, which a cache may be: the nodes are read from a target then.
+    /// The nodes inserted and not yet in the file.
+    private struct State: Sendable {
+        /// Filling: written in one transaction when it reaches a batch. One autocommit per
+        /// node rewrote the same b-tree pages into the WAL again and again. Lost if the
+        /// process is killed, which a cache may be: the nodes are read from a target then.
         var pending: [ChunkID: [UInt8]] = [:]
         var pendingBytes = 0
+        /// Batches taken out of `pending` and being written by some thread (found by `node`
+        /// until they are in the file).
+        var writing: [Int: [ChunkID: [UInt8]]] = [:]
+        var nextBatch = 0
+        /// The cache failed and was dropped: inserts are ignored for the rest of the command.
+        var off = false
     }
-    private let connection: Mutex<State>
+    private let state: Mutex<State>
+    private let connection: Mutex<Connection?>
     private let keys: RepositoryKeys
-    /// A batch is written when it holds this many nodes or bytes (bounded memory).
-    static let batchNodes = 1024
-    static let batchBytes = 4 << 20
+    /// A batch is written when it holds this many nodes or bytes: bounded memory (two
+    /// batches at most are held while one is written), and few transactions (each rewrites
+    /// the id index's pages it touches, up to all of them).
+    static let batchNodes = 4096
+    static let batchBytes = 2 << 20
     let path: String
 
     /// Opens (or creates, or recreates when damaged) the cache at `path`; ":memory:" keeps it
@@ -47,7 +61,9 @@ package final class NodeCache: Sendable {
     package init(path: String, keys: RepositoryKeys) {
         self.path = path
         self.keys = keys
-        connection = Mutex(State(connection: Self.openOrRebuild(path)))
+        let open = Self.openOrRebuild(path)
+        connection = Mutex(open)
+        state = Mutex(State(off: open == nil))
     }
 
     deinit {
@@ -67,14 +83,18 @@ package final class NodeCache: Sendable {
 
     private static func open(_ path: String) throws(SQLiteError) -> Connection {
         let database = try SQLiteDatabase(path: path)
-        // Rebuildable from the targets: speed over durability, WAL so a killed drctl never
-        // leaves it inconsistent.
+        // Rebuildable from the targets, so no fsync (synchronous = OFF): a host crash may
+        // lose the last transactions or damage the file, which is then rebuilt. WAL, so that
+        // a killed drctl never leaves it inconsistent (every committed transaction is in the
+        // WAL's page-cache copy; a torn one is ignored) and so that a restore or `status` can
+        // read it while a backup writes.
         try database.execute("""
             PRAGMA busy_timeout = 5000;
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = OFF;
             PRAGMA cache_size = -8192;
-            CREATE TABLE IF NOT EXISTS nodes(id BLOB PRIMARY KEY, plain BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS node_rows(id BLOB NOT NULL, plain BLOB NOT NULL);
+            CREATE UNIQUE INDEX IF NOT EXISTS node_rows_id ON node_rows(id);
             CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack BLOB NOT NULL, size INTEGER NOT NULL,
                                              PRIMARY KEY(target, pack)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
@@ -87,53 +107,86 @@ package final class NodeCache: Sendable {
         if try check.step(), check.text(0) != "ok" {
             throw SQLiteError(.sqliteError, message: "the node cache \(path) is damaged (\(check.text(0))); it is rebuilt")
         }
+        try migrateKeyedNodes(database)
         return Connection(database: database,
-                          select: try database.prepare("SELECT plain FROM nodes WHERE id = ?1"),
-                          insert: try database.prepare("INSERT OR IGNORE INTO nodes(id, plain) VALUES (?1, ?2)"))
+                          select: try database.prepare("SELECT plain FROM node_rows WHERE id = ?1"),
+                          insert: try database.prepare("INSERT OR IGNORE INTO node_rows(id, plain) VALUES (?1, ?2)"))
+    }
+
+    /// Moves the nodes of a cache written before `node_rows` (the `nodes` table keyed by
+    /// id) into `node_rows`, in id order, and drops the old table, so that an upgraded host
+    /// keeps its cache (else its next backup downloads the previous snapshot's nodes).
+    private static func migrateKeyedNodes(_ database: SQLiteDatabase) throws(SQLiteError) {
+        let old = try database.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nodes'")
+        guard try old.step(), old.int(0) > 0 else { return }
+        try database.execute("""
+            BEGIN;
+            INSERT OR IGNORE INTO node_rows(id, plain) SELECT id, plain FROM nodes ORDER BY id;
+            DROP TABLE nodes;
+            COMMIT;
+            """)
     }
 
     /// Runs `body` on the connection; an SQLite failure drops the cache file and turns the
     /// cache off for the rest of the command (the next one starts a new file).
     private func using<R: Sendable>(_ fallback: sending R, _ body: (Connection) throws(SQLiteError) -> sending R) -> R {
-        connection.withLock { state in
-            guard let open = state.connection else { return fallback }
+        connection.withLock { connection in
+            guard let open = connection else { return fallback }
             do {
-                try Self.writePending(&state, open)
                 return try body(open)
             } catch {
-                state = State()
+                connection = nil
                 Self.remove(path)
+                // Lock order: `connection`, then `state` (never the other way).
+                state.withLock { $0 = State(off: true) }
                 return fallback
             }
         }
     }
 
-    /// Writes the pending nodes in one transaction.
-    private static func writePending(_ state: inout State, _ open: Connection) throws(SQLiteError) {
-        guard !state.pending.isEmpty else { return }
-        let batch = state.pending
-        state.pending = [:]
-        state.pendingBytes = 0
-        try transaction(open) { () throws(SQLiteError) in
-            for (id, plain) in batch {
-                defer { open.insert.reset() }
-                open.insert.bind(1, blob: id.bytes)
-                open.insert.bind(2, blob: plain)
-                _ = try open.insert.step()
+    /// Writes `batch` in one transaction, ids in order (the index's pages are visited in
+    /// order, each once), and then forgets it as in flight.
+    private func write(_ batch: [ChunkID: [UInt8]], number: Int) {
+        using(()) { (open) throws(SQLiteError) in
+            try Self.transaction(open) { () throws(SQLiteError) in
+                for id in batch.keys.sorted() {
+                    defer { open.insert.reset() }
+                    open.insert.bind(1, blob: id.bytes)
+                    open.insert.bind(2, blob: batch[id] ?? [])
+                    _ = try open.insert.step()
+                }
             }
         }
+        state.withLock { _ = $0.writing.removeValue(forKey: number) }
     }
 
-    /// Writes the nodes inserted so far to the file (a backup calls it at commit; dropping the
-    /// cache does it too).
+    /// Takes the pending nodes out as a batch in flight (under the state lock).
+    private static func takeBatch(_ state: inout State) -> (batch: [ChunkID: [UInt8]], number: Int)? {
+        guard !state.pending.isEmpty else { return nil }
+        let batch = state.pending
+        let number = state.nextBatch
+        state.nextBatch += 1
+        state.writing[number] = batch
+        state.pending = [:]
+        state.pendingBytes = 0
+        return (batch, number)
+    }
+
+    /// Writes the nodes inserted so far to the file (a backup calls it at commit, so that
+    /// the next run finds this one's nodes; dropping the cache does it too).
     package func flush() {
-        using(()) { _ in }
+        if let taken = state.withLock({ Self.takeBatch(&$0) }) { write(taken.batch, number: taken.number) }
     }
 
     /// A node's plaintext if the cache holds it intact (checked against its keyed id).
     package func node(_ id: ChunkID) -> [UInt8]? {
-        // A node inserted by this run is taken from the batch (it was hashed when inserted).
-        if let plain = connection.withLock({ $0.pending[id] }) { return plain }
+        // A node inserted by this run is taken from memory (it was hashed when inserted).
+        let held: [UInt8]? = state.withLock { state in
+            if let plain = state.pending[id] { return plain }
+            for batch in state.writing.values { if let plain = batch[id] { return plain } }
+            return nil
+        }
+        if let held { return held }
         let plain: [UInt8]? = using(nil) { (open) throws(SQLiteError) -> [UInt8]? in
             defer { open.select.reset() }
             open.select.bind(1, blob: id.bytes)
@@ -142,7 +195,7 @@ package final class NodeCache: Sendable {
         guard let plain else { return nil }
         guard keys.chunkID(of: plain) == id else {
             using(()) { (open) throws(SQLiteError) in
-                let drop = try open.database.prepare("DELETE FROM nodes WHERE id = ?1")
+                let drop = try open.database.prepare("DELETE FROM node_rows WHERE id = ?1")
                 drop.bind(1, blob: id.bytes)
                 _ = try drop.step()
             }
@@ -151,15 +204,17 @@ package final class NodeCache: Sendable {
         return plain
     }
 
-    /// Adds a node (written with the next batch).
+    /// Adds a node (written with the next batch, by the thread that fills it; the others
+    /// go on adding to a new batch meanwhile).
     package func insert(_ id: ChunkID, _ plain: [UInt8]) {
-        let full = connection.withLock { state in
-            guard state.connection != nil, state.pending[id] == nil else { return false }
+        let full = state.withLock { state -> (batch: [ChunkID: [UInt8]], number: Int)? in
+            guard !state.off, state.pending[id] == nil else { return nil }
             state.pending[id] = plain
             state.pendingBytes += plain.count
-            return state.pending.count >= Self.batchNodes || state.pendingBytes >= Self.batchBytes
+            guard state.pending.count >= Self.batchNodes || state.pendingBytes >= Self.batchBytes else { return nil }
+            return Self.takeBatch(&state)
         }
-        if full { flush() }
+        if let full { write(full.batch, number: full.number) }
     }
 
     /// The packs `target` was last seen holding (id → size), or nil if never recorded.
