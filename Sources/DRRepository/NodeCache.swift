@@ -18,13 +18,14 @@ import Glibc
 ///
 /// Nodes are appended to a rowid table (`node_rows`) and found through a unique index on
 /// their id: ids are random, so a table keyed by id rewrote pages all over the file for
-/// every batch (a full backup of 850 MiB wrote ~470 MiB to the cache for ~10 MiB of nodes,
-/// and left its pages half full); appended rows fill each page once, and only the index
-/// (~40 bytes a node) takes random writes.
+/// every batch (a full backup of 813 MiB wrote 320 MiB to the cache for 11 MiB of nodes;
+/// docs/PROFILES.md); appended rows fill each page once, and only the index (~40 bytes a
+/// node) takes random writes.
 ///
 /// Safe from several threads. Two locks: `state` (the nodes not yet written, held only to
-/// touch them) and `connection` (held while SQLite works): a worker adding a node never
-/// waits for SQLite's I/O, which another thread's batch may be doing.
+/// touch them) and `connection` (held while SQLite works): a worker adding a node does not
+/// wait for the SQLite I/O of another thread's batch. Nodes are written in batches, and with
+/// the run journal's rows; every other call (pack records, lookups) leaves them pending.
 package final class NodeCache: Sendable {
     private struct Connection: @unchecked Sendable {
         let database: SQLiteDatabase
@@ -38,8 +39,8 @@ package final class NodeCache: Sendable {
         /// process is killed, which a cache may be: the nodes are read from a target then.
         var pending: [ChunkID: [UInt8]] = [:]
         var pendingBytes = 0
-        /// Batches taken out of `pending` and being written by some thread (found by `node`
-        /// until they are in the file).
+        /// Batches taken out of `pending`, to be written by the next thread that gets the
+        /// connection (found by `node` until they are in the file).
         var writing: [Int: [ChunkID: [UInt8]]] = [:]
         var nextBatch = 0
         /// The cache failed and was dropped: inserts are ignored for the rest of the command.
@@ -48,9 +49,9 @@ package final class NodeCache: Sendable {
     private let state: Mutex<State>
     private let connection: Mutex<Connection?>
     private let keys: RepositoryKeys
-    /// A batch is written when it holds this many nodes or bytes: bounded memory (two
-    /// batches at most are held while one is written), and few transactions (each rewrites
-    /// the id index's pages it touches, up to all of them).
+    /// A batch is written when it holds this many nodes or bytes: bounded memory (a full
+    /// batch waits only while the connection writes another), and few transactions (each
+    /// rewrites the id index's pages it touches, up to all of them).
     static let batchNodes = 4096
     static let batchBytes = 2 << 20
     let path: String
@@ -107,24 +108,35 @@ package final class NodeCache: Sendable {
         if try check.step(), check.text(0) != "ok" {
             throw SQLiteError(.sqliteError, message: "the node cache \(path) is damaged (\(check.text(0))); it is rebuilt")
         }
-        try migrateKeyedNodes(database)
+        // Done with it: a statement left mid-way would keep the old table below from being dropped.
+        check.reset()
+        // Not fatal: a cache whose old table cannot be moved now (another drctl holds the
+        // write lock past the busy timeout) works without those nodes and is moved later.
+        try? migrateKeyedNodes(database)
         return Connection(database: database,
                           select: try database.prepare("SELECT plain FROM node_rows WHERE id = ?1"),
                           insert: try database.prepare("INSERT OR IGNORE INTO node_rows(id, plain) VALUES (?1, ?2)"))
     }
 
     /// Moves the nodes of a cache written before `node_rows` (the `nodes` table keyed by
-    /// id) into `node_rows`, in id order, and drops the old table, so that an upgraded host
-    /// keeps its cache (else its next backup downloads the previous snapshot's nodes).
+    /// id) into `node_rows` and drops the old table, in one transaction, so that an upgraded
+    /// host keeps its cache (else its next backup downloads the previous snapshot's nodes).
     private static func migrateKeyedNodes(_ database: SQLiteDatabase) throws(SQLiteError) {
         let old = try database.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nodes'")
-        guard try old.step(), old.int(0) > 0 else { return }
-        try database.execute("""
-            BEGIN;
-            INSERT OR IGNORE INTO node_rows(id, plain) SELECT id, plain FROM nodes ORDER BY id;
-            DROP TABLE nodes;
-            COMMIT;
-            """)
+        let present = try old.step() && old.int(0) > 0
+        old.reset()
+        guard present else { return }
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            try database.execute("""
+                INSERT OR IGNORE INTO node_rows(id, plain) SELECT id, plain FROM nodes;
+                DROP TABLE nodes;
+                COMMIT;
+                """)
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// Runs `body` on the connection; an SQLite failure drops the cache file and turns the
@@ -144,38 +156,47 @@ package final class NodeCache: Sendable {
         }
     }
 
-    /// Writes `batch` in one transaction, ids in order (the index's pages are visited in
-    /// order, each once), and then forgets it as in flight.
-    private func write(_ batch: [ChunkID: [UInt8]], number: Int) {
+    /// Writes every batch in flight and the pending nodes (with `also`, in the same
+    /// transaction), ids in order within each batch (the index's pages are visited in order).
+    /// Under the connection lock, so whoever gets it writes what every thread handed over:
+    /// once it returns, every node inserted before the call is in the file.
+    private func writeOut(also: ((Connection) throws(SQLiteError) -> Void)? = nil) {
         using(()) { (open) throws(SQLiteError) in
+            let batches = state.withLock { state in
+                Self.takeBatch(&state)
+                return state.writing
+            }
+            guard !batches.isEmpty || also != nil else { return }
             try Self.transaction(open) { () throws(SQLiteError) in
-                for id in batch.keys.sorted() {
-                    defer { open.insert.reset() }
-                    open.insert.bind(1, blob: id.bytes)
-                    open.insert.bind(2, blob: batch[id] ?? [])
-                    _ = try open.insert.step()
+                for batch in batches.values {
+                    for id in batch.keys.sorted() {
+                        defer { open.insert.reset() }
+                        open.insert.bind(1, blob: id.bytes)
+                        open.insert.bind(2, blob: batch[id] ?? [])
+                        _ = try open.insert.step()
+                    }
                 }
+                try also?(open)
+            }
+            state.withLock { state in
+                for number in batches.keys { state.writing.removeValue(forKey: number) }
             }
         }
-        state.withLock { _ = $0.writing.removeValue(forKey: number) }
     }
 
-    /// Takes the pending nodes out as a batch in flight (under the state lock).
-    private static func takeBatch(_ state: inout State) -> (batch: [ChunkID: [UInt8]], number: Int)? {
-        guard !state.pending.isEmpty else { return nil }
-        let batch = state.pending
-        let number = state.nextBatch
+    /// Moves the pending nodes into the batches in flight (under the state lock).
+    private static func takeBatch(_ state: inout State) {
+        guard !state.pending.isEmpty else { return }
+        state.writing[state.nextBatch] = state.pending
         state.nextBatch += 1
-        state.writing[number] = batch
         state.pending = [:]
         state.pendingBytes = 0
-        return (batch, number)
     }
 
     /// Writes the nodes inserted so far to the file (a backup calls it at commit, so that
     /// the next run finds this one's nodes; dropping the cache does it too).
     package func flush() {
-        if let taken = state.withLock({ Self.takeBatch(&$0) }) { write(taken.batch, number: taken.number) }
+        writeOut()
     }
 
     /// A node's plaintext if the cache holds it intact (checked against its keyed id).
@@ -207,14 +228,15 @@ package final class NodeCache: Sendable {
     /// Adds a node (written with the next batch, by the thread that fills it; the others
     /// go on adding to a new batch meanwhile).
     package func insert(_ id: ChunkID, _ plain: [UInt8]) {
-        let full = state.withLock { state -> (batch: [ChunkID: [UInt8]], number: Int)? in
-            guard !state.off, state.pending[id] == nil else { return nil }
+        let full = state.withLock { state in
+            guard !state.off, state.pending[id] == nil else { return false }
             state.pending[id] = plain
             state.pendingBytes += plain.count
-            guard state.pending.count >= Self.batchNodes || state.pendingBytes >= Self.batchBytes else { return nil }
-            return Self.takeBatch(&state)
+            guard state.pending.count >= Self.batchNodes || state.pendingBytes >= Self.batchBytes else { return false }
+            Self.takeBatch(&state)
+            return true
         }
-        if let full { write(full.batch, number: full.number) }
+        if full { writeOut() }
     }
 
     /// The packs `target` was last seen holding (id → size), or nil if never recorded.
@@ -285,10 +307,12 @@ package final class NodeCache: Sendable {
 
     /// Records a mailbox a run has stored, before the run commits: if it is killed, the next
     /// run compares the file with what this one stored, so chunks that reached every target
-    /// are not stored again. Encoded as a one-entry list leaf.
+    /// are not stored again. Encoded as a one-entry list leaf. Committed with every node
+    /// inserted before it: the mailbox's tree may be in a node pack that never reached a
+    /// target, and the next run can compare only with a tree it can read.
     package func journal(_ entry: SnapshotManifest.FileEntry, store: String) {
         let leaf = ListCoding.encodeLeaf([entry])
-        using(()) { (open) throws(SQLiteError) in
+        writeOut { (open) throws(SQLiteError) in
             let add = try open.database.prepare("INSERT OR REPLACE INTO journal(store, path, entry) VALUES (?1, ?2, ?3)")
             add.bind(1, text: store)
             add.bind(2, text: entry.path)

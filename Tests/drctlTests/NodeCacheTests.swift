@@ -21,7 +21,8 @@ struct NodeCacheTests {
     static func python(_ home: BackupHome, _ script: String) throws -> [String: Any] {
         let result = try home.home.run(try Python.require(), ["-c", script, try cacheFile(home)])
         try #require(result.status == 0, "python on the node cache failed: \(result.stderr)")
-        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
+        let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return try #require(parsed, "python printed no JSON object: \(result.stdout)")
     }
 
     /// Pages in use, and the node bytes the cache holds (whichever node table it has).
