@@ -16,11 +16,14 @@ import Glibc
 /// from downloading the previous run's mailbox list and the changed files' trees from a
 /// distant target (`scripts/bench --scale`, docs/BENCHMARKS.md).
 ///
-/// Nodes are appended to a rowid table (`node_rows`) and found through a unique index on
-/// their id: ids are random, so a table keyed by id rewrote pages all over the file for
-/// every batch (a full backup of 813 MiB wrote 320 MiB to the cache for 11 MiB of nodes;
-/// docs/PROFILES.md); appended rows fill each page once, and only the index (~40 bytes a
-/// node) takes random writes.
+/// Nodes are appended to a rowid table (`node_rows`) as a run inserts them, and found
+/// through `node_ids` (id → row), which is brought up to date in one sorted pass when the
+/// run commits (and, after a killed run, when the cache is next opened). Ids are random, so a
+/// table keyed by id rewrote pages all over the file for every batch (a full backup of
+/// 813 MiB wrote 320 MiB to the cache for 11 MiB of nodes; docs/PROFILES.md); appended rows
+/// fill each page once, and each page of the index is written once per run. A node this run
+/// wrote out and has not indexed yet is not found until then: a cache miss (the node is read
+/// from a target), never a wrong answer.
 ///
 /// Safe from several threads. Two locks: `state` (the nodes not yet written, held only to
 /// touch them) and `connection` (held while SQLite works): a worker adding a node does not
@@ -30,7 +33,7 @@ package final class NodeCache: Sendable {
     private struct Connection: @unchecked Sendable {
         let database: SQLiteDatabase
         let select: SQLiteDatabase.Statement
-        let insert: SQLiteDatabase.Statement
+        let append: SQLiteDatabase.Statement
     }
     /// The nodes inserted and not yet in the file.
     private struct State: Sendable {
@@ -95,7 +98,8 @@ package final class NodeCache: Sendable {
             PRAGMA synchronous = OFF;
             PRAGMA cache_size = -8192;
             CREATE TABLE IF NOT EXISTS node_rows(id BLOB NOT NULL, plain BLOB NOT NULL);
-            CREATE UNIQUE INDEX IF NOT EXISTS node_rows_id ON node_rows(id);
+            CREATE TABLE IF NOT EXISTS node_ids(id BLOB PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS node_indexed(through INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack BLOB NOT NULL, size INTEGER NOT NULL,
                                              PRIMARY KEY(target, pack)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
@@ -110,12 +114,39 @@ package final class NodeCache: Sendable {
         }
         // Done with it: a statement left mid-way would keep the old table below from being dropped.
         check.reset()
-        // Not fatal: a cache whose old table cannot be moved now (another drctl holds the
-        // write lock past the busy timeout) works without those nodes and is moved later.
+        // Not fatal: a cache whose old table cannot be moved or whose rows cannot be indexed
+        // now (another drctl holds the write lock past the busy timeout) works without those
+        // nodes, and is brought up to date later.
         try? migrateKeyedNodes(database)
+        try? index(database)
         return Connection(database: database,
-                          select: try database.prepare("SELECT plain FROM node_rows WHERE id = ?1"),
-                          insert: try database.prepare("INSERT OR IGNORE INTO node_rows(id, plain) VALUES (?1, ?2)"))
+                          select: try database.prepare("SELECT plain FROM node_rows WHERE rowid = (SELECT row FROM node_ids WHERE id = ?1)"),
+                          append: try database.prepare("INSERT INTO node_rows(id, plain) VALUES (?1, ?2)"))
+    }
+
+    /// Indexes the rows appended since the last time, in id order (each index page is
+    /// written once), and deletes those whose id was already there (a node stored or read
+    /// again): one transaction.
+    private static func index(_ database: SQLiteDatabase) throws(SQLiteError) {
+        let mark = try database.prepare("SELECT coalesce((SELECT max(through) FROM node_indexed), 0), coalesce((SELECT max(rowid) FROM node_rows), 0)")
+        guard try mark.step() else { return }
+        let (through, last) = (mark.int(0), mark.int(1))
+        mark.reset()
+        guard last > through else { return }
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            try database.execute("""
+                INSERT OR IGNORE INTO node_ids(id, row) SELECT id, rowid FROM node_rows WHERE rowid > \(through) ORDER BY id;
+                DELETE FROM node_rows WHERE rowid > \(through)
+                    AND NOT EXISTS (SELECT 1 FROM node_ids WHERE node_ids.id = node_rows.id AND node_ids.row = node_rows.rowid);
+                DELETE FROM node_indexed;
+                INSERT INTO node_indexed(through) VALUES (\(last));
+                COMMIT;
+                """)
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// Moves the nodes of a cache written before `node_rows` (the `nodes` table keyed by
@@ -129,7 +160,7 @@ package final class NodeCache: Sendable {
         try database.execute("BEGIN IMMEDIATE")
         do {
             try database.execute("""
-                INSERT OR IGNORE INTO node_rows(id, plain) SELECT id, plain FROM nodes;
+                INSERT INTO node_rows(id, plain) SELECT id, plain FROM nodes;
                 DROP TABLE nodes;
                 COMMIT;
                 """)
@@ -156,10 +187,9 @@ package final class NodeCache: Sendable {
         }
     }
 
-    /// Writes every batch in flight and the pending nodes (with `also`, in the same
-    /// transaction), ids in order within each batch (the index's pages are visited in order).
-    /// Under the connection lock, so whoever gets it writes what every thread handed over:
-    /// once it returns, every node inserted before the call is in the file.
+    /// Appends every batch in flight and the pending nodes (with `also`, in the same
+    /// transaction). Under the connection lock, so whoever gets it writes what every thread
+    /// handed over: once it returns, every node inserted before the call is in the file.
     private func writeOut(also: ((Connection) throws(SQLiteError) -> Void)? = nil) {
         using(()) { (open) throws(SQLiteError) in
             let batches = state.withLock { state in
@@ -169,11 +199,11 @@ package final class NodeCache: Sendable {
             guard !batches.isEmpty || also != nil else { return }
             try Self.transaction(open) { () throws(SQLiteError) in
                 for batch in batches.values {
-                    for id in batch.keys.sorted() {
-                        defer { open.insert.reset() }
-                        open.insert.bind(1, blob: id.bytes)
-                        open.insert.bind(2, blob: batch[id] ?? [])
-                        _ = try open.insert.step()
+                    for (id, plain) in batch {
+                        defer { open.append.reset() }
+                        open.append.bind(1, blob: id.bytes)
+                        open.append.bind(2, blob: plain)
+                        _ = try open.append.step()
                     }
                 }
                 try also?(open)
@@ -193,10 +223,11 @@ package final class NodeCache: Sendable {
         state.pendingBytes = 0
     }
 
-    /// Writes the nodes inserted so far to the file (a backup calls it at commit, so that
-    /// the next run finds this one's nodes; dropping the cache does it too).
+    /// Writes the nodes inserted so far to the file and indexes them (a backup calls it at
+    /// commit, so that the next run finds this one's nodes; dropping the cache does it too).
     package func flush() {
         writeOut()
+        using(()) { (open) throws(SQLiteError) in try Self.index(open.database) }
     }
 
     /// A node's plaintext if the cache holds it intact (checked against its keyed id).
@@ -216,9 +247,12 @@ package final class NodeCache: Sendable {
         guard let plain else { return nil }
         guard keys.chunkID(of: plain) == id else {
             using(()) { (open) throws(SQLiteError) in
-                let drop = try open.database.prepare("DELETE FROM node_rows WHERE id = ?1")
+                let drop = try open.database.prepare("DELETE FROM node_rows WHERE rowid = (SELECT row FROM node_ids WHERE id = ?1)")
                 drop.bind(1, blob: id.bytes)
                 _ = try drop.step()
+                let unlist = try open.database.prepare("DELETE FROM node_ids WHERE id = ?1")
+                unlist.bind(1, blob: id.bytes)
+                _ = try unlist.step()
             }
             return nil
         }
