@@ -78,4 +78,58 @@ struct NodeCacheTests {
         // control run: no more reads from the targets than it made.
         #expect(read <= controlRead, "the backup after the carry-over made \(read) reads from the targets, the one before it \(controlRead)")
     }
+
+    @Test("a backup killed after journaling mailboxes whose trees are in no uploaded pack: the next run reads those trees from the cache and stores their chunks no second time")
+    func killedRunsTreesKept() throws {
+        let home = try BackupHome()
+        let mailboxes = try home.generate(cipher: "none", journal: "wal", count: 10, messages: 400)
+        try home.initRepository()
+        // Small packs: data reaches the targets as the run goes; the few nodes of these
+        // mailboxes stay in one node pack that only the commit would upload, so after the
+        // kill their trees are in this host's cache or nowhere.
+        let options = ["--pack-bytes", String(256 << 10), "--parallelism", "1"]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Drctl.binary)
+        process.arguments = ["backup", "--json", "--no-progress", "--config", home.config] + options
+        process.environment = home.home.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Killed once the journal holds three mailboxes (polled from the cache).
+        let python = try Python.require()
+        func journal() throws -> [String] {
+            let caches = Files.all(under: "\(home.root)/state/cache").filter { $0.hasSuffix("nodes.sqlite") }
+            guard caches.count == 1 else { return [] }
+            let result = try home.home.run(python, ["-c", "import sqlite3, sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1], timeout=10).execute('SELECT path FROM journal')]",
+                                                    "\(home.root)/state/cache/\(caches[0])"])
+            return result.stdout.split(separator: "\n").map(String.init)
+        }
+        let started = Date()
+        while process.isRunning && Date().timeIntervalSince(started) < 120 {
+            if try journal().count >= 3 { break }
+            usleep(10_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let journaled = try journal()
+        try #require(process.terminationReason == .uncaughtSignal && journaled.count >= 3 && journaled.count < mailboxes.count,
+                     "the backup ended before it was killed, or was killed before three mailboxes were journaled (\(journaled.count) were): not the case under test")
+        func image(_ mailbox: GeneratedMailbox) -> Int64 {
+            Files.size("\(home.store)/\(mailbox.path)") + Files.size("\(home.store)/\(mailbox.path)-wal")
+        }
+        let done = mailboxes.filter { mailbox in journaled.contains { $0.hasSuffix(mailbox.path) } }
+        try #require(done.count == journaled.count, "journal paths \(journaled), mailboxes \(mailboxes.map(\.path))")
+        let doneBytes = done.map(image).reduce(0, +)
+        let restBytes = mailboxes.map(image).reduce(0, +) - doneBytes
+        let next = try home.backupOK(options)
+        #expect((next.resumed ?? 0) >= done.count, "the next run resumed \(next.resumed ?? 0) mailboxes of the \(done.count) the killed one journaled")
+        // The mailboxes the killed run had not finished, and the chunks of the packs the kill
+        // kept from the targets (the open data pack and those queued for upload), are stored;
+        // the journaled ones (\(doneBytes) B) are not stored again.
+        let bound = restBytes + 8 * (256 << 10)
+        #expect(next.newChunkBytes <= bound,
+                "the run after the kill stored \(next.newChunkBytes) B of new chunks: more than the \(restBytes) B of mailboxes it had not journaled and 8 packs; the \(doneBytes) B of the \(done.count) journaled ones were stored again (their trees not read)")
+        let checked = try home.check()
+        #expect(checked.0.status == 0, "check --read-data after the kill and the completing run: \(checked.0.stdout)")
+    }
 }
