@@ -52,9 +52,9 @@ package final class NodeCache: Sendable {
     private let state: Mutex<State>
     private let connection: Mutex<Connection?>
     private let keys: RepositoryKeys
-    /// A batch is written when it holds this many nodes or bytes: bounded memory (a full
-    /// batch waits only while the connection writes another), and few transactions (each
-    /// rewrites the id index's pages it touches, up to all of them).
+    /// A batch is written when it holds this many nodes or bytes (besides with each journal
+    /// row): bounded memory for a mailbox with a large tree (a full batch waits only while
+    /// the connection writes another).
     static let batchNodes = 4096
     static let batchBytes = 2 << 20
     let path: String
@@ -129,12 +129,20 @@ package final class NodeCache: Sendable {
     /// again): one transaction.
     private static func index(_ database: SQLiteDatabase) throws(SQLiteError) {
         let mark = try database.prepare("SELECT coalesce((SELECT max(through) FROM node_indexed), 0), coalesce((SELECT max(rowid) FROM node_rows), 0)")
-        guard try mark.step() else { return }
-        let (through, last) = (mark.int(0), mark.int(1))
-        mark.reset()
-        guard last > through else { return }
+        func unindexed() throws(SQLiteError) -> (through: Int64, last: Int64)? {
+            defer { mark.reset() }
+            guard try mark.step(), mark.int(1) > mark.int(0) else { return nil }
+            return (mark.int(0), mark.int(1))
+        }
+        // Looked at without the write lock first (a restore opening the cache usually finds
+        // nothing to do), then again under it (another drctl may have indexed meanwhile).
+        guard try unindexed() != nil else { return }
         try database.execute("BEGIN IMMEDIATE")
         do {
+            guard let (through, last) = try unindexed() else {
+                try database.execute("COMMIT")
+                return
+            }
             try database.execute("""
                 INSERT OR IGNORE INTO node_ids(id, row) SELECT id, rowid FROM node_rows WHERE rowid > \(through) ORDER BY id;
                 DELETE FROM node_rows WHERE rowid > \(through)
