@@ -339,6 +339,9 @@ package final class BackupWriter: Sendable {
         for store in healthyStores { put(store, name, bytes) }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { $0.stored.manifestBytes += Int64(bytes.count) }
+        // The run's last nodes (its list's among them) into the cache file now, with the run
+        // committed, rather than whenever the writer is released.
+        cache.flush()
         // This host's record of each target's packs becomes what it listed at the start plus
         // what this run put there: the lost packs this run healed drop out of it.
         let uploaded = state.withLock { $0.uploaded }

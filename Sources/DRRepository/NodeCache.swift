@@ -14,31 +14,49 @@ import Glibc
 /// (a damaged or planted row is dropped and the node read from a target), and the whole file
 /// is deleted and started again when SQLite finds it damaged. It is what keeps a nightly run
 /// from downloading the previous run's mailbox list and the changed files' trees from a
-/// distant target: 19.6 MiB per stored GiB for 4 KiB pages, 40.7 for mailboxes of 8–64 KiB
-/// (`scripts/bench --scale`, docs/BENCHMARKS.md; ids arrive in random order, so its b-tree
-/// pages are about half full).
-/// Safe from several threads: one connection under a lock.
+/// distant target (`scripts/bench --scale`, docs/BENCHMARKS.md).
+///
+/// Nodes are appended to a rowid table (`node_rows`) as a run inserts them, and found
+/// through `node_ids` (id → row), which is brought up to date in one sorted pass when the
+/// run commits (and, after a killed run, when the cache is next opened). Ids are random, so a
+/// table keyed by id rewrote pages all over the file for every batch (a full backup of
+/// 813 MiB wrote 320 MiB to the cache for 11 MiB of nodes; docs/PROFILES.md); appended rows
+/// fill each page once, and each page of the index is written once per run. A node this run
+/// wrote out and has not indexed yet is not found until then: a cache miss (the node is read
+/// from a target), never a wrong answer.
+///
+/// Safe from several threads. Two locks: `state` (the nodes not yet written, held only to
+/// touch them) and `connection` (held while SQLite works): a worker adding a node does not
+/// wait for the SQLite I/O of another thread's batch. Nodes are written in batches, and with
+/// the run journal's rows; every other call (pack records, lookups) leaves them pending.
 package final class NodeCache: Sendable {
     private struct Connection: @unchecked Sendable {
         let database: SQLiteDatabase
         let select: SQLiteDatabase.Statement
-        let insert: SQLiteDatabase.Statement
+        let append: SQLiteDatabase.Statement
     }
-    /// The connection, and the nodes inserted since the last batch was written.
-    private struct State: @unchecked Sendable {
-        var connection: Connection?
-        /// Inserted nodes not yet in the file, written in one transaction per batch: one
-        /// autocommit per node (one per 16 chunks) rewrote the same b-tree pages into the WAL
-        /// again and again (the node cache was 11 % of a full backup's profile). Lost if
-        /// the process is killed, which a cache may be: the nodes are read from a target then.
+    /// The nodes inserted and not yet in the file.
+    private struct State: Sendable {
+        /// Filling: written in one transaction when it reaches a batch. One autocommit per
+        /// node rewrote the same b-tree pages into the WAL again and again. Lost if the
+        /// process is killed, which a cache may be: the nodes are read from a target then.
         var pending: [ChunkID: [UInt8]] = [:]
         var pendingBytes = 0
+        /// Batches taken out of `pending`, to be written by the next thread that gets the
+        /// connection (found by `node` until they are in the file).
+        var writing: [Int: [ChunkID: [UInt8]]] = [:]
+        var nextBatch = 0
+        /// The cache failed and was dropped: inserts are ignored for the rest of the command.
+        var off = false
     }
-    private let connection: Mutex<State>
+    private let state: Mutex<State>
+    private let connection: Mutex<Connection?>
     private let keys: RepositoryKeys
-    /// A batch is written when it holds this many nodes or bytes (bounded memory).
-    static let batchNodes = 1024
-    static let batchBytes = 4 << 20
+    /// A batch is written when it holds this many nodes or bytes (besides with each journal
+    /// row): bounded memory for a mailbox with a large tree (a full batch waits only while
+    /// the connection writes another).
+    static let batchNodes = 4096
+    static let batchBytes = 2 << 20
     let path: String
 
     /// Opens (or creates, or recreates when damaged) the cache at `path`; ":memory:" keeps it
@@ -47,7 +65,9 @@ package final class NodeCache: Sendable {
     package init(path: String, keys: RepositoryKeys) {
         self.path = path
         self.keys = keys
-        connection = Mutex(State(connection: Self.openOrRebuild(path)))
+        let open = Self.openOrRebuild(path)
+        connection = Mutex(open)
+        state = Mutex(State(off: open == nil))
     }
 
     deinit {
@@ -67,14 +87,19 @@ package final class NodeCache: Sendable {
 
     private static func open(_ path: String) throws(SQLiteError) -> Connection {
         let database = try SQLiteDatabase(path: path)
-        // Rebuildable from the targets: speed over durability, WAL so a killed drctl never
-        // leaves it inconsistent.
+        // Rebuildable from the targets, so no fsync (synchronous = OFF): a host crash may
+        // lose the last transactions or damage the file, which is then rebuilt. WAL, so that
+        // a killed drctl never leaves it inconsistent (every committed transaction is in the
+        // WAL's page-cache copy; a torn one is ignored) and so that a restore or `status` can
+        // read it while a backup writes.
         try database.execute("""
             PRAGMA busy_timeout = 5000;
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = OFF;
             PRAGMA cache_size = -8192;
-            CREATE TABLE IF NOT EXISTS nodes(id BLOB PRIMARY KEY, plain BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS node_rows(id BLOB NOT NULL, plain BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS node_ids(id BLOB PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS node_indexed(through INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS packs(target TEXT NOT NULL, pack BLOB NOT NULL, size INTEGER NOT NULL,
                                              PRIMARY KEY(target, pack)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS manifests(name TEXT PRIMARY KEY, time TEXT NOT NULL,
@@ -87,53 +112,141 @@ package final class NodeCache: Sendable {
         if try check.step(), check.text(0) != "ok" {
             throw SQLiteError(.sqliteError, message: "the node cache \(path) is damaged (\(check.text(0))); it is rebuilt")
         }
+        // Done with it: a statement left mid-way would keep the old table below from being dropped.
+        check.reset()
+        // Not fatal: a cache whose old table cannot be moved or whose rows cannot be indexed
+        // now (another drctl holds the write lock past the busy timeout) works without those
+        // nodes, and is brought up to date later.
+        try? migrateKeyedNodes(database)
+        try? index(database)
         return Connection(database: database,
-                          select: try database.prepare("SELECT plain FROM nodes WHERE id = ?1"),
-                          insert: try database.prepare("INSERT OR IGNORE INTO nodes(id, plain) VALUES (?1, ?2)"))
+                          select: try database.prepare("SELECT plain FROM node_rows WHERE rowid = (SELECT row FROM node_ids WHERE id = ?1)"),
+                          append: try database.prepare("INSERT INTO node_rows(id, plain) VALUES (?1, ?2)"))
+    }
+
+    /// Indexes the rows appended since the last time, in id order (each index page is
+    /// written once), and deletes those whose id was already there (a node stored or read
+    /// again): one transaction.
+    private static func index(_ database: SQLiteDatabase) throws(SQLiteError) {
+        let mark = try database.prepare("SELECT coalesce((SELECT max(through) FROM node_indexed), 0), coalesce((SELECT max(rowid) FROM node_rows), 0)")
+        func unindexed() throws(SQLiteError) -> (through: Int64, last: Int64)? {
+            defer { mark.reset() }
+            guard try mark.step(), mark.int(1) > mark.int(0) else { return nil }
+            return (mark.int(0), mark.int(1))
+        }
+        // Looked at without the write lock first (a restore opening the cache usually finds
+        // nothing to do), then again under it (another drctl may have indexed meanwhile).
+        guard try unindexed() != nil else { return }
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            guard let (through, last) = try unindexed() else {
+                try database.execute("COMMIT")
+                return
+            }
+            try database.execute("""
+                INSERT OR IGNORE INTO node_ids(id, row) SELECT id, rowid FROM node_rows WHERE rowid > \(through) ORDER BY id;
+                DELETE FROM node_rows WHERE rowid > \(through)
+                    AND NOT EXISTS (SELECT 1 FROM node_ids WHERE node_ids.id = node_rows.id AND node_ids.row = node_rows.rowid);
+                DELETE FROM node_indexed;
+                INSERT INTO node_indexed(through) VALUES (\(last));
+                COMMIT;
+                """)
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Moves the nodes of a cache written before `node_rows` (the `nodes` table keyed by
+    /// id) into `node_rows` and drops the old table, in one transaction, so that an upgraded
+    /// host keeps its cache (else its next backup downloads the previous snapshot's nodes).
+    private static func migrateKeyedNodes(_ database: SQLiteDatabase) throws(SQLiteError) {
+        let old = try database.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nodes'")
+        let present = try old.step() && old.int(0) > 0
+        old.reset()
+        guard present else { return }
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            try database.execute("""
+                INSERT INTO node_rows(id, plain) SELECT id, plain FROM nodes;
+                DROP TABLE nodes;
+                COMMIT;
+                """)
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// Runs `body` on the connection; an SQLite failure drops the cache file and turns the
     /// cache off for the rest of the command (the next one starts a new file).
     private func using<R: Sendable>(_ fallback: sending R, _ body: (Connection) throws(SQLiteError) -> sending R) -> R {
-        connection.withLock { state in
-            guard let open = state.connection else { return fallback }
+        connection.withLock { connection in
+            guard let open = connection else { return fallback }
             do {
-                try Self.writePending(&state, open)
                 return try body(open)
             } catch {
-                state = State()
+                connection = nil
                 Self.remove(path)
+                // Lock order: `connection`, then `state` (never the other way).
+                state.withLock { $0 = State(off: true) }
                 return fallback
             }
         }
     }
 
-    /// Writes the pending nodes in one transaction.
-    private static func writePending(_ state: inout State, _ open: Connection) throws(SQLiteError) {
-        guard !state.pending.isEmpty else { return }
-        let batch = state.pending
-        state.pending = [:]
-        state.pendingBytes = 0
-        try transaction(open) { () throws(SQLiteError) in
-            for (id, plain) in batch {
-                defer { open.insert.reset() }
-                open.insert.bind(1, blob: id.bytes)
-                open.insert.bind(2, blob: plain)
-                _ = try open.insert.step()
+    /// Appends every batch in flight and the pending nodes (with `also`, in the same
+    /// transaction). Under the connection lock, so whoever gets it writes what every thread
+    /// handed over: once it returns, every node inserted before the call is in the file.
+    private func writeOut(also: ((Connection) throws(SQLiteError) -> Void)? = nil) {
+        using(()) { (open) throws(SQLiteError) in
+            let batches = state.withLock { state in
+                Self.takeBatch(&state)
+                return state.writing
+            }
+            guard !batches.isEmpty || also != nil else { return }
+            try Self.transaction(open) { () throws(SQLiteError) in
+                for batch in batches.values {
+                    for (id, plain) in batch {
+                        defer { open.append.reset() }
+                        open.append.bind(1, blob: id.bytes)
+                        open.append.bind(2, blob: plain)
+                        _ = try open.append.step()
+                    }
+                }
+                try also?(open)
+            }
+            state.withLock { state in
+                for number in batches.keys { state.writing.removeValue(forKey: number) }
             }
         }
     }
 
-    /// Writes the nodes inserted so far to the file (a backup calls it at commit; dropping the
-    /// cache does it too).
+    /// Moves the pending nodes into the batches in flight (under the state lock).
+    private static func takeBatch(_ state: inout State) {
+        guard !state.pending.isEmpty else { return }
+        state.writing[state.nextBatch] = state.pending
+        state.nextBatch += 1
+        state.pending = [:]
+        state.pendingBytes = 0
+    }
+
+    /// Writes the nodes inserted so far to the file and indexes them (a backup calls it at
+    /// commit, so that the next run finds this one's nodes; dropping the cache does it too).
     package func flush() {
-        using(()) { _ in }
+        writeOut()
+        using(()) { (open) throws(SQLiteError) in try Self.index(open.database) }
     }
 
     /// A node's plaintext if the cache holds it intact (checked against its keyed id).
     package func node(_ id: ChunkID) -> [UInt8]? {
-        // A node inserted by this run is taken from the batch (it was hashed when inserted).
-        if let plain = connection.withLock({ $0.pending[id] }) { return plain }
+        // A node inserted by this run is taken from memory (it was hashed when inserted).
+        let held: [UInt8]? = state.withLock { state in
+            if let plain = state.pending[id] { return plain }
+            for batch in state.writing.values { if let plain = batch[id] { return plain } }
+            return nil
+        }
+        if let held { return held }
         let plain: [UInt8]? = using(nil) { (open) throws(SQLiteError) -> [UInt8]? in
             defer { open.select.reset() }
             open.select.bind(1, blob: id.bytes)
@@ -142,24 +255,30 @@ package final class NodeCache: Sendable {
         guard let plain else { return nil }
         guard keys.chunkID(of: plain) == id else {
             using(()) { (open) throws(SQLiteError) in
-                let drop = try open.database.prepare("DELETE FROM nodes WHERE id = ?1")
+                let drop = try open.database.prepare("DELETE FROM node_rows WHERE rowid = (SELECT row FROM node_ids WHERE id = ?1)")
                 drop.bind(1, blob: id.bytes)
                 _ = try drop.step()
+                let unlist = try open.database.prepare("DELETE FROM node_ids WHERE id = ?1")
+                unlist.bind(1, blob: id.bytes)
+                _ = try unlist.step()
             }
             return nil
         }
         return plain
     }
 
-    /// Adds a node (written with the next batch).
+    /// Adds a node (written with the next batch, by the thread that fills it; the others
+    /// go on adding to a new batch meanwhile).
     package func insert(_ id: ChunkID, _ plain: [UInt8]) {
-        let full = connection.withLock { state in
-            guard state.connection != nil, state.pending[id] == nil else { return false }
+        let full = state.withLock { state in
+            guard !state.off, state.pending[id] == nil else { return false }
             state.pending[id] = plain
             state.pendingBytes += plain.count
-            return state.pending.count >= Self.batchNodes || state.pendingBytes >= Self.batchBytes
+            guard state.pending.count >= Self.batchNodes || state.pendingBytes >= Self.batchBytes else { return false }
+            Self.takeBatch(&state)
+            return true
         }
-        if full { flush() }
+        if full { writeOut() }
     }
 
     /// The packs `target` was last seen holding (id → size), or nil if never recorded.
@@ -230,10 +349,12 @@ package final class NodeCache: Sendable {
 
     /// Records a mailbox a run has stored, before the run commits: if it is killed, the next
     /// run compares the file with what this one stored, so chunks that reached every target
-    /// are not stored again. Encoded as a one-entry list leaf.
+    /// are not stored again. Encoded as a one-entry list leaf. Committed with every node
+    /// inserted before it: the mailbox's tree may be in a node pack that never reached a
+    /// target, and the next run can compare only with a tree it can read.
     package func journal(_ entry: SnapshotManifest.FileEntry, store: String) {
         let leaf = ListCoding.encodeLeaf([entry])
-        using(()) { (open) throws(SQLiteError) in
+        writeOut { (open) throws(SQLiteError) in
             let add = try open.database.prepare("INSERT OR REPLACE INTO journal(store, path, entry) VALUES (?1, ?2, ?3)")
             add.bind(1, text: store)
             add.bind(2, text: entry.path)
