@@ -82,8 +82,8 @@ package enum XChaCha20Poly1305 {
     /// plaintext (`sealed.count - overhead` bytes), with no array allocated: restore and
     /// `check --read-data` open every blob into a reader's reused buffer. `out` may be the
     /// ciphertext's own bytes (`sealed` from byte `nonceLength` on: decryption in place), as
-    /// libsodium allows. Nothing is written unless the message is authentic (libsodium checks
-    /// the tag before it decrypts).
+    /// libsodium allows. No unauthenticated plaintext is ever written: libsodium checks the tag
+    /// before it decrypts, and zeroes `out` when the check fails.
     /// - Throws: as `open(_:key:associatedData:)`; `crypto.invalid-length` when `out` is not
     ///   the plaintext's length.
     package static func open(_ sealed: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
@@ -172,7 +172,7 @@ package enum XChaCha20Poly1305 {
         return sealed.count - nonceLength - tagLength
     }
 
-    /// Returns libsodium's status (0 = authentic). Writes nothing unless authentic.
+    /// Returns libsodium's status (0 = authentic). Nothing but zeroes is written unless authentic.
     private static func decrypt(into out: UnsafeMutableRawBufferPointer, sealed: UnsafeRawBufferPointer,
                                 key: borrowing SecureBytes, associatedData: [UInt8]) -> Int32 {
         let base = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)

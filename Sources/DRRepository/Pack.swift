@@ -30,12 +30,15 @@ package struct BlobEntry: Sendable, Equatable {
     static func decode(_ bytes: ArraySlice<UInt8>, offset: UInt32) -> BlobEntry? {
         guard bytes.count >= encodedSize, let kind = BlobKind(rawValue: bytes[bytes.startIndex]),
               bytes[bytes.startIndex + 1] <= 1 else { return nil }
-        let start = bytes.startIndex
-        return BlobEntry(kind: kind, compressed: bytes[start + 1] == 1,
-                         id: ChunkID(bytes: bytes[(start + 2)..<(start + 34)]),
-                         offset: offset,
-                         length: LittleEndian.uint32(bytes, at: 34),
-                         rawLength: LittleEndian.uint32(bytes, at: 38))
+        // Read from memory, not byte by byte through the generic collection path: a check
+        // with --read-data decodes one entry per blob (~1 % of its instructions that way).
+        return bytes.withUnsafeBytes { raw in
+            BlobEntry(kind: kind, compressed: raw[1] == 1,
+                      id: ChunkID(bytes: UnsafeRawBufferPointer(rebasing: raw[2..<34])),
+                      offset: offset,
+                      length: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 34, as: UInt32.self)),
+                      rawLength: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 38, as: UInt32.self)))
+        }
     }
 
     /// Where this blob lies in `pack`.
