@@ -18,6 +18,39 @@ package enum ChunkCompression {
         try ChunkCompressor.decode(payload: payload, compressed: compressed, originalLength: originalLength)
     }
 
+    /// Decompresses a compressed chunk's payload into `output`, which must come out filled
+    /// exactly (its count is the chunk's recorded length): restore and `check --read-data`
+    /// decompress every plain page into a reader's reused buffer instead of a new array.
+    /// - Throws: `compression.output-too-large` if the frame holds more than `output.count`
+    ///   bytes, `compression.corrupt` if it is damaged or holds fewer (as `decode`).
+    package static func decode(compressed payload: UnsafeRawBufferPointer,
+                               into output: UnsafeMutableRawBufferPointer) throws(CompressionError) {
+        let code: Int
+        if let context = ThreadDecompressionContext.current() {
+            code = ZSTD_decompressDCtx(context, output.baseAddress, output.count, payload.baseAddress, payload.count)
+        } else {
+            code = ZSTD_decompress(output.baseAddress, output.count, payload.baseAddress, payload.count)
+        }
+        if ZSTD_isError(code) != 0 {
+            if ZSTD_getErrorCode(code) == ZSTD_error_dstSize_tooSmall {
+                throw CompressionError.tooLarge(limit: output.count)
+            }
+            throw CompressionError.corrupt(Zstd.errorName(code))
+        }
+        guard code == output.count else {
+            throw CompressionError.corrupt("a chunk decompressed to \(code) bytes, its index says \(output.count)")
+        }
+    }
+
+    /// Checks that a chunk stored raw (not compressed) has its recorded length, as `decode`
+    /// does for one it is given whole.
+    /// - Throws: `compression.corrupt` when the lengths differ.
+    package static func checkStored(length: Int, originalLength: Int) throws(CompressionError) {
+        guard length == originalLength else {
+            throw CompressionError.corrupt("a stored chunk is \(length) bytes, its index says \(originalLength)")
+        }
+    }
+
     /// The saving below which a chunk is stored raw: 1/32 of its size, at least 32 bytes.
     /// Less is not worth a decompression on every restore.
     package static func minimumSaving(for count: Int) -> Int { max(32, count / 32) }

@@ -159,10 +159,12 @@ package enum CheckJob {
         let progress = Progress(enabled: showProgress && !toRead.isEmpty, verb: "verified", total: toRead.count,
                                 unit: "packs", totalBytes: toRead.reduce(0) { $0 + (present[$1] ?? 0) })
         progress.update(done: 0, bytes: 0, current: "target \(target)")
+        let sizes = present
         let verdicts = WorkerPool(parallelism: parallelism).run(toRead, progress: { step in
             progress.update(done: step.completed, bytes: step.bytes, current: "target \(target)")
-        }) { (pack: PackID, context: WorkerPool.Context) -> PackVerdict in
-            verifyPack(pack, store: store, keys: keys, context: context)
+        }, worker: { () -> PackVerifier in PackVerifier() }) {
+            (verifier: inout PackVerifier, pack: PackID, context: WorkerPool.Context) -> PackVerdict in
+            verifier.verify(pack, listedSize: sizes[pack], store: store, keys: keys, context: context)
         }
         progress.finish()
         var damagedPacks = Set<PackID>()
@@ -243,23 +245,62 @@ package enum CheckJob {
         /// The first problem found, if any: the pack is then damaged.
         var problem: (any Error)?
     }
+}
+
+/// One `check --read-data` worker's memory, reused from pack to pack: the pack's bytes and the
+/// blobs opened from them. A new array per pack (16 MiB) was a fresh mapping faulted in page by
+/// page and unmapped again, and a new array per blob an allocation per page.
+final class PackVerifier {
+    private var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private let scratch = BlobScratch()
+
+    deinit { buffer.deallocate() }
 
     /// Downloads one pack and checks that its header opens under its name, that its blobs
     /// tile it, and that every blob authenticates and hashes to its id. Runs on a pool worker.
-    static func verifyPack(_ pack: PackID, store: any ObjectStore, keys: RepositoryKeys,
-                           context: WorkerPool.Context) -> PackVerdict {
-        var verdict = PackVerdict()
+    /// - Parameter listedSize: the pack's size in the target's listing: the pack is read into
+    ///   the reused buffer when it still has that size, else downloaded whole as it is now.
+    func verify(_ pack: PackID, listedSize: Int64?, store: any ObjectStore, keys: RepositoryKeys,
+                context: WorkerPool.Context) -> CheckJob.PackVerdict {
+        var verdict = CheckJob.PackVerdict()
+        let name = pack.objectName
         do {
-            let bytes = try store.get(pack.objectName)
-            verdict.fetched = true
-            verdict.bytes = Int64(bytes.count)
-            context.count(bytes: verdict.bytes)
-            try PackReader.authenticate(bytes, id: pack, target: store.targetName, keys: keys,
-                                        verified: &verdict.blobsVerified)
+            if let size = listedSize, size >= 0, size < ObjectSizeLimit.maximum(for: name),
+               let count = try read(name, size: Int(size), from: store), count == Int(size) {
+                verdict.fetched = true
+                verdict.bytes = size
+                context.count(bytes: size)
+                try PackReader.authenticate(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), id: pack,
+                                            target: store.targetName, keys: keys, scratch: scratch,
+                                            verified: &verdict.blobsVerified)
+            } else {
+                let bytes = try store.get(name)
+                verdict.fetched = true
+                verdict.bytes = Int64(bytes.count)
+                context.count(bytes: verdict.bytes)
+                try PackReader.authenticate(bytes, id: pack, target: store.targetName, keys: keys,
+                                            verified: &verdict.blobsVerified)
+            }
         } catch {
             verdict.problem = error
         }
         return verdict
+    }
+
+    /// Reads up to `size + 1` bytes of the object into the buffer (one more than listed, to see
+    /// that it did not grow) and returns how many came; nil if it is missing now.
+    private func read(_ name: String, size: Int, from store: any ObjectStore) throws(TransportError) -> Int? {
+        if buffer.count < size + 1 {
+            buffer.deallocate()
+            // With room to spare: packs differ in size by a few blobs and their header.
+            buffer = .allocate(byteCount: size + 1 + size / 8, alignment: 16)
+        }
+        do {
+            return try store.read(name, offset: 0, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(size + 1)]))
+        } catch where error.kind == .notFound {
+            // `get` below reports it, as it always did.
+            return nil
+        }
     }
 }
 

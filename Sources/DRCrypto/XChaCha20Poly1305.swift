@@ -81,6 +81,33 @@ package enum XChaCha20Poly1305 {
         return plaintext
     }
 
+    /// Verifies and decrypts nonce ‖ ciphertext ‖ tag into `out`, which must hold exactly the
+    /// plaintext (`sealed.count - overhead` bytes), with no array allocated: restore and
+    /// `check --read-data` open every blob into a reader's reused buffer. `out` may be the
+    /// ciphertext's own bytes (`sealed` from byte `nonceLength` on: decryption in place), as
+    /// libsodium allows. No unauthenticated plaintext is ever written: libsodium checks the tag
+    /// before it decrypts, and zeroes `out` when the check fails.
+    /// - Throws: as `open(_:key:associatedData:)`; `crypto.invalid-length` when `out` is not
+    ///   the plaintext's length.
+    package static func open(_ sealed: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+                            key: borrowing SecureBytes, associatedData: UnsafeRawBufferPointer) throws(CryptoError) {
+        let length = try plaintextLength(sealed, key: key)
+        guard out.count == length else {
+            throw CryptoError.invalidLength("the plaintext buffer of an encrypted object", expected: "\(length)",
+                                            actual: out.count)
+        }
+        let base = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let status = key.withUnsafeBytes { keyRaw in
+            var written: UInt64 = 0
+            return crypto_aead_xchacha20poly1305_ietf_decrypt(
+                out.baseAddress?.assumingMemoryBound(to: UInt8.self), &written, nil,
+                base + nonceLength, UInt64(sealed.count - nonceLength),
+                associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
+                base, keyRaw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        if status != 0 { throw CryptoError.authenticationFailed("an encrypted object") }
+    }
+
     /// Verifies and decrypts a sealed secret (a wrapped master key) directly into secure
     /// memory, so the plaintext never exists in ordinary memory.
     package static func openSecret(_ sealed: [UInt8], key: borrowing SecureBytes,
@@ -148,7 +175,7 @@ package enum XChaCha20Poly1305 {
         return sealed.count - nonceLength - tagLength
     }
 
-    /// Returns libsodium's status (0 = authentic). Writes nothing unless authentic.
+    /// Returns libsodium's status (0 = authentic). Nothing but zeroes is written unless authentic.
     private static func decrypt(into out: UnsafeMutableRawBufferPointer, sealed: UnsafeRawBufferPointer,
                                 key: borrowing SecureBytes, associatedData: [UInt8]) -> Int32 {
         let base = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)

@@ -151,9 +151,19 @@ package protocol BlobReading {
     /// The plaintexts of `refs`, in order; each is authenticated, decompressed and checked
     /// against its id. `context` names what they belong to (a mailbox), for messages.
     func read(_ refs: [BlobRef], context: String) throws(RepositoryError) -> [[UInt8]]
+
+    /// Calls `body` with the plaintext of each of `refs`, in order, each authenticated,
+    /// decompressed and checked against its id like `read`'s; the bytes are valid only during
+    /// the call. For data chunks (restore): a reader may hand out its own reused buffer instead
+    /// of an array per chunk.
+    func forEachPlaintext(_ refs: [BlobRef], context: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
 }
 
 extension BlobReading {
+    package func forEachPlaintext(_ refs: [BlobRef], context: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        for plain in try read(refs, context: context) { try plain.withUnsafeBytes(body) }
+    }
+
     package func read(_ ref: BlobRef, context: String) throws(RepositoryError) -> [UInt8] {
         try read([ref], context: context)[0]
     }

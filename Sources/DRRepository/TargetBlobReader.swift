@@ -21,6 +21,8 @@ package final class TargetBlobReader: BlobReading {
     /// `maximumRequest`): a new 8 MiB array per request was a fresh mapping, faulted in page
     /// by page and unmapped again (14 % of a restore's CPU samples).
     private var window = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    /// Where blobs are decrypted and decompressed, reused from blob to blob.
+    private let scratch = BlobScratch()
 
     package init(store: any ObjectStore, keys: RepositoryKeys, cache: NodeCache?, fillsCache: Bool = false) {
         self.store = store
@@ -42,6 +44,73 @@ package final class TargetBlobReader: BlobReading {
             }
         }
         let order = wanted.sorted { (refs[$0].pack, refs[$0].offset) < (refs[$1].pack, refs[$1].offset) }
+        for request in Self.requests(refs, order: order) {
+            let bytes = try fetch(request.pack, from: request.start, to: request.end, at: 0, context: context)
+            for position in request.positions {
+                let index = order[position]
+                let ref = refs[index]
+                let low = Int(ref.range.lowerBound - request.start)
+                let sealed = UnsafeRawBufferPointer(rebasing: bytes[low..<(low + Int(ref.length))])
+                let plain = Array(try PackReader.openBlob(sealed, ref: ref, target: store.targetName, keys: keys,
+                                                          scratch: scratch))
+                if ref.kind != .data, fillsCache { cache?.insert(ref.id, plain) }
+                results[index] = plain
+            }
+        }
+        return results
+    }
+
+    /// The restore's way to a file's chunks: each opened into this reader's `scratch` and
+    /// handed to `body` where it lies, no array per chunk. The refs are taken in groups of
+    /// about `maximumRequest` sealed bytes (a restore's batch is one group); a group's blobs
+    /// are read with as few requests as `read`'s, side by side in the window, then opened in
+    /// the order of `refs` (file order, which need not be the packs' order).
+    package func forEachPlaintext(_ refs: [BlobRef], context: String,
+                                  _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var groupStart = 0
+        while groupStart < refs.count {
+            var groupEnd = groupStart
+            var bytes = 0
+            while groupEnd < refs.count, groupEnd == groupStart || bytes < Self.maximumRequest {
+                bytes += Int(refs[groupEnd].length)
+                groupEnd += 1
+            }
+            let group = Array(groupStart..<groupEnd)
+            let order = group.sorted { (refs[$0].pack, refs[$0].offset) < (refs[$1].pack, refs[$1].offset) }
+            // Where each ref's sealed bytes lie in the window, by its position in `refs`.
+            var location = [Int](repeating: 0, count: groupEnd - groupStart)
+            var filled = 0
+            for request in Self.requests(refs, order: order) {
+                _ = try fetch(request.pack, from: request.start, to: request.end, at: filled, context: context)
+                for position in request.positions {
+                    let index = order[position]
+                    location[index - groupStart] = filled + Int(refs[index].range.lowerBound - request.start)
+                }
+                filled += Int(request.end - request.start)
+            }
+            for index in groupStart..<groupEnd {
+                let ref = refs[index]
+                let low = location[index - groupStart]
+                let sealed = UnsafeRawBufferPointer(rebasing: window[low..<(low + Int(ref.length))])
+                try body(try PackReader.openBlob(sealed, ref: ref, target: store.targetName, keys: keys, scratch: scratch))
+            }
+            groupStart = groupEnd
+        }
+    }
+
+    /// One ranged read: the refs at `positions` of `order` (sorted by pack and offset) lie in
+    /// `start..<end` of `pack`.
+    private struct Request {
+        let pack: PackID
+        let start: Int64
+        let end: Int64
+        let positions: Range<Int>
+    }
+
+    /// Coalesces the sorted refs into requests: blobs of one pack that touch or overlap, up to
+    /// `maximumRequest` bytes per request.
+    private static func requests(_ refs: [BlobRef], order: [Int]) -> [Request] {
+        var requests: [Request] = []
         var start = 0
         while start < order.count {
             let first = refs[order[start]]
@@ -54,35 +123,28 @@ package final class TargetBlobReader: BlobReading {
                 end = max(end, ref.range.upperBound)
                 next += 1
             }
-            let bytes = try fetch(first.pack, from: first.range.lowerBound, to: end, context: context)
-            for position in start..<next {
-                let index = order[position]
-                let ref = refs[index]
-                let low = Int(ref.range.lowerBound - first.range.lowerBound)
-                let sealed = UnsafeRawBufferPointer(rebasing: bytes[low..<(low + Int(ref.length))])
-                let plain = try PackReader.openBlob(sealed, ref: ref, target: store.targetName, keys: keys)
-                if ref.kind != .data, fillsCache { cache?.insert(ref.id, plain) }
-                results[index] = plain
-            }
+            requests.append(Request(pack: first.pack, start: first.range.lowerBound, end: end, positions: start..<next))
             start = next
         }
-        return results
+        return requests
     }
 
-    /// Reads `start..<end` of a pack into `window`; the bytes stay valid until the next fetch.
-    private func fetch(_ pack: PackID, from start: Int64, to end: Int64, context: String) throws(RepositoryError) -> UnsafeRawBufferPointer {
+    /// Reads `start..<end` of a pack into `window` from byte `at` on (the bytes before `at`
+    /// are kept); the bytes stay valid until the next fetch to the same place.
+    private func fetch(_ pack: PackID, from start: Int64, to end: Int64, at: Int,
+                       context: String) throws(RepositoryError) -> UnsafeRawBufferPointer {
         let name = pack.objectName
         let length = Int(end - start)
         // Only a damaged or forged ref names one blob longer than a request: read it as
         // before, through `get`, which allocates no more than the pack holds.
         if length > Self.maximumRequest {
             let bytes = try fetchWhole(name, from: start, length: length, context: context)
-            grow(to: length)
-            bytes.withUnsafeBytes { window.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
-            return UnsafeRawBufferPointer(rebasing: window[0..<length])
+            grow(to: at + length, keeping: at)
+            bytes.withUnsafeBytes { window.baseAddress!.advanced(by: at).copyMemory(from: $0.baseAddress!, byteCount: length) }
+            return UnsafeRawBufferPointer(rebasing: window[at..<(at + length)])
         }
-        grow(to: length)
-        let buffer = UnsafeMutableRawBufferPointer(rebasing: window[0..<length])
+        grow(to: at + length, keeping: at)
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: window[at..<(at + length)])
         let count: Int
         do {
             count = try store.read(name, offset: start, into: buffer)
@@ -93,12 +155,16 @@ package final class TargetBlobReader: BlobReading {
         return UnsafeRawBufferPointer(buffer)
     }
 
-    private func grow(to length: Int) {
+    /// Makes `window` at least `length` bytes, keeping its first `kept` bytes.
+    private func grow(to length: Int, keeping kept: Int) {
         if window.count < length {
-            window.deallocate()
             // A whole window at once when requests are large (restore), so that it is grown
             // once; small requests (a node here and there) keep a small one.
-            window = .allocate(byteCount: length > 1 << 20 ? max(length, Self.maximumRequest) : length, alignment: 16)
+            let grown = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: length > 1 << 20 ? max(length, Self.maximumRequest) : length, alignment: 16)
+            if kept > 0 { grown.baseAddress!.copyMemory(from: window.baseAddress!, byteCount: kept) }
+            window.deallocate()
+            window = grown
         }
     }
 

@@ -8,12 +8,13 @@ package enum FileTree {
     static let batchBytes = 8 << 20
 
     /// Calls `body` with every data chunk of the file, in order, each authenticated and checked
-    /// against its id (so the root vouches for every byte). Chunks are asked for in batches of
+    /// against its id (so the root vouches for every byte). The bytes are valid only during the
+    /// call: the reader opens every chunk into one reused buffer (no array per chunk). Chunks are asked for in batches of
     /// about `batchBytes` that run across leaf nodes (a leaf holds 16 chunks, 64 KiB of 4 KiB
     /// pages), so that chunks written back to back come in few requests: one ranged GET per
     /// ~8 MiB of a mailbox on S3, not one per leaf.
     package static func forEachChunk(root: BlobRef, reader: any BlobReading, context: String,
-                                    _ body: ([UInt8]) throws -> Void) throws {
+                                    _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let node = try parse(try reader.read(root, context: context), id: root.id, context: context)
         var batch = Batch()
         try walk(node, reader: reader, context: context, batch: &batch, body)
@@ -26,22 +27,22 @@ package enum FileTree {
         var bytes = 0
 
         mutating func add(_ ref: BlobRef, reader: any BlobReading, context: String,
-                          _ body: ([UInt8]) throws -> Void) throws {
+                          _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
             refs.append(ref)
             bytes += Int(ref.length)
             if bytes >= FileTree.batchBytes { try flush(reader: reader, context: context, body) }
         }
 
-        mutating func flush(reader: any BlobReading, context: String, _ body: ([UInt8]) throws -> Void) throws {
+        mutating func flush(reader: any BlobReading, context: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
             guard !refs.isEmpty else { return }
-            for chunk in try reader.read(refs, context: context) { try body(chunk) }
+            try reader.forEachPlaintext(refs, context: context, body)
             refs.removeAll(keepingCapacity: true)
             bytes = 0
         }
     }
 
     private static func walk(_ node: ChunkTreeNode, reader: any BlobReading, context: String,
-                             batch: inout Batch, _ body: ([UInt8]) throws -> Void) throws {
+                             batch: inout Batch, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         if node.level == 1 {
             for child in node.children { try batch.add(child, reader: reader, context: context, body) }
             return

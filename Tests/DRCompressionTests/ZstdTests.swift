@@ -229,6 +229,36 @@ struct ChunkCompressionTests {
             _ = try ChunkCompression.decode(payload: [1, 2, 3], compressed: false, originalLength: 4)
         }
     }
+
+    @Test("decoding into a caller's buffer fills it exactly, and refuses the same payloads with the same errors")
+    func decodeIntoBuffer() throws {
+        let text = mailText(65536)
+        let (payload, compressed) = try ChunkCompression.encode(text, level: 3)
+        #expect(compressed)
+        func decode(_ payload: [UInt8], length: Int) throws(CompressionError) -> [UInt8] {
+            var out = [UInt8](repeating: 0xEE, count: length)
+            let result: Result<Void, CompressionError> = payload.withUnsafeBytes { raw in
+                out.withUnsafeMutableBytes { output in
+                    Result { () throws(CompressionError) in try ChunkCompression.decode(compressed: raw, into: output) }
+                }
+            }
+            try result.get()
+            return out
+        }
+        #expect(try decode(payload, length: 65536) == text)
+        // The same page twice on one thread: the reused context gives the same bytes.
+        #expect(try decode(payload, length: 65536) == text)
+        let short = #expect(throws: CompressionError.self) { _ = try decode(payload, length: 65535) }
+        #expect(short?.code == .compressionOutputTooLarge)
+        let long = #expect(throws: CompressionError.self) { _ = try decode(payload, length: 65537) }
+        #expect(long?.code == .compressionCorrupt)
+        let junk = #expect(throws: CompressionError.self) { _ = try decode([1, 2, 3], length: 4) }
+        #expect(junk?.code == .compressionCorrupt)
+        // A stored (raw) chunk is only checked for its length.
+        #expect(throws: Never.self) { try ChunkCompression.checkStored(length: 4, originalLength: 4) }
+        let stored = #expect(throws: CompressionError.self) { try ChunkCompression.checkStored(length: 3, originalLength: 4) }
+        #expect(stored?.code == .compressionCorrupt)
+    }
 }
 
 /// Chunk decoding keeps one zstd context per thread (ThreadDecompressionContext): a damaged

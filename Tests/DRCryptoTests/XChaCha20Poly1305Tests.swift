@@ -100,6 +100,68 @@ struct XChaCha20Poly1305Tests {
         #expect(throws: CryptoError.self) { _ = try XChaCha20Poly1305.seal([1], key: key, nonce: [0, 1, 2], associatedData: []) }
     }
 
+    @Test("opening into a caller's buffer, or in place over the ciphertext, gives the plaintext; a damaged message leaves no plaintext")
+    func openInto() throws {
+        let key = try SecureBytes.random(count: 32)
+        let ad = Array("DRB1 blob".utf8)
+        for length in [0, 1, 4096, 65536 + 3] {
+            let message = SecureRandom.bytes(length)
+            let sealed = try XChaCha20Poly1305.seal(message, key: key, associatedData: ad)
+            // Into a separate buffer.
+            var out = [UInt8](repeating: 0xEE, count: length)
+            try sealed.withUnsafeBytes { raw in
+                try ad.withUnsafeBytes { adRaw in
+                    try out.withUnsafeMutableBytes { try XChaCha20Poly1305.open(raw, into: $0, key: key, associatedData: adRaw) }
+                }
+            }
+            let same = out == message
+            #expect(same)
+            // In place: the plaintext lands where the ciphertext was.
+            var buffer = sealed
+            try buffer.withUnsafeMutableBytes { raw in
+                try ad.withUnsafeBytes { adRaw in
+                    let ciphertext = UnsafeMutableRawBufferPointer(rebasing: raw[XChaCha20Poly1305.nonceLength..<(raw.count - XChaCha20Poly1305.tagLength)])
+                    try XChaCha20Poly1305.open(UnsafeRawBufferPointer(raw), into: ciphertext, key: key, associatedData: adRaw)
+                }
+            }
+            let inPlace = Array(buffer[XChaCha20Poly1305.nonceLength..<(buffer.count - XChaCha20Poly1305.tagLength)]) == message
+            #expect(inPlace)
+            // A flipped tag bit: an authentication failure, and the buffer untouched.
+            var damaged = sealed
+            damaged[damaged.count - 1] ^= 0x01
+            var untouched = [UInt8](repeating: 0xEE, count: length)
+            let error = #expect(throws: CryptoError.self) {
+                try damaged.withUnsafeBytes { raw in
+                    try ad.withUnsafeBytes { adRaw in
+                        try untouched.withUnsafeMutableBytes { try XChaCha20Poly1305.open(raw, into: $0, key: key, associatedData: adRaw) }
+                    }
+                }
+            }
+            #expect(error?.code == .cryptoAuthenticationFailed)
+            // No unauthenticated plaintext comes out: libsodium zeroes the buffer on failure.
+            let clean = untouched.allSatisfy { $0 == 0 } || untouched.allSatisfy { $0 == 0xEE }
+            #expect(clean, "a failed open left bytes in the buffer")
+            // A buffer of the wrong length is refused before anything is decrypted.
+            var wrong = [UInt8](repeating: 0, count: length + 1)
+            let lengthError = #expect(throws: CryptoError.self) {
+                try sealed.withUnsafeBytes { raw in
+                    try ad.withUnsafeBytes { adRaw in
+                        try wrong.withUnsafeMutableBytes { try XChaCha20Poly1305.open(raw, into: $0, key: key, associatedData: adRaw) }
+                    }
+                }
+            }
+            #expect(lengthError?.code == .cryptoInvalidLength)
+        }
+        // Shorter than nonce and tag: truncated, as `open` says.
+        var out: [UInt8] = []
+        let truncated = #expect(throws: CryptoError.self) {
+            try [UInt8](repeating: 1, count: 39).withUnsafeBytes { raw in
+                try out.withUnsafeMutableBytes { try XChaCha20Poly1305.open(raw, into: $0, key: key, associatedData: UnsafeRawBufferPointer(start: nil, count: 0)) }
+            }
+        }
+        #expect(truncated?.code == .cryptoTruncated)
+    }
+
     @Test("a wrapped key unwraps into secure memory, equal to the original")
     func wrapKey() throws {
         let kek = try SecureBytes.random(count: 32)
