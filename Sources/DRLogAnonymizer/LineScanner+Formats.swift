@@ -140,11 +140,11 @@ enum JSONLine {
     private static func value(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, key: Range<Int>, path: [UInt8],
                               scanner: LineScanner) {
         let name = ByteHash.of(UnsafeBufferPointer(rebasing: p[key]), lowercased: true)
-        if LineScanner.secretKeys.contains(name) {
+        if scanner.words.secret.contains(name) {
             scanner.fix(range.lowerBound, range.upperBound, Pseudonymizer.redacted, .secret)
             return
         }
-        guard scanner.jsonFields.contains(path) || LineScanner.usernameKeys.contains(name) else { return }
+        guard scanner.jsonFields.contains(path) || scanner.words.username.contains(name) else { return }
         let text = UnsafeBufferPointer(rebasing: p[range])
         // IPs and addresses are found by the generic pass in whatever field they are.
         if text.contains(0x40) || text.contains(0x3A) || IPText.ipv4(p, range.lowerBound, range.upperBound)?.end == range.upperBound {

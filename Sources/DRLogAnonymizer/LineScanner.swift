@@ -11,13 +11,15 @@ import DRConfig
 final class LineScanner {
     enum Kind { case ipv4, ipv6, ipInHostName, address, username, session, secret, card }
 
-    /// A replacement: `start..<end` of the line becomes `arena[textStart..<textEnd]`.
+    /// A replacement: `start..<end` of the line becomes `arena[textStart..<textEnd]`, or, when
+    /// `deferred` is not -1, the text of `deferred[deferred]` (LineScanner+Deferred).
     struct Span {
         var start: Int
         var end: Int
         var textStart: Int
         var textEnd: Int
         var kind: Kind
+        var deferred = -1
     }
 
     let methods: Pseudonymizer
@@ -27,7 +29,12 @@ final class LineScanner {
     var arena: [UInt8] = []
     /// Spans fixed by a format's knowledge before the pass, in order.
     var fixed: [Span] = []
+    /// The current line's replacements written from a cache lookup when it is copied out.
+    var deferred: [Deferred] = []
+    /// Where the loads that request the deferred items' cache lines go (never read).
+    var sink: UInt64 = 0
     let jsonFields: JSONFieldSet
+    let words = KeyWords()
 
     /// ByteClass.table, held here so that the hot loop reads it without a lazy global's check.
     let classes: UnsafeMutablePointer<UInt8>
@@ -47,12 +54,20 @@ final class LineScanner {
     /// Appends the anonymized `line` (without its newline) to `out`.
     func anonymize(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, into out: inout [UInt8]) {
         collect(line, format: format)
+        requestDeferred(line)
         var position = 0
-        for span in spans where span.start >= position {
-            count(span.kind)
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<span.start]))
-            out.append(contentsOf: arena[span.textStart..<span.textEnd])
-            position = span.end
+        // The arena through one pointer: a slice per span would retain and release its buffer.
+        arena.withUnsafeBufferPointer { texts in
+            for span in spans where span.start >= position {
+                count(span.kind)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<span.start]))
+                if span.deferred >= 0 {
+                    writeDeferred(span.deferred, line, to: &out)
+                } else {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: texts[span.textStart..<span.textEnd]))
+                }
+                position = span.end
+            }
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<line.count]))
     }
@@ -62,6 +77,7 @@ final class LineScanner {
         spans.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
         fixed.removeAll(keepingCapacity: true)
+        deferred.removeAll(keepingCapacity: true)
         var first = 0
         while first < line.count, line[first] == 0x20 || line[first] == 0x09 { first += 1 }
         let looksJSON = first < line.count && line[first] == 0x7B
@@ -212,7 +228,6 @@ final class LineScanner {
     static let card = Array("[CARD]".utf8)
     static let user = Array("[USER]".utf8)
     static let addressMarker = Array("[ADDRESS]".utf8)
-    static let anonDomain = Array("@anon.invalid".utf8)
 
     private func count(_ kind: Kind) {
         switch kind {
