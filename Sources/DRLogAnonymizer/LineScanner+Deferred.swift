@@ -34,6 +34,13 @@ extension LineScanner {
         deferred.append(item)
     }
 
+    /// Records a replacement fixed by a format's knowledge, written from `item` when the line is
+    /// copied out.
+    func fix(_ start: Int, _ end: Int, _ kind: Kind, deferred item: Deferred) {
+        fixed.append(Span(start: start, end: end, textStart: 0, textEnd: 0, kind: kind, deferred: deferred.count))
+        deferred.append(item)
+    }
+
     /// Requests the cache line of every deferred item's lookup (a load each, folded into a value
     /// kept so that the loads are not optimised away); the loads are independent, so their
     /// waits overlap.

@@ -10,7 +10,7 @@ extension LineScanner {
             // An address that starts with a group (1–4 hex digits) has a ':' right after it;
             // most words that start with a hex digit stop here.
             var k = i
-            while k < to, k - i < 4, p[k].hexValue != nil { k += 1 }
+            while k < to, k - i < 4, has(p[k], ByteClass.hex) { k += 1 }
             guard k < to, p[k] == 0x3A else { return nil }
         }
         var end = i

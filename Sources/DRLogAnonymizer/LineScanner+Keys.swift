@@ -37,6 +37,9 @@ extension LineScanner {
         let (key, keyLength, keyStart) = word(p, before: equals, from)
         guard keyLength > 0 else { return nil }
         let inQuery = keyStart > from && (p[keyStart - 1] == 0x3F || p[keyStart - 1] == 0x26)
+        // Outside a query string only these keys' values are replaced: most `key=` words of a
+        // mail log (lip, rport, delay, status, …) stop here, before their value is measured.
+        guard inQuery || key == words.session || words.username.contains(key) || words.secret.contains(key) else { return nil }
         let found = value(p, equals + 1, to)
         let length = found.end - found.start
         guard length > 0 else { return nil }

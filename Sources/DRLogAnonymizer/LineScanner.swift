@@ -29,10 +29,18 @@ final class LineScanner {
     var arena: [UInt8] = []
     /// Spans fixed by a format's knowledge before the pass, in order.
     var fixed: [Span] = []
+    /// JSONLine's path and container stack, kept between lines for their capacity.
+    var jsonPath: [UInt8] = []
+    var jsonStack: [(object: Bool, base: Int)] = []
     /// The current line's replacements written from a cache lookup when it is copied out.
     var deferred: [Deferred] = []
     /// Where the loads that request the deferred items' cache lines go (never read).
     var sink: UInt64 = 0
+    /// The spans, texts and deferred items of a collected line whose text is not written yet
+    /// (`hold`), swapped with the current ones.
+    private var heldSpans: [Span] = []
+    private var heldArena: [UInt8] = []
+    private var heldDeferred: [Deferred] = []
     let jsonFields: JSONFieldSet
     let words = KeyWords()
 
@@ -55,6 +63,34 @@ final class LineScanner {
     func anonymize(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, into out: inout [UInt8]) {
         collect(line, format: format)
         requestDeferred(line)
+        write(line, into: &out)
+    }
+
+    /// Collects `line` and requests its cache lines, then appends the anonymized text of the line
+    /// held before (`held`, whose bytes must still be valid), and holds `line` instead: its
+    /// lookups then run while the next line is scanned, and find their cache lines there.
+    func hold(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, after held: UnsafeBufferPointer<UInt8>?,
+              into out: inout [UInt8]) {
+        collect(line, format: format)
+        requestDeferred(line)
+        swapHeld()
+        if let held { write(held, into: &out) }
+    }
+
+    /// Appends the anonymized text of `held`, the line `hold` holds.
+    func writeHeld(_ held: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        swapHeld()
+        write(held, into: &out)
+    }
+
+    private func swapHeld() {
+        swap(&spans, &heldSpans)
+        swap(&arena, &heldArena)
+        swap(&deferred, &heldDeferred)
+    }
+
+    /// Appends `line` with the collected spans replaced.
+    private func write(_ line: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         var position = 0
         // The arena through one pointer: a slice per span would retain and release its buffer.
         arena.withUnsafeBufferPointer { texts in
@@ -133,17 +169,25 @@ final class LineScanner {
                     }
                 }
                 // The rest of the word: a letter, or a digit after a digit, starts nothing (only a
-                // digit after a letter may, `ip192.0.2.1`), so those are skipped in a tight loop.
-                var previousIsDigit = kind & ByteClass.digit != 0
+                // digit after a letter may, `ip192.0.2.1`), so those are skipped: the digits that
+                // follow a digit, then the letters, eight at a time (ByteClass.letters), so that a
+                // word's end costs no mispredicted loop exit per word.
                 i += 1
-                while i < to {
-                    let next = classes[Int(p[i])]
-                    if next & ByteClass.letter != 0 {
-                        previousIsDigit = false
-                    } else if next & ByteClass.digit == 0 || !previousIsDigit {
-                        break
+                if kind & ByteClass.digit != 0 {
+                    while i < to, classes[Int(p[i])] & ByteClass.digit != 0 { i += 1 }
+                }
+                let base = UnsafeRawPointer(p.baseAddress!)
+                while i + 8 <= to {
+                    let letters = ByteClass.letters(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    if letters == ByteClass.highBits {
+                        i += 8
+                        continue
                     }
-                    i += 1
+                    i += (~letters & ByteClass.highBits).trailingZeroBitCount >> 3
+                    break
+                }
+                if i + 8 > to {
+                    while i < to, classes[Int(p[i])] & ByteClass.letter != 0 { i += 1 }
                 }
                 previous = p[i - 1]
                 continue
@@ -179,7 +223,11 @@ final class LineScanner {
     private func wordStart(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ c: UInt8, _ kind: UInt8, _ from: Int, _ to: Int) -> Int? {
         guard kind & ByteClass.hex != 0 else { return nil }
         if c | 0x20 == 0x61 || c | 0x20 == 0x63, let end = sasl(p, at: i, to) { return end }
-        if let end = ipv6(p, at: i, to) { return end }
+        // IPv6's first test here, inline (most words that start with a hex digit fail it): a
+        // group of one to four hex digits and a ':'.
+        var k = i
+        while k < to, k - i < 4, classes[Int(p[k])] & ByteClass.hex != 0 { k += 1 }
+        if k < to, p[k] == 0x3A, let end = ipv6(p, at: i, to) { return end }
         let number = kind & ByteClass.digit != 0 && numberStart(p, i, from)
         if number, let end = ipv4(p, at: i, from, to) { return end }
         if let end = hexHost(p, at: i, to) { return end }

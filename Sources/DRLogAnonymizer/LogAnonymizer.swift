@@ -20,6 +20,9 @@ package final class LogAnonymizer {
     /// Whether `pending` continues a long line whose start has been emitted.
     private var continuing = false
     private var output: [UInt8] = []
+    /// A line of the bytes being fed that the scanner holds (LineScanner.hold): collected, its
+    /// text written after the next line's is collected. Never held past the end of `feed`.
+    private var held: UnsafeBufferPointer<UInt8>?
     private static let batch = 1 << 18
 
     package var statistics: LogAnonymizationStatistics { scanner.statistics }
@@ -42,7 +45,11 @@ package final class LogAnonymizer {
             guard let found = memchr(base + start, 0x0A, all.count - start) else { break }
             let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             if pending.isEmpty && newline - start <= maxLine {
-                line(UnsafeBufferPointer(rebasing: all[start..<newline]), newline: true)
+                // A whole line in the bytes fed: held, written when the next one is collected.
+                let whole = UnsafeBufferPointer(rebasing: all[start..<newline])
+                scanner.hold(whole, format: format, after: held, into: &output)
+                if held != nil { endLine() }
+                held = whole
             } else {
                 pending.append(contentsOf: UnsafeBufferPointer(rebasing: all[start..<newline]))
                 cutLongLine()
@@ -53,11 +60,26 @@ package final class LogAnonymizer {
             start = newline + 1
             if output.count >= Self.batch { try flush(emit) }
         }
+        writeHeld()
         if start < all.count {
             pending.append(contentsOf: UnsafeBufferPointer(rebasing: all[start...]))
             cutLongLine()
         }
         try flush(emit)
+    }
+
+    /// Writes the held line, if any (before any other line is written, and before `feed` returns:
+    /// its bytes are the caller's).
+    private func writeHeld() {
+        guard let line = held else { return }
+        scanner.writeHeld(line, into: &output)
+        endLine()
+        held = nil
+    }
+
+    private func endLine() {
+        output.append(0x0A)
+        scanner.statistics.lines += 1
     }
 
     package func finish(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -71,11 +93,9 @@ package final class LogAnonymizer {
     }
 
     private func line(_ bytes: UnsafeBufferPointer<UInt8>, newline: Bool) {
+        writeHeld()
         scanner.anonymize(bytes, format: continuing ? .text : format, into: &output)
-        if newline {
-            output.append(0x0A)
-            scanner.statistics.lines += 1
-        }
+        if newline { endLine() }
     }
 
     /// Anonymizes and emits the front of `pending` in pieces while it is longer than `maxLine`.

@@ -132,10 +132,15 @@ final class Pseudonymizer {
 
     private static func appendHex(_ bytes: UnsafeMutableRawPointer, count: Int, to out: inout [UInt8]) {
         let digits: StaticString = "0123456789abcdef"
-        for index in 0..<count {
-            let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
-            out.append(digits.utf8Start[Int(byte >> 4)])
-            out.append(digits.utf8Start[Int(byte & 15)])
+        // Written on the stack and appended once (an append per digit checks uniqueness and
+        // capacity each time).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * count) { text in
+            for index in 0..<count {
+                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
+                text[2 * index] = digits.utf8Start[Int(byte >> 4)]
+                text[2 * index + 1] = digits.utf8Start[Int(byte & 15)]
+            }
+            out.append(contentsOf: UnsafeBufferPointer(text))
         }
     }
 
@@ -156,9 +161,11 @@ final class Pseudonymizer {
             var written = 0
             while written < value.count {
                 hash(UnsafeRawBufferPointer(start: input, count: length), first: 32, into: digest)
-                for index in 0..<min(32, value.count - written) {
-                    out.append(alphabet.utf8Start[Int(digest.load(fromByteOffset: index, as: UInt8.self) & 63)])
-                }
+                // The characters over the digest's own bytes, then appended at once.
+                let characters = min(32, value.count - written)
+                let text = digest.assumingMemoryBound(to: UInt8.self)
+                for index in 0..<characters { text[index] = alphabet.utf8Start[Int(text[index] & 63)] }
+                out.append(contentsOf: UnsafeBufferPointer(start: text, count: characters))
                 written = min(written + 32, value.count)
                 input.storeBytes(of: UInt8(truncatingIfNeeded: written), toByteOffset: length, as: UInt8.self)
                 length += 1
