@@ -44,10 +44,10 @@ extension LineScanner {
     /// Requests the cache line of every deferred item's lookup (a load each, folded into a value
     /// kept so that the loads are not optimised away); the loads are independent, so their
     /// waits overlap.
-    func requestDeferred(_ line: UnsafeBufferPointer<UInt8>) {
-        guard !deferred.isEmpty else { return }
+    func requestDeferred(_ items: [Deferred], _ line: UnsafeBufferPointer<UInt8>) {
+        guard !items.isEmpty else { return }
         var touched: UInt64 = 0
-        for item in deferred {
+        for item in items {
             switch item {
             case .ipv4(let value, let form):
                 if case .text(_, _, true) = form {

@@ -36,11 +36,13 @@ final class LineScanner {
     var deferred: [Deferred] = []
     /// Where the loads that request the deferred items' cache lines go (never read).
     var sink: UInt64 = 0
-    /// The spans, texts and deferred items of a collected line whose text is not written yet
-    /// (`hold`), swapped with the current ones.
-    private var heldSpans: [Span] = []
-    private var heldArena: [UInt8] = []
-    private var heldDeferred: [Deferred] = []
+    /// Lines collected together before any of them is written (`collect(_:format:batched:)`).
+    static let batchLines = 8
+    /// The spans, texts and deferred items of the batch's lines, by position in the batch;
+    /// swapped with the current ones (no copy), so each slot is scratch again once written.
+    private var batchSpans = [[Span]](repeating: [], count: LineScanner.batchLines)
+    private var batchArena = [[UInt8]](repeating: [], count: LineScanner.batchLines)
+    private var batchDeferred = [[Deferred]](repeating: [], count: LineScanner.batchLines)
     let jsonFields: JSONFieldSet
     let words = KeyWords()
 
@@ -62,31 +64,33 @@ final class LineScanner {
     /// Appends the anonymized `line` (without its newline) to `out`.
     func anonymize(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, into out: inout [UInt8]) {
         collect(line, format: format)
-        requestDeferred(line)
+        requestDeferred(deferred, line)
         write(line, into: &out)
     }
 
-    /// Collects `line` and requests its cache lines, then appends the anonymized text of the line
-    /// held before (`held`, whose bytes must still be valid), and holds `line` instead: its
-    /// lookups then run while the next line is scanned, and find their cache lines there.
-    func hold(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, after held: UnsafeBufferPointer<UInt8>?,
-              into out: inout [UInt8]) {
+    /// Collects `line` as line `index` of a batch (below `batchLines`), to be written by
+    /// `writeBatched` after `requestBatch`: the cache lines of a whole batch's lookups are then
+    /// requested together, so that one wait for memory serves several lines.
+    func collect(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, batched index: Int) {
         collect(line, format: format)
-        requestDeferred(line)
-        swapHeld()
-        if let held { write(held, into: &out) }
+        swapBatched(index)
     }
 
-    /// Appends the anonymized text of `held`, the line `hold` holds.
-    func writeHeld(_ held: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        swapHeld()
-        write(held, into: &out)
+    /// Requests the cache lines of the deferred items of the batch's `lines` (still valid).
+    func requestBatch(_ lines: [UnsafeBufferPointer<UInt8>]) {
+        for index in lines.indices { requestDeferred(batchDeferred[index], lines[index]) }
     }
 
-    private func swapHeld() {
-        swap(&spans, &heldSpans)
-        swap(&arena, &heldArena)
-        swap(&deferred, &heldDeferred)
+    /// Appends the anonymized text of the batch's line `index`, `line`.
+    func writeBatched(_ index: Int, _ line: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        swapBatched(index)
+        write(line, into: &out)
+    }
+
+    private func swapBatched(_ index: Int) {
+        swap(&spans, &batchSpans[index])
+        swap(&arena, &batchArena[index])
+        swap(&deferred, &batchDeferred[index])
     }
 
     /// Appends `line` with the collected spans replaced.

@@ -20,9 +20,9 @@ package final class LogAnonymizer {
     /// Whether `pending` continues a long line whose start has been emitted.
     private var continuing = false
     private var output: [UInt8] = []
-    /// A line of the bytes being fed that the scanner holds (LineScanner.hold): collected, its
-    /// text written after the next line's is collected. Never held past the end of `feed`.
-    private var held: UnsafeBufferPointer<UInt8>?
+    /// Whole lines of the bytes being fed, collected as a batch and not yet written
+    /// (LineScanner.collect(_:format:batched:)). Never kept past the end of `feed`.
+    private var collected: [UnsafeBufferPointer<UInt8>] = []
     private static let batch = 1 << 18
 
     package var statistics: LogAnonymizationStatistics { scanner.statistics }
@@ -45,11 +45,11 @@ package final class LogAnonymizer {
             guard let found = memchr(base + start, 0x0A, all.count - start) else { break }
             let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             if pending.isEmpty && newline - start <= maxLine {
-                // A whole line in the bytes fed: held, written when the next one is collected.
+                // A whole line in the bytes fed: collected into the batch, written with it.
                 let whole = UnsafeBufferPointer(rebasing: all[start..<newline])
-                scanner.hold(whole, format: format, after: held, into: &output)
-                if held != nil { endLine() }
-                held = whole
+                scanner.collect(whole, format: format, batched: collected.count)
+                collected.append(whole)
+                if collected.count == LineScanner.batchLines { writeCollected() }
             } else {
                 pending.append(contentsOf: UnsafeBufferPointer(rebasing: all[start..<newline]))
                 cutLongLine()
@@ -60,7 +60,7 @@ package final class LogAnonymizer {
             start = newline + 1
             if output.count >= Self.batch { try flush(emit) }
         }
-        writeHeld()
+        writeCollected()
         if start < all.count {
             pending.append(contentsOf: UnsafeBufferPointer(rebasing: all[start...]))
             cutLongLine()
@@ -68,13 +68,16 @@ package final class LogAnonymizer {
         try flush(emit)
     }
 
-    /// Writes the held line, if any (before any other line is written, and before `feed` returns:
-    /// its bytes are the caller's).
-    private func writeHeld() {
-        guard let line = held else { return }
-        scanner.writeHeld(line, into: &output)
-        endLine()
-        held = nil
+    /// Writes the collected lines, if any (before any other line is written, and before `feed`
+    /// returns: their bytes are the caller's).
+    private func writeCollected() {
+        guard !collected.isEmpty else { return }
+        scanner.requestBatch(collected)
+        for index in collected.indices {
+            scanner.writeBatched(index, collected[index], into: &output)
+            endLine()
+        }
+        collected.removeAll(keepingCapacity: true)
     }
 
     private func endLine() {
@@ -93,7 +96,7 @@ package final class LogAnonymizer {
     }
 
     private func line(_ bytes: UnsafeBufferPointer<UInt8>, newline: Bool) {
-        writeHeld()
+        writeCollected()
         scanner.anonymize(bytes, format: continuing ? .text : format, into: &output)
         if newline { endLine() }
     }
