@@ -1,12 +1,15 @@
 /// Replacements whose text needs a lookup in one of the big caches (IP pseudonyms, tokens) are
 /// recorded while the line is scanned and written when it is copied out, after the cache lines
-/// of all of them have been requested together.
+/// of all of them, and of the other lines of its batch (LogAnonymizer collects eight lines at a
+/// time), have been requested together.
 ///
 /// The caches hold hundreds of thousands of entries looked up at random, so nearly every lookup
 /// misses the CPU's caches and waits for memory: done as each item is found, the line's lookups
 /// (about four per Postfix or Dovecot line) wait one after another, with the scanning between
 /// them too long for the processor to overlap them. Requested first, one load each, their waits
-/// overlap, and the lookups that follow find their lines in cache. The text written is exactly
+/// overlap, and the lookups that follow find their lines in cache. (A load, not a prefetch
+/// instruction, which Swift lacks: a load that misses still holds retirement once the reorder
+/// buffer is full, which is why a whole batch's loads go together.) The text written is exactly
 /// what the immediate lookup wrote (the caches are pure memoisation).
 extension LineScanner {
     /// How a deferred IPv4 pseudonym is written.

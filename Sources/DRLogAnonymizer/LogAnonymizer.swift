@@ -39,6 +39,9 @@ package final class LogAnonymizer {
     package func feed(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), !bytes.isEmpty else { return }
         scanner.statistics.bytesIn += bytes.count
+        // Collected lines point into `bytes`: none may outlive this call, not even when `emit`
+        // throws (on the normal path `writeCollected` has emptied the batch already).
+        defer { collected.removeAll(keepingCapacity: true) }
         let all = UnsafeBufferPointer(start: base, count: bytes.count)
         var start = 0
         while start < all.count {
