@@ -119,3 +119,7 @@ package struct Blake2bKeyedState: ~Copyable {
         }
     }
 }
+
+/// One scratch state per instance: hashing from two threads at once would mix their states.
+@available(*, unavailable)
+extension Blake2bKeyedState: Sendable {}
