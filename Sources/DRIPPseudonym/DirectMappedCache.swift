@@ -6,6 +6,8 @@
 /// Key, value and validity side by side in one slot, so that a lookup touches one cache line,
 /// not one per array; the slots live in one allocation owned by this instance, so a lookup or
 /// store is a load or a store (no copy-on-write check, no exclusivity check on a stored array).
+/// The slots sit in `CacheMemory` (huge pages where the kernel gives them: a lookup at random
+/// in several MiB then seldom misses the TLB).
 /// Not thread-safe: one instance per stream, as its owner.
 package final class DirectMappedCache<Key: FixedWidthInteger, Value> {
     private struct Slot {
@@ -20,14 +22,14 @@ package final class DirectMappedCache<Key: FixedWidthInteger, Value> {
     /// `1 << log2Slots` slots.
     package init(log2Slots: Int) {
         count = 1 << log2Slots
-        slots = .allocate(capacity: count)
+        slots = CacheMemory.allocate(byteCount: MemoryLayout<Slot>.stride * count).bindMemory(to: Slot.self, capacity: count)
         slots.initialize(repeating: Slot(key: 0, value: nil), count: count)
         shift = 64 - log2Slots
     }
 
     deinit {
         slots.deinitialize(count: count)
-        slots.deallocate()
+        CacheMemory.release(UnsafeMutableRawPointer(slots), byteCount: MemoryLayout<Slot>.stride * count)
     }
 
     @inline(__always)
@@ -41,6 +43,13 @@ package final class DirectMappedCache<Key: FixedWidthInteger, Value> {
         }
         // The shift keeps the index below `count`.
         return Int(truncatingIfNeeded: (folded &* 0x9E37_79B9_7F4A_7C15) >> UInt64(shift))
+    }
+
+    /// Loads the key of `key`'s slot, so that the lookup that follows finds the slot in cache;
+    /// the caller folds the value into something it keeps (else the load is dropped).
+    @inline(__always)
+    package func touch(_ key: Key) -> UInt64 {
+        UInt64(truncatingIfNeeded: (slots + slot(key)).pointee.key)
     }
 
     @inline(__always)

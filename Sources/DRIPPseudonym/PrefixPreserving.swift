@@ -73,6 +73,14 @@ package final class PrefixPreservingPseudonyms {
         return IPAddress(bytes: (0..<16).map { UInt8(truncatingIfNeeded: mapped >> (8 * (15 - $0))) })
     }
 
+    /// Requests the cache line `pseudonymIPv4(address)` reads first (see DirectMappedCache.touch).
+    @inline(__always)
+    package func touchIPv4(_ address: UInt32) -> UInt64 { v4Addresses.touch(address) }
+
+    /// Requests the cache line `pseudonymIPv6(address)` reads first.
+    @inline(__always)
+    package func touchIPv6(_ address: UInt128) -> UInt64 { v6Addresses.touch(address) }
+
     /// The pseudonym of an IPv4 address given as a 32-bit number (first octet most significant).
     package func pseudonymIPv4(_ address: UInt32) -> UInt32 {
         if let known = v4Addresses[address] { return known }

@@ -16,6 +16,20 @@ enum ByteClass {
     /// looked at where a word starts).
     static let trigger: UInt8 = 64
 
+    /// The high bit of each of eight bytes.
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Of eight bytes (the first in the low bits), the high bit of each that is a letter (of
+    /// class `letter`: A–Z, a–z or ≥ 0x80), with no branch and no table: `b | 0x20` is in a…z
+    /// exactly for the ASCII letters, and the two comparisons are subtractions that cannot
+    /// borrow from the next byte.
+    @inline(__always) static func letters(_ bytes: UInt64) -> UInt64 {
+        let low = (bytes | 0x2020_2020_2020_2020) & 0x7F7F_7F7F_7F7F_7F7F
+        let atLeastA = ((low | highBits) &- 0x6161_6161_6161_6161) & highBits
+        let atMostZ = ((0x7A7A_7A7A_7A7A_7A7A | highBits) &- low) & highBits
+        return (atLeastA & atMostZ) | (bytes & highBits)
+    }
+
     static let table: [UInt8] = {
         var table = [UInt8](repeating: 0, count: 256)
         for byte in 0..<256 {

@@ -40,10 +40,22 @@ enum IPText {
     }
 
     static func appendIPv4(_ value: UInt32, separator: UInt8, padded: Bool, reversed: Bool, to out: inout [UInt8]) {
-        for part in 0..<4 {
-            if part > 0 { out.append(separator) }
-            let shift = reversed ? 8 * part : 8 * (3 - part)
-            appendDecimal(Int(value >> UInt32(shift) & 0xFF), width: padded ? 3 : 1, to: &out)
+        // Written into 15 bytes on the stack and appended once: an append per digit costs a
+        // uniqueness and a capacity check each.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
+            let text = buffer.baseAddress!
+            var count = 0
+            for part in 0..<4 {
+                if part > 0 { text[count] = separator; count += 1 }
+                let shift = reversed ? 8 * part : 8 * (3 - part)
+                let number = Int(value >> UInt32(shift) & 0xFF)
+                let hundreds = number / 100, tens = number / 10 % 10
+                if hundreds > 0 || padded { text[count] = UInt8(0x30 + hundreds); count += 1 }
+                if hundreds > 0 || tens > 0 || padded { text[count] = UInt8(0x30 + tens); count += 1 }
+                text[count] = UInt8(0x30 + number % 10)
+                count += 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(start: text, count: count))
         }
     }
 

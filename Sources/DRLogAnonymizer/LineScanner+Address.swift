@@ -35,17 +35,11 @@ extension LineScanner {
         guard start < at else { return nil }
         switch methods.options.addresses {
         case .tokenKeepDomain:
-            replace(start, at + 1, .address) { arena in
-                methods.appendToken(.address, UnsafeBufferPointer(rebasing: p[start..<at]), prefix: "addr-", to: &arena)
-                arena.append(0x40)
-            }
+            replace(start, at + 1, .address, deferred: .token(.address, start: start, end: at, prefix: "addr-", suffix: "@"))
             // The domain is scanned like any text (an address literal, an IP in a host name).
             return at + 1
         case .token:
-            replace(start, end, .address) { arena in
-                methods.appendToken(.wholeAddress, UnsafeBufferPointer(rebasing: p[start..<end]), prefix: "addr-", to: &arena)
-                arena.append(contentsOf: Self.anonDomain)
-            }
+            replace(start, end, .address, deferred: .token(.wholeAddress, start: start, end: end, prefix: "addr-", suffix: "@anon.invalid"))
             return end
         case .redact:
             replace(start, end, Self.addressMarker, .address)

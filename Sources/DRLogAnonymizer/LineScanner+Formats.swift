@@ -20,7 +20,7 @@ extension LineScanner {
         let value = UnsafeBufferPointer(rebasing: p[start..<end])
         guard !(value.count == 1 && value[0] == 0x2D), !value.contains(0x40) else { return }
         switch methods.options.usernames {
-        case .token: fix(start, end, .username) { methods.appendToken(.username, value, prefix: "user-", to: &$0) }
+        case .token: fix(start, end, .username, deferred: .token(.username, start: start, end: end, prefix: "user-", suffix: ""))
         case .redact: fix(start, end, LineScanner.user, .username)
         }
     }
@@ -78,8 +78,17 @@ struct WordSet {
 /// JSON is scanned as text.
 enum JSONLine {
     static func fields(_ p: UnsafeBufferPointer<UInt8>, from: Int, scanner: LineScanner) -> Bool {
-        var path: [UInt8] = []
-        var stack: [(object: Bool, base: Int)] = []
+        // The scanner's buffers, emptied: no allocation per line.
+        var path = scanner.jsonPath
+        var stack = scanner.jsonStack
+        scanner.jsonPath = []
+        scanner.jsonStack = []
+        path.removeAll(keepingCapacity: true)
+        stack.removeAll(keepingCapacity: true)
+        defer {
+            scanner.jsonPath = path
+            scanner.jsonStack = stack
+        }
         var expectKey = false
         var key: Range<Int> = 0..<0
         var i = from
@@ -122,7 +131,7 @@ enum JSONLine {
                 guard end < p.count, let top = stack.last else { return false }
                 if expectKey && top.object {
                     key = (i + 1)..<end
-                    path.removeSubrange(top.base...)
+                    path.removeLast(path.count - top.base)
                     if top.base > 0 { path.append(0x2E) }
                     path.append(contentsOf: UnsafeBufferPointer(rebasing: p[key]))
                 } else if end > i + 1 {
@@ -137,14 +146,14 @@ enum JSONLine {
         return done
     }
 
-    private static func value(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, key: Range<Int>, path: [UInt8],
+    private static func value(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, key: Range<Int>, path: borrowing [UInt8],
                               scanner: LineScanner) {
         let name = ByteHash.of(UnsafeBufferPointer(rebasing: p[key]), lowercased: true)
-        if LineScanner.secretKeys.contains(name) {
+        if scanner.words.secret.contains(name) {
             scanner.fix(range.lowerBound, range.upperBound, Pseudonymizer.redacted, .secret)
             return
         }
-        guard scanner.jsonFields.contains(path) || LineScanner.usernameKeys.contains(name) else { return }
+        guard scanner.jsonFields.contains(path) || scanner.words.username.contains(name) else { return }
         let text = UnsafeBufferPointer(rebasing: p[range])
         // IPs and addresses are found by the generic pass in whatever field they are.
         if text.contains(0x40) || text.contains(0x3A) || IPText.ipv4(p, range.lowerBound, range.upperBound)?.end == range.upperBound {
@@ -153,8 +162,8 @@ enum JSONLine {
         if text.count == 1 && text[0] == 0x2D { return }
         switch scanner.methods.options.usernames {
         case .token:
-            let methods = scanner.methods
-            scanner.fix(range.lowerBound, range.upperBound, .username) { methods.appendToken(.username, text, prefix: "user-", to: &$0) }
+            scanner.fix(range.lowerBound, range.upperBound, .username,
+                        deferred: .token(.username, start: range.lowerBound, end: range.upperBound, prefix: "user-", suffix: ""))
         case .redact: scanner.fix(range.lowerBound, range.upperBound, LineScanner.user, .username)
         }
     }

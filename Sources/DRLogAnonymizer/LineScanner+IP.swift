@@ -10,7 +10,7 @@ extension LineScanner {
             // An address that starts with a group (1–4 hex digits) has a ':' right after it;
             // most words that start with a hex digit stop here.
             var k = i
-            while k < to, k - i < 4, p[k].hexValue != nil { k += 1 }
+            while k < to, k - i < 4, has(p[k], ByteClass.hex) { k += 1 }
             guard k < to, p[k] == 0x3A else { return nil }
         }
         var end = i
@@ -44,14 +44,11 @@ extension LineScanner {
     private func replaceIPv6(_ address: IPText.IPv6, _ start: Int) {
         // `::ffff:a.b.c.d` keeps its form: the IPv4 method on the dotted part, the prefix as written.
         if let dotted = address.dottedStart, address.value >> 32 == 0xFFFF {
-            let mapped = methods.ipv4(UInt32(truncatingIfNeeded: address.value))
-            replace(dotted, address.end, .ipv4) { IPText.appendIPv4(mapped, separator: 0x2E, padded: false, reversed: false, to: &$0) }
+            replace(dotted, address.end, .ipv4,
+                    deferred: .ipv4(UInt32(truncatingIfNeeded: address.value), .text(separator: 0x2E, padded: false, reversed: false)))
             return
         }
-        let mapped = methods.ipv6(address.value)
-        replace(start, address.end, .ipv6) {
-            IPText.appendIPv6(mapped, uppercase: address.uppercase, exploded: address.exploded, to: &$0)
-        }
+        replace(start, address.end, .ipv6, deferred: .ipv6(address.value, uppercase: address.uppercase, exploded: address.exploded))
     }
 
     /// IPv4 at `i`, dotted or dashed; reversed when the name ends in `.in-addr.arpa` or is
@@ -73,12 +70,8 @@ extension LineScanner {
             }
         }
         if found.separator == 0x2D { inName = true }
-        let real = reversed ? found.value.byteSwapped : found.value
-        let mapped = methods.ipv4(real)
-        let written = reversed ? mapped.byteSwapped : mapped
-        replace(i, found.end, inName ? .ipInHostName : .ipv4) {
-            IPText.appendIPv4(written, separator: found.separator, padded: found.padded, reversed: false, to: &$0)
-        }
+        replace(i, found.end, inName ? .ipInHostName : .ipv4,
+                deferred: .ipv4(found.value, .text(separator: found.separator, padded: found.padded, reversed: reversed)))
         return found.end
     }
 
@@ -100,10 +93,7 @@ extension LineScanner {
                 value = value << 8 | UInt32(number & 0xFF)
             }
             if valid && hostLike {
-                let mapped = methods.ipv4(value)
-                replace(i, end, .ipInHostName) { arena in
-                    for octet in 0..<4 { IPText.appendDecimal(Int(mapped >> UInt32(8 * (3 - octet)) & 0xFF), width: 3, to: &arena) }
-                }
+                replace(i, end, .ipInHostName, deferred: .ipv4(value, .twelveDigits))
                 return end
             }
         }
@@ -167,11 +157,7 @@ extension LineScanner {
             k += 1
         }
         guard dotted else { return nil }
-        let mapped = methods.ipv4(value)
-        let digits: StaticString = uppercase ? "0123456789ABCDEF" : "0123456789abcdef"
-        replace(i, i + 8, .ipInHostName) { arena in
-            for nibble in 0..<8 { arena.append(digits.utf8Start[Int(mapped >> UInt32(4 * (7 - nibble)) & 15)]) }
-        }
+        replace(i, i + 8, .ipInHostName, deferred: .ipv4(value, .hex(uppercase: uppercase)))
         return i + 8
     }
 

@@ -4,22 +4,6 @@ import DRConfig
 /// `password: …` texts, Dovecot's `service(user)` and `passdb(user,ip,<session>)` tuples,
 /// session ids in angle brackets, and SASL data after `AUTH PLAIN`, `AUTH LOGIN` or `CONT`.
 extension LineScanner {
-    static let usernameKeys = WordSet(["user", "ruser", "sasl_username", "username", "login", "authuser",
-                                                 "authzid", "authcid", "account", "remote_user", "orig_user"])
-    static let secretKeys = WordSet(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
-                                               "api_key", "apikey", "access_token", "refresh_token", "id_token",
-                                               "token", "_token", "lat", "lon", "latitude", "longitude", "ll", "city",
-                                               "geo", "postal_code", "zip"])
-    /// In a URL's query string, these names' values are secrets whatever their length.
-    static let queryKeys = WordSet(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
-                                              "nonce", "ticket", "otp", "hash", "_session", "_auth", "s", "t", "k"])
-    /// Dovecot's services (`imap(user)<pid><session>:`) and passdb/userdb drivers
-    /// (`pam(user,ip,<session>):`), whose first field is a username.
-    static let tupleWords = WordSet(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
-                                               "pam", "sql", "ldap", "passwd", "passwd-file", "shadow", "checkpassword",
-                                               "static", "lua", "oauth2", "bsdauth", "auth", "vpopmail", "dict",
-                                               "indexer-worker", "quota-status", "master", "userdb", "passdb"])
-
     /// The word that ends just before `end` (letters, digits, '_', '-'): its hash (lower-cased),
     /// length and start.
     private func word(_ p: UnsafeBufferPointer<UInt8>, before end: Int, _ from: Int) -> (word: UInt64, count: Int, start: Int) {
@@ -27,13 +11,6 @@ extension LineScanner {
         while k > from, end - k < 24, p[k - 1].isLetterOrDigit || p[k - 1] == 0x5F || p[k - 1] == 0x2D { k -= 1 }
         return (ByteHash.of(UnsafeBufferPointer(rebasing: p[k..<end]), lowercased: true), end - k, k)
     }
-
-    static let sessionKey = ByteHash.of("session")
-    static let tokenKey = ByteHash.of("token")
-    static let cityKey = ByteHash.of("city")
-    static let llKey = ByteHash.of("ll")
-    static let latitudeKey = ByteHash.of("latitude")
-    static let longitudeKey = ByteHash.of("longitude")
 
     /// The value after `start`: `<…>`, `"…"` or up to a separator. Returns the inner range.
     private func value(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ to: Int) -> (start: Int, end: Int, next: Int) {
@@ -60,10 +37,13 @@ extension LineScanner {
         let (key, keyLength, keyStart) = word(p, before: equals, from)
         guard keyLength > 0 else { return nil }
         let inQuery = keyStart > from && (p[keyStart - 1] == 0x3F || p[keyStart - 1] == 0x26)
+        // Outside a query string only these keys' values are replaced: most `key=` words of a
+        // mail log (lip, rport, delay, status, …) stop here, before their value is measured.
+        guard inQuery || key == words.session || words.username.contains(key) || words.secret.contains(key) else { return nil }
         let found = value(p, equals + 1, to)
         let length = found.end - found.start
         guard length > 0 else { return nil }
-        if key == Self.sessionKey, length == 16 || length == 32,
+        if key == words.session, length == 16 || length == 32,
            UnsafeBufferPointer(rebasing: p[found.start..<found.end]).allSatisfy({ has($0, ByteClass.base64) && $0 != 0x2D && $0 != 0x5F }) {
             // Dovecot's auth protocol writes the session id bare: `session=<id>` and `session=id`.
             replace(found.start, found.end, .session) {
@@ -71,23 +51,21 @@ extension LineScanner {
             }
             return found.next
         }
-        if Self.usernameKeys.contains(key) {
+        if words.username.contains(key) {
             return username(p, found.start, found.end) ? found.next : nil
         }
-        if inQuery, !Self.secretKeys.contains(key), hasEncodedAddress(p, found.start, found.end) {
+        if inQuery, !words.secret.contains(key), hasEncodedAddress(p, found.start, found.end) {
             // jane%40example.org in a query string: the local part becomes a token.
             var k = found.start
             while k + 2 < found.end, !(p[k] == 0x25 && p[k + 1] == 0x34 && p[k + 2] == 0x30) { k += 1 }
             if k > found.start {
-                replace(found.start, k, .address) {
-                    methods.appendToken(.address, UnsafeBufferPointer(rebasing: p[found.start..<k]), prefix: "addr-", to: &$0)
-                }
+                replace(found.start, k, .address, deferred: .token(.address, start: found.start, end: k, prefix: "addr-", suffix: ""))
             }
             return k
         }
-        if Self.secretKeys.contains(key) || (inQuery && (Self.queryKeys.contains(key) || length >= 16)) {
+        if words.secret.contains(key) || (inQuery && (words.query.contains(key) || length >= 16)) {
             // An address or IP in a query string is the finders' business; other values go.
-            if inQuery, !Self.secretKeys.contains(key), !Self.queryKeys.contains(key),
+            if inQuery, !words.secret.contains(key), !words.query.contains(key),
                IPText.ipv4(p, found.start, found.end)?.end == found.end { return nil }
             replace(found.start, found.end, Pseudonymizer.redacted, .secret)
             return found.next
@@ -111,7 +89,7 @@ extension LineScanner {
         if value.count == 1 && (value[0] == 0x2D || value[0] == 0x3F) { return false }
         if value.allSatisfy(\.isDigit) { return false }
         switch methods.options.usernames {
-        case .token: replace(start, end, .username) { methods.appendToken(.username, value, prefix: "user-", to: &$0) }
+        case .token: replace(start, end, .username, deferred: .token(.username, start: start, end: end, prefix: "user-", suffix: ""))
         case .redact: replace(start, end, Self.user, .username)
         }
         return true
@@ -124,7 +102,7 @@ extension LineScanner {
     func colonKey(_ p: UnsafeBufferPointer<UInt8>, at colon: Int, _ from: Int, _ to: Int) -> Int? {
         let (key, keyLength, keyStart) = word(p, before: colon, from)
         let isPassword = keyLength >= 8 && matches(p, colon - 8, colon, "password")
-        let isGeo = key == Self.cityKey || key == Self.llKey || key == Self.latitudeKey || key == Self.longitudeKey
+        let isGeo = key == words.city || key == words.ll || key == words.latitude || key == words.longitude
         _ = keyStart
         guard isPassword || isGeo else { return nil }
         var start = colon + 1
@@ -143,7 +121,7 @@ extension LineScanner {
             if k > start { end = k }
         } else {
             // city: Name, …  /  ll: 12.34,-56.78
-            var commas = key == Self.llKey ? 2 : 1
+            var commas = key == words.ll ? 2 : 1
             var k = start
             while k < to {
                 if p[k] == 0x2C { commas -= 1; if commas == 0 { break } }
@@ -162,7 +140,7 @@ extension LineScanner {
     /// id, `?` or an address are not: the address finder takes an address).
     func tuple(_ p: UnsafeBufferPointer<UInt8>, at open: Int, _ from: Int, _ to: Int) -> Int? {
         let (key, _, _) = word(p, before: open, from)
-        guard Self.tupleWords.contains(key) else { return nil }
+        guard words.tuple.contains(key) else { return nil }
         var end = open + 1
         while end < to, p[end] != 0x2C, p[end] != 0x29 { end += 1 }
         guard end < to, end > open + 1 else { return nil }
@@ -208,4 +186,32 @@ extension LineScanner {
         replace(start, end, Pseudonymizer.redacted, .secret)
         return end
     }
+}
+
+/// The key words the finders look for, as FNV hashes. One instance per scanner (a stored
+/// property), not static lets: a lazy global costs a `swift_once` check at every use, and the
+/// tuple finder runs at every '(' after a letter.
+struct KeyWords {
+    let username = WordSet(["user", "ruser", "sasl_username", "username", "login", "authuser",
+                         "authzid", "authcid", "account", "remote_user", "orig_user"])
+    let secret = WordSet(["password", "passwd", "pass", "pwd", "secret", "resp", "authorization",
+                         "api_key", "apikey", "access_token", "refresh_token", "id_token",
+                         "token", "_token", "lat", "lon", "latitude", "longitude", "ll", "city",
+                         "geo", "postal_code", "zip"])
+    /// In a URL's query string, these names' values are secrets whatever their length.
+    let query = WordSet(["code", "sig", "signature", "key", "auth", "session", "sid", "state",
+                         "nonce", "ticket", "otp", "hash", "_session", "_auth", "s", "t", "k"])
+    /// Dovecot's services (`imap(user)<pid><session>:`) and passdb/userdb drivers
+    /// (`pam(user,ip,<session>):`), whose first field is a username.
+    let tuple = WordSet(["imap", "pop3", "lmtp", "managesieve", "submission", "doveadm", "sieve",
+                         "pam", "sql", "ldap", "passwd", "passwd-file", "shadow", "checkpassword",
+                         "static", "lua", "oauth2", "bsdauth", "auth", "vpopmail", "dict",
+                         "indexer-worker", "quota-status", "master", "userdb", "passdb"])
+
+    let session = ByteHash.of("session")
+    let token = ByteHash.of("token")
+    let city = ByteHash.of("city")
+    let ll = ByteHash.of("ll")
+    let latitude = ByteHash.of("latitude")
+    let longitude = ByteHash.of("longitude")
 }

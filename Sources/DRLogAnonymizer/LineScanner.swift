@@ -11,13 +11,15 @@ import DRConfig
 final class LineScanner {
     enum Kind { case ipv4, ipv6, ipInHostName, address, username, session, secret, card }
 
-    /// A replacement: `start..<end` of the line becomes `arena[textStart..<textEnd]`.
+    /// A replacement: `start..<end` of the line becomes `arena[textStart..<textEnd]`, or, when
+    /// `deferred` is not -1, the text of `deferred[deferred]` (LineScanner+Deferred).
     struct Span {
         var start: Int
         var end: Int
         var textStart: Int
         var textEnd: Int
         var kind: Kind
+        var deferred = -1
     }
 
     let methods: Pseudonymizer
@@ -27,7 +29,22 @@ final class LineScanner {
     var arena: [UInt8] = []
     /// Spans fixed by a format's knowledge before the pass, in order.
     var fixed: [Span] = []
+    /// JSONLine's path and container stack, kept between lines for their capacity.
+    var jsonPath: [UInt8] = []
+    var jsonStack: [(object: Bool, base: Int)] = []
+    /// The current line's replacements written from a cache lookup when it is copied out.
+    var deferred: [Deferred] = []
+    /// Where the loads that request the deferred items' cache lines go (never read).
+    var sink: UInt64 = 0
+    /// Lines collected together before any of them is written (`collect(_:format:batched:)`).
+    static let batchLines = 8
+    /// The spans, texts and deferred items of the batch's lines, by position in the batch;
+    /// swapped with the current ones (no copy), so each slot is scratch again once written.
+    private var batchSpans = [[Span]](repeating: [], count: LineScanner.batchLines)
+    private var batchArena = [[UInt8]](repeating: [], count: LineScanner.batchLines)
+    private var batchDeferred = [[Deferred]](repeating: [], count: LineScanner.batchLines)
     let jsonFields: JSONFieldSet
+    let words = KeyWords()
 
     /// ByteClass.table, held here so that the hot loop reads it without a lazy global's check.
     let classes: UnsafeMutablePointer<UInt8>
@@ -47,12 +64,50 @@ final class LineScanner {
     /// Appends the anonymized `line` (without its newline) to `out`.
     func anonymize(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, into out: inout [UInt8]) {
         collect(line, format: format)
+        requestDeferred(deferred, line)
+        write(line, into: &out)
+    }
+
+    /// Collects `line` as line `index` of a batch (below `batchLines`), to be written by
+    /// `writeBatched` after `requestBatch`: the cache lines of a whole batch's lookups are then
+    /// requested together, so that one wait for memory serves several lines.
+    func collect(_ line: UnsafeBufferPointer<UInt8>, format: LogFormat, batched index: Int) {
+        collect(line, format: format)
+        swapBatched(index)
+    }
+
+    /// Requests the cache lines of the deferred items of the batch's `lines` (still valid).
+    func requestBatch(_ lines: [UnsafeBufferPointer<UInt8>]) {
+        for index in lines.indices { requestDeferred(batchDeferred[index], lines[index]) }
+    }
+
+    /// Appends the anonymized text of the batch's line `index`, `line`.
+    func writeBatched(_ index: Int, _ line: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        swapBatched(index)
+        write(line, into: &out)
+    }
+
+    private func swapBatched(_ index: Int) {
+        swap(&spans, &batchSpans[index])
+        swap(&arena, &batchArena[index])
+        swap(&deferred, &batchDeferred[index])
+    }
+
+    /// Appends `line` with the collected spans replaced.
+    private func write(_ line: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         var position = 0
-        for span in spans where span.start >= position {
-            count(span.kind)
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<span.start]))
-            out.append(contentsOf: arena[span.textStart..<span.textEnd])
-            position = span.end
+        // The arena through one pointer: a slice per span would retain and release its buffer.
+        arena.withUnsafeBufferPointer { texts in
+            for span in spans where span.start >= position {
+                count(span.kind)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<span.start]))
+                if span.deferred >= 0 {
+                    writeDeferred(span.deferred, line, to: &out)
+                } else {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: texts[span.textStart..<span.textEnd]))
+                }
+                position = span.end
+            }
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: line[position..<line.count]))
     }
@@ -62,6 +117,7 @@ final class LineScanner {
         spans.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
         fixed.removeAll(keepingCapacity: true)
+        deferred.removeAll(keepingCapacity: true)
         var first = 0
         while first < line.count, line[first] == 0x20 || line[first] == 0x09 { first += 1 }
         let looksJSON = first < line.count && line[first] == 0x7B
@@ -117,17 +173,25 @@ final class LineScanner {
                     }
                 }
                 // The rest of the word: a letter, or a digit after a digit, starts nothing (only a
-                // digit after a letter may, `ip192.0.2.1`), so those are skipped in a tight loop.
-                var previousIsDigit = kind & ByteClass.digit != 0
+                // digit after a letter may, `ip192.0.2.1`), so those are skipped: the digits that
+                // follow a digit, then the letters, eight at a time (ByteClass.letters), so that a
+                // word's end costs no mispredicted loop exit per word.
                 i += 1
-                while i < to {
-                    let next = classes[Int(p[i])]
-                    if next & ByteClass.letter != 0 {
-                        previousIsDigit = false
-                    } else if next & ByteClass.digit == 0 || !previousIsDigit {
-                        break
+                if kind & ByteClass.digit != 0 {
+                    while i < to, classes[Int(p[i])] & ByteClass.digit != 0 { i += 1 }
+                }
+                let base = UnsafeRawPointer(p.baseAddress!)
+                while i + 8 <= to {
+                    let letters = ByteClass.letters(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    if letters == ByteClass.highBits {
+                        i += 8
+                        continue
                     }
-                    i += 1
+                    i += (~letters & ByteClass.highBits).trailingZeroBitCount >> 3
+                    break
+                }
+                if i + 8 > to {
+                    while i < to, classes[Int(p[i])] & ByteClass.letter != 0 { i += 1 }
                 }
                 previous = p[i - 1]
                 continue
@@ -163,7 +227,11 @@ final class LineScanner {
     private func wordStart(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ c: UInt8, _ kind: UInt8, _ from: Int, _ to: Int) -> Int? {
         guard kind & ByteClass.hex != 0 else { return nil }
         if c | 0x20 == 0x61 || c | 0x20 == 0x63, let end = sasl(p, at: i, to) { return end }
-        if let end = ipv6(p, at: i, to) { return end }
+        // IPv6's first test here, inline (most words that start with a hex digit fail it): a
+        // group of one to four hex digits and a ':'.
+        var k = i
+        while k < to, k - i < 4, classes[Int(p[k])] & ByteClass.hex != 0 { k += 1 }
+        if k < to, p[k] == 0x3A, let end = ipv6(p, at: i, to) { return end }
         let number = kind & ByteClass.digit != 0 && numberStart(p, i, from)
         if number, let end = ipv4(p, at: i, from, to) { return end }
         if let end = hexHost(p, at: i, to) { return end }
@@ -212,7 +280,6 @@ final class LineScanner {
     static let card = Array("[CARD]".utf8)
     static let user = Array("[USER]".utf8)
     static let addressMarker = Array("[ADDRESS]".utf8)
-    static let anonDomain = Array("@anon.invalid".utf8)
 
     private func count(_ kind: Kind) {
         switch kind {

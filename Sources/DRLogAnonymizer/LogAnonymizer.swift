@@ -20,6 +20,9 @@ package final class LogAnonymizer {
     /// Whether `pending` continues a long line whose start has been emitted.
     private var continuing = false
     private var output: [UInt8] = []
+    /// Whole lines of the bytes being fed, collected as a batch and not yet written
+    /// (LineScanner.collect(_:format:batched:)). Never kept past the end of `feed`.
+    private var collected: [UnsafeBufferPointer<UInt8>] = []
     private static let batch = 1 << 18
 
     package var statistics: LogAnonymizationStatistics { scanner.statistics }
@@ -36,13 +39,20 @@ package final class LogAnonymizer {
     package func feed(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), !bytes.isEmpty else { return }
         scanner.statistics.bytesIn += bytes.count
+        // Collected lines point into `bytes`: none may outlive this call, not even when `emit`
+        // throws (on the normal path `writeCollected` has emptied the batch already).
+        defer { collected.removeAll(keepingCapacity: true) }
         let all = UnsafeBufferPointer(start: base, count: bytes.count)
         var start = 0
         while start < all.count {
             guard let found = memchr(base + start, 0x0A, all.count - start) else { break }
             let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             if pending.isEmpty && newline - start <= maxLine {
-                line(UnsafeBufferPointer(rebasing: all[start..<newline]), newline: true)
+                // A whole line in the bytes fed: collected into the batch, written with it.
+                let whole = UnsafeBufferPointer(rebasing: all[start..<newline])
+                scanner.collect(whole, format: format, batched: collected.count)
+                collected.append(whole)
+                if collected.count == LineScanner.batchLines { writeCollected() }
             } else {
                 pending.append(contentsOf: UnsafeBufferPointer(rebasing: all[start..<newline]))
                 cutLongLine()
@@ -53,11 +63,29 @@ package final class LogAnonymizer {
             start = newline + 1
             if output.count >= Self.batch { try flush(emit) }
         }
+        writeCollected()
         if start < all.count {
             pending.append(contentsOf: UnsafeBufferPointer(rebasing: all[start...]))
             cutLongLine()
         }
         try flush(emit)
+    }
+
+    /// Writes the collected lines, if any (before any other line is written, and before `feed`
+    /// returns: their bytes are the caller's).
+    private func writeCollected() {
+        guard !collected.isEmpty else { return }
+        scanner.requestBatch(collected)
+        for index in collected.indices {
+            scanner.writeBatched(index, collected[index], into: &output)
+            endLine()
+        }
+        collected.removeAll(keepingCapacity: true)
+    }
+
+    private func endLine() {
+        output.append(0x0A)
+        scanner.statistics.lines += 1
     }
 
     package func finish(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -71,11 +99,9 @@ package final class LogAnonymizer {
     }
 
     private func line(_ bytes: UnsafeBufferPointer<UInt8>, newline: Bool) {
+        writeCollected()
         scanner.anonymize(bytes, format: continuing ? .text : format, into: &output)
-        if newline {
-            output.append(0x0A)
-            scanner.statistics.lines += 1
-        }
+        if newline { endLine() }
     }
 
     /// Anonymizes and emits the front of `pending` in pieces while it is longer than `maxLine`.

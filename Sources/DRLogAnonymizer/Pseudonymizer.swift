@@ -8,7 +8,9 @@ import DRIPPseudonym
 final class Pseudonymizer {
     let options: Configuration.Logs.Anonymization
     private let prefixPreserving: PrefixPreservingPseudonyms?
-    private let tokenKey: SecureBytes
+    /// Keyed BLAKE2b under the token key, its key block compressed once (DRCrypto keeps the
+    /// key-equivalent state in secure memory): every token and session id is one hash.
+    private let tokenHasher: Blake2bKeyedState
     /// Recent tokens, direct-mapped (a newer token replacing an older one in its slot: constant
     /// memory), 2^18 slots of one 64-byte cache line each, so that a lookup touches one line:
     /// bytes 0–7 the FNV key, 8 the value's length + 1 (0: empty), 9–14 the token's six digest
@@ -25,7 +27,7 @@ final class Pseudonymizer {
     init(options: Configuration.Logs.Anonymization, keys: borrowing LogPseudonymKeys) throws(LogAnonymizerError) {
         self.options = options
         do {
-            tokenKey = try keys.token.copy()
+            tokenHasher = try Blake2bKeyedState(key: keys.token, outputLength: 32)
         } catch {
             throw LogAnonymizerError(.keyUnusable, "the token key could not be copied into locked memory: \(error)")
         }
@@ -46,8 +48,9 @@ final class Pseudonymizer {
             }
         }
         // Last, so that a refused key leaves nothing allocated.
-        slots = .allocate(byteCount: Self.slotSize << Self.slotBits, alignment: Self.slotSize)
-        slots.initializeMemory(as: UInt8.self, repeating: 0, count: Self.slotSize << Self.slotBits)
+        // Zero-filled (an all-zero slot is empty: its length byte is 0), on huge pages where
+        // the kernel gives them (a lookup at random in 16 MiB then seldom misses the TLB).
+        slots = CacheMemory.allocate(byteCount: Self.slotSize << Self.slotBits)
     }
 
     func ipv4(_ address: UInt32) -> UInt32 {
@@ -62,11 +65,32 @@ final class Pseudonymizer {
         return bits == 0 ? 0 : address & (UInt128.max << (128 - bits))
     }
 
+    /// Requests the cache line that `ipv4(address)` reads (nothing for truncation); the result
+    /// is to be folded into a value the caller keeps, so that the load stays.
+    @inline(__always) func touchIPv4(_ address: UInt32) -> UInt64 {
+        prefixPreserving?.touchIPv4(address) ?? 0
+    }
+
+    @inline(__always) func touchIPv6(_ address: UInt128) -> UInt64 {
+        prefixPreserving?.touchIPv6(address) ?? 0
+    }
+
+    /// Requests the token cache line `appendToken(kind, value, …)` reads.
+    @inline(__always) func touchToken(_ kind: TokenKind, _ value: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard value.count <= Self.longestCached else { return 0 }
+        return slot(ByteHash.of(value, seed: UInt64(kind.rawValue), lowercased: true)).load(as: UInt64.self)
+    }
+
+    /// The token cache slot of FNV key `key`.
+    @inline(__always) private func slot(_ key: UInt64) -> UnsafeMutableRawPointer {
+        slots + (Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - Self.slotBits)) * Self.slotSize)
+    }
+
     enum TokenKind: UInt8 {
         case address = 0x61, username = 0x75, session = 0x73, wholeAddress = 0x77
     }
 
-    deinit { slots.deallocate() }
+    deinit { CacheMemory.release(slots, byteCount: Self.slotSize << Self.slotBits) }
 
     /// Appends `prefix` and 12 lower-case hex digits of keyed BLAKE2b over the kind and the
     /// lower-cased value (so `Jane@` and `jane@` link, as mail servers treat them alike).
@@ -75,7 +99,7 @@ final class Pseudonymizer {
         let key = ByteHash.of(value, seed: UInt64(kind.rawValue), lowercased: true)
         let digest: UnsafeMutableRawPointer
         if value.count <= Self.longestCached {
-            let slot = slots + (Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - Self.slotBits)) * Self.slotSize)
+            let slot = slot(key)
             digest = slot + 9
             if !(slot.load(as: UInt64.self) == key && slot.load(fromByteOffset: 8, as: UInt8.self) == UInt8(value.count + 1)
                  && slot.load(fromByteOffset: 15, as: UInt8.self) == kind.rawValue && Self.equalLowercased(slot + 16, value)) {
@@ -108,10 +132,15 @@ final class Pseudonymizer {
 
     private static func appendHex(_ bytes: UnsafeMutableRawPointer, count: Int, to out: inout [UInt8]) {
         let digits: StaticString = "0123456789abcdef"
-        for index in 0..<count {
-            let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
-            out.append(digits.utf8Start[Int(byte >> 4)])
-            out.append(digits.utf8Start[Int(byte & 15)])
+        // Written on the stack and appended once (an append per digit checks uniqueness and
+        // capacity each time).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * count) { text in
+            for index in 0..<count {
+                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
+                text[2 * index] = digits.utf8Start[Int(byte >> 4)]
+                text[2 * index + 1] = digits.utf8Start[Int(byte & 15)]
+            }
+            out.append(contentsOf: UnsafeBufferPointer(text))
         }
     }
 
@@ -132,9 +161,11 @@ final class Pseudonymizer {
             var written = 0
             while written < value.count {
                 hash(UnsafeRawBufferPointer(start: input, count: length), first: 32, into: digest)
-                for index in 0..<min(32, value.count - written) {
-                    out.append(alphabet.utf8Start[Int(digest.load(fromByteOffset: index, as: UInt8.self) & 63)])
-                }
+                // The characters over the digest's own bytes, then appended at once.
+                let characters = min(32, value.count - written)
+                let text = digest.assumingMemoryBound(to: UInt8.self)
+                for index in 0..<characters { text[index] = alphabet.utf8Start[Int(text[index] & 63)] }
+                out.append(contentsOf: UnsafeBufferPointer(start: text, count: characters))
                 written = min(written + 32, value.count)
                 input.storeBytes(of: UInt8(truncatingIfNeeded: written), toByteOffset: length, as: UInt8.self)
                 length += 1
@@ -146,7 +177,7 @@ final class Pseudonymizer {
     /// its prefix) of `data`, into `out`.
     private func hash(_ data: UnsafeRawBufferPointer, first count: Int, into out: UnsafeMutableRawPointer) {
         withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { digest in
-            Blake2b.hash(data, key: tokenKey, into: digest)
+            tokenHasher.hash(data, into: digest.baseAddress!)
             out.copyMemory(from: digest.baseAddress!, byteCount: count)
         }
     }

@@ -68,6 +68,28 @@ struct LogsAnonymizeTests {
         #expect(bytes.ranges(of: marker).count == 8 && bytes.ranges(of: tail).count == 8, "invalid UTF-8 changed")
     }
 
+    @Test("a log read in pieces of 1 byte to 70 kB (lines split across reads) comes out as from one file, and leaks nothing")
+    func piecesAsWhole() throws {
+        let home = try TemporaryHome()
+        let seed = UInt32.random(in: 1...UInt32.max)
+        let (log, manifest) = try Self.generate(home, seed: seed, lines: 3000, extra: ["--long-lines", "4", "--invalid-utf8", "8"])
+        let key = try home.secretFile("log.key", Self.randomKey() + "\n")
+        let python = try Python.require()
+        let whole = "\(home.root)/whole.log", pieces = "\(home.root)/pieces.log"
+        let fromFile = try Self.shell(home, "'\(Drctl.binary)' logs anonymize --raw-key-file '\(key)' --quiet < '\(log)' > '\(whole)'")
+        #expect(fromFile.status == 0, "seed \(seed): \(fromFile.stderr)")
+        // The writer's pieces reach the anonymizer as separate reads (or fewer, coalesced), so
+        // lines, and the batches of lines the anonymizer collects, straddle its inputs.
+        let writer = "import os, random, sys; random.seed(\(seed)); d = open(sys.argv[1], 'rb').read(); i = 0\n"
+            + "while i < len(d):\n    n = random.choice([1, 7, 100, 4096, 70000]); os.write(1, d[i:i + n]); i += n\n"
+        let fromPipe = try Self.shell(home, "'\(python)' -c \"\(writer)\" '\(log)' | '\(Drctl.binary)' logs anonymize --raw-key-file '\(key)' --quiet > '\(pieces)'")
+        #expect(fromPipe.status == 0, "seed \(seed): \(fromPipe.stderr)")
+        let expected = try Data(contentsOf: URL(fileURLWithPath: whole))
+        #expect(!expected.isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: pieces)) == expected, "seed \(seed): the output depends on how the input was read")
+        try Self.check(home, manifest: manifest, input: log, output: pieces, seed: seed)
+    }
+
     @Test("prefixes kept exactly and as drctl logs ip computes them; forms kept: ::ffff:, IPv6: literals, ports, zones, reversed names")
     func prefixesAndForms() throws {
         let home = try TemporaryHome()
