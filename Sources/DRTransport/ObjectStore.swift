@@ -47,8 +47,8 @@ package protocol ObjectStore: Sendable {
 extension ObjectStore {
     package var uploadConcurrency: Int { 1 }
 
-    /// For stores whose reads arrive as new buffers anyway (S3's response bodies): `get`,
-    /// copied.
+    /// For stores with no read of their own (UnavailableStore, which throws anyway): `get`,
+    /// copied. Folders read with pread and S3 writes the response body into the buffer.
     package func read(_ key: String, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
         let bytes = try get(key, offset: offset, length: buffer.count)
         let count = min(bytes.count, buffer.count)

@@ -112,6 +112,37 @@ struct S3ObjectStoreTests {
         try store.delete("data/ab/big")
     }
 
+    @Test("a ranged read into a caller's buffer: the bytes asked for, short at the object's end, a miss is not-found",
+          arguments: S3TestServer.names)
+    func readIntoBuffer(server: String) throws {
+        let s3 = try S3TestServer.named(server)
+        let store = try s3.store()
+        let payload = Self.bytes(5 << 20 | 4321, seed: 7)
+        try store.put("data/cd/window", payload, ifAbsent: false)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        func read(at offset: Int, count: Int) throws -> [UInt8] {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0xEE)
+            let window = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+            let got = try store.read("data/cd/window", offset: Int64(offset), into: window)
+            return Array(window[0..<got])
+        }
+        // The rest of the buffer is left as it was (0xEE): only the body is written into it.
+        #expect(try read(at: 1001, count: 4 << 20) == Array(payload[1001..<(1001 + (4 << 20))]))
+        // Past the object's end: the bytes up to the end, nothing after.
+        let tail = payload.count - (1 << 20) - 17
+        #expect(try read(at: tail, count: 4 << 20) == Array(payload[tail...]))
+        #expect(try read(at: 5, count: 1000) == Array(payload[5..<1005]))
+        #expect(try read(at: payload.count + 10, count: 2 << 20).isEmpty)
+        do {
+            _ = try store.read("data/cd/absent", offset: 0, into: buffer)
+            Issue.record("a missing object read as present")
+        } catch {
+            #expect(error.code == .transportNotFound, "\(error.message)")
+        }
+        try store.delete("data/cd/window")
+    }
+
     @Test("a wrong secret names the target and the likely cause", arguments: S3TestServer.names)
     func wrongSecret(server: String) throws {
         let s3 = try S3TestServer.named(server)

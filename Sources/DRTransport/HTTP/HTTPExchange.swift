@@ -12,6 +12,27 @@ struct HTTPRequest: Sendable {
     /// The most response-body bytes accepted; a larger body fails the request with
     /// `.responseTooLarge` before more memory is taken for it.
     var maxResponseBytes: Int
+    /// Where a successful answer's body goes instead of a new array (ranged reads into a
+    /// reader's reused buffer); nil: into `HTTPResponse.body`.
+    var sink: ResponseSink? = nil
+}
+
+/// A caller's buffer that a 2xx body is written into as it arrives: no array per response, no
+/// fresh pages faulted in per request, no copy afterwards. A failure's body (an S3 `<Error>`
+/// document) still goes into `HTTPResponse.body`, where the status is interpreted.
+///
+/// The buffer must stay valid and untouched by anyone else until the request returns; a retry
+/// writes it again from its start.
+struct ResponseSink: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+    /// The object offset the buffer starts at, used only when a server ignores the `Range`
+    /// header and answers 200 with the object from its start: bytes before this are dropped.
+    let offset: Int64
+
+    init(_ buffer: UnsafeMutableRawBufferPointer, offset: Int64) {
+        self.buffer = buffer
+        self.offset = offset
+    }
 }
 
 struct HTTPResponse: Sendable {
@@ -19,6 +40,8 @@ struct HTTPResponse: Sendable {
     /// Header names in lower case, in the order received.
     var headers: [(name: String, value: String)]
     var body: [UInt8]
+    /// With a `ResponseSink`: the bytes of a 2xx body written into its buffer.
+    var sunk = 0
 
     func header(_ name: String) -> String? {
         headers.last { $0.name == name }?.value

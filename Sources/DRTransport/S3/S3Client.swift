@@ -44,6 +44,8 @@ final class S3Client: Sendable {
     private let idle = Mutex<[PooledConnection]>([])
     private let slots: DispatchSemaphore
     private let faultCounts = Mutex(S3Faults())
+    /// The signing key of the day requests are being signed for, derived once per day.
+    private let dayKey = Mutex<SigningDayKey?>(nil)
 
     init(settings: S3Settings, location: S3Location, credentials: SigV4Credentials) {
         self.settings = settings
@@ -65,6 +67,8 @@ final class S3Client: Sendable {
         var headers: [(name: String, value: String)] = []
         var body: ArraySlice<UInt8> = []
         var maxResponseBytes = 1 << 20
+        /// Where a 2xx body goes instead of the response's array (see `ResponseSink`).
+        var sink: ResponseSink? = nil
         /// Sent without a signature (the anonymous-access probe).
         var anonymous = false
         /// For messages: what the request was for ("upload data/ab/…", "list snapshots/").
@@ -127,12 +131,21 @@ final class S3Client: Sendable {
                                       query: call.query, headers: headers, payload: payload)
         if !call.anonymous {
             let now = SigV4Timestamp(secondsSince1970: WallClock.secondsSince1970())
-            let signature = try signer.sign(sigRequest, at: now)
+            let day = try signingKey(for: now.dateStamp)
+            let signature = try signer.sign(sigRequest, at: now, key: day.key)
             headers += signature.headers
         }
         sigRequest.headers = headers
         return HTTPRequest(method: call.method, url: location.url(for: sigRequest), headers: headers,
-                           body: call.body, maxResponseBytes: call.maxResponseBytes)
+                           body: call.body, maxResponseBytes: call.maxResponseBytes, sink: call.sink)
+    }
+
+    /// The day's signing key, kept while requests are signed on that day (UTC).
+    private func signingKey(for dateStamp: String) throws(CryptoError) -> SigningDayKey {
+        if let cached = dayKey.withLock({ $0 }), cached.dateStamp == dateStamp { return cached }
+        let fresh = SigningDayKey(dateStamp: dateStamp, key: try signer.signingKey(dateStamp: dateStamp))
+        dayKey.withLock { $0 = fresh }
+        return fresh
     }
 
     private func perform(_ request: HTTPRequest) -> Result<HTTPResponse, HTTPFailure> {
@@ -168,6 +181,18 @@ final class S3Client: Sendable {
             return TransportError(.transportProtocol, message: "target \(target): \(call.purpose): libcurl refused the request: \(detail); check the endpoint URL \(settings.endpoint)",
                                   context: context, underlying: .library("curl", code))
         }
+    }
+}
+
+/// A SigV4 signing key and the day (`yyyymmdd`, UTC) it signs for; shared read-only by the
+/// threads that sign requests.
+private final class SigningDayKey: Sendable {
+    let dateStamp: String
+    let key: SecureBytes
+
+    init(dateStamp: String, key: consuming SecureBytes) {
+        self.dateStamp = dateStamp
+        self.key = key
     }
 }
 

@@ -105,6 +105,32 @@ package final class S3ObjectStore: ObjectStore {
         }
     }
 
+    /// A ranged read straight into the caller's buffer: no response array (a fresh mapping
+    /// faulted in per 8 MiB request) and no copy out of it.
+    ///
+    /// One request per read, not several parts at once: on SeaweedFS, cutting a restore's
+    /// 8 MiB windows into 2 MiB parts fetched in parallel doubled the server's CPU (each request
+    /// passes its gateway, filer and volume server) and gained no wall time on loopback, where
+    /// the restore's workers already keep the server busy (docs/PROFILES.md, branch s3perf).
+    package func read(_ name: String, offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        guard buffer.count > 0, offset >= 0 else { return 0 }
+        let key = client.location.key(name)
+        let last = offset + Int64(buffer.count) - 1
+        let response = try client.send(.init(method: "GET", key: key, headers: [("range", "bytes=\(offset)-\(last)")],
+                                             maxResponseBytes: buffer.count, sink: ResponseSink(buffer, offset: offset),
+                                             purpose: "ranged download of \(name)"))
+        switch response.status {
+        case 200, 206:
+            // 200: a server that ignored the range sent the whole object; the sink kept the
+            // part asked for.
+            return response.sunk
+        case 416:
+            return 0 // The range starts past the end: a short read, as a file's would be.
+        default:
+            throw failure(response, key: key, doing: "ranged download of \(name)")
+        }
+    }
+
     package func exists(_ name: String) throws(TransportError) -> Bool {
         try head(client.location.key(name), purpose: "look-up of \(name)") != nil
     }

@@ -38,6 +38,13 @@ package struct SigV4Signer: Sendable {
     /// - Precondition: the request has a `host` header (SigV4 requires it signed).
     /// - Throws: `CryptoError` only when secure memory for the derived keys is exhausted.
     package func sign(_ request: SigV4Request, at time: SigV4Timestamp) throws(CryptoError) -> SigV4Signature {
+        try sign(request, at: time, key: signingKey(dateStamp: time.dateStamp))
+    }
+
+    /// `sign(_:at:)` with the day's signing key derived once by the caller
+    /// (`signingKey(dateStamp:)` of `time.dateStamp`): the derivation is four HMACs in fresh
+    /// secure memory, which a client sending hundreds of requests should not repeat for each.
+    package func sign(_ request: SigV4Request, at time: SigV4Timestamp, key: borrowing SecureBytes) throws(CryptoError) -> SigV4Signature {
         let owned: Set<String> = ["x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "authorization"]
         var headers = request.headers.filter { !owned.contains(SigV4Encoding.asciiLowercased($0.name)) }
         precondition(headers.contains { SigV4Encoding.asciiLowercased($0.name) == "host" },
@@ -61,7 +68,6 @@ package struct SigV4Signer: Sendable {
         let scope = credentialScope(time)
         let stringToSign = [Self.algorithm, time.amzDate, scope,
                             SHA256.hexDigest(utf8: canonicalRequest)].joined(separator: "\n")
-        let key = try signingKey(dateStamp: time.dateStamp)
         let signature = Hex.encode(try HMACSHA256.authenticate(Array(stringToSign.utf8), key: key))
         let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope), "
             + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
