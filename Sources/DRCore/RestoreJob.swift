@@ -23,6 +23,10 @@ package enum RestoreSelection: Sendable {
 
 /// `drctl restore`: writes mailboxes back, byte-identical to the images that were stored.
 package enum RestoreJob {
+    /// Sealed bytes a worker reads at once (its window): half of `TargetBlobReader`'s most,
+    /// so that three workers on two cores hold what two held (docs/PROFILES.md, "Bulk writes").
+    static let readGroupBytes = 4 << 20
+
     package struct Options: Sendable {
         package var selection: RestoreSelection = .latest
         package var mailboxes: [String] = []
@@ -37,8 +41,9 @@ package enum RestoreJob {
         package var host: String?
         /// Read from this target only (default: the first target that has what is needed).
         package var target: String?
-        /// Mailboxes restored at once (default: one per core).
-        package var parallelism = ProcessInfo.processInfo.activeProcessorCount
+        /// Mailboxes restored at once (default: one per core, and one more: a worker waits
+        /// on its reads and direct writes part of the time, and another keeps the cores busy).
+        package var parallelism = ProcessInfo.processInfo.activeProcessorCount + 1
         /// Show progress on standard error (when it is a terminal).
         package var progress = false
         package init() {}
@@ -178,7 +183,8 @@ package enum RestoreJob {
         for store in stores {
             do {
                 if readers[store.targetName] == nil {
-                    readers[store.targetName] = TargetBlobReader(store: store, keys: keys, cache: cache)
+                    readers[store.targetName] = TargetBlobReader(store: store, keys: keys, cache: cache,
+                                                                 groupBytes: Self.readGroupBytes)
                 }
                 guard let reader = readers[store.targetName] else { continue }
                 let moved = try restoreFile(entry, from: reader, into: folder, options: options)

@@ -31,11 +31,19 @@ package final class TargetBlobReader: BlobReading {
     /// Where blobs are decrypted and decompressed, reused from blob to blob.
     private let scratch = BlobScratch()
 
-    package init(store: any ObjectStore, keys: RepositoryKeys, cache: NodeCache?, fillsCache: Bool = false) {
+    /// Sealed bytes `forEachPlaintext` reads at once (its window holds them).
+    private let groupBytes: Int
+
+    /// - Parameter groupBytes: how much `forEachPlaintext` reads at once (at most
+    ///   `maximumRequest`): smaller keeps a restore worker's window small, so that more workers
+    ///   fit in the same memory.
+    package init(store: any ObjectStore, keys: RepositoryKeys, cache: NodeCache?, fillsCache: Bool = false,
+                 groupBytes: Int = TargetBlobReader.maximumRequest) {
         self.store = store
         self.keys = keys
         self.cache = cache
         self.fillsCache = fillsCache
+        self.groupBytes = max(64 << 10, min(groupBytes, Self.maximumRequest))
     }
 
     deinit { window.deallocate() }
@@ -78,7 +86,7 @@ package final class TargetBlobReader: BlobReading {
         while groupStart < refs.count {
             var groupEnd = groupStart
             var bytes = 0
-            while groupEnd < refs.count, groupEnd == groupStart || bytes < Self.maximumRequest {
+            while groupEnd < refs.count, groupEnd == groupStart || bytes < groupBytes {
                 bytes += Int(refs[groupEnd].length)
                 groupEnd += 1
             }
@@ -91,7 +99,7 @@ package final class TargetBlobReader: BlobReading {
             // The gaps read along are bounded too: a group of scattered small blobs (every
             // other page of an old pack replaced) would otherwise fill the window with up to
             // 16 × its own bytes of holes. Such a group is read without them.
-            if requests.reduce(0, { $0 + ($1.end - $1.start) }) > 2 * Int64(Self.maximumRequest) {
+            if requests.reduce(0, { $0 + ($1.end - $1.start) }) > 2 * Int64(groupBytes) {
                 requests = Self.requests(refs, order: order, gap: 0)
             }
             for request in requests {
