@@ -82,7 +82,9 @@ struct NodeCacheTests {
     @Test("a backup killed after journaling mailboxes whose trees are in no uploaded pack: the next run reads those trees from the cache and stores their chunks no second time")
     func killedRunsTreesKept() throws {
         let home = try BackupHome()
-        let mailboxes = try home.generate(cipher: "none", journal: "wal", count: 10, messages: 400)
+        // Thirty mailboxes: the kill, polled for from another process, must land while some are
+        // still to do (with ten, a faster backup had journaled them all first).
+        let mailboxes = try home.generate(cipher: "none", journal: "wal", count: 30, messages: 400)
         try home.initRepository()
         // Small packs: data reaches the targets as the run goes; the few nodes of these
         // mailboxes stay in one node pack that only the commit would upload, so after the
