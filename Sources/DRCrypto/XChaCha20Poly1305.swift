@@ -96,16 +96,9 @@ package enum XChaCha20Poly1305 {
             throw CryptoError.invalidLength("the plaintext buffer of an encrypted object", expected: "\(length)",
                                             actual: out.count)
         }
-        let base = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let status = key.withUnsafeBytes { keyRaw in
-            var written: UInt64 = 0
-            return crypto_aead_xchacha20poly1305_ietf_decrypt(
-                out.baseAddress?.assumingMemoryBound(to: UInt8.self), &written, nil,
-                base + nonceLength, UInt64(sealed.count - nonceLength),
-                associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
-                base, keyRaw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        if decrypt(into: out, sealed: sealed, key: key, associatedData: associatedData) != 0 {
+            throw CryptoError.authenticationFailed("an encrypted object")
         }
-        if status != 0 { throw CryptoError.authenticationFailed("an encrypted object") }
     }
 
     /// Verifies and decrypts a sealed secret (a wrapped master key) directly into secure
@@ -178,16 +171,19 @@ package enum XChaCha20Poly1305 {
     /// Returns libsodium's status (0 = authentic). Nothing but zeroes is written unless authentic.
     private static func decrypt(into out: UnsafeMutableRawBufferPointer, sealed: UnsafeRawBufferPointer,
                                 key: borrowing SecureBytes, associatedData: [UInt8]) -> Int32 {
+        associatedData.withUnsafeBytes { ad in decrypt(into: out, sealed: sealed, key: key, associatedData: ad) }
+    }
+
+    private static func decrypt(into out: UnsafeMutableRawBufferPointer, sealed: UnsafeRawBufferPointer,
+                                key: borrowing SecureBytes, associatedData: UnsafeRawBufferPointer) -> Int32 {
         let base = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
         return key.withUnsafeBytes { keyRaw in
-            associatedData.withUnsafeBytes { ad in
-                var written: UInt64 = 0
-                return crypto_aead_xchacha20poly1305_ietf_decrypt(
-                    out.baseAddress?.assumingMemoryBound(to: UInt8.self), &written, nil,
-                    base + nonceLength, UInt64(sealed.count - nonceLength),
-                    ad.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(ad.count),
-                    base, keyRaw.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
+            var written: UInt64 = 0
+            return crypto_aead_xchacha20poly1305_ietf_decrypt(
+                out.baseAddress?.assumingMemoryBound(to: UInt8.self), &written, nil,
+                base + nonceLength, UInt64(sealed.count - nonceLength),
+                associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
+                base, keyRaw.baseAddress!.assumingMemoryBound(to: UInt8.self))
         }
     }
 }
