@@ -161,6 +161,7 @@ package final class AtomicFile {
         precondition(!finished, "write to a committed or abandoned AtomicFile")
         var done = 0
         if bulk {
+            if try writeDirectly(bytes) { return }
             done = try stage(bytes)
             if done == bytes.count { return }
         }
@@ -178,6 +179,26 @@ package final class AtomicFile {
                 writebackStarted = size
             }
         }
+    }
+
+    /// Bulk writes of whole aligned blocks from aligned memory, when nothing is staged (a
+    /// backup's pack pieces, `DirectWriteBuffers` filled by the caller): written from the
+    /// caller's memory with no copy into the staging buffer. Returns false when `bytes` is not
+    /// such a write (it is then staged as any other).
+    private func writeDirectly(_ bytes: UnsafeRawBufferPointer) throws(BaseError) -> Bool {
+        let alignment = directAlignment
+        guard alignment > 0, staged == 0, let base = bytes.baseAddress, !bytes.isEmpty,
+              Int(bitPattern: base) % alignment == 0, bytes.count % alignment == 0,
+              size % Int64(alignment) == 0 else { return false }
+        var err = FileIO.writeAll(fd, bytes, at: size)
+        if err == EINVAL {
+            // Refused as a direct write after all: through the page cache, as in flushStaged.
+            stopDirectIO()
+            err = FileIO.writeAll(fd, bytes, at: size)
+        }
+        if err != 0 { throw Self.failure("write", temporaryPath, errno: err) }
+        size += Int64(bytes.count)
+        return true
     }
 
     /// Bulk writes: copies `bytes` into the staging buffer, writing each full buffer out.

@@ -35,6 +35,9 @@ package final class BackupWriter: Sendable {
     /// unchanged (its old refs might point into a lost pack); every file is read and compared,
     /// and whatever a lost pack held is stored again.
     package let lostPacks: Bool
+    /// Whether data packs go to the targets piece by piece as they fill (`StreamedPack`):
+    /// when every target takes objects in pieces (folders) through one uploader each.
+    let streamsPacks: Bool
 
     /// Bytes of one target's share of this run, by what they hold.
     package struct Stored: Sendable, Codable, Equatable {
@@ -169,6 +172,7 @@ package final class BackupWriter: Sendable {
         // every target shows it so.
         common = common?.filter { $0.value >= 0 && !condemned.contains($0.key) }
         shared = Set((common ?? [:]).keys)
+        streamsPacks = !healthy.isEmpty && healthy.allSatisfy { $0.takesPieces && $0.uploadConcurrency == 1 }
         self.listings = listings
         lostPacks = lost
         let failures = initial.failures
@@ -215,7 +219,7 @@ package final class BackupWriter: Sendable {
     package func makeWorker() throws(RepositoryError) -> BackupWorker {
         let compressor: ChunkCompressor
         do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
-        let slot = PackSlot(packSize: packSize)
+        let slot = PackSlot(packSize: packSize, streamed: streamsPacks)
         state.withLock { $0.slots.append(slot) }
         return BackupWorker(writer: self, slot: slot, compressor: compressor)
     }
@@ -246,10 +250,28 @@ package final class BackupWriter: Sendable {
     func upload(_ pack: consuming PackWriter) throws(RepositoryError) {
         let finished = try pack.finish(keys: keys)
         let pending = PendingPack(id: finished.id, name: finished.objectName, bytes: finished.bytes)
-        for store in healthyStores { _ = lane(for: store).queue.push(pending) }
+        for store in healthyStores { _ = lane(for: store).queue.push(.pack(pending)) }
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         state.withLock { state in
             state.stored.packHeaderBytes += Int64(finished.headerBytes)
+            state.stored.packs += 1
+        }
+    }
+
+    /// Hands a filled piece of a streamed pack to every healthy target's lane (waiting while
+    /// a lane's queue is full, as `upload` does).
+    func ship(_ piece: PackPiece) throws(RepositoryError) {
+        let stores = healthyStores
+        if stores.isEmpty { throw Self.allFailed(failures) }
+        for store in stores { _ = lane(for: store).queue.push(.piece(piece)) }
+    }
+
+    /// Ends a streamed pack: its tail goes out with its last piece, after which each target's
+    /// uploader commits it.
+    func finish(_ pack: StreamedPack) throws(RepositoryError) {
+        let tailBytes = try pack.finish(keys: keys) { (piece) throws(RepositoryError) in try ship(piece) }
+        state.withLock { state in
+            state.stored.packHeaderBytes += Int64(tailBytes)
             state.stored.packs += 1
         }
     }
@@ -297,6 +319,53 @@ package final class BackupWriter: Sendable {
         if put(store, pending.name, pending.bytes) {
             state.withLock { $0.uploaded[store.targetName, default: [:]][pending.id] = Int64(pending.bytes.count) }
             cache.add(packs: [pending.id: Int64(pending.bytes.count)], of: store.targetName)
+        }
+    }
+
+    /// Called by a lane's uploader for each piece of a streamed pack, in the order they were
+    /// shipped: the pack's first piece starts its object on the target, the last commits it.
+    /// `uploads` holds the uploader's objects in progress (one per worker); whatever is left
+    /// there when the lane ends (a run that failed) is abandoned with it.
+    fileprivate func deliver(_ piece: PackPiece, to store: any ObjectStore, uploads: inout [PackID: any ObjectUpload]) {
+        let target = store.targetName
+        guard failures[target] == nil else {
+            uploads.removeValue(forKey: piece.pack)?.abandon()
+            return
+        }
+        let name = piece.pack.objectName
+        do throws(TransportError) {
+            let upload: any ObjectUpload
+            if let open = uploads[piece.pack] {
+                upload = open
+            } else if piece.offset == 0, let started = try store.beginPut(name) {
+                upload = started
+                uploads[piece.pack] = started
+            } else {
+                throw TransportError(.transportIo, message: "target \(target): \(name) could not be written in pieces (a piece at offset \(piece.offset) came with no object open)",
+                                     context: ErrorContext(target: target, object: name))
+            }
+            // Pieces arrive in order (one uploader per lane); a gap would be a torn pack.
+            guard upload.size == Int64(piece.offset) else {
+                throw TransportError(.transportIo, message: "target \(target): \(name) received a piece at offset \(piece.offset) after \(upload.size) bytes",
+                                     context: ErrorContext(target: target, object: name))
+            }
+            try upload.append(piece.bytes)
+            guard let size = piece.packSize else { return }
+            uploads[piece.pack] = nil
+            do {
+                try upload.commit()
+            } catch let error where error.kind == .exists {
+                // A random name taken already holds this pack (write-once, as `put`).
+            }
+            state.withLock { state in
+                state.storedBytes[target, default: 0] += Int64(size)
+                state.uploaded[target, default: [:]][piece.pack] = Int64(size)
+            }
+            cache.add(packs: [piece.pack: Int64(size)], of: target)
+        } catch {
+            uploads.removeValue(forKey: piece.pack)?.abandon()
+            let wrapped = RepositoryError(error)
+            state.withLock { $0.failures[target] = wrapped }
         }
     }
 
@@ -362,20 +431,31 @@ private struct PendingPack: Sendable {
     let bytes: [UInt8]
 }
 
+/// What a lane's uploader takes: a whole pack, or a piece of a streamed one.
+private enum LaneItem: Sendable {
+    case pack(PendingPack)
+    case piece(PackPiece)
+}
+
 /// One target's uploads: a queue of one pack in front of `uploadConcurrency` uploader
 /// threads of its own. A slow or distant target holds at most that many packs (plus the one
 /// queued) and slows only the workers that wait to queue for it; the other targets' lanes
 /// go on. After a failure the target is skipped, its queued packs dropped.
 private final class UploadLane: Sendable {
-    let queue: BoundedQueue<PendingPack>
+    let queue: BoundedQueue<LaneItem>
     private let running: WorkerPool.Running<Void, Never>
 
     init(store: any ObjectStore, writer: BackupWriter) {
-        let queue = BoundedQueue<PendingPack>(capacity: 1)
+        // One whole pack, or two 4 MiB pieces (a piece is written in a few milliseconds, and
+        // filled in tens: two keep the uploader busy without holding memory for it).
+        let queue = BoundedQueue<LaneItem>(capacity: writer.streamsPacks ? 2 : 1)
         self.queue = queue
-        running = WorkerPool(parallelism: store.uploadConcurrency).start(consuming: queue, worker: { () in () }) {
-            [weak writer] (_: inout Void, pending: PendingPack, _) in
-            writer?.deliver(pending, to: store)
+        running = WorkerPool(parallelism: store.uploadConcurrency).start(consuming: queue, worker: { () -> [PackID: any ObjectUpload] in [:] }) {
+            [weak writer] (uploads: inout [PackID: any ObjectUpload], item: LaneItem, _) in
+            switch item {
+            case .pack(let pending): writer?.deliver(pending, to: store)
+            case .piece(let piece): writer?.deliver(piece, to: store, uploads: &uploads)
+            }
         }
     }
 
@@ -389,6 +469,8 @@ private final class UploadLane: Sendable {
 /// worker's, then the committing thread's once the workers are done).
 final class PackSlot: @unchecked Sendable {
     var data: PackWriter
+    /// The data pack when the run streams packs (then `data` stays empty).
+    var streamed: StreamedPack?
     var nodes: PackWriter
     let packSize: Int
     /// Node packs are a quarter of data packs, reserved whole: tree nodes are ~1.2 % of the
@@ -398,14 +480,19 @@ final class PackSlot: @unchecked Sendable {
     /// until written (the buffer is mapped, not touched).
     let nodePackSize: Int
 
-    init(packSize: Int) {
+    init(packSize: Int, streamed: Bool = false) {
         self.packSize = packSize
         nodePackSize = max(256 << 10, packSize / 4)
-        data = PackWriter(capacity: packSize + packSize / 8)
+        data = PackWriter(capacity: streamed ? 0 : packSize + packSize / 8)
+        self.streamed = streamed ? StreamedPack() : nil
         nodes = PackWriter(capacity: nodePackSize + nodePackSize / 8)
     }
 
     func flush(_ writer: BackupWriter) throws(RepositoryError) {
+        if let streamed, !streamed.isEmpty {
+            self.streamed = StreamedPack()
+            try writer.finish(streamed)
+        }
         if !data.isEmpty {
             let full = data
             data = PackWriter()
@@ -444,6 +531,15 @@ package final class BackupWorker: NodeStoring {
     /// Stores a data chunk that lies in a larger buffer (a page of the block just read).
     package func storeData(_ plaintext: UnsafeRawBufferPointer, id: ChunkID, compress: Bool) throws(RepositoryError) -> BlobRef {
         let blob = try SealedBlob(plaintext, id: id, kind: .data, keys: writer.keys, compressor: compress ? compressor : nil)
+        if let streamed = slot.streamed {
+            let ref = try streamed.append(blob) { (piece) throws(RepositoryError) in try writer.ship(piece) }
+            writer.counted(ref)
+            if streamed.size >= slot.packSize {
+                slot.streamed = StreamedPack()
+                try writer.finish(streamed)
+            }
+            return ref
+        }
         let ref = slot.data.append(blob)
         writer.counted(ref)
         if slot.data.size >= slot.packSize {

@@ -96,18 +96,25 @@ package struct PackWriter {
 
     /// Seals the header and returns the finished pack.
     package consuming func finish(keys: RepositoryKeys) throws(RepositoryError) -> FinishedPack {
+        let tail = try Self.tail(entries: entries, id: id, keys: keys)
+        var out = bytes
+        bytes = []
+        out.append(contentsOf: tail)
+        return FinishedPack(id: id, bytes: out, entries: entries, headerBytes: tail.count)
+    }
+
+    /// What follows the blobs of pack `id`: its sealed header, the header's length and the
+    /// magic.
+    static func tail(entries: [BlobEntry], id: PackID, keys: RepositoryKeys) throws(RepositoryError) -> [UInt8] {
         var header = Array("DRH2".utf8)
         LittleEndian.append(UInt32(entries.count), to: &header)
         for entry in entries { entry.encode(into: &header) }
         let compressed: [UInt8]
         do { compressed = try Zstd.compress(header, level: 3) } catch { throw RepositoryError(error) }
-        let sealed = try ObjectEnvelope.seal(compressed, kind: .packHeader, name: id.hex, key: keys.pack)
-        var out = bytes
-        bytes = []
-        out.append(contentsOf: sealed)
-        LittleEndian.append(UInt32(sealed.count), to: &out)
+        var out = try ObjectEnvelope.seal(compressed, kind: .packHeader, name: id.hex, key: keys.pack)
+        LittleEndian.append(UInt32(out.count), to: &out)
         out.append(contentsOf: PackReader.magic)
-        return FinishedPack(id: id, bytes: out, entries: entries, headerBytes: sealed.count + 8)
+        return out
     }
 }
 

@@ -36,6 +36,25 @@ package struct FileObjectStore: ObjectStore {
         }
     }
 
+    /// A pack written piece by piece as a backup fills it (`AtomicFile(bulk: true)`: direct
+    /// I/O where the file system supports it, published with link(2) like `put(ifAbsent:)`).
+    package var takesPieces: Bool { true }
+
+    package func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)? {
+        let path = try self.path(for: key)
+        do {
+            let file = try AtomicFile(path: path, mode: 0o600, creatingFoldersWithMode: 0o700, bulk: true)
+            return FileObjectUpload(file: file, key: key, store: self)
+        } catch {
+            throw failure(storing: key, error)
+        }
+    }
+
+    /// The error for a failed write of `key`, worded as `put`'s (for `FileObjectUpload`).
+    fileprivate func uploadFailure(_ key: String, _ error: BaseError) -> TransportError {
+        failure(storing: key, error)
+    }
+
     package func get(_ key: String, maxBytes: Int64) throws(TransportError) -> [UInt8] {
         let (fd, size) = try openForReading(key)
         defer { close(fd) }
@@ -306,4 +325,29 @@ package struct FileObjectStore: ObjectStore {
         return TransportError(kind, message: "target \(targetName): \(operation) for \(key) at \(location) failed: \(errnoDescription(code))\(hint)",
                               context: ErrorContext(target: targetName, object: key), underlying: .errno(code))
     }
+}
+
+/// One object of a folder target written in pieces (`FileObjectStore.beginPut`).
+private final class FileObjectUpload: ObjectUpload {
+    private let file: AtomicFile
+    private let key: String
+    private let store: FileObjectStore
+
+    init(file: AtomicFile, key: String, store: FileObjectStore) {
+        self.file = file
+        self.key = key
+        self.store = store
+    }
+
+    var size: Int64 { file.size }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws(TransportError) {
+        do { try file.write(bytes) } catch { throw store.uploadFailure(key, error) }
+    }
+
+    func commit() throws(TransportError) {
+        do { try file.commit(.writeOnce) } catch { throw store.uploadFailure(key, error) }
+    }
+
+    func abandon() { file.abandon() }
 }

@@ -56,6 +56,21 @@ package final class MeteredStore: ObjectStore {
         counts.withLock { $0.bytesWritten += Int64(bytes.count) }
     }
 
+    package var takesPieces: Bool { base.takesPieces }
+
+    package func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)? {
+        guard let upload = try base.beginPut(key) else { return nil }
+        return MeteredUpload(upload, meter: self)
+    }
+
+    /// One put of `bytes` bytes that completed (an upload's commit).
+    fileprivate func countPut(_ bytes: Int64) {
+        counts.withLock {
+            $0.putRequests += 1
+            $0.bytesWritten += bytes
+        }
+    }
+
     package func get(_ key: String, maxBytes: Int64) throws(TransportError) -> [UInt8] {
         counts.withLock { $0.getRequests += 1 }
         let bytes = try base.get(key, maxBytes: maxBytes)
@@ -144,4 +159,25 @@ package struct TargetTransfer: Sendable, Codable, Equatable {
             }
         }
     }
+}
+
+/// An upload counted as one put request, its bytes once it is committed (as `put` counts).
+private final class MeteredUpload: ObjectUpload {
+    private let base: any ObjectUpload
+    private let meter: MeteredStore
+
+    init(_ base: any ObjectUpload, meter: MeteredStore) {
+        self.base = base
+        self.meter = meter
+    }
+
+    var size: Int64 { base.size }
+    func append(_ bytes: UnsafeRawBufferPointer) throws(TransportError) { try base.append(bytes) }
+
+    func commit() throws(TransportError) {
+        try base.commit()
+        meter.countPut(base.size)
+    }
+
+    func abandon() { base.abandon() }
 }

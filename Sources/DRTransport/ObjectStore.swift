@@ -42,10 +42,39 @@ package protocol ObjectStore: Sendable {
     /// Uploads worth having in flight at once to this target (its `concurrency` for S3: a
     /// distant target needs several to fill its link; a folder needs one or two).
     var uploadConcurrency: Int { get }
+
+    /// Starts a write-once object that arrives in pieces, or nil when this target takes only
+    /// whole objects (S3: a PUT needs its body's length and hash up front). A folder target
+    /// writes each piece as it comes, so a backup never holds a whole pack in memory for it.
+    /// The object appears under `key` only at `commit`, whole, exactly as `put(ifAbsent:)`
+    /// would store it; an upload dropped uncommitted leaves nothing but what
+    /// `incompleteWrites()` finds after a kill.
+    func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)?
+    /// Whether `beginPut` gives uploads (asked before a backup chooses how to write packs).
+    var takesPieces: Bool { get }
+}
+
+/// A write-once object arriving in pieces (`ObjectStore.beginPut`). Used by one thread at a
+/// time; `commit` or `abandon` ends it (dropping it uncommitted abandons it).
+package protocol ObjectUpload: AnyObject {
+    /// Bytes appended so far.
+    var size: Int64 { get }
+    /// Appends `bytes`. Pieces that are a multiple of 4 MiB in memory aligned to 4 KiB go to
+    /// a folder on a block device with no copy (`AtomicFile`'s direct writes).
+    func append(_ bytes: UnsafeRawBufferPointer) throws(TransportError)
+    /// Makes the object durable and visible under its key; `transport.exists` if the key is
+    /// taken (the existing object is left as it was).
+    func commit() throws(TransportError)
+    /// Drops what was written; the key is untouched.
+    func abandon()
 }
 
 extension ObjectStore {
     package var uploadConcurrency: Int { 1 }
+
+    /// Whole objects only, unless the store says otherwise.
+    package func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)? { nil }
+    package var takesPieces: Bool { false }
 
     /// For stores with no read of their own (UnavailableStore, which throws anyway): `get`,
     /// copied. Folders read with pread and S3 writes the response body into the buffer.

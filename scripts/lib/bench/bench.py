@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_measure import MiB, BenchError, disk_of, log, machine, run, tree_bytes, uptime_line, write_private  # noqa: E402
+from bench_measure import MiB, BenchError, disk_of, evict, log, machine, run, tree_bytes, uptime_line, write_private  # noqa: E402
 # What scale.py, frequent_timer.py and s3_latency.py import from here.
 from bench_measure import cpu_busy_seconds, measure, same_bytes  # noqa: E402,F401
 
@@ -215,10 +215,22 @@ def one_run(args, ctx, store, run_index, store_index):
         entry["growth"] = {k: entry["after_incremental_bytes"][k] - entry["after_full_bytes"][k]
                            for k in ("per_target", "total")}
 
+    def cold(name):
+        """With --repositories cold (the default), the tool's local repository leaves the page
+        cache before it is read: a restore after a disaster, or a check of last night's backup,
+        reads from the disk. drctl writes packs with direct I/O, so its repository is cold
+        anyway; restic's and borg's were just written through the page cache and would be read
+        from memory (docs/BENCHMARKS.md). S3 repositories stay as the server keeps them."""
+        if args.repositories == "cold":
+            return {"evicted_bytes": evict(variants[name].local_repositories())}
+        return {}
+
     for name in order:
         entry = result["variants"][name]
         destination = os.path.join(ctx.work, "restore", name)
+        evicted = cold(name)
         measured, root = variants[name].restore(destination)
+        measured.update(evicted)
         # drctl fsyncs every restored file, restic and borg do not: a sync right after puts them
         # on the same footing (durable on disk).
         measured["sync_after_s"] = sync_seconds()
@@ -229,7 +241,9 @@ def one_run(args, ctx, store, run_index, store_index):
     for name in local:
         entry = result["variants"][name]
         destination = os.path.join(ctx.work, "restore-one", name)
+        evicted = cold(name)
         measured, restored = variants[name].restore_one(destination, big)
+        measured.update(evicted)
         measured["sync_after_s"] = sync_seconds()
         entry["restore_one"] = measured
         entry["restore_one_check"] = compare_one(ctx, variants[name].kind, big, restored)
@@ -237,7 +251,9 @@ def one_run(args, ctx, store, run_index, store_index):
 
     for name in local:
         if name != "drctl-2":
+            evicted = cold(name)
             result["variants"][name]["check"] = variants[name].check()
+            result["variants"][name]["check"].update(evicted)
 
     if args.live_writers:
         rng = random.Random(args.seed + 11)
@@ -361,6 +377,9 @@ def parse_args(argv):
                         help="start scripts/s3-servers in DIR (default $TMPDIR/drctl-bench-s3) and stop it at the end")
     parser.add_argument("--no-s3", action="store_true", help="no S3 rows even when $DRCTL_S3_SERVERS is set")
     parser.add_argument("--no-bound", action="store_true", help="do not measure the physical bound")
+    parser.add_argument("--repositories", choices=("cold", "warm"), default="cold",
+                        help="cold (default): every tool's local repository is evicted from the page cache "
+                             "before each restore and check, as after a disaster; warm: read as left")
     parser.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "drctl-bench"),
                         help="scratch folder, emptied first (default $TMPDIR/drctl-bench)")
     parser.add_argument("--keep", action="store_true", help="keep stores, repositories and restores")
@@ -480,7 +499,8 @@ def main():
                  f"{info['big_mailbox_bytes'] / MiB:.1f} MiB, {info['big_mailbox_messages']} messages); changed: "
                  f"{r['change']['mailboxes']} mailboxes, {r['change']['writer_transactions']} writer transactions, "
                  f"{changed / MiB:.2f} MiB of changed pages; runs: {len(kind_runs)}"
-                 + (" (medians)" if len(kind_runs) > 1 else ""))
+                 + (" (medians)" if len(kind_runs) > 1 else "")
+                 + f"; repositories read {args.repositories} by restores and checks")
         if "writers_alone" in r:
             w = r["writers_alone"]
             title += (f"; live writers: {w['writers']}, pause 0–{args.writer_pause_ms} ms; alone for "

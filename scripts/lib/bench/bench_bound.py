@@ -10,6 +10,9 @@ time, so that the other engineers' load on the shared cores inflates it little):
   zstd              the faster of `drctl-bench compression` (ChunkCompression's default
                     strategy, level 3, mail-like text in 64 KiB chunks) and `zstd -3` on the
                     plain store's large mailbox (CPU from rusage)
+  zstd decode       the faster of `drctl-bench compression`'s decode of mail chunks and
+                    `zstd -b1 -B4096` (level 1 in 4 KiB blocks, as drctl stores plain pages) on
+                    the plain store's large mailbox
   start             the wall time of `drctl --version` (a process that does nothing)
 
 An operation's bound is start + (the CPU work it cannot avoid) / cores, where the work is the
@@ -20,9 +23,12 @@ followed by sync) is also at least bytes / disk write bandwidth:
                 x seal + T (targets) x S x page-cache write
   incremental   Pc (the changed page bytes: a tool that knows which pages changed, from the
                 WAL, reads only those) x (read + BLAKE2b [+ zstd]) + Sc (stored) x (seal + T x write)
-  restore       S x (read + open) + B x (BLAKE2b, the id check + write); and + sync: also
-                >= B / disk write
-  check --read-data   S x (read + open)
+  restore       S x (read + open) + B x (BLAKE2b, the id check + write) [+ B x zstd decode for
+                plain pages]; and + sync: also >= B / disk write
+  check --read-data   S x (read + open) + B x BLAKE2b [+ B x zstd decode]: the format makes a
+                reader check every plaintext against its keyed id (docs/REPOSITORY.md, "Reading
+                a blob", step 4), which needs the plaintext, as restic's check --read-data
+                hashes every blob's plaintext with SHA-256
   over S3       as the local operation with T = 1, plus 3 x S x page-cache write for the copies
                 through loopback and the server's own write (SeaweedFS on the same cores)
 """
@@ -108,6 +114,9 @@ def measure_rates(work, drctl, drctl_bench, plain_sample=None):
         if not capped:
             raise BenchError(f"{drctl_bench} compression: unexpected output:\n{zout[-1000:]}")
         rates["zstd_compress"] = min(rates.get("zstd_compress", 1.0), 1 / mbps(capped.group(2)))
+        decoded = re.search(r"decode of mail chunks: ([\d.,]+) MB/s", zout)
+        if decoded:
+            rates["zstd_decode"] = min(rates.get("zstd_decode", 1.0), 1 / mbps(decoded.group(1)))
         outputs.append(zout)
     rates["zstd_compress_mail_text"] = rates["zstd_compress"]
     if plain_sample:
@@ -119,6 +128,14 @@ def measure_rates(work, drctl, drctl_bench, plain_sample=None):
         os.unlink(os.path.join(work, "z"))
         rates["zstd_compress_plain_pages"] = cli / os.path.getsize(plain_sample)
         rates["zstd_compress"] = min(rates["zstd_compress"], rates["zstd_compress_plain_pages"])
+        # zstd's own benchmark mode: level 1, every 4 KiB block a frame of its own, as drctl
+        # stores plain pages; the second figure of its result line is the decode rate.
+        bench = subprocess.run(["zstd", "-b1", "-B4096", "-i3", plain_sample], capture_output=True, text=True)
+        lines = [line for line in (bench.stdout + bench.stderr).replace("\r", "\n").splitlines() if "MB/s" in line]
+        rates_seen = re.findall(r"([\d.]+) MB/s", lines[-1]) if lines else []
+        if len(rates_seen) >= 2:
+            rates["zstd_decode_plain_pages"] = 1 / mbps(rates_seen[1])
+            rates["zstd_decode"] = min(rates.get("zstd_decode", 1.0), rates["zstd_decode_plain_pages"])
     starts = []
     for _ in range(5):
         t0 = time.monotonic()
@@ -137,13 +154,14 @@ def bounds(rates, cores, store_bytes, stored_bytes, plain, changed_page_bytes, c
     """{operation: {"bound_s": wall bound, "cpu_s": the CPU work in it}} for drctl's operations."""
     r = rates
     zstd = r.get("zstd_compress", 0.0) if plain else 0.0
+    unzstd = r.get("zstd_decode", 0.0) if plain else 0.0
     read_side = r["page_cache_read"] + r["blake2b"] + zstd
 
     def backup(b, s, targets, extra=0.0):
         return b * read_side + s * (r["seal"] + targets * r["page_cache_write"]) + extra
 
     def restore(b, s, extra=0.0):
-        return s * (r["page_cache_read"] + r["open"]) + b * (r["blake2b"] + r["page_cache_write"]) + extra
+        return s * (r["page_cache_read"] + r["open"]) + b * (r["blake2b"] + unzstd + r["page_cache_write"]) + extra
 
     disk = r["disk_write_bytes_per_s"]
     s3_copies = 3 * stored_bytes * r["page_cache_write"]
@@ -154,7 +172,7 @@ def bounds(rates, cores, store_bytes, stored_bytes, plain, changed_page_bytes, c
         "incremental, 2 targets": (backup(changed_page_bytes, changed_stored_bytes, 2), 0),
         "restore + sync": (restore(store_bytes, stored_bytes), store_bytes),
         "restore one mailbox (fsynced)": (restore(one_mailbox_bytes, one_mailbox_stored), one_mailbox_bytes),
-        "check --read-data": (stored_bytes * (r["page_cache_read"] + r["open"]), 0),
+        "check --read-data": (stored_bytes * (r["page_cache_read"] + r["open"]) + store_bytes * (r["blake2b"] + unzstd), 0),
         "full backup over S3": (backup(store_bytes, stored_bytes, 1, s3_copies), 0),
         "restore over S3": (restore(store_bytes, stored_bytes, s3_copies), store_bytes),
     }

@@ -132,6 +132,29 @@ def tree_bytes(path):
     return total
 
 
+def evict(paths):
+    """Drops the files under each path from the page cache (after a sync, so that nothing dirty
+    stays behind): the next read comes from the disk, as a restore's does after a disaster.
+    Returns the bytes evicted. posix_fadvise(DONTNEED) needs no privilege and leaves every other
+    process's cached files alone (unlike writing to /proc/sys/vm/drop_caches)."""
+    subprocess.run(["sync"], check=False)
+    total = 0
+    for root in paths:
+        for folder, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(folder, name)
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                except OSError:
+                    continue
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    total += os.fstat(fd).st_size
+                finally:
+                    os.close(fd)
+    return total
+
+
 def write_private(path, text):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -1,8 +1,9 @@
 """The tools scripts/bench compares, each on its own repository: drctl (one or two file://
 targets, or one S3 target), restic (a local folder or S3) and borg (a local folder).
 
-Every tool offers: init, backup(label), sizes(), restore(dest), restore_one(dest, mailbox) and
-check(). Secrets never travel in argv: drctl reads a key file that `drctl init` generates,
+Every tool offers: init, backup(label), sizes(), restore(dest), restore_one(dest, mailbox),
+check() and local_repositories() (the folders a cold read must fetch from the disk). Secrets
+never travel in argv: drctl reads a key file that `drctl init` generates,
 restic RESTIC_PASSWORD_FILE, borg BORG_PASSCOMMAND="cat FILE", S3 credentials a 0600 file
 (drctl) or the environment (restic).
 """
@@ -83,6 +84,9 @@ path = "{self.state}"
                                             for t in report.get("targets", [])]
         return result
 
+    def local_repositories(self):
+        return list(self.targets)
+
     def sizes(self):
         per = [tree_bytes(t) for t in self.targets]
         if self.s3:
@@ -160,6 +164,9 @@ class Restic:
                                                              "data_added", "total_bytes_processed")}
         return result
 
+    def local_repositories(self):
+        return [] if self.s3 else [self.repo]
+
     def sizes(self):
         size = self.s3.stored_bytes() if self.s3 else tree_bytes(self.repo)
         return {"per_target": size, "targets": [size], "total": size,
@@ -217,6 +224,9 @@ class Borg:
         result["tool_report"] = {k: stats.get(k) for k in ("nfiles", "original_size", "compressed_size",
                                                            "deduplicated_size")}
         return result
+
+    def local_repositories(self):
+        return [self.repo]
 
     def sizes(self):
         size = tree_bytes(self.repo)
