@@ -84,7 +84,7 @@ def main():
     size = args.size_mb or (20 if args.quick else 200)
     drctl = os.path.join(args.root, ".build", "release", "drctl")
     if not os.access(drctl, os.X_OK):
-        raise SystemExit(f"bench-logs: {drctl} is missing: run swift build -c release --product drctl")
+        raise SystemExit(f"bench-logs: {drctl} is missing: run swift build -c release --static-swift-stdlib --product drctl")
     workdir = args.workdir or tempfile.mkdtemp(prefix="drctl-bench-logs-")
     os.makedirs(workdir, exist_ok=True)
     key = os.path.join(workdir, "log.key")
