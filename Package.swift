@@ -40,8 +40,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
         // OpenSSL's libcrypto, for the AES-128 block function of the IP pseudonyms (libsodium
-        // 1.0.18 has none; docs/LOGS.md) and SHA-256 with the CPU's SHA extensions (the hash of
-        // every S3 upload's signed body).
+        // 1.0.18 has none; docs/LOGS.md), and SHA-256 with the CPU's SHA extensions and MD5 (the
+        // hashes of every S3 upload's body).
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
 
@@ -53,9 +53,9 @@ let package = Package(
         .target(name: "DRLog", dependencies: ["DRBase", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // The only importer of libcrypto: the AES-128 block function of the IP pseudonyms, and
-        // SHA-256 with the CPU's SHA extensions (~5x libsodium 1.0.18's portable C here).
+        // SHA-256 with the CPU's SHA extensions (~5x libsodium 1.0.18's portable C here) and MD5.
         .target(name: "DRLibcrypto", dependencies: ["CCrypto"], swiftSettings: strict),
-        // The only importer of libsodium; its SHA-256 routes to DRLibcrypto.
+        // The only importer of libsodium; its SHA256 and MD5 types compute through DRLibcrypto.
         .target(name: "DRCrypto", dependencies: ["CSodium", "DRBase", "DRLibcrypto"], swiftSettings: strict),
         // The only importer of libzstd.
         .target(name: "DRCompression", dependencies: ["CZstd", "DRBase"], swiftSettings: strict),
