@@ -1,26 +1,21 @@
-internal import CSodium
+internal import DRLibcrypto
 import DRBase
 
-/// SHA-256 (FIPS 180-4) via libsodium's `crypto_hash_sha256`.
+/// SHA-256 (FIPS 180-4), computed by OpenSSL's libcrypto (DRLibcrypto's `MessageDigest`).
 ///
 /// drctl's own content addresses use BLAKE2b; SHA-256 is here for the protocols that
 /// prescribe it: AWS Signature Version 4 hashes the canonical request and the payload
-/// (`x-amz-content-sha256`) with it. Digests are not secret, so they are plain arrays.
+/// (`x-amz-content-sha256`) with it. Every uploaded byte goes through it, and libcrypto's uses
+/// the CPU's SHA extensions where it has them: ~5x libsodium 1.0.18's portable C on this
+/// project's machines (docs/PROFILES.md, branch sha256ni). Digests are not secret, so they are
+/// plain arrays.
 package enum SHA256 {
     /// Digest length in bytes.
     package static let digestLength = 32
 
     /// The digest of `data`.
     package static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
-        Sodium.require()
-        return [UInt8](unsafeUninitializedCapacity: digestLength) { out, initialised in
-            let status = crypto_hash_sha256(out.baseAddress!,
-                                            data.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                            UInt64(data.count))
-            // libsodium's SHA-256 has no failure path; a non-zero status is a broken library.
-            precondition(status == 0, "crypto_hash_sha256 failed")
-            initialised = digestLength
-        }
+        MessageDigest.digest(.sha256, of: data)
     }
 
     /// The digest of `data`.
@@ -50,28 +45,13 @@ package enum SHA256 {
 /// server anyway), so it lives in ordinary memory; it is still non-copyable so that a
 /// half-fed state is never duplicated by accident.
 package struct SHA256Hasher: ~Copyable {
-    /// A `crypto_hash_sha256_state`, kept untyped so that no C type appears in this
-    /// declaration (nothing above DRCrypto sees a C type).
-    private let state: UnsafeMutableRawPointer
+    private var digest = MessageDigest(.sha256)
 
-    package init() {
-        Sodium.require()
-        state = UnsafeMutableRawPointer.allocate(byteCount: crypto_hash_sha256_statebytes(),
-                                                 alignment: MemoryLayout<UInt64>.alignment)
-        let status = crypto_hash_sha256_init(Self.typed(state))
-        precondition(status == 0, "crypto_hash_sha256_init failed")
-    }
-
-    deinit {
-        state.deallocate()
-    }
+    package init() {}
 
     /// Adds `data` to the hash.
     package mutating func update(_ data: UnsafeRawBufferPointer) {
-        let status = crypto_hash_sha256_update(Self.typed(state),
-                                               data.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                               UInt64(data.count))
-        precondition(status == 0, "crypto_hash_sha256_update failed")
+        digest.update(data)
     }
 
     /// Adds `data` to the hash.
@@ -81,15 +61,6 @@ package struct SHA256Hasher: ~Copyable {
 
     /// The digest of everything added.
     package consuming func finalize() -> [UInt8] {
-        let pointer = Self.typed(state)
-        return [UInt8](unsafeUninitializedCapacity: SHA256.digestLength) { out, initialised in
-            let status = crypto_hash_sha256_final(pointer, out.baseAddress!)
-            precondition(status == 0, "crypto_hash_sha256_final failed")
-            initialised = SHA256.digestLength
-        }
-    }
-
-    private static func typed(_ raw: UnsafeMutableRawPointer) -> UnsafeMutablePointer<crypto_hash_sha256_state> {
-        raw.assumingMemoryBound(to: crypto_hash_sha256_state.self)
+        digest.finalize()
     }
 }

@@ -1,4 +1,5 @@
 import DRBase
+internal import DRLibcrypto
 
 /// Keyed, prefix-preserving pseudonyms of IP addresses: output bit i is input bit i XOR a
 /// keyed function of the input bits before it, so two addresses that share an n-bit prefix

@@ -1,7 +1,7 @@
 // drctl-bench: throughput of the hot paths, on this machine.
 //
 //   swift run -c release drctl-bench compression   # ChunkCompression on 64 KiB chunks
-//   swift run -c release drctl-bench crypto        # XChaCha20-Poly1305, keyed BLAKE2b
+//   swift run -c release drctl-bench crypto        # XChaCha20-Poly1305, keyed BLAKE2b, SHA-256, MD5
 //
 // Numbers are MB/s of input (1 MB = 10^6 bytes), best of several timed rounds.
 import DRCompression
@@ -90,7 +90,7 @@ func measure(_ chunks: [[UInt8]], rounds: Int = 5, _ body: ([UInt8]) throws -> I
         best = min(best, clock.now - start)
     }
     let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
-    let bytes = Double(chunks.count * chunkSize)
+    let bytes = Double(chunks.reduce(0) { $0 + $1.count })
     return (bytes / seconds / 1e6, sink)
 }
 
@@ -163,6 +163,21 @@ func benchCrypto() throws {
     print("64 KiB chunks, best of 5")
     print("XChaCha20-Poly1305 seal: \(format(seal.mbps)) MB/s, open: \(format(open.mbps)) MB/s")
     print("keyed BLAKE2b-256 (chunk id): \(format(hash.mbps)) MB/s")
+    try benchUploadHashes()
+}
+
+/// The two hashes of every S3 upload: SHA-256 of the signed body (`x-amz-content-sha256`) and
+/// MD5 (`Content-MD5`), on a pack-sized body (16 MiB, what `S3ObjectStore.put` hashes whole)
+/// as well as on 64 KiB chunks.
+func benchUploadHashes() throws {
+    let mail = mailChunks(count: 256)
+    let pack = [mail.flatMap { $0 }]
+    let sha = measure(mail) { SHA256.hash($0).count }
+    let md5 = measure(mail) { MD5.hash($0).count }
+    let shaPack = measure(pack) { SHA256.hash($0).count }
+    let md5Pack = measure(pack) { MD5.hash($0).count }
+    print("SHA-256 (S3 payload hash): \(format(sha.mbps)) MB/s, 16 MiB bodies: \(format(shaPack.mbps)) MB/s")
+    print("MD5 (S3 Content-MD5): \(format(md5.mbps)) MB/s, 16 MiB bodies: \(format(md5Pack.mbps)) MB/s")
 }
 
 let arguments = CommandLine.arguments.dropFirst()
