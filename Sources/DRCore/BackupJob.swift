@@ -136,12 +136,14 @@ package enum BackupJob {
         let mailboxes = plan.mailboxes, previous = plan.previous, resume = plan.resume, storePath = plan.storePath
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, verb: "read", total: mailboxes.count)
         defer { progress.finish() }
+        let order = readingOrder(mailboxes)
+        let work = order.map { mailboxes[$0] }
         let outcome = WorkerPool(parallelism: options.parallelism).run(
-            mailboxes,
+            work,
             // Only store errors are thrown: everything else is one mailbox's failure.
             isFatal: { _ in true },
             progress: { step in
-                progress.update(done: step.completed, bytes: step.bytes, current: mailboxes[step.index].id,
+                progress.update(done: step.completed, bytes: step.bytes, current: work[step.index].id,
                                 detail: "\(ByteSize.format(writer.newChunkBytes)) new")
             },
             worker: { () throws(RepositoryError) in try writer.makeWorker() }
@@ -158,10 +160,19 @@ package enum BackupJob {
             // Nothing is committed: the packs already uploaded are indexed again by the next run.
             throw CoreError(fatal)
         }
-        return outcome.results.map { result in
-            guard case .success(let file)? = result else { return nil }
-            return file
+        var results = [FileOutcome?](repeating: nil, count: mailboxes.count)
+        for (position, index) in order.enumerated() {
+            if case .success(let file)? = outcome.results[position] { results[index] = file }
         }
+        return results
+    }
+
+    /// The order the workers take the mailboxes in, as positions in `mailboxes`: the largest
+    /// first (their size when listed), ties in the given order. A mailbox is read by one
+    /// worker, so a large one taken last would leave the other cores idle until it is done;
+    /// largest first, the run ends on small ones.
+    static func readingOrder(_ mailboxes: [MailStore.Mailbox]) -> [Int] {
+        mailboxes.indices.sorted { (mailboxes[$0].size, $1) > (mailboxes[$1].size, $0) }
     }
 
     /// One mailbox: its previous entry reused when nothing about the file changed, otherwise

@@ -25,6 +25,9 @@ package enum MailStore {
         /// this same file, not one swapped in under its name.
         package var device: UInt64 = 0
         package var inode: UInt64 = 0
+        /// Its size when it was listed, from the same `lstat`: a backup starts with the largest
+        /// (see `BackupJob.backUpMailboxes`).
+        package var size: Int64 = 0
     }
 
     /// An entry of the store that is not backed up, with why.
@@ -140,7 +143,8 @@ package enum MailStore {
             case S_IFREG:
                 if matches {
                     listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)",
-                                                     device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+                                                     device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+                                                     size: Int64(info.st_size)))
                 }
             case S_IFLNK:
                 // A link to a folder could hold mailboxes; a link named like a mailbox is one
