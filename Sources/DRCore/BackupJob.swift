@@ -168,11 +168,9 @@ package enum BackupJob {
     }
 
     /// The order the workers take the mailboxes in, as positions in `mailboxes`: the largest
-    /// first (their size when listed), ties in the given order. A mailbox is read by one
-    /// worker, so a large one taken last would leave the other cores idle until it is done;
-    /// largest first, the run ends on small ones.
+    /// first (their size when listed), ties in the given order (`LargestFirst`).
     static func readingOrder(_ mailboxes: [MailStore.Mailbox]) -> [Int] {
-        mailboxes.indices.sorted { (mailboxes[$0].size, $1) > (mailboxes[$1].size, $0) }
+        LargestFirst.order(mailboxes.map(\.size))
     }
 
     /// One mailbox: its previous entry reused when nothing about the file changed, otherwise

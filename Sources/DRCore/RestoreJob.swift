@@ -118,10 +118,13 @@ package enum RestoreJob {
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, verb: "restored",
                                 total: chosen.count, totalBytes: chosen.reduce(0) { $0 + $1.entry.size })
         defer { progress.finish() }
+        // The largest mailboxes first, as a backup reads them (`LargestFirst`).
+        let order = LargestFirst.order(chosen.map(\.entry.size))
+        let work = order.map { chosen[$0] }
         let outcome = WorkerPool(parallelism: options.parallelism).run(
-            chosen,
+            work,
             progress: { step in
-                progress.update(done: step.completed, bytes: step.bytes, current: chosen[step.index].entry.path)
+                progress.update(done: step.completed, bytes: step.bytes, current: work[step.index].entry.path)
             },
             worker: { () throws(MailboxFailure) -> [String: TargetBlobReader] in [:] }
         ) { (readers: inout [String: TargetBlobReader], work: (snapshot: SnapshotCatalogue.Item, entry: SnapshotManifest.FileEntry),
@@ -137,7 +140,10 @@ package enum RestoreJob {
         }
         var restored: [Report.Restored] = []
         var failures: [Report.Failure] = []
-        for result in outcome.results {
+        // Reported in the selection's order, whatever order they were restored in.
+        var results = [Result<Report.Restored, MailboxFailure>?](repeating: nil, count: chosen.count)
+        for (position, index) in order.enumerated() { results[index] = outcome.results[position] }
+        for result in results {
             switch result {
             case .success(let item): restored.append(item)
             case .failure(let failure): failures.append(failure.failure)
