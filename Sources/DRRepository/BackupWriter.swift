@@ -314,9 +314,9 @@ package final class BackupWriter: Sendable {
     /// Flushes every worker's packs, writes the mailbox list (reusing `previousList` nodes
     /// whose packs every target holds) and then the manifest, on every healthy target.
     /// - Parameter entries: the run's mailboxes, in any order.
-    /// - Returns: the manifest's object name.
+    /// - Returns: the manifest's object name, and the manifest as sealed.
     package func commit(_ draft: SnapshotManifest, entries: [SnapshotManifest.FileEntry],
-                       previousList: [ChunkID: BlobRef]) throws(RepositoryError) -> String {
+                       previousList: [ChunkID: BlobRef]) throws(RepositoryError) -> (name: String, manifest: SnapshotManifest) {
         let slots = state.withLock { $0.slots }
         for slot in slots { try slot.flush(self) }
         let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
@@ -351,7 +351,7 @@ package final class BackupWriter: Sendable {
         }
         cache.recordManifest(name, time: manifest.time, host: manifest.host, store: manifest.storePath)
         cache.clearJournal(store: manifest.storePath)
-        return name
+        return (name, manifest)
     }
 }
 

@@ -12,6 +12,12 @@ extension BackupWriter {
         package var listNodes: [ChunkID: BlobRef] = [:]
         /// The manifest they come from.
         package var manifest: String?
+        /// The snapshots of this host and store that every healthy target listed (name, start
+        /// time), and whether every healthy target listed the same snapshots: with them, a run
+        /// that ends whole knows the status `drctl status` would measure after it
+        /// (`StatusJob.Known`), without reading the lists again.
+        package var ours: [(name: String, time: String)] = []
+        package var listingsAgree = false
     }
 
     /// How many snapshots back a mailbox missing from the newest one is looked for.
@@ -28,10 +34,13 @@ extension BackupWriter {
         let healthy = healthyStores
         guard !healthy.isEmpty else { return Previous() }
         var common: Set<String>?
+        var agree = true
         for store in healthy {
             let names: [String]
             do { names = try store.list(prefix: "snapshots/") } catch { throw RepositoryError(error) }
-            common = common.map { $0.intersection(names) } ?? Set(names)
+            let listed = Set(names)
+            if let common, common != listed { agree = false }
+            common = common.map { $0.intersection(listed) } ?? listed
         }
         var damaged: [String: [RepositoryError]] = [:]
         defer { noteDegraded(damaged) }
@@ -64,6 +73,8 @@ extension BackupWriter {
             if opened.host == host && opened.storePath == storePath { ours.append((name, opened.time)) }
         }
         var result = Previous()
+        result.ours = ours
+        result.listingsAgree = agree
         var missing = mailboxes
         var first = true
         for summary in ours.sorted(by: { ($0.time, $0.name) > ($1.time, $1.name) }).prefix(Self.lookBack) {
