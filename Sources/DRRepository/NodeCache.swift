@@ -12,7 +12,12 @@ import Glibc
 ///
 /// A cache, never the truth: every node is checked against its keyed id when it is read back
 /// (a damaged or planted row is dropped and the node read from a target), and the whole file
-/// is deleted and started again when SQLite finds it damaged. It is what keeps a nightly run
+/// is deleted (and started again by the next command) as soon as any statement finds it
+/// damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`: any failure but a busy lock or a full disk). Opening it does not check it whole: `PRAGMA
+/// quick_check` read all of it on every open (55 MiB at 10,000 mailboxes, ~24 MiB per stored
+/// GiB), the largest fixed cost of a backup that found nothing changed (docs/BENCHMARKS.md,
+/// "The frequent timer"), and a damaged page it would have found is found by the statement
+/// that reads it. It is what keeps a nightly run
 /// from downloading the previous run's mailbox list and the changed files' trees from a
 /// distant target (`scripts/bench --scale`, docs/BENCHMARKS.md).
 ///
@@ -74,10 +79,18 @@ package final class NodeCache: Sendable {
         flush()
     }
 
+    /// A file SQLite cannot open or finds damaged is deleted and created again; one that fails
+    /// for a passing reason (another drctl holds a lock past the busy timeout, a full disk) is
+    /// left as it is and the cache is off for this command.
     private static func openOrRebuild(_ path: String) -> Connection? {
-        if let connection = try? open(path) { return connection }
-        remove(path)
-        return try? open(path)
+        do {
+            return try open(path)
+        } catch where error.isTransient {
+            return nil
+        } catch {
+            remove(path)
+            return try? open(path)
+        }
     }
 
     static func remove(_ path: String) {
@@ -108,17 +121,11 @@ package final class NodeCache: Sendable {
             CREATE TABLE IF NOT EXISTS journal(store TEXT NOT NULL, path TEXT NOT NULL, entry BLOB NOT NULL,
                                                PRIMARY KEY(store, path)) WITHOUT ROWID;
             """)
-        let check = try database.prepare("PRAGMA quick_check")
-        if try check.step(), check.text(0) != "ok" {
-            throw SQLiteError(.sqliteError, message: "the node cache \(path) is damaged (\(check.text(0))); it is rebuilt")
-        }
-        // Done with it: a statement left mid-way would keep the old table below from being dropped.
-        check.reset()
         // Not fatal: a cache whose old table cannot be moved or whose rows cannot be indexed
         // now (another drctl holds the write lock past the busy timeout) works without those
-        // nodes, and is brought up to date later.
-        try? migrateKeyedNodes(database)
-        try? index(database)
+        // nodes, and is brought up to date later. Damage found on the way is: rebuilt now.
+        do { try migrateKeyedNodes(database) } catch where !error.isTransient { throw error } catch {}
+        do { try index(database) } catch where !error.isTransient { throw error } catch {}
         return Connection(database: database,
                           select: try database.prepare("SELECT plain FROM node_rows WHERE rowid = (SELECT row FROM node_ids WHERE id = ?1)"),
                           append: try database.prepare("INSERT INTO node_rows(id, plain) VALUES (?1, ?2)"))
@@ -178,16 +185,17 @@ package final class NodeCache: Sendable {
         }
     }
 
-    /// Runs `body` on the connection; an SQLite failure drops the cache file and turns the
-    /// cache off for the rest of the command (the next one starts a new file).
+    /// Runs `body` on the connection; an SQLite failure turns the cache off for the rest of
+    /// the command (a cache is never worth a backup), and one that is not a passing one (the
+    /// file is damaged) also deletes it (the next command starts a new file).
     private func using<R: Sendable>(_ fallback: sending R, _ body: (Connection) throws(SQLiteError) -> sending R) -> R {
         connection.withLock { connection in
             guard let open = connection else { return fallback }
-            do {
+            do throws(SQLiteError) {
                 return try body(open)
             } catch {
                 connection = nil
-                Self.remove(path)
+                if !error.isTransient { Self.remove(path) }
                 // Lock order: `connection`, then `state` (never the other way).
                 state.withLock { $0 = State(off: true) }
                 return fallback

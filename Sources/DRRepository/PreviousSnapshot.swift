@@ -80,6 +80,12 @@ extension BackupWriter {
         for summary in ours.sorted(by: { ($0.time, $0.name) > ($1.time, $1.name) }).prefix(Self.lookBack) {
             if missing.isEmpty { break }
             guard let (manifest, _) = load(summary.name) else { continue }
+            // Taken for ours on the cache's word: a damaged row must not make another host's
+            // or store's list this run's previous one.
+            guard manifest.host == host && manifest.storePath == storePath else {
+                cache.recordManifest(summary.name, time: manifest.time, host: manifest.host, store: manifest.storePath)
+                continue
+            }
             // The list is read from the first target that gives it whole (a node damaged on
             // one target is read from another; the damage is reported as that target's).
             var read = false
