@@ -39,6 +39,12 @@ package final class NodeCache: Sendable {
         let database: SQLiteDatabase
         let select: SQLiteDatabase.Statement
         let append: SQLiteDatabase.Statement
+        /// A read transaction is open for the walks in progress (`reading`).
+        let read = ReadTransaction()
+    }
+    /// Touched only under the connection lock.
+    private final class ReadTransaction {
+        var open = false
     }
     /// The nodes inserted and not yet in the file.
     private struct State: Sendable {
@@ -53,6 +59,8 @@ package final class NodeCache: Sendable {
         var nextBatch = 0
         /// The cache failed and was dropped: inserts are ignored for the rest of the command.
         var off = false
+        /// Walks in progress (`reading`): lookups share one read transaction meanwhile.
+        var walks = 0
     }
     private let state: Mutex<State>
     private let connection: Mutex<Connection?>
@@ -188,10 +196,24 @@ package final class NodeCache: Sendable {
     /// Runs `body` on the connection; an SQLite failure turns the cache off for the rest of
     /// the command (a cache is never worth a backup), and one that is not a passing one (the
     /// file is damaged) also deletes it (the next command starts a new file).
-    private func using<R: Sendable>(_ fallback: sending R, _ body: (Connection) throws(SQLiteError) -> sending R) -> R {
+    ///
+    /// A call that writes (`reads` false) first ends the read transaction of the walks in
+    /// progress; a lookup during a walk opens one, if none is open, and leaves it open.
+    private func using<R: Sendable>(_ fallback: sending R, reads: Bool = false,
+                                    _ body: (Connection) throws(SQLiteError) -> sending R) -> R {
         connection.withLock { connection in
             guard let open = connection else { return fallback }
             do throws(SQLiteError) {
+                if reads {
+                    // Lock order: `connection`, then `state`.
+                    if !open.read.open, state.withLock({ $0.walks > 0 }) {
+                        try open.database.execute("BEGIN")
+                        open.read.open = true
+                    }
+                } else if open.read.open {
+                    open.read.open = false
+                    try open.database.execute("COMMIT")
+                }
                 return try body(open)
             } catch {
                 connection = nil
@@ -255,7 +277,7 @@ package final class NodeCache: Sendable {
             return nil
         }
         if let held { return held }
-        let plain: [UInt8]? = using(nil) { (open) throws(SQLiteError) -> [UInt8]? in
+        let plain: [UInt8]? = using(nil, reads: true) { (open) throws(SQLiteError) -> [UInt8]? in
             defer { open.select.reset() }
             open.select.bind(1, blob: id.bytes)
             return try open.select.step() ? open.select.blob(0) : nil
@@ -275,6 +297,28 @@ package final class NodeCache: Sendable {
         return plain
     }
 
+    /// Runs `body` (a walk of a list or tree: one lookup per node) with the lookups sharing
+    /// one read transaction, which ends with the last walk or at the next write. Each lookup
+    /// on its own took SQLite's read lock (two `fcntl`s and the WAL index) for one SELECT:
+    /// ~4,200 times per walk of 10,000 mailboxes' list (docs/BENCHMARKS.md, "The frequent
+    /// timer"). A walk sees the cache as it was when it started, which a cache may.
+    package func reading<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        state.withLock { $0.walks += 1 }
+        defer {
+            let last = state.withLock { state in
+                state.walks = max(0, state.walks - 1)
+                return state.walks == 0
+            }
+            if last { endRead() }
+        }
+        return try body()
+    }
+
+    /// Ends the walks' read transaction, if one is open.
+    private func endRead() {
+        using(()) { (_) throws(SQLiteError) in }
+    }
+
     /// Adds a node (written with the next batch, by the thread that fills it; the others
     /// go on adding to a new batch meanwhile).
     package func insert(_ id: ChunkID, _ plain: [UInt8]) {
@@ -291,7 +335,7 @@ package final class NodeCache: Sendable {
 
     /// The packs `target` was last seen holding (id → size), or nil if never recorded.
     package func packs(of target: String) -> [PackID: Int64]? {
-        using(nil) { (open) throws(SQLiteError) -> [PackID: Int64]? in
+        using(nil, reads: true) { (open) throws(SQLiteError) -> [PackID: Int64]? in
             let known = try open.database.prepare("SELECT count(*) FROM listed WHERE target = ?1")
             known.bind(1, text: target)
             guard try known.step(), known.int(0) > 0 else { return nil }
@@ -374,7 +418,7 @@ package final class NodeCache: Sendable {
     /// What an interrupted run of `store` had stored, by path (rows that do not decode are
     /// left out: a cache is never trusted beyond what it can prove).
     package func journaled(store: String) -> [String: SnapshotManifest.FileEntry] {
-        let rows: [[UInt8]] = using([]) { (open) throws(SQLiteError) -> [[UInt8]] in
+        let rows: [[UInt8]] = using([], reads: true) { (open) throws(SQLiteError) -> [[UInt8]] in
             let query = try open.database.prepare("SELECT entry FROM journal WHERE store = ?1")
             query.bind(1, text: store)
             var rows: [[UInt8]] = []
@@ -400,7 +444,7 @@ package final class NodeCache: Sendable {
 
     /// The time, host and store recorded for a manifest.
     package func manifestSummary(_ name: String) -> (time: String, host: String, store: String)? {
-        using(nil) { (open) throws(SQLiteError) -> (time: String, host: String, store: String)? in
+        using(nil, reads: true) { (open) throws(SQLiteError) -> (time: String, host: String, store: String)? in
             let find = try open.database.prepare("SELECT time, host, store FROM manifests WHERE name = ?1")
             find.bind(1, text: name)
             return try find.step() ? (find.text(0), find.text(1), find.text(2)) : nil

@@ -95,9 +95,12 @@ extension BackupWriter {
                     if first {
                         var nodes: [ChunkID: BlobRef] = [:]
                         var entries: [String: SnapshotManifest.FileEntry] = [:]
-                        try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
-                                                  visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
-                            if missing.contains(entry.path) { entries[entry.path] = entry }
+                        // One read transaction on the cache for the whole list, not one per node.
+                        try cache.reading { () throws(RepositoryError) in
+                            try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
+                                                      visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
+                                if missing.contains(entry.path) { entries[entry.path] = entry }
+                            }
                         }
                         result.entries = entries
                         missing.subtract(entries.keys)
