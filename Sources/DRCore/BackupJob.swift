@@ -246,7 +246,8 @@ package enum BackupJob {
         let name: String
         let manifest: SnapshotManifest
         do {
-            (name, manifest) = try writer.commit(draft, entries: tally.entries, previousList: plan.previous.listNodes)
+            (name, manifest) = try writer.commit(draft, entries: tally.entries, previousList: plan.previous.listNodes,
+                                                 sameList: BackupWriter.sameList(tally.entries, previous: plan.previous))
         } catch {
             throw CoreError(error)
         }

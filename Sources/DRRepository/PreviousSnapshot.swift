@@ -12,6 +12,9 @@ extension BackupWriter {
         package var listNodes: [ChunkID: BlobRef] = [:]
         /// The manifest they come from.
         package var manifest: String?
+        /// The newest list's root, when that list holds only mailboxes looked for (none gone
+        /// since): a run whose every entry is its entry again reuses it whole (`sameList`).
+        package var list: SnapshotManifest.ListRoot?
         /// The snapshots of this host and store that every healthy target listed (name, start
         /// time), and whether every healthy target listed the same snapshots: with them, a run
         /// that ends whole knows the status `drctl status` would measure after it
@@ -106,6 +109,7 @@ extension BackupWriter {
                         missing.subtract(entries.keys)
                         result.listNodes = nodes
                         result.manifest = summary.name
+                        if entries.count == manifest.mailboxes.count { result.list = manifest.mailboxes }
                     } else {
                         var found: [String: SnapshotManifest.FileEntry] = [:]
                         for path in missing.sorted() {
@@ -131,5 +135,18 @@ extension BackupWriter {
             if manifest.wholeStore { missing.formIntersection(manifest.failed.map(\.path)) }
         }
         return result
+    }
+
+    /// The previous list, when `entries` are exactly its entries (every mailbox found
+    /// unchanged, none added, none gone): the new list would be the same nodes, so its root is
+    /// reused without encoding and hashing every entry again.
+    package static func sameList(_ entries: [SnapshotManifest.FileEntry], previous: Previous) -> SnapshotManifest.ListRoot? {
+        guard let list = previous.list, list.count == entries.count else { return nil }
+        for var entry in entries {
+            guard entry.unchanged, let old = previous.entries[entry.path] else { return nil }
+            entry.unchanged = old.unchanged
+            guard entry == old else { return nil }
+        }
+        return list
     }
 }
