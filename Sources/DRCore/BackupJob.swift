@@ -178,7 +178,8 @@ package enum BackupJob {
     static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
                               resume: SnapshotManifest.FileEntry? = nil, writer: BackupWriter, worker: BackupWorker, options: Options,
                               imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
-        let sourceState = MailStore.sourceState(of: mailbox.path)
+        // The listing's facts (taken after it read the mailbox's folder whole), else by path.
+        let sourceState = mailbox.listedState ?? MailStore.sourceState(of: mailbox.path)
         if !writer.lostPacks, let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
             // Nothing about the file or its WAL changed: the committed content is the same, and
             // the entry is kept byte for byte (its consistentAt included), so that the list

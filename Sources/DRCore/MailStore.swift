@@ -25,6 +25,12 @@ package enum MailStore {
         /// this same file, not one swapped in under its name.
         package var device: UInt64 = 0
         package var inode: UInt64 = 0
+        /// Its `sourceState` as the listing found it (`fstatat` relative to its folder, after
+        /// the folder was read whole; a `-wal` or `-journal` the folder did not list is
+        /// absent): a backup compares it with the previous entry instead of three `lstat`s by
+        /// path per mailbox (docs/BENCHMARKS.md, "The frequent timer"). Nil when the listing
+        /// could not take it.
+        package var listedState: SnapshotManifest.SourceState? = nil
     }
 
     /// An entry of the store that is not backed up, with why.
@@ -91,6 +97,10 @@ package enum MailStore {
         defer { closedir(dir) }
         let fd = dirfd(dir)
         var subfolders: [[UInt8]] = []
+        // Every name of the folder (for the mailboxes' companions), and the mailboxes found,
+        // whose facts are taken once the folder has been read whole.
+        var names = Set<String>()
+        var found: [(id: String, name: String)] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
@@ -123,6 +133,14 @@ package enum MailStore {
             }
             // Valid UTF-8 here, since the whole path is.
             let entryName = String(decoding: name, as: UTF8.self)
+            names.insert(entryName)
+            let matches = include.contains { Glob.matches($0, id) }
+            // A regular file by its directory entry: a mailbox if it matches (its facts are
+            // taken below), else nothing to look at (a -wal, a -shm, any other file).
+            if entry.pointee.d_type == UInt8(DT_REG) {
+                if matches { found.append((id, entryName)) }
+                continue
+            }
             var info = stat()
             let statStatus = fstatat(fd, entryName, &info, AT_SYMLINK_NOFOLLOW)
             if statStatus != 0 {
@@ -133,15 +151,11 @@ package enum MailStore {
                     detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up"))
                 continue
             }
-            let matches = include.contains { Glob.matches($0, id) }
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 subfolders.append(path)
             case S_IFREG:
-                if matches {
-                    listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)",
-                                                     device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
-                }
+                if matches { found.append((id, entryName)) }
             case S_IFLNK:
                 // A link to a folder could hold mailboxes; a link named like a mailbox is one
                 // that is not backed up. Other links (say a -wal's) are not mailboxes.
@@ -160,6 +174,29 @@ package enum MailStore {
                         detail: "\(id) is not a regular file (a FIFO, socket or device): it is not opened; remove it or exclude it from [store] include"))
                 }
             }
+        }
+        for (id, name) in found {
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                let err = errno
+                if err == ENOENT { continue }  // removed since readdir: nothing to back up
+                listing.skipped.append(Skipped(
+                    path: id, reason: .unknownType,
+                    detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up"))
+                continue
+            }
+            // Replaced since readdir by something that is not a regular file: listed without
+            // facts, so that the backup looks at it by path (and refuses it, named).
+            let regular = (info.st_mode & S_IFMT) == S_IFREG
+            func companion(_ suffix: String) -> stat? {
+                guard names.contains(name + suffix) else { return nil }
+                var facts = stat()
+                return fstatat(fd, name + suffix, &facts, AT_SYMLINK_NOFOLLOW) == 0 ? facts : nil
+            }
+            listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)", device: UInt64(info.st_dev),
+                                             inode: UInt64(info.st_ino),
+                                             listedState: regular ? sourceState(info, wal: companion("-wal"),
+                                                                                journalPresent: companion("-journal") != nil) : nil))
         }
         for folder in subfolders {
             // Each level holds a descriptor and a stack frame: a store nested deeper than any
@@ -210,14 +247,19 @@ package enum MailStore {
         let hasWAL = lstat(path + "-wal", &wal) == 0
         var journal = stat()
         let hasJournal = lstat(path + "-journal", &journal) == 0
-        return SnapshotManifest.SourceState(
+        return sourceState(info, wal: hasWAL ? wal : nil, journalPresent: hasJournal)
+    }
+
+    /// The facts of a mailbox from its `lstat` and its `-wal`'s (nil: none).
+    static func sourceState(_ info: stat, wal: stat?, journalPresent: Bool) -> SnapshotManifest.SourceState {
+        SnapshotManifest.SourceState(
             size: Int64(info.st_size), mtimeNanoseconds: nanoseconds(info.st_mtim),
             ctimeNanoseconds: nanoseconds(info.st_ctim), inode: UInt64(info.st_ino), device: UInt64(info.st_dev),
-            walSize: hasWAL ? Int64(wal.st_size) : nil,
-            walMtimeNanoseconds: hasWAL ? nanoseconds(wal.st_mtim) : nil,
-            walCtimeNanoseconds: hasWAL ? nanoseconds(wal.st_ctim) : nil,
-            walInode: hasWAL ? UInt64(wal.st_ino) : nil,
-            journalPresent: hasJournal)
+            walSize: wal.map { Int64($0.st_size) },
+            walMtimeNanoseconds: wal.map { nanoseconds($0.st_mtim) },
+            walCtimeNanoseconds: wal.map { nanoseconds($0.st_ctim) },
+            walInode: wal.map { UInt64($0.st_ino) },
+            journalPresent: journalPresent)
     }
 
     static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
