@@ -97,9 +97,10 @@ package enum MailStore {
         defer { closedir(dir) }
         let fd = dirfd(dir)
         var subfolders: [[UInt8]] = []
-        // Every name of the folder (for the mailboxes' companions), and the mailboxes found,
+        // The names of the folder that may be a mailbox's companion (`-wal`, `-journal`: few
+        // in a quiet store, so the set is cheap to fill and to ask), and the mailboxes found,
         // whose facts are taken once the folder has been read whole.
-        var names = Set<String>()
+        var companions = Set<String>()
         var found: [(id: String, name: String)] = []
         while true {
             errno = 0
@@ -133,7 +134,7 @@ package enum MailStore {
             }
             // Valid UTF-8 here, since the whole path is.
             let entryName = String(decoding: name, as: UTF8.self)
-            names.insert(entryName)
+            if Self.mayBeCompanion(name) { companions.insert(entryName) }
             let matches = include.contains { Glob.matches($0, id) }
             // A regular file by its directory entry: a mailbox if it matches (its facts are
             // taken below), else nothing to look at (a -wal, a -shm, any other file).
@@ -189,7 +190,7 @@ package enum MailStore {
             // facts, so that the backup looks at it by path (and refuses it, named).
             let regular = (info.st_mode & S_IFMT) == S_IFREG
             func companion(_ suffix: String) -> stat? {
-                guard names.contains(name + suffix) else { return nil }
+                guard !companions.isEmpty, companions.contains(name + suffix) else { return nil }
                 var facts = stat()
                 return fstatat(fd, name + suffix, &facts, AT_SYMLINK_NOFOLLOW) == 0 ? facts : nil
             }
@@ -218,6 +219,14 @@ package enum MailStore {
             walk(folderFD: child, root: root, relative: folder, depth: depth + 1, include: include, into: &listing)
         }
     }
+
+    /// Whether a name ends in `-wal` or `-journal`.
+    static func mayBeCompanion(_ name: [UInt8]) -> Bool {
+        name.count > walSuffix.count && name.suffix(walSuffix.count).elementsEqual(walSuffix)
+            || name.count > journalSuffix.count && name.suffix(journalSuffix.count).elementsEqual(journalSuffix)
+    }
+    static let walSuffix: [UInt8] = Array("-wal".utf8)
+    static let journalSuffix: [UInt8] = Array("-journal".utf8)
 
     private static func unreadable(_ relative: [UInt8], root: String, errno err: Int32, what: String) -> Skipped {
         let shown = relative.isEmpty ? "." : display(relative)
