@@ -179,7 +179,7 @@ package enum BackupJob {
                               resume: SnapshotManifest.FileEntry? = nil, writer: BackupWriter, worker: BackupWorker, options: Options,
                               imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
         // The listing's facts (taken after it read the mailbox's folder whole), else by path.
-        let sourceState = mailbox.listedState ?? MailStore.sourceState(of: mailbox.path)
+        let sourceState = MailStore.sourceState(of: mailbox)
         if !writer.lostPacks, let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
             // Nothing about the file or its WAL changed: the committed content is the same, and
             // the entry is kept byte for byte (its consistentAt included), so that the list

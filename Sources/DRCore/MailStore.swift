@@ -25,12 +25,18 @@ package enum MailStore {
         /// this same file, not one swapped in under its name.
         package var device: UInt64 = 0
         package var inode: UInt64 = 0
-        /// Its `sourceState` as the listing found it (`fstatat` relative to its folder, after
-        /// the folder was read whole; a `-wal` or `-journal` the folder did not list is
-        /// absent): a backup compares it with the previous entry instead of three `lstat`s by
-        /// path per mailbox (docs/BENCHMARKS.md, "The frequent timer"). Nil when the listing
-        /// could not take it.
-        package var listedState: SnapshotManifest.SourceState? = nil
+        /// The file's facts as the listing found them (`fstatat` relative to its folder, after
+        /// the folder was read whole), and whether the folder listed a `-wal` or `-journal`
+        /// beside it: a backup stats only the companions listed (`sourceState(of:)`) instead
+        /// of three `lstat`s by path per mailbox, two of them failing in a quiet store
+        /// (docs/BENCHMARKS.md, "The frequent timer"). Kept to a few words per mailbox: the
+        /// store's listing is held for the whole run. `listed` false: no facts, stat by path.
+        package var listed = false
+        package var size: Int64 = 0
+        package var mtimeNanoseconds: Int64 = 0
+        package var ctimeNanoseconds: Int64 = 0
+        package var walListed = true
+        package var journalListed = true
     }
 
     /// An entry of the store that is not backed up, with why.
@@ -189,15 +195,12 @@ package enum MailStore {
             // Replaced since readdir by something that is not a regular file: listed without
             // facts, so that the backup looks at it by path (and refuses it, named).
             let regular = (info.st_mode & S_IFMT) == S_IFREG
-            func companion(_ suffix: String) -> stat? {
-                guard !companions.isEmpty, companions.contains(name + suffix) else { return nil }
-                var facts = stat()
-                return fstatat(fd, name + suffix, &facts, AT_SYMLINK_NOFOLLOW) == 0 ? facts : nil
-            }
+            func listed(_ suffix: String) -> Bool { !companions.isEmpty && companions.contains(name + suffix) }
             listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)", device: UInt64(info.st_dev),
-                                             inode: UInt64(info.st_ino),
-                                             listedState: regular ? sourceState(info, wal: companion("-wal"),
-                                                                                journalPresent: companion("-journal") != nil) : nil))
+                                             inode: UInt64(info.st_ino), listed: regular, size: Int64(info.st_size),
+                                             mtimeNanoseconds: nanoseconds(info.st_mtim),
+                                             ctimeNanoseconds: nanoseconds(info.st_ctim),
+                                             walListed: listed("-wal"), journalListed: listed("-journal")))
         }
         for folder in subfolders {
             // Each level holds a descriptor and a stack frame: a store nested deeper than any
@@ -259,16 +262,28 @@ package enum MailStore {
         return sourceState(info, wal: hasWAL ? wal : nil, journalPresent: hasJournal)
     }
 
+    /// The facts of a listed mailbox: the file's as the listing took them (after reading its
+    /// folder whole), its `-wal` and `-journal` looked at now only if the folder listed them.
+    /// Sound as the three `lstat`s are: the file's facts are equal to its entry's, so the file
+    /// did not change from the entry's moment to the listing's, at which the companions the
+    /// folder did not list were absent; so at that moment the mailbox was as its entry says.
+    package static func sourceState(of mailbox: Mailbox) -> SnapshotManifest.SourceState? {
+        guard mailbox.listed else { return sourceState(of: mailbox.path) }
+        var wal = stat()
+        let hasWAL = mailbox.walListed && lstat(mailbox.path + "-wal", &wal) == 0
+        var journal = stat()
+        let hasJournal = mailbox.journalListed && lstat(mailbox.path + "-journal", &journal) == 0
+        return SnapshotManifest.SourceState(
+            size: mailbox.size, mtimeNanoseconds: mailbox.mtimeNanoseconds, ctimeNanoseconds: mailbox.ctimeNanoseconds,
+            inode: mailbox.inode, device: mailbox.device, wal: hasWAL ? wal : nil, journalPresent: hasJournal)
+    }
+
     /// The facts of a mailbox from its `lstat` and its `-wal`'s (nil: none).
     static func sourceState(_ info: stat, wal: stat?, journalPresent: Bool) -> SnapshotManifest.SourceState {
         SnapshotManifest.SourceState(
             size: Int64(info.st_size), mtimeNanoseconds: nanoseconds(info.st_mtim),
             ctimeNanoseconds: nanoseconds(info.st_ctim), inode: UInt64(info.st_ino), device: UInt64(info.st_dev),
-            walSize: wal.map { Int64($0.st_size) },
-            walMtimeNanoseconds: wal.map { nanoseconds($0.st_mtim) },
-            walCtimeNanoseconds: wal.map { nanoseconds($0.st_ctim) },
-            walInode: wal.map { UInt64($0.st_ino) },
-            journalPresent: journalPresent)
+            wal: wal, journalPresent: journalPresent)
     }
 
     static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
@@ -294,5 +309,19 @@ package enum Glob {
         }
         guard let segment = path.first, fnmatch(head, segment, FNM_PERIOD) == 0 else { return false }
         return match(pattern.dropFirst(), path.dropFirst())
+    }
+}
+
+extension SnapshotManifest.SourceState {
+    /// The facts of a file given as numbers, and of its `-wal` as its `lstat` (nil: none).
+    init(size: Int64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64, inode: UInt64, device: UInt64,
+         wal: stat?, journalPresent: Bool) {
+        self.init(size: size, mtimeNanoseconds: mtimeNanoseconds, ctimeNanoseconds: ctimeNanoseconds,
+                  inode: inode, device: device,
+                  walSize: wal.map { Int64($0.st_size) },
+                  walMtimeNanoseconds: wal.map { MailStore.nanoseconds($0.st_mtim) },
+                  walCtimeNanoseconds: wal.map { MailStore.nanoseconds($0.st_ctim) },
+                  walInode: wal.map { UInt64($0.st_ino) },
+                  journalPresent: journalPresent)
     }
 }
