@@ -114,6 +114,13 @@ package enum BackupJob {
     /// manifest (`commit`).
     package static func run(_ configuration: Configuration, secrets: SecretSources,
                            options: Options, logger: Logger) throws(CoreError) -> Report {
+        try runKnowing(configuration, secrets: secrets, options: options, logger: logger).report
+    }
+
+    /// `run`, and what the run knows of the status after it when it ended whole (nil
+    /// otherwise): the metrics take it instead of measuring the status again.
+    package static func runKnowing(_ configuration: Configuration, secrets: SecretSources, options: Options,
+                                   logger: Logger) throws(CoreError) -> (report: Report, status: StatusJob.Known?) {
         let started = Date()
         let clock = ContinuousClock.now
         let plan = try BackupPlan.prepare(configuration, secrets: secrets, options: options, logger: logger)
@@ -122,7 +129,7 @@ package enum BackupJob {
             withExtendedLifetime(plan.lock) {}
         }
         let tally = BackupTally(try backUpMailboxes(plan))
-        return try commit(tally, plan: plan, started: started, clock: clock)
+        return try commit(tally, plan: plan, configuration: configuration, started: started, clock: clock)
     }
 
     /// The pool step: every mailbox of the plan, on `parallelism` workers (one per core by
@@ -180,7 +187,8 @@ package enum BackupJob {
     static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
                               resume: SnapshotManifest.FileEntry? = nil, writer: BackupWriter, worker: BackupWorker, options: Options,
                               imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
-        let sourceState = MailStore.sourceState(of: mailbox.path)
+        // The listing's facts (taken after it read the mailbox's folder whole), else by path.
+        let sourceState = MailStore.sourceState(of: mailbox)
         if !writer.lostPacks, let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
             // Nothing about the file or its WAL changed: the committed content is the same, and
             // the entry is kept byte for byte (its consistentAt included), so that the list
@@ -231,8 +239,8 @@ package enum BackupJob {
 
     /// The last step: the manifest of the tallied entries written to every healthy target,
     /// and the report.
-    static func commit(_ tally: BackupTally, plan: BackupPlan, started: Date,
-                       clock: ContinuousClock.Instant) throws(CoreError) -> Report {
+    static func commit(_ tally: BackupTally, plan: BackupPlan, configuration: Configuration, started: Date,
+                       clock: ContinuousClock.Instant) throws(CoreError) -> (report: Report, status: StatusJob.Known?) {
         let writer = plan.writer, repository = plan.repository
         var statistics = tally.statistics
         statistics.newChunks = writer.newChunks
@@ -246,8 +254,10 @@ package enum BackupJob {
             throw CoreError(.backupExpired, message: "the backup started at \(Timestamps.format(plan.runRecord.started)) and ran past [prune] backup_expiry (its run record expires \(Timestamps.format(plan.runRecord.expires))): it is not committed, since a prune may since have deleted packs it relied on; run it again, and raise backup_expiry if backups take this long")
         }
         let name: String
+        let manifest: SnapshotManifest
         do {
-            name = try writer.commit(draft, entries: tally.entries, previousList: plan.previous.listNodes)
+            (name, manifest) = try writer.commit(draft, entries: tally.entries, previousList: plan.previous.listNodes,
+                                                 sameList: BackupWriter.sameList(tally.entries, previous: plan.previous))
         } catch {
             throw CoreError(error)
         }
@@ -267,7 +277,10 @@ package enum BackupJob {
             Report.TargetResult(name: unavailable.target, ok: false, error: unavailable.error.message,
                                 storedBytes: 0, transfer: nil)
         }
-        return Report(snapshot: String(name.dropFirst("snapshots/".count)), time: draft.time,
+        let known = StatusJob.Known(name: name, manifest: manifest, entries: tally.entries, failures: tally.failures.count,
+                                    tookIt: targets.filter(\.ok).map(\.name), configuration: configuration,
+                                    previous: plan.previous, now: Date())
+        let report = Report(snapshot: String(name.dropFirst("snapshots/".count)), time: draft.time,
                       files: tally.entries.count, filesUnchanged: statistics.filesUnchanged,
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
                       newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes, stored: writer.stored,
@@ -275,6 +288,7 @@ package enum BackupJob {
                       resumed: tally.entries.filter { !$0.unchanged && plan.resume[$0.path] != nil }.count,
                       targets: targets, failures: tally.failures,
                       vanished: tally.vanished, skipped: plan.skipped)
+        return (report, known)
     }
 
     /// Snapshots one file and stores its chunks. Called again from the start by the snapshot

@@ -25,9 +25,19 @@ package enum MailStore {
         /// this same file, not one swapped in under its name.
         package var device: UInt64 = 0
         package var inode: UInt64 = 0
-        /// Its size when it was listed, from the same `lstat`: a backup starts with the largest
-        /// (see `BackupJob.backUpMailboxes`).
+        /// The file's facts as the listing found them (`fstatat` relative to its folder, after
+        /// the folder was read whole), and whether the folder listed a `-wal` or `-journal`
+        /// beside it: a backup stats only the companions listed (`sourceState(of:)`) instead
+        /// of three `lstat`s by path per mailbox, two of them failing in a quiet store
+        /// (docs/BENCHMARKS.md, "The frequent timer"). Kept to a few words per mailbox: the
+        /// store's listing is held for the whole run. `listed` false: no facts, stat by path.
+        /// `size` also orders the backup: the largest mailboxes first (`BackupJob.readingOrder`).
+        package var listed = false
         package var size: Int64 = 0
+        package var mtimeNanoseconds: Int64 = 0
+        package var ctimeNanoseconds: Int64 = 0
+        package var walListed = true
+        package var journalListed = true
     }
 
     /// An entry of the store that is not backed up, with why.
@@ -94,6 +104,11 @@ package enum MailStore {
         defer { closedir(dir) }
         let fd = dirfd(dir)
         var subfolders: [[UInt8]] = []
+        // The names of the folder that may be a mailbox's companion (`-wal`, `-journal`: few
+        // in a quiet store, so the set is cheap to fill and to ask), and the mailboxes found,
+        // whose facts are taken once the folder has been read whole.
+        var companions = Set<String>()
+        var found: [(id: String, name: String)] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
@@ -126,6 +141,14 @@ package enum MailStore {
             }
             // Valid UTF-8 here, since the whole path is.
             let entryName = String(decoding: name, as: UTF8.self)
+            if Self.mayBeCompanion(name) { companions.insert(entryName) }
+            let matches = include.contains { Glob.matches($0, id) }
+            // A regular file by its directory entry: a mailbox if it matches (its facts are
+            // taken below), else nothing to look at (a -wal, a -shm, any other file).
+            if entry.pointee.d_type == UInt8(DT_REG) {
+                if matches { found.append((id, entryName)) }
+                continue
+            }
             var info = stat()
             let statStatus = fstatat(fd, entryName, &info, AT_SYMLINK_NOFOLLOW)
             if statStatus != 0 {
@@ -136,16 +159,11 @@ package enum MailStore {
                     detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up"))
                 continue
             }
-            let matches = include.contains { Glob.matches($0, id) }
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 subfolders.append(path)
             case S_IFREG:
-                if matches {
-                    listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)",
-                                                     device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
-                                                     size: Int64(info.st_size)))
-                }
+                if matches { found.append((id, entryName)) }
             case S_IFLNK:
                 // A link to a folder could hold mailboxes; a link named like a mailbox is one
                 // that is not backed up. Other links (say a -wal's) are not mailboxes.
@@ -164,6 +182,26 @@ package enum MailStore {
                         detail: "\(id) is not a regular file (a FIFO, socket or device): it is not opened; remove it or exclude it from [store] include"))
                 }
             }
+        }
+        for (id, name) in found {
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                let err = errno
+                if err == ENOENT { continue }  // removed since readdir: nothing to back up
+                listing.skipped.append(Skipped(
+                    path: id, reason: .unknownType,
+                    detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up"))
+                continue
+            }
+            // Replaced since readdir by something that is not a regular file: listed without
+            // facts, so that the backup looks at it by path (and refuses it, named).
+            let regular = (info.st_mode & S_IFMT) == S_IFREG
+            func listed(_ suffix: String) -> Bool { !companions.isEmpty && companions.contains(name + suffix) }
+            listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)", device: UInt64(info.st_dev),
+                                             inode: UInt64(info.st_ino), listed: regular, size: Int64(info.st_size),
+                                             mtimeNanoseconds: nanoseconds(info.st_mtim),
+                                             ctimeNanoseconds: nanoseconds(info.st_ctim),
+                                             walListed: listed("-wal"), journalListed: listed("-journal")))
         }
         for folder in subfolders {
             // Each level holds a descriptor and a stack frame: a store nested deeper than any
@@ -185,6 +223,14 @@ package enum MailStore {
             walk(folderFD: child, root: root, relative: folder, depth: depth + 1, include: include, into: &listing)
         }
     }
+
+    /// Whether a name ends in `-wal` or `-journal`.
+    static func mayBeCompanion(_ name: [UInt8]) -> Bool {
+        name.count > walSuffix.count && name.suffix(walSuffix.count).elementsEqual(walSuffix)
+            || name.count > journalSuffix.count && name.suffix(journalSuffix.count).elementsEqual(journalSuffix)
+    }
+    static let walSuffix: [UInt8] = Array("-wal".utf8)
+    static let journalSuffix: [UInt8] = Array("-journal".utf8)
 
     private static func unreadable(_ relative: [UInt8], root: String, errno err: Int32, what: String) -> Skipped {
         let shown = relative.isEmpty ? "." : display(relative)
@@ -214,14 +260,31 @@ package enum MailStore {
         let hasWAL = lstat(path + "-wal", &wal) == 0
         var journal = stat()
         let hasJournal = lstat(path + "-journal", &journal) == 0
+        return sourceState(info, wal: hasWAL ? wal : nil, journalPresent: hasJournal)
+    }
+
+    /// The facts of a listed mailbox: the file's as the listing took them (after reading its
+    /// folder whole), its `-wal` and `-journal` looked at now only if the folder listed them.
+    /// Sound as the three `lstat`s are: the file's facts are equal to its entry's, so the file
+    /// did not change from the entry's moment to the listing's, at which the companions the
+    /// folder did not list were absent; so at that moment the mailbox was as its entry says.
+    package static func sourceState(of mailbox: Mailbox) -> SnapshotManifest.SourceState? {
+        guard mailbox.listed else { return sourceState(of: mailbox.path) }
+        var wal = stat()
+        let hasWAL = mailbox.walListed && lstat(mailbox.path + "-wal", &wal) == 0
+        var journal = stat()
+        let hasJournal = mailbox.journalListed && lstat(mailbox.path + "-journal", &journal) == 0
         return SnapshotManifest.SourceState(
+            size: mailbox.size, mtimeNanoseconds: mailbox.mtimeNanoseconds, ctimeNanoseconds: mailbox.ctimeNanoseconds,
+            inode: mailbox.inode, device: mailbox.device, wal: hasWAL ? wal : nil, journalPresent: hasJournal)
+    }
+
+    /// The facts of a mailbox from its `lstat` and its `-wal`'s (nil: none).
+    static func sourceState(_ info: stat, wal: stat?, journalPresent: Bool) -> SnapshotManifest.SourceState {
+        SnapshotManifest.SourceState(
             size: Int64(info.st_size), mtimeNanoseconds: nanoseconds(info.st_mtim),
             ctimeNanoseconds: nanoseconds(info.st_ctim), inode: UInt64(info.st_ino), device: UInt64(info.st_dev),
-            walSize: hasWAL ? Int64(wal.st_size) : nil,
-            walMtimeNanoseconds: hasWAL ? nanoseconds(wal.st_mtim) : nil,
-            walCtimeNanoseconds: hasWAL ? nanoseconds(wal.st_ctim) : nil,
-            walInode: hasWAL ? UInt64(wal.st_ino) : nil,
-            journalPresent: hasJournal)
+            wal: wal, journalPresent: journalPresent)
     }
 
     static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
@@ -247,5 +310,19 @@ package enum Glob {
         }
         guard let segment = path.first, fnmatch(head, segment, FNM_PERIOD) == 0 else { return false }
         return match(pattern.dropFirst(), path.dropFirst())
+    }
+}
+
+extension SnapshotManifest.SourceState {
+    /// The facts of a file given as numbers, and of its `-wal` as its `lstat` (nil: none).
+    init(size: Int64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64, inode: UInt64, device: UInt64,
+         wal: stat?, journalPresent: Bool) {
+        self.init(size: size, mtimeNanoseconds: mtimeNanoseconds, ctimeNanoseconds: ctimeNanoseconds,
+                  inode: inode, device: device,
+                  walSize: wal.map { Int64($0.st_size) },
+                  walMtimeNanoseconds: wal.map { MailStore.nanoseconds($0.st_mtim) },
+                  walCtimeNanoseconds: wal.map { MailStore.nanoseconds($0.st_ctim) },
+                  walInode: wal.map { UInt64($0.st_ino) },
+                  journalPresent: journalPresent)
     }
 }

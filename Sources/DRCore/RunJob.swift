@@ -141,8 +141,10 @@ package enum RunJob {
         // A frequent backup (drctl-backup.timer) may be under way: the nightly run waits for it
         // rather than fail and page someone.
         backupOptions.waitForLock = Self.backupLockWait
+        var known: StatusJob.Known?
         do {
-            let backup = try BackupJob.run(configuration, secrets: secrets, options: backupOptions, logger: logger)
+            let backup: BackupJob.Report
+            (backup, known) = try BackupJob.runKnowing(configuration, secrets: secrets, options: backupOptions, logger: logger)
             report.backup = backup
             report.snapshot = backup.snapshot
             report.mailboxes = backup.files
@@ -268,12 +270,22 @@ package enum RunJob {
         report.steps = steps
         report.targets = summarize(configuration, backup: report.backup, prune: report.prune)
 
-        // The objective after the run, and the metrics (the textfile when configured).
+        // The objective after the run, and the metrics (the textfile when configured): what
+        // the backup knows when it ended whole and no later step could have changed the
+        // snapshots (prune forgets them; a drill runs long enough for the frequent timer's
+        // backup to commit meanwhile), else measured as drctl status does.
         var status: StatusJob.Report?
-        do {
-            status = try StatusJob.run(configuration, secrets: secrets, logger: logger)
-        } catch {
-            report.warnings.append("the recovery point exposure could not be measured: \(error.message)")
+        let untouched = report.prune == nil && steps.allSatisfy { step in
+            !["prune", "drill"].contains(step.step) || [.notDue, .skipped].contains(step.status)
+        }
+        if let known, untouched {
+            status = StatusJob.afterBackup(known, configuration: configuration)
+        } else {
+            do {
+                status = try StatusJob.run(configuration, secrets: secrets, logger: logger)
+            } catch {
+                report.warnings.append("the recovery point exposure could not be measured: \(error.message)")
+            }
         }
         if let rpo = status?.rpo {
             report.rpo = Report.RPO(exposureSeconds: rpo.exposureSeconds, objectiveSeconds: rpo.objectiveSeconds,

@@ -60,13 +60,18 @@ package final class TargetEntries: SnapshotEntries {
         // Collected per attempt, handed on only when the whole list was read: a target that
         // fails half-way must not leave half a list behind it.
         let keys = self.keys
-        let files: [SnapshotManifest.FileEntry] = try fromHolders(item) { (store) throws(RepositoryError) in
-            var files: [SnapshotManifest.FileEntry] = []
-            try item.manifest.forEachEntry(reader: reader(for: store), keys: keys, name: "snapshots/\(item.id)",
-                                           target: store.targetName,
-                                           visit: { ref, _ in visit(ref.id) }) { files.append($0) }
-            return files
+        func walk() throws(CoreError) -> [SnapshotManifest.FileEntry] {
+            try fromHolders(item) { (store) throws(RepositoryError) in
+                var files: [SnapshotManifest.FileEntry] = []
+                try item.manifest.forEachEntry(reader: reader(for: store), keys: keys, name: "snapshots/\(item.id)",
+                                               target: store.targetName,
+                                               visit: { ref, _ in visit(ref.id) }) { files.append($0) }
+                return files
+            }
         }
+        // One read transaction on the cache for the whole list, not one per node.
+        let files: [SnapshotManifest.FileEntry]
+        if let cache { files = try cache.reading(walk) } else { files = try walk() }
         for file in files { body(file) }
     }
 

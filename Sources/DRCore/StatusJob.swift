@@ -174,26 +174,44 @@ package enum StatusJob {
         for target in catalogue.unreadable {
             unavailable[target.target] = Problem(code: target.code, message: target.error)
         }
+        var missing: [String: Int] = [:]
+        for gap in catalogue.gaps where missing[gap.target] == nil { missing[gap.target] = gap.snapshots.count }
+        return assemble(configuration, scope: scope, snapshots: ours.count, newest: ours.last,
+                        newestOn: { name in ours.last { $0.targets.contains(name) } },
+                        exposure: exposure, unavailable: unavailable, missing: missing,
+                        rejected: catalogue.rejected + points.rejected, now: now)
+    }
+
+    /// The report from what was measured (or, after a backup that ended whole, known:
+    /// `afterBackup`): the target rows, the drill, and the problems that decide the exit status.
+    /// - Parameters:
+    ///   - snapshots: usable snapshots of the scope's store.
+    ///   - newest: the newest of them; `newestOn`: the newest each target holds.
+    ///   - missing: per target, the snapshots other targets hold and it lacks.
+    static func assemble(_ configuration: Configuration, scope: SnapshotScope, snapshots: Int,
+                         newest: SnapshotCatalogue.Item?, newestOn: (String) -> SnapshotCatalogue.Item?,
+                         exposure: Exposure, unavailable: [String: Problem], missing: [String: Int],
+                         rejected: [SnapshotCatalogue.Rejected], now: Date) -> Report {
+        let objective = configuration.objectives.rpo
         let targets = configuration.targets.map { target in
-            row(target.name, ours: ours, unavailable: unavailable[target.name],
-                missing: catalogue.gaps.first { $0.target == target.name }?.snapshots.count ?? 0,
-                objective: objective, now: now)
+            row(target.name, newest: newestOn(target.name), unavailable: unavailable[target.name],
+                missing: missing[target.name] ?? 0, objective: objective, now: now)
         }
         let drill = drillState(configuration, now: now)
 
         var problems: [Problem] = []
-        if let problem = objectiveProblem(exposure, scope: scope, any: !ours.isEmpty) { problems.append(problem) }
+        if let problem = objectiveProblem(exposure, scope: scope, any: newest != nil) { problems.append(problem) }
         for target in targets where !target.withinObjective {
             problems.append(targetProblem(target, objective: objective))
         }
-        let newest = ours.last.map { item in
+        let newestRow = newest.map { item in
             Newest(id: item.id, time: item.manifest.time, end: Timestamps.format(end(of: item)),
                    wholeStore: item.manifest.wholeStore, mailboxes: item.manifest.mailboxes.count,
                    failed: item.manifest.failed.count, targets: item.targets)
         }
-        return Report(time: Timestamps.format(now), host: scope.host, storePath: scope.storePath, snapshots: ours.count,
-                      newestSnapshot: newest, targets: targets, rpo: exposure, drill: drill,
-                      rejected: catalogue.rejected + points.rejected, problems: problems)
+        return Report(time: Timestamps.format(now), host: scope.host, storePath: scope.storePath, snapshots: snapshots,
+                      newestSnapshot: newestRow, targets: targets, rpo: exposure, drill: drill,
+                      rejected: rejected, problems: problems)
     }
 
     /// When a run ended: its start plus its duration (the manifest is valid, so both read).
@@ -234,36 +252,42 @@ package enum StatusJob {
 
     static func exposure(_ points: Points, newest: SnapshotCatalogue.Item?, objective: ConfigDuration,
                          now: Date) -> Exposure {
+        // The oldest newest-point; ties broken by path, so that the named mailbox is stable.
+        let worst = points.newest.min { a, b in (end(of: a.value), a.key) < (end(of: b.value), b.key) }
+        return exposure(mailboxes: points.newest.count + points.never.count, never: points.never,
+                        worst: worst.map { ($0.key, $0.value) }, newest: newest, objective: objective, now: now)
+    }
+
+    /// - Parameter worst: the mailbox whose newest restorable point is the oldest (the least
+    ///   path among equals), and the snapshot that holds that point.
+    static func exposure(mailboxes: Int, never: [String], worst: (mailbox: String, snapshot: SnapshotCatalogue.Item)?,
+                         newest: SnapshotCatalogue.Item?, objective: ConfigDuration, now: Date) -> Exposure {
         var result = Exposure(objective: objective.description, objectiveSeconds: objective.seconds,
                               exposureSeconds: nil, worstMailbox: nil, worstRestorablePoint: nil, worstSnapshot: nil,
-                              mailboxes: points.newest.count + points.never.count, neverBackedUp: points.never,
-                              exceeded: true)
+                              mailboxes: mailboxes, neverBackedUp: never, exceeded: true)
         guard let newest else { return result }
-        if let never = points.never.first {
+        if let never = never.first {
             result.worstMailbox = never
             return result
         }
-        // The oldest newest-point; ties broken by path, so that the named mailbox is stable.
-        let worst = points.newest.min { a, b in (end(of: a.value), a.key) < (end(of: b.value), b.key) }
         // No mailbox at all: the newest run saw the store, empty, at its end.
-        let point = worst.map { end(of: $0.value) } ?? end(of: newest)
+        let point = worst.map { end(of: $0.snapshot) } ?? end(of: newest)
         // Milliseconds, as the times it comes from.
         let age = (max(0, now.timeIntervalSince(point)) * 1000).rounded() / 1000
         result.exposureSeconds = age
-        result.worstMailbox = worst?.key
+        result.worstMailbox = worst?.mailbox
         result.worstRestorablePoint = Timestamps.format(point)
-        result.worstSnapshot = worst?.value.id ?? newest.id
+        result.worstSnapshot = worst?.snapshot.id ?? newest.id
         result.exceeded = age > Double(objective.seconds)
         return result
     }
 
-    static func row(_ name: String, ours: [SnapshotCatalogue.Item], unavailable: Problem?, missing: Int,
+    static func row(_ name: String, newest: SnapshotCatalogue.Item?, unavailable: Problem?, missing: Int,
                     objective: ConfigDuration, now: Date) -> TargetRow {
         guard unavailable == nil else {
             return TargetRow(name: name, available: false, error: unavailable, newestSnapshot: nil, lagSeconds: nil,
                              missingSnapshots: 0, withinObjective: false)
         }
-        let newest = ours.last { $0.targets.contains(name) }
         let lag = newest.flatMap { Timestamps.parse($0.manifest.time) }.map { (max(0, now.timeIntervalSince($0)) * 1000).rounded() / 1000 }
         return TargetRow(name: name, available: true, error: nil,
                          newestSnapshot: newest.map { .init(id: $0.id, time: $0.manifest.time) },

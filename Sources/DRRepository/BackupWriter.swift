@@ -382,27 +382,38 @@ package final class BackupWriter: Sendable {
 
     /// Flushes every worker's packs, writes the mailbox list (reusing `previousList` nodes
     /// whose packs every target holds) and then the manifest, on every healthy target.
-    /// - Parameter entries: the run's mailboxes, in any order.
-    /// - Returns: the manifest's object name.
+    /// - Parameters:
+    ///   - entries: the run's mailboxes, in any order.
+    ///   - sameList: the previous list's root when `entries` are exactly its entries
+    ///     (`Previous.sameList`): reused when every node of it is on every target, as the
+    ///     builder would reuse each of them.
+    /// - Returns: the manifest's object name, and the manifest as sealed.
     package func commit(_ draft: SnapshotManifest, entries: [SnapshotManifest.FileEntry],
-                       previousList: [ChunkID: BlobRef]) throws(RepositoryError) -> String {
+                       previousList: [ChunkID: BlobRef],
+                       sameList: SnapshotManifest.ListRoot? = nil) throws(RepositoryError) -> (name: String, manifest: SnapshotManifest) {
         let slots = state.withLock { $0.slots }
         for slot in slots { try slot.flush(self) }
-        let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
         let reusable = previousList.filter { isShared($0.value) }
-        let listSlot = PackSlot(packSize: packSize)
-        let compressor: ChunkCompressor
-        do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
-        let listStore = BackupWorker(writer: self, slot: listSlot, compressor: compressor)
-        var builder = MailboxListBuilder(keys: keys, reusable: reusable, store: listStore)
-        for entry in sorted { try builder.add(entry) }
-        let list = try builder.finish()
-        try listSlot.flush(self)
+        let listRoot: SnapshotManifest.ListRoot
+        if let sameList, reusable.count == previousList.count, !previousList.isEmpty {
+            listRoot = sameList
+        } else {
+            let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+            let listSlot = PackSlot(packSize: packSize)
+            let compressor: ChunkCompressor
+            do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
+            let listStore = BackupWorker(writer: self, slot: listSlot, compressor: compressor)
+            var builder = MailboxListBuilder(keys: keys, reusable: reusable, store: listStore)
+            for entry in sorted { try builder.add(entry) }
+            let list = try builder.finish()
+            try listSlot.flush(self)
+            listRoot = SnapshotManifest.ListRoot(count: list.count, root: list.root)
+        }
         // A target's manifest names what it holds only once all of it is there.
         finishUploads()
         if healthyStores.isEmpty { throw Self.allFailed(failures) }
         var manifest = draft
-        manifest.mailboxes = SnapshotManifest.ListRoot(count: list.count, root: list.root)
+        manifest.mailboxes = listRoot
         manifest.statistics.storedBytes = storedBytes.values.max() ?? 0
         let (name, bytes) = try manifest.seal(keys: keys)
         for store in healthyStores { put(store, name, bytes) }
@@ -420,7 +431,7 @@ package final class BackupWriter: Sendable {
         }
         cache.recordManifest(name, time: manifest.time, host: manifest.host, store: manifest.storePath)
         cache.clearJournal(store: manifest.storePath)
-        return name
+        return (name, manifest)
     }
 }
 

@@ -12,7 +12,12 @@ import Glibc
 ///
 /// A cache, never the truth: every node is checked against its keyed id when it is read back
 /// (a damaged or planted row is dropped and the node read from a target), and the whole file
-/// is deleted and started again when SQLite finds it damaged. It is what keeps a nightly run
+/// is deleted (and started again by the next command) as soon as any statement finds it
+/// damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`: any failure but a busy lock or a full disk). Opening it does not check it whole: `PRAGMA
+/// quick_check` read all of it on every open (55 MiB at 10,000 mailboxes, ~24 MiB per stored
+/// GiB), the largest fixed cost of a backup that found nothing changed (docs/BENCHMARKS.md,
+/// "The frequent timer"), and a damaged page it would have found is found by the statement
+/// that reads it. It is what keeps a nightly run
 /// from downloading the previous run's mailbox list and the changed files' trees from a
 /// distant target (`scripts/bench --scale`, docs/BENCHMARKS.md).
 ///
@@ -34,6 +39,12 @@ package final class NodeCache: Sendable {
         let database: SQLiteDatabase
         let select: SQLiteDatabase.Statement
         let append: SQLiteDatabase.Statement
+        /// A read transaction is open for the walks in progress (`reading`).
+        let read = ReadTransaction()
+    }
+    /// Touched only under the connection lock.
+    private final class ReadTransaction {
+        var open = false
     }
     /// The nodes inserted and not yet in the file.
     private struct State: Sendable {
@@ -48,6 +59,8 @@ package final class NodeCache: Sendable {
         var nextBatch = 0
         /// The cache failed and was dropped: inserts are ignored for the rest of the command.
         var off = false
+        /// Walks in progress (`reading`): lookups share one read transaction meanwhile.
+        var walks = 0
     }
     private let state: Mutex<State>
     private let connection: Mutex<Connection?>
@@ -74,10 +87,18 @@ package final class NodeCache: Sendable {
         flush()
     }
 
+    /// A file SQLite cannot open or finds damaged is deleted and created again; one that fails
+    /// for a passing reason (another drctl holds a lock past the busy timeout, a full disk) is
+    /// left as it is and the cache is off for this command.
     private static func openOrRebuild(_ path: String) -> Connection? {
-        if let connection = try? open(path) { return connection }
-        remove(path)
-        return try? open(path)
+        do {
+            return try open(path)
+        } catch where error.isTransient {
+            return nil
+        } catch {
+            remove(path)
+            return try? open(path)
+        }
     }
 
     static func remove(_ path: String) {
@@ -108,17 +129,11 @@ package final class NodeCache: Sendable {
             CREATE TABLE IF NOT EXISTS journal(store TEXT NOT NULL, path TEXT NOT NULL, entry BLOB NOT NULL,
                                                PRIMARY KEY(store, path)) WITHOUT ROWID;
             """)
-        let check = try database.prepare("PRAGMA quick_check")
-        if try check.step(), check.text(0) != "ok" {
-            throw SQLiteError(.sqliteError, message: "the node cache \(path) is damaged (\(check.text(0))); it is rebuilt")
-        }
-        // Done with it: a statement left mid-way would keep the old table below from being dropped.
-        check.reset()
         // Not fatal: a cache whose old table cannot be moved or whose rows cannot be indexed
         // now (another drctl holds the write lock past the busy timeout) works without those
-        // nodes, and is brought up to date later.
-        try? migrateKeyedNodes(database)
-        try? index(database)
+        // nodes, and is brought up to date later. Damage found on the way is: rebuilt now.
+        do { try migrateKeyedNodes(database) } catch where !error.isTransient { throw error } catch {}
+        do { try index(database) } catch where !error.isTransient { throw error } catch {}
         return Connection(database: database,
                           select: try database.prepare("SELECT plain FROM node_rows WHERE rowid = (SELECT row FROM node_ids WHERE id = ?1)"),
                           append: try database.prepare("INSERT INTO node_rows(id, plain) VALUES (?1, ?2)"))
@@ -178,16 +193,31 @@ package final class NodeCache: Sendable {
         }
     }
 
-    /// Runs `body` on the connection; an SQLite failure drops the cache file and turns the
-    /// cache off for the rest of the command (the next one starts a new file).
-    private func using<R: Sendable>(_ fallback: sending R, _ body: (Connection) throws(SQLiteError) -> sending R) -> R {
+    /// Runs `body` on the connection; an SQLite failure turns the cache off for the rest of
+    /// the command (a cache is never worth a backup), and one that is not a passing one (the
+    /// file is damaged) also deletes it (the next command starts a new file).
+    ///
+    /// A call that writes (`reads` false) first ends the read transaction of the walks in
+    /// progress; a lookup during a walk opens one, if none is open, and leaves it open.
+    private func using<R: Sendable>(_ fallback: sending R, reads: Bool = false,
+                                    _ body: (Connection) throws(SQLiteError) -> sending R) -> R {
         connection.withLock { connection in
             guard let open = connection else { return fallback }
-            do {
+            do throws(SQLiteError) {
+                if reads {
+                    // Lock order: `connection`, then `state`.
+                    if !open.read.open, state.withLock({ $0.walks > 0 }) {
+                        try open.database.execute("BEGIN")
+                        open.read.open = true
+                    }
+                } else if open.read.open {
+                    open.read.open = false
+                    try open.database.execute("COMMIT")
+                }
                 return try body(open)
             } catch {
                 connection = nil
-                Self.remove(path)
+                if !error.isTransient { Self.remove(path) }
                 // Lock order: `connection`, then `state` (never the other way).
                 state.withLock { $0 = State(off: true) }
                 return fallback
@@ -247,7 +277,7 @@ package final class NodeCache: Sendable {
             return nil
         }
         if let held { return held }
-        let plain: [UInt8]? = using(nil) { (open) throws(SQLiteError) -> [UInt8]? in
+        let plain: [UInt8]? = using(nil, reads: true) { (open) throws(SQLiteError) -> [UInt8]? in
             defer { open.select.reset() }
             open.select.bind(1, blob: id.bytes)
             return try open.select.step() ? open.select.blob(0) : nil
@@ -267,6 +297,28 @@ package final class NodeCache: Sendable {
         return plain
     }
 
+    /// Runs `body` (a walk of a list or tree: one lookup per node) with the lookups sharing
+    /// one read transaction, which ends with the last walk or at the next write. Each lookup
+    /// on its own took SQLite's read lock (two `fcntl`s and the WAL index) for one SELECT:
+    /// ~4,200 times per walk of 10,000 mailboxes' list (docs/BENCHMARKS.md, "The frequent
+    /// timer"). A walk sees the cache as it was when it started, which a cache may.
+    package func reading<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        state.withLock { $0.walks += 1 }
+        defer {
+            let last = state.withLock { state in
+                state.walks = max(0, state.walks - 1)
+                return state.walks == 0
+            }
+            if last { endRead() }
+        }
+        return try body()
+    }
+
+    /// Ends the walks' read transaction, if one is open.
+    private func endRead() {
+        using(()) { (_) throws(SQLiteError) in }
+    }
+
     /// Adds a node (written with the next batch, by the thread that fills it; the others
     /// go on adding to a new batch meanwhile).
     package func insert(_ id: ChunkID, _ plain: [UInt8]) {
@@ -283,7 +335,7 @@ package final class NodeCache: Sendable {
 
     /// The packs `target` was last seen holding (id → size), or nil if never recorded.
     package func packs(of target: String) -> [PackID: Int64]? {
-        using(nil) { (open) throws(SQLiteError) -> [PackID: Int64]? in
+        using(nil, reads: true) { (open) throws(SQLiteError) -> [PackID: Int64]? in
             let known = try open.database.prepare("SELECT count(*) FROM listed WHERE target = ?1")
             known.bind(1, text: target)
             guard try known.step(), known.int(0) > 0 else { return nil }
@@ -298,14 +350,36 @@ package final class NodeCache: Sendable {
         }
     }
 
-    /// Records what `target` holds now (replacing what was recorded).
+    /// Records what `target` holds now (replacing what was recorded): only the rows that
+    /// differ are written. Deleting the target's rows and inserting them all again wrote ~32
+    /// KiB of WAL per call with 324 packs, twice per backup that changed nothing, and would
+    /// write ~17 MiB per call at 1 TiB (~65,000 packs; docs/BENCHMARKS.md, "The frequent
+    /// timer").
     package func record(packs: [PackID: Int64], of target: String) {
         using(()) { (open) throws(SQLiteError) in
             try Self.transaction(open) { () throws(SQLiteError) in
-                let forget = try open.database.prepare("DELETE FROM packs WHERE target = ?1")
-                forget.bind(1, text: target)
-                _ = try forget.step()
-                try add(packs, of: target, open)
+                let query = try open.database.prepare("SELECT pack, size FROM packs WHERE target = ?1")
+                query.bind(1, text: target)
+                var gone: [[UInt8]] = []
+                var changed = packs
+                while try query.step() {
+                    let raw = query.blob(0)
+                    let pack = raw.count == 32 ? PackID(bytes: raw) : nil
+                    if let pack, let size = packs[pack] {
+                        if size == query.int(1) { changed.removeValue(forKey: pack) }
+                    } else {
+                        gone.append(raw)
+                    }
+                }
+                query.reset()
+                let forget = try open.database.prepare("DELETE FROM packs WHERE target = ?1 AND pack = ?2")
+                for raw in gone {
+                    forget.bind(1, text: target)
+                    forget.bind(2, blob: raw)
+                    _ = try forget.step()
+                    forget.reset()
+                }
+                try add(changed, of: target, open)
                 // A marker that the target's packs were recorded at least once (an empty set
                 // is a real answer).
                 let mark = try open.database.prepare("INSERT OR IGNORE INTO listed(target) VALUES (?1)")
@@ -366,7 +440,7 @@ package final class NodeCache: Sendable {
     /// What an interrupted run of `store` had stored, by path (rows that do not decode are
     /// left out: a cache is never trusted beyond what it can prove).
     package func journaled(store: String) -> [String: SnapshotManifest.FileEntry] {
-        let rows: [[UInt8]] = using([]) { (open) throws(SQLiteError) -> [[UInt8]] in
+        let rows: [[UInt8]] = using([], reads: true) { (open) throws(SQLiteError) -> [[UInt8]] in
             let query = try open.database.prepare("SELECT entry FROM journal WHERE store = ?1")
             query.bind(1, text: store)
             var rows: [[UInt8]] = []
@@ -392,7 +466,7 @@ package final class NodeCache: Sendable {
 
     /// The time, host and store recorded for a manifest.
     package func manifestSummary(_ name: String) -> (time: String, host: String, store: String)? {
-        using(nil) { (open) throws(SQLiteError) -> (time: String, host: String, store: String)? in
+        using(nil, reads: true) { (open) throws(SQLiteError) -> (time: String, host: String, store: String)? in
             let find = try open.database.prepare("SELECT time, host, store FROM manifests WHERE name = ?1")
             find.bind(1, text: name)
             return try find.step() ? (find.text(0), find.text(1), find.text(2)) : nil

@@ -12,6 +12,15 @@ extension BackupWriter {
         package var listNodes: [ChunkID: BlobRef] = [:]
         /// The manifest they come from.
         package var manifest: String?
+        /// The newest list's root, when that list holds only mailboxes looked for (none gone
+        /// since): a run whose every entry is its entry again reuses it whole (`sameList`).
+        package var list: SnapshotManifest.ListRoot?
+        /// The snapshots of this host and store that every healthy target listed (name, start
+        /// time), and whether every healthy target listed the same snapshots: with them, a run
+        /// that ends whole knows the status `drctl status` would measure after it
+        /// (`StatusJob.Known`), without reading the lists again.
+        package var ours: [(name: String, time: String)] = []
+        package var listingsAgree = false
     }
 
     /// How many snapshots back a mailbox missing from the newest one is looked for.
@@ -28,10 +37,13 @@ extension BackupWriter {
         let healthy = healthyStores
         guard !healthy.isEmpty else { return Previous() }
         var common: Set<String>?
+        var agree = true
         for store in healthy {
             let names: [String]
             do { names = try store.list(prefix: "snapshots/") } catch { throw RepositoryError(error) }
-            common = common.map { $0.intersection(names) } ?? Set(names)
+            let listed = Set(names)
+            if let common, common != listed { agree = false }
+            common = common.map { $0.intersection(listed) } ?? listed
         }
         var damaged: [String: [RepositoryError]] = [:]
         defer { noteDegraded(damaged) }
@@ -64,11 +76,19 @@ extension BackupWriter {
             if opened.host == host && opened.storePath == storePath { ours.append((name, opened.time)) }
         }
         var result = Previous()
+        result.ours = ours
+        result.listingsAgree = agree
         var missing = mailboxes
         var first = true
         for summary in ours.sorted(by: { ($0.time, $0.name) > ($1.time, $1.name) }).prefix(Self.lookBack) {
             if missing.isEmpty { break }
             guard let (manifest, _) = load(summary.name) else { continue }
+            // Taken for ours on the cache's word: a damaged row must not make another host's
+            // or store's list this run's previous one.
+            guard manifest.host == host && manifest.storePath == storePath else {
+                cache.recordManifest(summary.name, time: manifest.time, host: manifest.host, store: manifest.storePath)
+                continue
+            }
             // The list is read from the first target that gives it whole (a node damaged on
             // one target is read from another; the damage is reported as that target's).
             var read = false
@@ -78,14 +98,18 @@ extension BackupWriter {
                     if first {
                         var nodes: [ChunkID: BlobRef] = [:]
                         var entries: [String: SnapshotManifest.FileEntry] = [:]
-                        try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
-                                                  visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
-                            if missing.contains(entry.path) { entries[entry.path] = entry }
+                        // One read transaction on the cache for the whole list, not one per node.
+                        try cache.reading { () throws(RepositoryError) in
+                            try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
+                                                      visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
+                                if missing.contains(entry.path) { entries[entry.path] = entry }
+                            }
                         }
                         result.entries = entries
                         missing.subtract(entries.keys)
                         result.listNodes = nodes
                         result.manifest = summary.name
+                        if entries.count == manifest.mailboxes.count { result.list = manifest.mailboxes }
                     } else {
                         var found: [String: SnapshotManifest.FileEntry] = [:]
                         for path in missing.sorted() {
@@ -111,5 +135,18 @@ extension BackupWriter {
             if manifest.wholeStore { missing.formIntersection(manifest.failed.map(\.path)) }
         }
         return result
+    }
+
+    /// The previous list, when `entries` are exactly its entries (every mailbox found
+    /// unchanged, none added, none gone): the new list would be the same nodes, so its root is
+    /// reused without encoding and hashing every entry again.
+    package static func sameList(_ entries: [SnapshotManifest.FileEntry], previous: Previous) -> SnapshotManifest.ListRoot? {
+        guard let list = previous.list, list.count == entries.count else { return nil }
+        for var entry in entries {
+            guard entry.unchanged, let old = previous.entries[entry.path] else { return nil }
+            entry.unchanged = old.unchanged
+            guard entry == old else { return nil }
+        }
+        return list
     }
 }

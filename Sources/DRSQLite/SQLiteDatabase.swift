@@ -10,6 +10,18 @@ import Glibc
 package enum SQLiteDomain: ErrorDomain {}
 package typealias SQLiteError = DomainError<SQLiteDomain>
 
+extension DomainError where Domain == SQLiteDomain {
+    /// A failure that says nothing against the file (another connection holds a lock past
+    /// the busy timeout, the disk is full, memory ran out): a cache is kept for a later
+    /// command. Anything else (`SQLITE_CORRUPT`, `SQLITE_NOTADB`, a file that cannot be
+    /// opened or read) means the file is beyond use.
+    package var isTransient: Bool {
+        guard case .library("sqlite", let status)? = underlying else { return false }
+        return [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_NOMEM, SQLITE_INTERRUPT]
+            .contains(Int32(truncatingIfNeeded: status) & 0xFF)
+    }
+}
+
 /// A plain (unencrypted) SQLite database drctl owns, such as the node cache or check's node verdicts.
 ///
 /// One connection, used by one thread at a time (callers serialize; the type is not Sendable

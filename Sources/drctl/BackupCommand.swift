@@ -65,8 +65,9 @@ struct Backup: ParsableCommand {
                       + ", to " + configuration.targets.map(\.name).joined(separator: ", "))
         let started = ContinuousClock.now
         let report: BackupJob.Report
+        let known: StatusJob.Known?
         do {
-            report = try BackupJob.run(configuration, secrets: global.secrets, options: options, logger: logger)
+            (report, known) = try BackupJob.runKnowing(configuration, secrets: global.secrets, options: options, logger: logger)
         } catch {
             // A backup that never got to a report still counts: its last success stays put.
             let elapsed = ContinuousClock.now - started
@@ -76,7 +77,7 @@ struct Backup: ParsableCommand {
                                  configuration: configuration, global: global)
             throw error
         }
-        defer { BackupMetrics.record(StepOutcome.backup(report), configuration: configuration, global: global) }
+        defer { BackupMetrics.record(StepOutcome.backup(report), known: known, configuration: configuration, global: global) }
         if global.json {
             try Output.json(report)
         } else if global.quiet {
@@ -131,13 +132,18 @@ struct Backup: ParsableCommand {
 }
 
 /// The metrics of a `drctl backup`: the frequent timer runs it alone, so it records its own
-/// outcomes, with the status measured after it when a textfile is configured (so that the
-/// RPO figures are as fresh as the backup). Metrics never change a backup's exit status: a
-/// failure to write them is a warning.
+/// outcomes, with the status after it when a textfile is configured (so that the RPO figures
+/// are as fresh as the backup): the one the backup knows when it ended whole (`known`), else
+/// measured as `drctl status` does. Metrics never change a backup's exit status: a failure to
+/// write them is a warning.
 enum BackupMetrics {
-    static func record(_ outcomes: [StepOutcome], configuration: Configuration, global: GlobalOptions) {
+    static func record(_ outcomes: [StepOutcome], known: StatusJob.Known? = nil, configuration: Configuration,
+                       global: GlobalOptions) {
         var status: StatusJob.Report?
-        if configuration.metrics.textfile != nil {
+        if let known, configuration.metrics.textfile != nil {
+            status = StatusJob.afterBackup(known, configuration: configuration)
+            global.detail("metrics: the status is this backup's own (every mailbox restorable at its snapshot's end); not measured again")
+        } else if configuration.metrics.textfile != nil {
             do {
                 status = try StatusJob.run(configuration, secrets: global.secrets, logger: global.logger)
             } catch {
