@@ -448,10 +448,10 @@ private enum LaneItem: Sendable {
     case piece(PackPiece)
 }
 
-/// One target's uploads: a queue of one pack in front of `uploadConcurrency` uploader
-/// threads of its own. A slow or distant target holds at most that many packs (plus the one
-/// queued) and slows only the workers that wait to queue for it; the other targets' lanes
-/// go on. After a failure the target is skipped, its queued packs dropped.
+/// One target's uploads: a queue of one pack (or two pieces of streamed packs) in front of
+/// `uploadConcurrency` uploader threads of its own. A slow or distant target holds at most that
+/// many packs (plus the one queued) and slows only the workers that wait to queue for it; the
+/// other targets' lanes go on. After a failure the target is skipped, its queued packs dropped.
 private final class UploadLane: Sendable {
     let queue: BoundedQueue<LaneItem>
     private let running: WorkerPool.Running<Void, Never>
