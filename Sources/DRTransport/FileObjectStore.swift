@@ -36,10 +36,10 @@ package struct FileObjectStore: ObjectStore {
         }
     }
 
-    /// A pack written piece by piece as a backup fills it (`AtomicFile(bulk: true)`: direct
-    /// I/O where the file system supports it, published with link(2) like `put(ifAbsent:)`).
     package var takesPieces: Bool { true }
 
+    /// A pack written piece by piece as a backup fills it (`AtomicFile(bulk: true)`: direct
+    /// I/O where the file system supports it, published with link(2) like `put(ifAbsent:)`).
     package func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)? {
         let path = try self.path(for: key)
         do {

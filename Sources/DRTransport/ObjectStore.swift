@@ -59,8 +59,9 @@ package protocol ObjectStore: Sendable {
 package protocol ObjectUpload: AnyObject {
     /// Bytes appended so far.
     var size: Int64 { get }
-    /// Appends `bytes`. Pieces that are a multiple of 4 MiB in memory aligned to 4 KiB go to
-    /// a folder on a block device with no copy (`AtomicFile`'s direct writes).
+    /// Appends `bytes`. Whole blocks of the file system's direct-I/O alignment, in memory
+    /// aligned to it (a backup's 4 MiB pieces), go to a folder on a block device with no copy
+    /// (`AtomicFile`'s direct writes).
     func append(_ bytes: UnsafeRawBufferPointer) throws(TransportError)
     /// Makes the object durable and visible under its key; `transport.exists` if the key is
     /// taken (the existing object is left as it was).
