@@ -525,10 +525,12 @@ def main():
             out += ["", ("### " if markdown else "") + "Physical bound (bench_bound.py)", "",
                     report.render(bound_header, bound_table, markdown)]
             out += ["", "rates: " + ", ".join(f"{k} {1 / v / 1e6:.0f} MB/s per core" for k, v in rates.items()
-                                              if k not in ("start_s", "disk_write_bytes_per_s", "drctl_bench_output")
+                                              if k not in ("start_s", "disk_write_bytes_per_s", "disk_read_bytes_per_s",
+                                                           "drctl_bench_output")
                                               and not k.startswith("zstd_compress_"))
-                    + f"; disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s; process start "
-                    f"{rates['start_s'] * 1000:.0f} ms"]
+                    + f"; disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s"
+                    + (f"; disk read {rates['disk_read_bytes_per_s'] / 1e6:.0f} MB/s" if "disk_read_bytes_per_s" in rates else "")
+                    + f"; process start {rates['start_s'] * 1000:.0f} ms"]
         text = "\n".join(out)
         if markdown and args.markdown:
             with open(args.markdown, "w") as handle:
