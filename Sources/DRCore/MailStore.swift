@@ -152,11 +152,7 @@ package enum MailStore {
             var info = stat()
             let statStatus = fstatat(fd, entryName, &info, AT_SYMLINK_NOFOLLOW)
             if statStatus != 0 {
-                let err = errno
-                if err == ENOENT { continue }  // removed since readdir: nothing to back up
-                listing.skipped.append(Skipped(
-                    path: id, reason: .unknownType,
-                    detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up"))
+                if let skipped = Self.unexaminable(id, errno: errno) { listing.skipped.append(skipped) }
                 continue
             }
             switch info.st_mode & S_IFMT {
@@ -186,11 +182,7 @@ package enum MailStore {
         for (id, name) in found {
             var info = stat()
             guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-                let err = errno
-                if err == ENOENT { continue }  // removed since readdir: nothing to back up
-                listing.skipped.append(Skipped(
-                    path: id, reason: .unknownType,
-                    detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up"))
+                if let skipped = Self.unexaminable(id, errno: errno) { listing.skipped.append(skipped) }
                 continue
             }
             // Replaced since readdir by something that is not a regular file: listed without
@@ -222,6 +214,14 @@ package enum MailStore {
             }
             walk(folderFD: child, root: root, relative: folder, depth: depth + 1, include: include, into: &listing)
         }
+    }
+
+    /// The entry for a name whose `fstatat` failed with `err`; nil when it was removed since
+    /// readdir (nothing to back up).
+    private static func unexaminable(_ id: String, errno err: Int32) -> Skipped? {
+        guard err != ENOENT else { return nil }
+        return Skipped(path: id, reason: .unknownType,
+                       detail: "\(id): cannot examine it (\(errnoDescription(err))); it is not backed up")
     }
 
     /// Whether a name ends in `-wal` or `-journal`.
