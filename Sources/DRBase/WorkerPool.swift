@@ -221,7 +221,7 @@ package struct WorkerPool: Sendable {
     /// Runs `body` on a new detached thread (default stack size: 8 MiB on Linux). When no
     /// thread can be created (a thread limit reached), it runs on Dispatch's global queue
     /// instead: slower to scale, but the work is done and nobody waits forever.
-    private static func spawn(_ body: @escaping @Sendable () -> Void) {
+    fileprivate static func spawn(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { raw in
@@ -235,6 +235,29 @@ package struct WorkerPool: Sendable {
             Unmanaged<ThreadBody>.fromOpaque(box).release()
             DispatchQueue.global().async(execute: body)
         }
+    }
+}
+
+/// Work started on a thread of its own beside what the caller goes on doing, its result waited
+/// for later: `check --read-data` walks the snapshots' trees (one thread's work) while its pool
+/// reads packs, instead of after, with one core idle.
+package final class BackgroundWork<Value: Sendable>: Sendable {
+    private let result = Mutex<Value?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    package init(_ work: @escaping @Sendable () -> Value) {
+        WorkerPool.spawn { [self] in
+            let value = work()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+    }
+
+    /// Waits for the work to end and returns its result (again on later calls).
+    package func wait() -> Value {
+        done.wait()
+        done.signal()
+        return result.withLock { $0! }
     }
 }
 

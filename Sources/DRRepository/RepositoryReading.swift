@@ -24,6 +24,12 @@ extension Repository {
     /// Opens one manifest.
     package func openManifest(_ bytes: [UInt8], name: String, store: any ObjectStore,
                              keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
+        try Self.openManifest(bytes, name: name, store: store, keys: keys)
+    }
+
+    /// The same, for work on a thread of its own (`Repository` is not `Sendable`; the keys are).
+    package static func openManifest(_ bytes: [UInt8], name: String, store: any ObjectStore,
+                                     keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
         try SnapshotManifest.open(bytes, name: name, target: store.targetName, keys: keys)
     }
 }

@@ -82,42 +82,62 @@ package final class TargetBlobReader: BlobReading {
     /// the order of `refs` (file order, which need not be the packs' order).
     package func forEachPlaintext(_ refs: [BlobRef], context: String,
                                   _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var groupStart = 0
-        while groupStart < refs.count {
-            var groupEnd = groupStart
-            var bytes = 0
-            while groupEnd < refs.count, groupEnd == groupStart || bytes < groupBytes {
-                bytes += Int(refs[groupEnd].length)
-                groupEnd += 1
+        var plan = refs.isEmpty ? nil : groupPlan(refs, from: 0)
+        while let group = plan {
+            // The next group's ranges are asked for now: a folder reads them while this
+            // group is opened and written out (a cold restore waited on each read in turn).
+            plan = group.end < refs.count ? groupPlan(refs, from: group.end) : nil
+            if let next = plan {
+                for request in next.requests {
+                    store.prefetch(request.pack.objectName, offset: request.start, length: request.end - request.start)
+                }
             }
-            let group = Array(groupStart..<groupEnd)
-            let order = group.sorted { (refs[$0].pack, refs[$0].offset) < (refs[$1].pack, refs[$1].offset) }
             // Where each ref's sealed bytes lie in the window, by its position in `refs`.
-            var location = [Int](repeating: 0, count: groupEnd - groupStart)
+            var location = [Int](repeating: 0, count: group.end - group.start)
             var filled = 0
-            var requests = Self.requests(refs, order: order)
-            // The gaps read along are bounded too: a group of scattered small blobs (every
-            // other page of an old pack replaced) would otherwise fill the window with up to
-            // 16 × its own bytes of holes. Such a group is read without them.
-            if requests.reduce(0, { $0 + ($1.end - $1.start) }) > 2 * Int64(groupBytes) {
-                requests = Self.requests(refs, order: order, gap: 0)
-            }
-            for request in requests {
+            for request in group.requests {
                 _ = try fetch(request.pack, from: request.start, to: request.end, at: filled, context: context)
                 for position in request.positions {
-                    let index = order[position]
-                    location[index - groupStart] = filled + Int(refs[index].range.lowerBound - request.start)
+                    let index = group.order[position]
+                    location[index - group.start] = filled + Int(refs[index].range.lowerBound - request.start)
                 }
                 filled += Int(request.end - request.start)
             }
-            for index in groupStart..<groupEnd {
+            for index in group.start..<group.end {
                 let ref = refs[index]
-                let low = location[index - groupStart]
+                let low = location[index - group.start]
                 let sealed = UnsafeRawBufferPointer(rebasing: window[low..<(low + Int(ref.length))])
                 try body(try PackReader.openBlob(sealed, ref: ref, target: store.targetName, keys: keys, scratch: scratch))
             }
-            groupStart = groupEnd
         }
+    }
+
+    /// One group of `forEachPlaintext`: the refs `start..<end`, their order by pack and offset,
+    /// and the requests that read them.
+    private struct GroupPlan {
+        let start: Int
+        let end: Int
+        let order: [Int]
+        let requests: [Request]
+    }
+
+    /// The group of about `groupBytes` sealed bytes that starts at `start` (at least one ref).
+    private func groupPlan(_ refs: [BlobRef], from start: Int) -> GroupPlan {
+        var end = start
+        var bytes = 0
+        while end < refs.count, end == start || bytes < groupBytes {
+            bytes += Int(refs[end].length)
+            end += 1
+        }
+        let order = (start..<end).sorted { (refs[$0].pack, refs[$0].offset) < (refs[$1].pack, refs[$1].offset) }
+        var requests = Self.requests(refs, order: order)
+        // The gaps read along are bounded too: a group of scattered small blobs (every
+        // other page of an old pack replaced) would otherwise fill the window with up to
+        // 16 × its own bytes of holes. Such a group is read without them.
+        if requests.reduce(0, { $0 + ($1.end - $1.start) }) > 2 * Int64(groupBytes) {
+            requests = Self.requests(refs, order: order, gap: 0)
+        }
+        return GroupPlan(start: start, end: end, order: order, requests: requests)
     }
 
     /// One ranged read: the refs at `positions` of `order` (sorted by pack and offset) lie in

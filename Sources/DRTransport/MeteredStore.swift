@@ -58,6 +58,11 @@ package final class MeteredStore: ObjectStore {
 
     package var takesPieces: Bool { base.takesPieces }
 
+    /// Not a request: nothing is counted.
+    package func prefetch(_ key: String, offset: Int64, length: Int64?) {
+        base.prefetch(key, offset: offset, length: length)
+    }
+
     package func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)? {
         guard let upload = try base.beginPut(key) else { return nil }
         return MeteredUpload(upload, meter: self)

@@ -52,6 +52,12 @@ package protocol ObjectStore: Sendable {
     func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)?
     /// Whether `beginPut` gives uploads (asked before a backup chooses how to write packs).
     var takesPieces: Bool { get }
+
+    /// A hint that `length` bytes of `key` from `offset` on (`nil`: to the end) will be read
+    /// soon. A folder starts reading them into the page cache now (POSIX_FADV_WILLNEED), so
+    /// that the disk works while the caller is still busy with the bytes before; stores with
+    /// nothing to gain ignore it. Never fails: a missing object is reported by the read.
+    func prefetch(_ key: String, offset: Int64, length: Int64?)
 }
 
 /// A write-once object arriving in pieces (`ObjectStore.beginPut`). Used by one thread at a
@@ -76,6 +82,9 @@ extension ObjectStore {
     /// Whole objects only, unless the store says otherwise.
     package func beginPut(_ key: String) throws(TransportError) -> (any ObjectUpload)? { nil }
     package var takesPieces: Bool { false }
+
+    /// Nothing to start early, unless the store says otherwise (S3: a GET is the read).
+    package func prefetch(_ key: String, offset: Int64, length: Int64?) {}
 
     /// For stores with no read of their own (UnavailableStore, which throws anyway): `get`,
     /// copied. Folders read with pread and S3 writes the response body into the buffer.

@@ -300,4 +300,17 @@ struct BoundedQueueTests {
         #expect(outcome.fatal == ItemFailed(index: 3))
         #expect(outcome.completed == 4)
     }
+
+    @Test("background work runs on a thread of its own, beside the caller, and its result can be waited for more than once")
+    func backgroundWork() {
+        // The work waits for the caller's signal: were it run on the caller's thread (or not at
+        // all until `wait`), the signal would never come and the work would report a timeout.
+        let go = DispatchSemaphore(value: 0)
+        let work = BackgroundWork { () -> String in
+            go.wait(timeout: .now() + 10) == .success ? "ran beside the caller" : "timed out"
+        }
+        go.signal()
+        #expect(work.wait() == "ran beside the caller")
+        #expect(work.wait() == "ran beside the caller")
+    }
 }
