@@ -61,6 +61,8 @@ struct Restore: ParsableCommand {
     var owner: String?
     @Option(help: ArgumentHelp("Choose among this host's snapshots (default: this host).", valueName: "name"))
     var host: String?
+    @Option(help: ArgumentHelp("Mailboxes restored at once (default: one per core, and one more).", valueName: "n"))
+    var parallelism: Int?
 
     func validate() throws {
         if pointInTime != nil && snapshot != nil {
@@ -81,6 +83,7 @@ struct Restore: ParsableCommand {
         options.target = target
         options.inPlace = inPlace
         options.host = host
+        if let parallelism { options.parallelism = max(1, parallelism) }
         if let owner { options.owner = try RestoreJob.parseOwner(owner) }
         options.progress = global.progress
         let configuration = try global.loadConfiguration()

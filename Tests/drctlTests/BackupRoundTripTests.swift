@@ -55,9 +55,13 @@ struct BackupRoundTripTests {
 
         for (round, snapshot) in taken.enumerated() {
             let destination = "\(fixture.root)/restored-\(round)"
-            let (result, report) = try fixture.restore(["--snapshot", snapshot.id, "--to", destination])
+            // One snapshot with a single worker, the others with the default (a folder: one
+            // per core and one more): the same bytes either way.
+            let workers = round == 1 ? ["--parallelism", "1"] : []
+            let (result, report) = try fixture.restore(["--snapshot", snapshot.id, "--to", destination] + workers)
             #expect(result.status == 0, "restore of snapshot \(round) failed (\(result.status)): \(result.stderr)")
             let restored = try #require(report)
+            #expect(restored.parallelism == (round == 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount + 1))
             #expect(restored.failures.isEmpty)
             #expect(restored.restored.count == 12)
             #expect(restored.restored.allSatisfy { $0.snapshot == snapshot.id })

@@ -152,6 +152,7 @@ struct RestoreReport: Decodable {
     var restored: [Restored]
     var failures: [Failure]
     var transfer: [Transfer]?
+    var parallelism: Int?
 }
 
 struct CheckReport: Decodable {

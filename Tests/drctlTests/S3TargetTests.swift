@@ -83,6 +83,15 @@ struct S3TargetTests {
         }
         try expectCheckClean(home, "two regions")
 
+        // Restore workers: one more than the requests a target takes at once (each worker
+        // waits out its round trips), and at least one per core and one more.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for (target, concurrency) in [("eu-west", 4), ("eu-north", 3)] {
+            let (result, report) = try home.restore(["--target", target, "--to", "\(home.root)/workers-\(target)"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(report?.parallelism == max(cores + 1, concurrency + 1), "\(target): \(report?.parallelism ?? -1) workers")
+        }
+
         // An independent client (boto3) lists the same objects with the same sizes, and a pack
         // larger than the part size went up in parts (its ETag says how many).
         for (name, server) in [("eu-west", seaweed), ("eu-north", radosgw)] {
