@@ -32,7 +32,7 @@ package enum RestoreJob {
     /// target that takes several requests at once (S3's `concurrency`), at least that many and
     /// one more, since each worker has one request in flight and waits out its round trip.
     /// Measured on SeaweedFS over loopback (docs/PROFILES.md, "Restore workers for S3"): 5
-    /// workers instead of 3 took ~10 % less wall time for 18 MiB more memory.
+    /// workers instead of 3 took 3–7 % less wall time for 18 MiB more memory.
     static func defaultParallelism(readingFrom store: (any ObjectStore)?) -> Int {
         let cores = ProcessInfo.processInfo.activeProcessorCount + 1
         return max(cores, (store?.uploadConcurrency ?? 1) + 1)
