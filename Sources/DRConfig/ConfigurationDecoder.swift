@@ -29,6 +29,7 @@ struct ConfigurationDecoder {
         ("drill", ["every", "sample", "signing_key_file", "report_dir", "verify_command", "verify_mailboxes", "canary"]),
         ("logs", ["sources", "retain", "ip", "key_file", "key_credential", "settle", "anonymize"]),
         ("prune", ["every", "grace", "backup_expiry"]),
+        ("backup", ["compression"]),
         ("state", ["path", "host"]),
         ("metrics", ["textfile"]),
     ]
@@ -50,12 +51,13 @@ struct ConfigurationDecoder {
         let drill = decodeDrill(root, stateDirectory: stateDirectory)
         let logs = decodeLogs(root)
         let prune = decodePrune(root)
+        let backup = decodeBackup(root)
         let host = decodeHost(root)
         let metrics = decodeMetrics(root)
 
         let problems = reader.problems
         guard problems.isEmpty, let store, let repository, let objectives, let retention,
-              let drill, let logs, let prune, let metrics else {
+              let drill, let logs, let prune, let backup, let metrics else {
             // Stable order: file-level problems first, then by line.
             let sorted = problems.enumerated().sorted { a, b in
                 (a.element.line ?? 0, a.offset) < (b.element.line ?? 0, b.offset)
@@ -68,6 +70,7 @@ struct ConfigurationDecoder {
                                           objectives: objectives, retention: retention, drill: drill, logs: logs,
                                           stateDirectory: stateDirectory, metrics: metrics)
         configuration.prune = prune
+        configuration.backup = backup
         configuration.host = host
         return configuration
     }

@@ -16,6 +16,16 @@ import Glibc
 /// `drctl backup`: one consistent image of every mailbox, deduplicated into the repository
 /// on every target, recorded in one snapshot manifest.
 package enum BackupJob {
+    /// The zstd level of the blobs (pages of plain mailboxes, tree and list nodes). Level 1
+    /// for `standard`: on 4 KiB mail pages it stores within 0.2 % of level 3's bytes (492
+    /// against 491 MiB for the bench's 845 MiB plain store) for 10 % less CPU in a full
+    /// backup (docs/PROFILES.md, "Bulk writes"). `fast` is level -1 (zstd leaves literals
+    /// uncompressed). With `off`, nodes are still compressed at level 1 (pages are not).
+    /// Readers take any level.
+    static func zstdLevel(_ compression: Configuration.Backup.Compression) -> Int {
+        compression == .fast ? -1 : 1
+    }
+
     package struct Options: Sendable {
         /// Mailbox ids (paths relative to the store) to back up; empty means all.
         package var mailboxes: [String] = []
@@ -25,11 +35,10 @@ package enum BackupJob {
         /// (measured; see docs/ARCHITECTURE.md, "Chunk size").
         package var chunkBytes: Int = 1024
         package var packBytes: Int = 16 << 20
-        /// zstd level of the blobs (pages of plain mailboxes, tree and list nodes). Level 1:
-        /// on 4 KiB mail pages it stores within 0.2 % of level 3's bytes (492 against 491 MiB
-        /// for the bench's 845 MiB plain store) for 10 % less CPU in a full backup
-        /// (docs/PROFILES.md, "Bulk writes"). Readers take any level.
-        package var compressionLevel: Int = 1
+        /// How pages are compressed; nil: the configuration's `[backup] compression`.
+        package var compression: Configuration.Backup.Compression?
+        /// Whether pages of plain mailboxes (and files that are not SQLite) go through zstd.
+        var compressesPages: Bool { compression != .off }
         /// Show progress on standard error (when it is a terminal).
         package var progress: Bool = false
         package var imageOptions = ImageOptions()
@@ -119,8 +128,10 @@ package enum BackupJob {
 
     /// `run`, and what the run knows of the status after it when it ended whole (nil
     /// otherwise): the metrics take it instead of measuring the status again.
-    package static func runKnowing(_ configuration: Configuration, secrets: SecretSources, options: Options,
+    package static func runKnowing(_ configuration: Configuration, secrets: SecretSources, options given: Options,
                                    logger: Logger) throws(CoreError) -> (report: Report, status: StatusJob.Known?) {
+        var options = given
+        options.compression = options.compression ?? configuration.backup.compression
         let started = Date()
         let clock = ContinuousClock.now
         let plan = try BackupPlan.prepare(configuration, secrets: secrets, options: options, logger: logger)
@@ -349,7 +360,7 @@ package enum BackupJob {
         var tree = ChunkTreeBuilder(keys: worker.keys, store: nodes)
         // The pages of an encrypted database are ciphertext: they never shrink, so they are
         // stored without trying zstd.
-        let compressPages = ![.sqlite3mc, .sqlcipher].contains(metadata.cipher)
+        let compressPages = ![.sqlite3mc, .sqlcipher].contains(metadata.cipher) && options.compressesPages
         var size: Int64 = 0
         if metadata.mode == .notSQLite {
             var known: [ChunkID: BlobRef] = [:]
@@ -363,7 +374,7 @@ package enum BackupJob {
                 if let reused = known[id] {
                     ref = reused
                 } else {
-                    ref = try worker.storeData(piece, id: id, compress: true)
+                    ref = try worker.storeData(piece, id: id, compress: options.compressesPages)
                     known[id] = ref
                 }
                 try tree.add(ref)
@@ -488,7 +499,7 @@ struct BackupPlan {
         let writer: BackupWriter
         do { writer = try BackupWriter(repository: repository,
                                        cacheFolder: "\(configuration.stateDirectory)/cache/\(repository.id)",
-                                       compressionLevel: options.compressionLevel,
+                                       compressionLevel: BackupJob.zstdLevel(options.compression ?? .standard),
                                        packSize: options.packBytes, condemned: condemned.packs,
                                        failedAtStart: runRecord.failures.merging(condemned.failures) { first, _ in first })
         } catch { throw CoreError(error) }
