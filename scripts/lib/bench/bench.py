@@ -5,6 +5,7 @@ Stores (--stores): "plain" (plain SQLite, WAL) and "chacha20" (SQLite3MultipleCi
 WAL) hold the same messages (same seeds); "mixed" is the older mix of ciphers and journal modes.
 Each also has one large mailbox (~50 MB, --big-messages) for the point-in-time restore of one
 mailbox. Tools: drctl with one file:// target (drctl-1, like for like) and with two (drctl-2),
+on the plain store also drctl with one target and `[backup] compression = "fast"` (drctl-fast),
 restic and borg on a local folder, and, with S3 servers (--own-s3 or --s3-servers), drctl and
 restic on SeaweedFS over S3 (drctl-s3, restic-s3) through a byte-counting relay on loopback.
 
@@ -139,13 +140,15 @@ class Context:
     pass
 
 
-def variants_for(ctx):
-    """The tool variants of this run, by name."""
+def variants_for(ctx, kind):
+    """The tool variants of this run, by name. On the plain store also drctl-fast: one target,
+    `[backup] compression = "fast"` (zstd -1; pages of the encrypted store are never
+    compressed, so there it would be drctl-1 again)."""
     import bench_tools
     tools = ctx.args.tools
     names = []
     if "drctl" in tools:
-        names += ["drctl-1", "drctl-2"]
+        names += ["drctl-1", "drctl-2"] + (["drctl-fast"] if kind == "plain" else [])
     names += [t for t in ("restic", "borg") if t in tools]
     if ctx.s3:
         names += [n for n, t in (("drctl-s3", "drctl"), ("restic-s3", "restic")) if t in tools]
@@ -155,6 +158,8 @@ def variants_for(ctx):
             made[name] = bench_tools.Drctl(ctx, name, file_targets=1)
         elif name == "drctl-2":
             made[name] = bench_tools.Drctl(ctx, name, file_targets=2)
+        elif name == "drctl-fast":
+            made[name] = bench_tools.Drctl(ctx, name, file_targets=1, compression="fast")
         elif name == "restic":
             made[name] = bench_tools.Restic(ctx, name)
         elif name == "borg":
@@ -188,7 +193,7 @@ def one_run(args, ctx, store, run_index, store_index):
     subprocess.run(["cp", "-a", store["folder"], ctx.store], check=True)
     created = [dict(m, path=os.path.join(ctx.store, m["name"])) for m in store["created"]]
     big = os.path.join(ctx.store, store["big"])
-    variants = variants_for(ctx)
+    variants = variants_for(ctx, store["kind"])
     names = list(variants)
     order = rotated(names, run_index - 1 + store_index)
     local = [n for n in order if not n.endswith("-s3")]

@@ -4,7 +4,7 @@ import statistics
 
 from bench_measure import MiB
 
-VARIANTS = ("drctl-1", "drctl-2", "restic", "borg", "drctl-s3", "restic-s3")
+VARIANTS = ("drctl-1", "drctl-2", "drctl-fast", "restic", "borg", "drctl-s3", "restic-s3")
 
 
 def metrics(run):
@@ -124,11 +124,14 @@ def absolute_rows(combined):
     return ["metric"] + present, rows
 
 
-RATIOS = (("drctl-1", "restic"), ("drctl-1", "borg"), ("drctl-2", "restic"), ("drctl-s3", "restic-s3"))
+RATIOS = (("drctl-1", "restic"), ("drctl-1", "borg"), ("drctl-2", "restic"), ("drctl-fast", "restic"),
+          ("drctl-s3", "restic-s3"))
 
 # (metric, numerator, denominator or None for an absolute limit, limit, the goal's words)
 GOALS = (
     ("full backup, wall s", "drctl-1", "restic", 0.5, "full backup ≤ 0.5× restic (one target each)"),
+    ("full backup, wall s", "drctl-fast", "restic", 0.5,
+     "full backup ≤ 0.5× restic, drctl with [backup] compression = \"fast\" (plain store)"),
     ("full backup, wall s", "drctl-1", "borg", 0.7, "full backup ≤ 0.7× borg (one target each)"),
     ("full backup, wall s", "drctl-2", "restic", 0.7, "full backup with two targets ≤ 0.7× restic"),
     ("incremental, wall s", "drctl-1", "restic", 0.3, "incremental wall ≤ 0.3× restic"),
@@ -139,7 +142,10 @@ GOALS = (
     ("restore + sync, wall s", "drctl-1", "restic", 0.5, "restore everything + sync ≤ 0.5× restic's"),
     ("restore one mailbox (point in time), wall s", "drctl-1", None, 0.5,
      "point-in-time restore of the ~50 MB mailbox < 0.5 s"),
+    ("restore + sync, wall s", "drctl-fast", "restic", 0.5,
+     "restore everything + sync ≤ 0.5× restic's, from drctl's \"fast\" repository"),
     ("check --read-data, wall s", "drctl-1", "restic", 0.5, "check --read-data ≤ 0.5× restic's"),
+    ("check --read-data, wall s", "drctl-fast", "restic", 0.5, "check --read-data ≤ 0.5× restic's, drctl's \"fast\" repository"),
     ("full backup, peak RSS MiB", "drctl-1", "restic", 1.0, "peak RSS ≤ restic: full backup"),
     ("full backup, peak RSS MiB", "drctl-2", "restic", 1.0, "peak RSS ≤ restic: full backup, two targets"),
     ("incremental, peak RSS MiB", "drctl-1", "restic", 1.0, "peak RSS ≤ restic: incremental"),

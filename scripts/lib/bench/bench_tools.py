@@ -36,8 +36,8 @@ class S3Place:
 class Drctl:
     kind = "drctl"
 
-    def __init__(self, ctx, name, file_targets=0, s3=None):
-        self.ctx, self.name, self.s3 = ctx, name, s3
+    def __init__(self, ctx, name, file_targets=0, s3=None, compression=None):
+        self.ctx, self.name, self.s3, self.compression = ctx, name, s3, compression
         self.dir = os.path.join(ctx.work, name)
         self.targets = [os.path.join(self.dir, f"target-{i + 1}") for i in range(file_targets)]
         self.config = os.path.join(self.dir, "drctl.toml")
@@ -68,7 +68,7 @@ key_file = "{os.path.join(self.ctx.secrets, self.name + '.key')}"   # generated 
 
 {targets}[state]
 path = "{self.state}"
-""")
+""" + (f'\n[backup]\ncompression = "{self.compression}"\n' if self.compression else ""))
         run([self.ctx.drctl, "init", "--config", self.config, "--json"])
 
     def backup(self, label, live=False):
