@@ -495,7 +495,8 @@ def main():
                     rates, os.cpu_count() or 1, info["bytes"], stored, kind == "plain",
                     statistics.median(x["change"]["changed_page_bytes"] for x in kind_runs),
                     statistics.median(e["growth"]["per_target"] for e in drctl1),
-                    info["big_mailbox_bytes"], info["big_mailbox_bytes"] * stored / info["bytes"])
+                    info["big_mailbox_bytes"], info["big_mailbox_bytes"] * stored / info["bytes"],
+                    statistics.median(x["change"]["changed_mailbox_bytes"] for x in kind_runs))
                 bound_table += report.bound_rows(combined, entry["bounds"], kind)[1]
         summary[kind] = entry
         goal_table += report.goal_rows(combined, kind)[1]
@@ -530,12 +531,13 @@ def main():
             out += ["", ("### " if markdown else "") + "Physical bound (bench_bound.py)", "",
                     report.render(bound_header, bound_table, markdown)]
             out += ["", "rates: " + ", ".join(f"{k} {1 / v / 1e6:.0f} MB/s per core" for k, v in rates.items()
-                                              if k not in ("start_s", "disk_write_bytes_per_s", "disk_read_bytes_per_s",
-                                                           "drctl_bench_output")
+                                              if k not in ("start_s", "durable_commit_s", "disk_write_bytes_per_s",
+                                                           "disk_read_bytes_per_s", "drctl_bench_output")
                                               and not k.startswith("zstd_compress_"))
                     + f"; disk write {rates['disk_write_bytes_per_s'] / 1e6:.0f} MB/s"
                     + (f"; disk read {rates['disk_read_bytes_per_s'] / 1e6:.0f} MB/s" if "disk_read_bytes_per_s" in rates else "")
-                    + f"; process start {rates['start_s'] * 1000:.0f} ms"]
+                    + f"; process start {rates['start_s'] * 1000:.0f} ms"
+                    + (f"; durable commit {rates['durable_commit_s'] * 1000:.1f} ms" if "durable_commit_s" in rates else "")]
         text = "\n".join(out)
         if markdown and args.markdown:
             with open(args.markdown, "w") as handle:
