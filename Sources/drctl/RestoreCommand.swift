@@ -34,11 +34,18 @@ struct Restore: ParsableCommand {
             them), not even one that appears while the restore runs. \
             A chunk that is damaged on one target is read from another.
 
+            Several mailboxes are restored at once: one per core and one more, since each \
+            waits on its reads and writes part of the time; from an S3 target at least its \
+            concurrency setting and one more, since each waits out its round trips. \
+            --parallelism sets the number (fewer to spare a busy server, more for a distant \
+            target).
+
             Examples:
               drctl restore --point-in-time 2026-11-28T03:00:00Z --to /srv/restore
               drctl restore --point-in-time "6h ago" --mailbox users/alice.sqlite --to /tmp/r
               drctl restore --snapshot 3f9c2a1b --to /srv/restore --force
               drctl restore --mailbox users/alice.sqlite --to /srv/mail --in-place --owner mail:mail
+              drctl restore --target offsite --parallelism 8 --to /srv/restore
             """)
 
     @OptionGroup(title: GlobalOptions.title) var global: GlobalOptions
@@ -61,7 +68,7 @@ struct Restore: ParsableCommand {
     var owner: String?
     @Option(help: ArgumentHelp("Choose among this host's snapshots (default: this host).", valueName: "name"))
     var host: String?
-    @Option(help: ArgumentHelp("Mailboxes restored at once (default: one per core, and one more).", valueName: "n"))
+    @Option(help: ArgumentHelp("Mailboxes restored at once (default: one per core and one more; from S3, at least the target's concurrency and one more).", valueName: "n"))
     var parallelism: Int?
 
     func validate() throws {
