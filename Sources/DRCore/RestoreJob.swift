@@ -38,6 +38,13 @@ package enum RestoreJob {
         return max(cores, (store?.uploadConcurrency ?? 1) + 1)
     }
 
+    /// Threads that open each worker's blobs: the cores the workers leave idle, shared among
+    /// the mailboxes restored at once (1 when there are at least as many mailboxes as cores).
+    static func openers(mailboxes: Int, parallelism: Int) -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        return max(1, cores / max(1, min(parallelism, mailboxes)))
+    }
+
     package struct Options: Sendable {
         package var selection: RestoreSelection = .latest
         package var mailboxes: [String] = []
@@ -134,6 +141,9 @@ package enum RestoreJob {
         let order = LargestFirst.order(chosen.map(\.entry.size))
         let work = order.map { chosen[$0] }
         let parallelism = options.parallelism ?? Self.defaultParallelism(readingFrom: readFrom.first)
+        // Fewer mailboxes than cores (one large mailbox after an incident): each worker's reader
+        // opens its blobs on several threads, so that the idle cores decrypt and hash too.
+        let openers = Self.openers(mailboxes: work.count, parallelism: parallelism)
         let outcome = WorkerPool(parallelism: parallelism).run(
             work,
             progress: { step in
@@ -147,7 +157,8 @@ package enum RestoreJob {
             let holders = Set(work.snapshot.targets)
             let ordered = readFrom.filter { holders.contains($0.targetName) } + readFrom.filter { !holders.contains($0.targetName) }
             let restored = try restoreMailbox(work.entry, snapshot: work.snapshot.id, from: ordered, readers: &readers,
-                                              cache: cache, keys: keys, destination: destination, options: options)
+                                              cache: cache, keys: keys, destination: destination, options: options,
+                                              openers: openers)
             context.count(bytes: restored.size)
             return restored
         }
@@ -181,7 +192,8 @@ package enum RestoreJob {
     /// - Parameter readers: this worker's reader per target (each caches a pack window).
     static func restoreMailbox(_ entry: SnapshotManifest.FileEntry, snapshot: String, from stores: [any ObjectStore],
                                readers: inout [String: TargetBlobReader], cache: NodeCache?, keys: RepositoryKeys,
-                               destination: Destination, options: Options) throws(MailboxFailure) -> Report.Restored {
+                               destination: Destination, options: Options,
+                               openers: Int = 1) throws(MailboxFailure) -> Report.Restored {
         let target = destination.display(entry.path)
         func failure(_ error: any DRError) -> MailboxFailure {
             MailboxFailure(.init(mailbox: entry.path, code: error.code, error: error.message))
@@ -203,7 +215,7 @@ package enum RestoreJob {
             do {
                 if readers[store.targetName] == nil {
                     readers[store.targetName] = TargetBlobReader(store: store, keys: keys, cache: cache,
-                                                                 groupBytes: Self.readGroupBytes)
+                                                                 groupBytes: Self.readGroupBytes, openers: openers)
                 }
                 guard let reader = readers[store.targetName] else { continue }
                 let moved = try restoreFile(entry, from: reader, into: folder, options: options)

@@ -33,17 +33,30 @@ package final class TargetBlobReader: BlobReading {
 
     /// Sealed bytes `forEachPlaintext` reads at once (its window holds them).
     private let groupBytes: Int
+    /// Threads that open one group's blobs side by side (1: the calling thread alone).
+    private let openers: Int
+    /// The extra openers' scratch and output, reused from group to group (one per extra
+    /// thread a group has used so far).
+    private(set) var helpers: [GroupOpener] = []
+    /// Fewer blobs than this in a group are opened by the calling thread alone: handing a few
+    /// pages to another thread costs more than it saves.
+    static let minimumBlobsPerOpener = 64
 
     /// - Parameter groupBytes: how much `forEachPlaintext` reads at once (at most
     ///   `maximumRequest`): smaller keeps a restore worker's window small, so that more workers
     ///   fit in the same memory.
+    /// - Parameter openers: threads that open a group's blobs side by side in
+    ///   `forEachPlaintext` (the caller's and `openers - 1` more): a restore of fewer mailboxes
+    ///   than cores (one large mailbox after an incident) would otherwise decrypt and hash on
+    ///   one core.
     package init(store: any ObjectStore, keys: RepositoryKeys, cache: NodeCache?, fillsCache: Bool = false,
-                 groupBytes: Int = TargetBlobReader.maximumRequest) {
+                 groupBytes: Int = TargetBlobReader.maximumRequest, openers: Int = 1) {
         self.store = store
         self.keys = keys
         self.cache = cache
         self.fillsCache = fillsCache
         self.groupBytes = max(64 << 10, min(groupBytes, Self.maximumRequest))
+        self.openers = max(1, openers)
     }
 
     deinit { window.deallocate() }
@@ -103,12 +116,44 @@ package final class TargetBlobReader: BlobReading {
                 }
                 filled += Int(request.end - request.start)
             }
-            for index in group.start..<group.end {
+            try open(refs, group: group, location: location, body)
+        }
+    }
+
+    /// Opens a fetched group's blobs and hands them to `body` in the order of `refs`. With
+    /// several openers, the group is cut into consecutive parts: the first is opened here and
+    /// handed over as it opens; each other part is opened on a thread of its own into that
+    /// opener's output, and handed over in turn once the parts before it are.
+    private func open(_ refs: [BlobRef], group: GroupPlan, location: [Int],
+                      _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let count = group.end - group.start
+        let parts = min(openers, max(1, count / Self.minimumBlobsPerOpener))
+        let cut = (0...parts).map { group.start + $0 * count / parts }
+        let target = store.targetName
+        while helpers.count < parts - 1 { helpers.append(GroupOpener()) }
+        // The window is not touched until every part is opened: each waits below.
+        let sealed = SealedWindow(bytes: UnsafeRawBufferPointer(window))
+        let pending = (1..<max(1, parts)).map { part in
+            let opener = helpers[part - 1], keys = keys
+            let blobs = (cut[part]..<cut[part + 1]).map { (ref: refs[$0], at: location[$0 - group.start]) }
+            return BackgroundWork { opener.open(blobs, in: sealed, target: target, keys: keys) }
+        }
+        var failure: (any Error)?
+        do {
+            for index in cut[0]..<cut[1] {
                 let ref = refs[index]
                 let low = location[index - group.start]
-                let sealed = UnsafeRawBufferPointer(rebasing: window[low..<(low + Int(ref.length))])
-                try body(try PackReader.openBlob(sealed, ref: ref, target: store.targetName, keys: keys, scratch: scratch))
+                let blob = UnsafeRawBufferPointer(rebasing: window[low..<(low + Int(ref.length))])
+                try body(try PackReader.openBlob(blob, ref: ref, target: target, keys: keys, scratch: scratch))
             }
+        } catch {
+            failure = error
+        }
+        let outcomes = pending.map { $0.wait() }
+        if let failure { throw failure }
+        for (part, outcome) in outcomes.enumerated() {
+            try outcome.get()
+            try helpers[part].forEachPlaintext(body)
         }
     }
 
@@ -232,5 +277,56 @@ package final class TargetBlobReader: BlobReading {
     private func truncated(_ name: String, end: Int64, context: String) -> RepositoryError {
         RepositoryError(.repositoryPackMissing, message: "target \(store.targetName): \(context): pack \(name) ends before byte \(end) that a ref names: it is truncated; run drctl check",
                         context: ErrorContext(target: store.targetName, object: name))
+    }
+}
+
+/// A reader's window of sealed bytes, shared read-only with the threads that open one part of a
+/// group each: the reader waits for all of them before it fetches into the window again.
+struct SealedWindow: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+}
+
+/// One extra opener of `TargetBlobReader.forEachPlaintext`: its own scratch, and an output that
+/// holds its part's plaintexts side by side until the parts before them are handed over.
+/// Used by one thread at a time (the reader waits for it before giving it the next part).
+final class GroupOpener: @unchecked Sendable {
+    private let scratch = BlobScratch()
+    private var output = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    /// Where each plaintext of the last part lies in `output`.
+    private var plaintexts: [Range<Int>] = []
+
+    deinit { output.deallocate() }
+
+    func open(_ blobs: [(ref: BlobRef, at: Int)], in window: SealedWindow, target: String,
+              keys: RepositoryKeys) -> Result<Void, RepositoryError> {
+        plaintexts.removeAll(keepingCapacity: true)
+        var used = 0
+        for blob in blobs {
+            let sealed = UnsafeRawBufferPointer(rebasing: window.bytes[blob.at..<(blob.at + Int(blob.ref.length))])
+            let plain: UnsafeRawBufferPointer
+            do {
+                plain = try PackReader.openBlob(sealed, ref: blob.ref, target: target, keys: keys, scratch: scratch)
+            } catch {
+                return .failure(error)
+            }
+            if used + plain.count > output.count {
+                // Grown as the plaintexts come (never from the refs' claimed lengths, which a
+                // forged tree could make huge): doubled, keeping what is there.
+                let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: max(2 * output.count, used + plain.count, 1 << 20),
+                                                                   alignment: 16)
+                if used > 0 { grown.baseAddress!.copyMemory(from: output.baseAddress!, byteCount: used) }
+                output.deallocate()
+                output = grown
+            }
+            if plain.count > 0 { (output.baseAddress! + used).copyMemory(from: plain.baseAddress!, byteCount: plain.count) }
+            plaintexts.append(used..<(used + plain.count))
+            used += plain.count
+        }
+        return .success(())
+    }
+
+    /// Hands the last part's plaintexts to `body`, in order.
+    func forEachPlaintext(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        for range in plaintexts { try body(UnsafeRawBufferPointer(rebasing: output[range])) }
     }
 }
