@@ -67,6 +67,12 @@ package final class AtomicFile {
     /// it is filled. `size - staged` bytes are in the file.
     private var bulk: Bool
     private var directAlignment = 0
+    /// Whether writes go past the page cache now (false once the file system refused one).
+    package var writesDirectly: Bool { directAlignment > 0 }
+    /// Tests only: this file's direct writes fail with EINVAL, as on a file system that needs an
+    /// alignment it did not report (no file system on a test machine can be made to): the
+    /// fallback through the page cache is then what writes the file.
+    package var refusesDirectWritesForTesting = false
     private var staging: UnsafeMutableRawPointer?
     private var staged = 0
 
@@ -190,7 +196,7 @@ package final class AtomicFile {
         guard alignment > 0, staged == 0, let base = bytes.baseAddress, !bytes.isEmpty,
               Int(bitPattern: base) % alignment == 0, bytes.count % alignment == 0,
               size % Int64(alignment) == 0 else { return false }
-        var err = FileIO.writeAll(fd, bytes, at: size)
+        var err = refusesDirectWritesForTesting ? EINVAL : FileIO.writeAll(fd, bytes, at: size)
         if err == EINVAL {
             // Refused as a direct write after all: through the page cache, as in flushStaged.
             stopDirectIO()
@@ -237,7 +243,8 @@ package final class AtomicFile {
             (staging + staged).initializeMemory(as: UInt8.self, repeating: 0, count: length - staged)
         }
         let padded = length != staged
-        var err = FileIO.writeAll(fd, UnsafeRawBufferPointer(start: staging, count: length), at: offset)
+        var err = refusesDirectWritesForTesting && directAlignment > 0
+            ? EINVAL : FileIO.writeAll(fd, UnsafeRawBufferPointer(start: staging, count: length), at: offset)
         if err == EINVAL && directAlignment > 0 {
             // Refused as a direct write after all (an alignment the file system did not
             // report): the same bytes through the page cache, and so is the rest of the file.

@@ -85,6 +85,34 @@ struct AtomicFileTests {
         #expect(try scratch.names() == ["image"], "the temporary file outlived the commit")
     }
 
+    @Test("a direct write the file system refuses (EINVAL) goes through the page cache instead, staged or from the caller's aligned buffer")
+    func directWriteRefused() throws {
+        let scratch = try ScratchFolder()
+        let pattern = (0..<(5 << 20) + 123).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 12) }
+        // Staged: the first 4 MiB piece is refused, then everything goes through the page cache.
+        let staged = try AtomicFile(path: "\(scratch.path)/staged", mode: 0o600, bulk: true)
+        try #require(staged.writesDirectly, "the temporary folder's file system does no direct I/O (tmpfs?): this test needs a disk-backed TMPDIR")
+        staged.refusesDirectWritesForTesting = true
+        try staged.write(Array(pattern[..<1000]))
+        try staged.write(Array(pattern[1000...]))
+        #expect(!staged.writesDirectly, "the refusal did not turn direct I/O off")
+        try staged.commit(.writeOnce)
+        #expect(scratch.contents("staged") == pattern)
+
+        // The caller's 4 KiB-aligned whole blocks (a backup's pack pieces), then a tail.
+        let aligned = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 4096)
+        defer { aligned.deallocate() }
+        aligned.copyBytes(from: pattern[..<(4 << 20)])
+        let direct = try AtomicFile(path: "\(scratch.path)/direct", mode: 0o600, bulk: true)
+        try #require(direct.writesDirectly)
+        direct.refusesDirectWritesForTesting = true
+        try direct.write(UnsafeRawBufferPointer(aligned))
+        #expect(!direct.writesDirectly)
+        try direct.write(Array(pattern[(4 << 20)...]))
+        try direct.commit(.writeOnce)
+        #expect(scratch.contents("direct") == pattern)
+    }
+
     @Test("restart empties the temporary file")
     func restart() throws {
         let scratch = try ScratchFolder()
