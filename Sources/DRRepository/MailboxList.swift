@@ -168,7 +168,8 @@ enum ListCoding {
         return out
     }
 
-    private static func append(_ entry: SnapshotManifest.FileEntry, packIndex: UInt16, to out: inout [UInt8]) {
+    /// One entry (internal: `PreviousEntries` holds entries in this coding).
+    static func append(_ entry: SnapshotManifest.FileEntry, packIndex: UInt16, to out: inout [UInt8]) {
         appendString(entry.path, to: &out)
         out.append(UInt8(kinds.firstIndex(of: entry.kind)!))
         out.append(UInt8(snapshotModes.firstIndex(of: entry.snapshotMode)!))
@@ -267,8 +268,8 @@ enum ListCoding {
         return children
     }
 
-    /// One entry, or nil when the bytes end inside it.
-    private static func entry(from reader: inout RefCoding.Reader,
+    /// One entry, or nil when the bytes end inside it (internal: `PreviousEntries` reads its own).
+    static func entry(from reader: inout RefCoding.Reader,
                               packs: [PackID]) throws(Damage) -> SnapshotManifest.FileEntry? {
         guard let path = try string(from: &reader), let kind = reader.u8(), let mode = reader.u8() else { return nil }
         try checkPath(path)
