@@ -153,11 +153,18 @@ package enum BackupJob {
                 progress.update(done: step.completed, bytes: step.bytes, current: mailboxes[order[step.index]].id,
                                 detail: "\(ByteSize.format(writer.newChunkBytes)) new")
             },
-            worker: { () throws(RepositoryError) in try writer.makeWorker() }
-        ) { (worker: inout BackupWorker, position: Int, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
+            worker: { () throws(StoreFailure) in
+                do throws(RepositoryError) { return try writer.makeWorker() } catch { throw StoreFailure(error) }
+            }
+        ) { (worker: inout BackupWorker, position: Int, context: WorkerPool.Context) throws(StoreFailure) -> FileOutcome in
             let mailbox = mailboxes[position]
-            let outcome = try backUpMailbox(mailbox, previous: previous.entries.entry(mailbox.id), resume: resume[mailbox.id],
+            let outcome: FileOutcome
+            do throws(RepositoryError) {
+                outcome = try backUpMailbox(mailbox, previous: previous.entries.entry(mailbox.id), resume: resume[mailbox.id],
                                             writer: writer, worker: worker, options: options, imageOptions: imageOptions)
+            } catch {
+                throw StoreFailure(error)
+            }
             if case .entry(let entry) = outcome {
                 context.count(bytes: entry.size)
                 writer.cache.journal(entry, store: storePath)
@@ -166,7 +173,7 @@ package enum BackupJob {
         }
         if let fatal = outcome.fatal {
             // Nothing is committed: the packs already uploaded are indexed again by the next run.
-            throw CoreError(fatal)
+            throw CoreError(fatal.error)
         }
         var results = [FileOutcome?](repeating: nil, count: mailboxes.count)
         for (position, index) in order.enumerated() {
@@ -443,6 +450,13 @@ final class FileNodeStore: NodeStoring {
         if let old = cursor?.nodes[id], writer.isShared(old) { return old }
         return try worker.storeNode(plaintext, id: id, kind: kind)
     }
+}
+
+/// A store error that stops the backup's pool, boxed: the pool holds a `Result` per mailbox
+/// until the run commits, and a bare `RepositoryError` would make each of them that large.
+final class StoreFailure: Error, Sendable {
+    let error: RepositoryError
+    init(_ error: RepositoryError) { self.error = error }
 }
 
 /// What one file of a run came to.
