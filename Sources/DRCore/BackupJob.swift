@@ -200,13 +200,13 @@ package enum BackupJob {
         // The listing's facts (taken after it read the mailbox's folder whole), else by path.
         let sourceState = MailStore.sourceState(of: mailbox)
         let previous = found?.entry
-        if !writer.lostPacks, let sourceState, let found, found.entry.sourceState == sourceState, settled(found.entry) {
+        let stamped = found.flatMap { Timestamps.parse($0.entry.consistentAt) }
+        if !writer.lostPacks, let sourceState, let found, found.entry.sourceState == sourceState, settled(found.entry, stamped: stamped) {
             // Nothing about the file or its WAL changed: the committed content is the same, and
             // the entry is kept byte for byte (its consistentAt included), so that the list
             // node holding it is shared with the previous snapshot. It stays in
             // `Previous.entries` (coded) and is read from there when the list is built.
-            return .unchanged(size: found.entry.size, newest: found.newest,
-                              consistentAt: Timestamps.parse(found.entry.consistentAt))
+            return .unchanged(size: found.entry.size, newest: found.newest, consistentAt: stamped)
         }
         var imageOptions = imageOptions
         imageOptions.expectedIdentity = FileIdentity(device: mailbox.device, inode: mailbox.inode)
@@ -238,8 +238,9 @@ package enum BackupJob {
     /// is older, by more than the timestamp granularity, than the moment they were taken.
     /// Otherwise a write right after that moment, in the same tick and of the same size, would
     /// leave them equal and never be backed up.
-    static func settled(_ entry: SnapshotManifest.FileEntry) -> Bool {
-        guard let stamped = Timestamps.parse(entry.consistentAt) else { return false }
+    /// - Parameter stamped: `entry.consistentAt` parsed (by the caller, who keeps it).
+    static func settled(_ entry: SnapshotManifest.FileEntry, stamped: Date?) -> Bool {
+        guard let stamped else { return false }
         let state = entry.sourceState
         let times = [state.mtimeNanoseconds, state.ctimeNanoseconds, state.walMtimeNanoseconds, state.walCtimeNanoseconds]
             .compactMap { $0 }

@@ -108,9 +108,9 @@ package struct PreviousEntries: Sendable {
     private func entry(at start: Int) -> SnapshotManifest.FileEntry? {
         var reader = RefCoding.Reader(bytes, offset: start)
         // Never fails for bytes this struct coded; if it did, the mailbox would be read again
-        // (no entry), which is always safe.
+        // (no entry), which is always safe. Paths were checked when the list was read.
         guard let pack = reader.u32(), Int(pack) < packs.count,
-              let entry = try? ListCoding.entry(from: &reader, packs: [packs[Int(pack)]]) else { return nil }
+              let entry = try? ListCoding.entry(from: &reader, packs: [packs[Int(pack)]], checkingPath: false) else { return nil }
         return entry
     }
 
