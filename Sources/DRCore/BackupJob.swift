@@ -618,16 +618,17 @@ struct BackupTally {
         var order = Array(mailboxes.indices)
         let sorted = zip(mailboxes, mailboxes.dropFirst()).allSatisfy { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
         if !sorted { order.sort { mailboxes[$0].id.utf8.lexicographicallyPrecedes(mailboxes[$1].id.utf8) } }
+        var held = previous.inOrder
         for index in order {
             switch outcomes[index] {
             case .entry(let entry):
                 try add(entry)
             case .unchanged:
                 let id = mailboxes[index].id
-                guard let found = previous.entry(id) else {
+                guard let found = held.entry(id) else {
                     throw RepositoryError(.repositoryInternal, message: "mailbox \(id) was found unchanged, but its previous entry cannot be read back to build the mailbox list")
                 }
-                try add(found.entry)
+                try add(found)
             default:
                 break
             }

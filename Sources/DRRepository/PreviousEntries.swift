@@ -87,6 +87,29 @@ package struct PreviousEntries: Sendable {
 
     package func contains(_ path: String) -> Bool { index(of: path) != nil }
 
+    /// Finds entries for paths asked in increasing byte-wise order by walking the slots once
+    /// (a comparison or two per path, where `entry(_:)` searches the whole table).
+    package struct InOrder {
+        private let entries: PreviousEntries
+        private var next = 0
+
+        init(_ entries: PreviousEntries) { self.entries = entries }
+
+        /// The entry of `path`; `path` must follow every path asked before.
+        package mutating func entry(_ path: String) -> SnapshotManifest.FileEntry? {
+            var key = path
+            return key.withUTF8 { (wanted: UnsafeBufferPointer<UInt8>) -> SnapshotManifest.FileEntry? in
+                while next < entries.slots.count, entries.pathBytes(at: entries.slots[next].start).lexicographicallyPrecedes(wanted) {
+                    next += 1
+                }
+                guard next < entries.slots.count, entries.pathBytes(at: entries.slots[next].start).elementsEqual(wanted) else { return nil }
+                return entries.entry(at: entries.slots[next].start)
+            }
+        }
+    }
+
+    package var inOrder: InOrder { InOrder(self) }
+
     /// Every path held, in byte-wise order.
     package func forEachPath(_ body: (String) -> Void) {
         for slot in slots { body(String(decoding: pathBytes(at: slot.start), as: UTF8.self)) }

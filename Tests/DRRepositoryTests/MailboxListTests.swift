@@ -901,3 +901,18 @@ struct PreviousEntriesTests {
         #expect(entries.heldBytes < asDictionary * 3 / 4, "\(entries.heldBytes) bytes held; as a dictionary \(asDictionary)")
     }
 }
+
+extension PreviousEntriesTests {
+    @Test("walked in order, every held path is found and every other one is not")
+    func inOrder() throws {
+        var rng = SplitMix64(seed: 17)
+        let all = Fixtures.entries(Fixtures.paths(2_000), rng: &rng)
+        var entries = PreviousEntries()
+        try entries.inserting(newest: true) { insert in all.enumerated().filter { $0.offset % 2 == 0 }.forEach { insert($0.element) } }
+        var walk = entries.inOrder
+        for (index, entry) in all.enumerated() {
+            let found = walk.entry(entry.path)
+            #expect(index % 2 == 0 ? found?.sameStored(as: entry) == true : found == nil)
+        }
+    }
+}
