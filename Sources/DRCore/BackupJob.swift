@@ -139,7 +139,7 @@ package enum BackupJob {
             plan.runRecord.end()
             withExtendedLifetime(plan.lock) {}
         }
-        let tally = BackupTally(try backUpMailboxes(plan))
+        let tally = BackupTally(try backUpMailboxes(plan), mailboxes: plan.mailboxes)
         return try commit(tally, plan: plan, configuration: configuration, started: started, clock: clock)
     }
 
@@ -154,21 +154,29 @@ package enum BackupJob {
         let mailboxes = plan.mailboxes, previous = plan.previous, resume = plan.resume, storePath = plan.storePath
         let progress = Progress(enabled: options.progress && StandardStreams.errorIsTerminal, verb: "read", total: mailboxes.count)
         defer { progress.finish() }
+        // Positions, not copies of the mailboxes: the pool's queue holds every item at once.
         let order = readingOrder(mailboxes)
-        let work = order.map { mailboxes[$0] }
         let outcome = WorkerPool(parallelism: options.parallelism).run(
-            work,
+            order,
             // Only store errors are thrown: everything else is one mailbox's failure.
             isFatal: { _ in true },
             progress: { step in
-                progress.update(done: step.completed, bytes: step.bytes, current: work[step.index].id,
+                progress.update(done: step.completed, bytes: step.bytes, current: mailboxes[order[step.index]].id,
                                 detail: "\(ByteSize.format(writer.newChunkBytes)) new")
             },
-            worker: { () throws(RepositoryError) in try writer.makeWorker() }
-        ) { (worker: inout BackupWorker, mailbox: MailStore.Mailbox, context: WorkerPool.Context) throws(RepositoryError) -> FileOutcome in
-            let outcome = try backUpMailbox(mailbox, previous: previous.entries[mailbox.id], resume: resume[mailbox.id],
+            worker: { () throws(StoreFailure) in
+                do throws(RepositoryError) { return try writer.makeWorker() } catch { throw StoreFailure(error) }
+            }
+        ) { (worker: inout BackupWorker, position: Int, context: WorkerPool.Context) throws(StoreFailure) -> FileOutcome in
+            let mailbox = mailboxes[position]
+            let outcome: FileOutcome
+            do throws(RepositoryError) {
+                outcome = try backUpMailbox(mailbox, previous: previous.entries.entry(mailbox.id), resume: resume[mailbox.id],
                                             writer: writer, worker: worker, options: options, imageOptions: imageOptions)
-            if case .entry(let entry) = outcome, !entry.unchanged {
+            } catch {
+                throw StoreFailure(error)
+            }
+            if case .entry(let entry) = outcome {
                 context.count(bytes: entry.size)
                 writer.cache.journal(entry, store: storePath)
             }
@@ -176,7 +184,7 @@ package enum BackupJob {
         }
         if let fatal = outcome.fatal {
             // Nothing is committed: the packs already uploaded are indexed again by the next run.
-            throw CoreError(fatal)
+            throw CoreError(fatal.error)
         }
         var results = [FileOutcome?](repeating: nil, count: mailboxes.count)
         for (position, index) in order.enumerated() {
@@ -193,19 +201,23 @@ package enum BackupJob {
 
     /// One mailbox: its previous entry reused when nothing about the file changed, otherwise
     /// a new image stored. Throws only store errors (fatal to the run).
-    /// - Parameter resume: what an interrupted run stored of this mailbox (this host's
-    ///   journal): compared with, never trusted to skip the file.
-    static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous: SnapshotManifest.FileEntry?,
+    /// - Parameters:
+    ///   - previous: its newest entry, and whether that is of the newest snapshot's list.
+    ///   - resume: what an interrupted run stored of this mailbox (this host's journal):
+    ///     compared with, never trusted to skip the file.
+    static func backUpMailbox(_ mailbox: MailStore.Mailbox, previous found: (entry: SnapshotManifest.FileEntry, newest: Bool)?,
                               resume: SnapshotManifest.FileEntry? = nil, writer: BackupWriter, worker: BackupWorker, options: Options,
                               imageOptions: ImageOptions) throws(RepositoryError) -> FileOutcome {
         // The listing's facts (taken after it read the mailbox's folder whole), else by path.
         let sourceState = MailStore.sourceState(of: mailbox)
-        if !writer.lostPacks, let sourceState, var old = previous, old.sourceState == sourceState, settled(old) {
+        let previous = found?.entry
+        let stamped = found.flatMap { Timestamps.parse($0.entry.consistentAt) }
+        if !writer.lostPacks, let sourceState, let found, found.entry.sourceState == sourceState, settled(found.entry, stamped: stamped) {
             // Nothing about the file or its WAL changed: the committed content is the same, and
             // the entry is kept byte for byte (its consistentAt included), so that the list
-            // node holding it is shared with the previous snapshot.
-            old.unchanged = true
-            return .entry(old)
+            // node holding it is shared with the previous snapshot. It stays in
+            // `Previous.entries` (coded) and is read from there when the list is built.
+            return .unchanged(size: found.entry.size, newest: found.newest, consistentAt: stamped)
         }
         var imageOptions = imageOptions
         imageOptions.expectedIdentity = FileIdentity(device: mailbox.device, inode: mailbox.inode)
@@ -237,8 +249,9 @@ package enum BackupJob {
     /// is older, by more than the timestamp granularity, than the moment they were taken.
     /// Otherwise a write right after that moment, in the same tick and of the same size, would
     /// leave them equal and never be backed up.
-    static func settled(_ entry: SnapshotManifest.FileEntry) -> Bool {
-        guard let stamped = Timestamps.parse(entry.consistentAt) else { return false }
+    /// - Parameter stamped: `entry.consistentAt` parsed (by the caller, who keeps it).
+    static func settled(_ entry: SnapshotManifest.FileEntry, stamped: Date?) -> Bool {
+        guard let stamped else { return false }
         let state = entry.sourceState
         let times = [state.mtimeNanoseconds, state.ctimeNanoseconds, state.walMtimeNanoseconds, state.walCtimeNanoseconds]
             .compactMap { $0 }
@@ -267,8 +280,12 @@ package enum BackupJob {
         let name: String
         let manifest: SnapshotManifest
         do {
-            (name, manifest) = try writer.commit(draft, entries: tally.entries, previousList: plan.previous.listNodes,
-                                                 sameList: BackupWriter.sameList(tally.entries, previous: plan.previous))
+            (name, manifest) = try writer.commit(draft, inPathOrder: { (add) throws(RepositoryError) in
+                                                     try tally.forEachEntryInPathOrder(mailboxes: plan.mailboxes, previous: plan.previous.entries, add)
+                                                 },
+                                                 previousList: plan.previous.listNodes,
+                                                 sameList: BackupWriter.sameList(reusedFromNewest: tally.reusedFromNewest, others: tally.others,
+                                                                                 previous: plan.previous))
         } catch {
             throw CoreError(error)
         }
@@ -288,15 +305,15 @@ package enum BackupJob {
             Report.TargetResult(name: unavailable.target, ok: false, error: unavailable.error.message,
                                 storedBytes: 0, transfer: nil)
         }
-        let known = StatusJob.Known(name: name, manifest: manifest, entries: tally.entries, failures: tally.failures.count,
+        let known = StatusJob.Known(name: name, manifest: manifest, entries: tally.facts, failures: tally.failures.count,
                                     tookIt: targets.filter(\.ok).map(\.name), configuration: configuration,
                                     previous: plan.previous, now: Date())
         let report = Report(snapshot: String(name.dropFirst("snapshots/".count)), time: draft.time,
-                      files: tally.entries.count, filesUnchanged: statistics.filesUnchanged,
+                      files: tally.statistics.files, filesUnchanged: statistics.filesUnchanged,
                       bytesRead: statistics.bytesRead, imageBytes: statistics.imageBytes,
                       newChunks: writer.newChunks, newChunkBytes: writer.newChunkBytes, stored: writer.stored,
                       durationSeconds: Elapsed.seconds(since: clock),
-                      resumed: tally.entries.filter { !$0.unchanged && plan.resume[$0.path] != nil }.count,
+                      resumed: plan.resume.isEmpty ? 0 : tally.readAgain.filter { plan.resume[$0] != nil }.count,
                       targets: targets, failures: tally.failures,
                       vanished: tally.vanished, skipped: plan.skipped)
         return (report, known)
@@ -447,9 +464,21 @@ final class FileNodeStore: NodeStoring {
     }
 }
 
+/// A store error that stops the backup's pool, boxed: the pool holds a `Result` per mailbox
+/// until the run commits, and a bare `RepositoryError` would make each of them that large.
+final class StoreFailure: Error, Sendable {
+    let error: RepositoryError
+    init(_ error: RepositoryError) { self.error = error }
+}
+
 /// What one file of a run came to.
 enum FileOutcome: Sendable {
-    case entry(SnapshotManifest.FileEntry)
+    /// A new entry (the file was read). Boxed (`indirect`): an outcome is then a few words,
+    /// and the run holds one per mailbox until it commits.
+    indirect case entry(SnapshotManifest.FileEntry)
+    /// The previous entry holds (the file is unchanged); it stays in `Previous.entries`.
+    /// `newest`: it is an entry of the newest snapshot's list; `consistentAt`: its time, parsed.
+    case unchanged(size: Int64, newest: Bool, consistentAt: Date?)
     case failure(BackupJob.Report.Failure)
     case vanished(String)
 }
@@ -529,7 +558,7 @@ struct BackupPlan {
         let wanted = Set(mailboxes.map(\.id))
         let resume = writer.cache.journaled(store: configuration.store.path).filter { path, entry in
             guard wanted.contains(path) else { return false }
-            guard let old = previous.entries[path] else { return true }
+            guard let old = previous.entries.entry(path)?.entry else { return true }
             return entry.consistentAt > old.consistentAt
         }
         var imageOptions = options.imageOptions
@@ -544,23 +573,42 @@ struct BackupPlan {
     }
 }
 
-/// The aggregate step of a backup: the workers' outcomes, in mailbox order, as the manifest's
-/// entries and statistics and the report's failures.
+/// The aggregate step of a backup: the workers' outcomes, counted for the manifest's statistics
+/// and the report, and handed to the list builder in path order at commit. Only the entries
+/// of files read again are held here; an unchanged mailbox's is read from `Previous.entries`
+/// when the list is built.
 struct BackupTally {
-    var entries: [SnapshotManifest.FileEntry] = []
+    /// One per mailbox of the plan, in its order (nil: not taken, the pool stopped).
+    let outcomes: [FileOutcome?]
     var failures: [BackupJob.Report.Failure] = []
     /// Mailboxes deleted after the store was listed.
     var vanished: [String] = []
     /// Files, image bytes, bytes read, unchanged files (the writer's counts are added at commit).
     var statistics = SnapshotManifest.Statistics()
+    /// Entries reused unchanged from the newest snapshot's list, and every other entry
+    /// (`BackupWriter.sameList`).
+    var reusedFromNewest = 0
+    var others = 0
+    /// The mailboxes read again (their ids).
+    var readAgain: [String] = []
+    /// What the status after the run needs of the entries (`StatusJob.Known`).
+    var facts = StatusJob.EntryFacts()
 
-    init(_ outcomes: [FileOutcome?]) {
-        for outcome in outcomes {
+    init(_ outcomes: [FileOutcome?], mailboxes: [MailStore.Mailbox]) {
+        self.outcomes = outcomes
+        for (index, outcome) in outcomes.enumerated() {
             switch outcome {
             case .entry(let entry):
-                entries.append(entry)
                 statistics.imageBytes += entry.size
-                if entry.unchanged { statistics.filesUnchanged += 1 } else { statistics.bytesRead += entry.size }
+                statistics.bytesRead += entry.size
+                others += 1
+                readAgain.append(entry.path)
+                facts.add(path: entry.path, consistentAt: Timestamps.parse(entry.consistentAt))
+            case .unchanged(let size, let newest, let consistentAt):
+                statistics.imageBytes += size
+                statistics.filesUnchanged += 1
+                if newest { reusedFromNewest += 1 } else { others += 1 }
+                facts.add(path: mailboxes[index].id, consistentAt: consistentAt)
             case .failure(let failure):
                 failures.append(failure)
             case .vanished(let id):
@@ -569,6 +617,32 @@ struct BackupTally {
                 break
             }
         }
-        statistics.files = entries.count
+        statistics.files = reusedFromNewest + others
+    }
+
+    /// Calls `add` with every entry of the run in byte-wise path order: the new ones held
+    /// here, the unchanged ones decoded from `previous` one at a time.
+    func forEachEntryInPathOrder(mailboxes: [MailStore.Mailbox], previous: PreviousEntries,
+                                 _ add: (SnapshotManifest.FileEntry) throws(RepositoryError) -> Void) throws(RepositoryError) {
+        // The listing sorts by String order, which is byte-wise for most names; the list needs
+        // byte-wise order (canonically equivalent names are two files).
+        var order = Array(mailboxes.indices)
+        let sorted = zip(mailboxes, mailboxes.dropFirst()).allSatisfy { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+        if !sorted { order.sort { mailboxes[$0].id.utf8.lexicographicallyPrecedes(mailboxes[$1].id.utf8) } }
+        var held = previous.inOrder
+        for index in order {
+            switch outcomes[index] {
+            case .entry(let entry):
+                try add(entry)
+            case .unchanged:
+                let id = mailboxes[index].id
+                guard let found = held.entry(id) else {
+                    throw RepositoryError(.repositoryInternal, message: "mailbox \(id) was found unchanged, but its previous entry cannot be read back to build the mailbox list")
+                }
+                try add(found)
+            default:
+                break
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ extension StatusJob {
         ///   - name: the manifest's object name (`snapshots/<id>`); `manifest`: as sealed.
         ///   - tookIt: the targets that took the snapshot (`failures`: mailboxes not saved).
         ///   - previous: what the run found before it (`ours`, `listingsAgree`).
-        init?(name: String, manifest: SnapshotManifest, entries: [SnapshotManifest.FileEntry], failures: Int,
+        init?(name: String, manifest: SnapshotManifest, entries: EntryFacts, failures: Int,
               tookIt: [String], configuration: Configuration, previous: BackupWriter.Previous, now: Date) {
             let configured = configuration.targets.map(\.name)
             guard manifest.wholeStore, failures == 0, manifest.failed.isEmpty, Set(tookIt) == Set(configured),
@@ -45,16 +45,34 @@ extension StatusJob {
                 guard (instant, String(other.name.dropFirst("snapshots/".count))) < (start, id) else { return nil }
             }
             let latest = min(now, end.addingTimeInterval(SnapshotManifest.clockTolerance))
-            var least: String?
-            for entry in entries {
-                guard let at = Timestamps.parse(entry.consistentAt), at <= latest else { return nil }
-                if least.map({ entry.path < $0 }) ?? true { least = entry.path }
-            }
+            guard !entries.unreadableTime, entries.latest.map({ $0 <= latest }) ?? true else { return nil }
             snapshot = SnapshotCatalogue.Item(id: id, manifest: manifest, targets: configured)
             snapshots = previous.ours.filter { $0.name != name }.count + 1
             mailboxes = entries.count
-            worstMailbox = least
+            worstMailbox = entries.least
             scope = SnapshotScope(host: manifest.host, storePath: manifest.storePath)
+        }
+    }
+
+    /// What `Known` needs of a run's entries, gathered as the run tallies them (the entries
+    /// themselves are not held: `BackupTally`).
+    struct EntryFacts: Sendable {
+        var count = 0
+        /// The latest `consistentAt` (every entry must be at or before the snapshot's end).
+        var latest: Date?
+        /// Some entry's `consistentAt` does not parse (then nothing is known).
+        var unreadableTime = false
+        /// The least path (String order, as the full measure picks the worst mailbox).
+        var least: String?
+
+        mutating func add(path: String, consistentAt: Date?) {
+            count += 1
+            if let consistentAt {
+                if latest.map({ consistentAt > $0 }) ?? true { latest = consistentAt }
+            } else {
+                unreadableTime = true
+            }
+            if least.map({ path < $0 }) ?? true { least = path }
         }
     }
 

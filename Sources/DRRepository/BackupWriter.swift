@@ -391,6 +391,18 @@ package final class BackupWriter: Sendable {
     package func commit(_ draft: SnapshotManifest, entries: [SnapshotManifest.FileEntry],
                        previousList: [ChunkID: BlobRef],
                        sameList: SnapshotManifest.ListRoot? = nil) throws(RepositoryError) -> (name: String, manifest: SnapshotManifest) {
+        let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        return try commit(draft, inPathOrder: { (add) throws(RepositoryError) in for entry in sorted { try add(entry) } },
+                          previousList: previousList, sameList: sameList)
+    }
+
+    /// `commit` for entries handed one at a time in byte-wise path order (`inPathOrder` calls
+    /// `add` for each, and is called at most once): the run's list is built as they come,
+    /// never held whole.
+    package func commit(_ draft: SnapshotManifest,
+                       inPathOrder: (_ add: (SnapshotManifest.FileEntry) throws(RepositoryError) -> Void) throws(RepositoryError) -> Void,
+                       previousList: [ChunkID: BlobRef],
+                       sameList: SnapshotManifest.ListRoot? = nil) throws(RepositoryError) -> (name: String, manifest: SnapshotManifest) {
         let slots = state.withLock { $0.slots }
         for slot in slots { try slot.flush(self) }
         let reusable = previousList.filter { isShared($0.value) }
@@ -398,13 +410,12 @@ package final class BackupWriter: Sendable {
         if let sameList, reusable.count == previousList.count, !previousList.isEmpty {
             listRoot = sameList
         } else {
-            let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
             let listSlot = PackSlot(packSize: packSize)
             let compressor: ChunkCompressor
             do { compressor = try ChunkCompressor(level: compressionLevel) } catch { throw RepositoryError(error) }
             let listStore = BackupWorker(writer: self, slot: listSlot, compressor: compressor)
             var builder = MailboxListBuilder(keys: keys, reusable: reusable, store: listStore)
-            for entry in sorted { try builder.add(entry) }
+            try inPathOrder { (entry) throws(RepositoryError) in try builder.add(entry) }
             let list = try builder.finish()
             try listSlot.flush(self)
             listRoot = SnapshotManifest.ListRoot(count: list.count, root: list.root)

@@ -5,8 +5,8 @@ extension BackupWriter {
     /// What a run reuses from the snapshots before it.
     package struct Previous: Sendable {
         /// Each mailbox's newest entry, to skip unchanged files and to compare changed ones
-        /// with their previous version.
-        package var entries: [String: SnapshotManifest.FileEntry] = [:]
+        /// with their previous version (held coded: `PreviousEntries`).
+        package var entries = PreviousEntries()
         /// The nodes of the newest snapshot's mailbox list, by id: the new list reuses those
         /// that did not change.
         package var listNodes: [ChunkID: BlobRef] = [:]
@@ -21,6 +21,8 @@ extension BackupWriter {
         /// (`StatusJob.Known`), without reading the lists again.
         package var ours: [(name: String, time: String)] = []
         package var listingsAgree = false
+
+        package init() {}
     }
 
     /// How many snapshots back a mailbox missing from the newest one is looked for.
@@ -97,29 +99,31 @@ extension BackupWriter {
                 do throws(RepositoryError) {
                     if first {
                         var nodes: [ChunkID: BlobRef] = [:]
-                        var entries: [String: SnapshotManifest.FileEntry] = [:]
+                        var entries = PreviousEntries()
                         // One read transaction on the cache for the whole list, not one per node.
                         try cache.reading { () throws(RepositoryError) in
-                            try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
-                                                      visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
-                                if missing.contains(entry.path) { entries[entry.path] = entry }
+                            try entries.inserting(newest: true) { (insert) throws(RepositoryError) in
+                                try manifest.forEachEntry(reader: reader, keys: keys, name: summary.name, target: store.targetName,
+                                                          visit: { ref, _ in nodes[ref.id] = ref; return true }) { entry in
+                                    if missing.contains(entry.path) { insert(entry) }
+                                }
                             }
                         }
+                        entries.forEachPath { missing.remove($0) }
                         result.entries = entries
-                        missing.subtract(entries.keys)
                         result.listNodes = nodes
                         result.manifest = summary.name
-                        if entries.count == manifest.mailboxes.count { result.list = manifest.mailboxes }
+                        if result.entries.count == manifest.mailboxes.count { result.list = manifest.mailboxes }
                     } else {
-                        var found: [String: SnapshotManifest.FileEntry] = [:]
+                        var found: [SnapshotManifest.FileEntry] = []
                         for path in missing.sorted() {
                             if let entry = try manifest.entry(path, reader: reader, keys: keys, name: summary.name,
                                                               target: store.targetName) {
-                                found[path] = entry
+                                found.append(entry)
                             }
                         }
-                        result.entries.merge(found) { new, _ in new }
-                        missing.subtract(found.keys)
+                        try result.entries.inserting(newest: false) { insert in found.forEach(insert) }
+                        for entry in found { missing.remove(entry.path) }
                     }
                     read = true
                 } catch {
@@ -137,16 +141,17 @@ extension BackupWriter {
         return result
     }
 
-    /// The previous list, when `entries` are exactly its entries (every mailbox found
-    /// unchanged, none added, none gone): the new list would be the same nodes, so its root is
-    /// reused without encoding and hashing every entry again.
-    package static func sameList(_ entries: [SnapshotManifest.FileEntry], previous: Previous) -> SnapshotManifest.ListRoot? {
-        guard let list = previous.list, list.count == entries.count else { return nil }
-        for var entry in entries {
-            guard entry.unchanged, let old = previous.entries[entry.path] else { return nil }
-            entry.unchanged = old.unchanged
-            guard entry == old else { return nil }
-        }
+    /// The previous list, when the run's entries are exactly its entries (every mailbox
+    /// found unchanged, none added, none gone): the new list would be the same nodes, so its
+    /// root is reused without encoding and hashing every entry again.
+    /// - Parameters:
+    ///   - reusedFromNewest: the run's entries that are the newest list's, unchanged (an entry
+    ///     reused unchanged is the previous entry byte for byte).
+    ///   - others: every other entry of the run (new versions, or reused from older snapshots).
+    package static func sameList(reusedFromNewest: Int, others: Int, previous: Previous) -> SnapshotManifest.ListRoot? {
+        // Paths are distinct, and every entry of the newest list is one of `entries` when
+        // `list` is set: as many reused from it as it holds, and nothing else, is that list.
+        guard let list = previous.list, others == 0, list.count == reusedFromNewest else { return nil }
         return list
     }
 }

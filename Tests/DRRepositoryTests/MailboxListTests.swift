@@ -831,3 +831,88 @@ struct MailboxListTuning {
         }
     }
 }
+
+/// `PreviousEntries`, the coded store of a backup's previous entries (docs/PROFILES.md,
+/// "Backup memory per mailbox").
+@Suite("PreviousEntries")
+struct PreviousEntriesTests {
+    @Test("every entry comes back equal, found by its own bytes, with the list it came from")
+    func roundTrip() throws {
+        var rng = SplitMix64(seed: 14)
+        let all = Fixtures.entries(Fixtures.paths(3_000), rng: &rng)
+        // The newest list gives two thirds in path order; older snapshots the rest, out of order.
+        let newest = all.enumerated().filter { $0.offset % 3 != 1 }.map(\.element)
+        let older = all.enumerated().filter { $0.offset % 3 == 1 }.map(\.element).shuffled(using: &rng)
+        var entries = PreviousEntries()
+        try entries.inserting(newest: true) { insert in newest.forEach(insert) }
+        try entries.inserting(newest: false) { insert in older.prefix(500).forEach(insert) }
+        try entries.inserting(newest: false) { insert in older.dropFirst(500).forEach(insert) }
+        #expect(entries.count == all.count)
+        let olderPaths = Set(older.map { Array($0.path.utf8) })
+        for entry in all {
+            let found = entries.entry(entry.path)
+            // Equal as stored (a few fixtures say `unchanged`, which the coding does not keep).
+            #expect(found?.entry.sameStored(as: entry) == true)
+            #expect(found?.newest == !olderPaths.contains(Array(entry.path.utf8)))
+        }
+        var listed: [[UInt8]] = []
+        entries.forEachPath { listed.append(Array($0.utf8)) }
+        #expect(listed == all.map { Array($0.path.utf8) })
+        // Absent: before, between and after the held paths, and a prefix of one.
+        for absent in ["", "0", "d0.example/user0/mail.sqlit", "d0.example/user0/mail.sqlite2", "\u{10FFFF}"] {
+            #expect(!entries.contains(absent))
+            #expect(entries.entry(absent) == nil)
+        }
+    }
+
+    @Test("a precomposed and a decomposed name are two entries")
+    func canonicallyEqualNames() throws {
+        var rng = SplitMix64(seed: 15)
+        let pack = rng.packID()
+        let precomposed = Fixtures.entry("caf\u{E9}/inbox.sqlite", rng: &rng, rootPack: pack)
+        let decomposed = Fixtures.entry("cafe\u{301}/inbox.sqlite", rng: &rng, rootPack: pack)
+        var entries = PreviousEntries()
+        try entries.inserting(newest: true) { insert in insert(decomposed) }
+        #expect(entries.entry(precomposed.path) == nil)
+        try entries.inserting(newest: false) { insert in insert(precomposed) }
+        #expect(entries.entry(precomposed.path)?.entry.sameStored(as: precomposed) == true)
+        #expect(entries.entry(decomposed.path)?.entry.sameStored(as: decomposed) == true)
+        #expect(entries.entry(decomposed.path)?.newest == true)
+    }
+
+    @Test("held in one buffer near its entries' coded size, below what a dictionary of them takes")
+    func compact() throws {
+        var rng = SplitMix64(seed: 16)
+        let all = Fixtures.entries(Fixtures.paths(10_000, odd: false), rng: &rng)
+        var entries = PreviousEntries()
+        try entries.inserting(newest: true) { insert in all.forEach(insert) }
+        let coded = all.reduce(0) { $0 + ListCoding.encodeLeaf([$1]).count }
+        // Growth by doubling leaves at most as much again; a copy per insert would leave far more.
+        #expect(entries.heldBytes <= 2 * coded + all.count * 16, "\(entries.heldBytes) bytes held for \(coded) coded")
+        // What the `[String: FileEntry]` it replaces took: its slots (a power of two at most
+        // 3/4 full) and the heap strings of longer than 15 UTF-8 bytes (32-byte header each).
+        let dictionary = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
+        var slots = 1
+        while slots * 3 / 4 < dictionary.capacity { slots *= 2 }
+        let strings = all.reduce(0) { sum, entry in
+            sum + [entry.path, entry.consistentAt, entry.consistency].reduce(0) { $0 + ($1.utf8.count > 15 ? 32 + $1.utf8.count : 0) }
+        }
+        let asDictionary = slots * (MemoryLayout<String>.stride + MemoryLayout<FileEntry>.stride) + strings
+        #expect(entries.heldBytes < asDictionary * 3 / 4, "\(entries.heldBytes) bytes held; as a dictionary \(asDictionary)")
+    }
+}
+
+extension PreviousEntriesTests {
+    @Test("walked in order, every held path is found and every other one is not")
+    func inOrder() throws {
+        var rng = SplitMix64(seed: 17)
+        let all = Fixtures.entries(Fixtures.paths(2_000), rng: &rng)
+        var entries = PreviousEntries()
+        try entries.inserting(newest: true) { insert in all.enumerated().filter { $0.offset % 2 == 0 }.forEach { insert($0.element) } }
+        var walk = entries.inOrder
+        for (index, entry) in all.enumerated() {
+            let found = walk.entry(entry.path)
+            #expect(index % 2 == 0 ? found?.sameStored(as: entry) == true : found == nil)
+        }
+    }
+}
