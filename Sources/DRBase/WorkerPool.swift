@@ -256,7 +256,8 @@ package struct WorkerPool: Sendable {
 
 /// Work started on a thread of its own beside what the caller goes on doing, its result waited
 /// for later: `check --read-data` walks the snapshots' trees (one thread's work) while its pool
-/// reads packs, instead of after, with one core idle.
+/// reads packs, instead of after, with one core idle; a restore of fewer mailboxes than cores
+/// opens parts of a group of blobs side by side (`TargetBlobReader`).
 package final class BackgroundWork<Value: Sendable>: Sendable {
     private let result = Mutex<Value?>(nil)
     private let done = DispatchSemaphore(value: 0)
