@@ -20,7 +20,13 @@ package enum MailStore {
     package struct Mailbox: Sendable, Equatable {
         /// Path relative to the store: the mailbox's id in manifests and on the command line.
         package var id: String
-        package var path: String
+        /// The store's folder, as listed: one string shared by every mailbox of the listing
+        /// (copying a Swift string shares its storage), so that a listing of 100,000
+        /// mailboxes does not hold 100,000 absolute paths as well (docs/PROFILES.md, "Backup
+        /// memory per mailbox").
+        package var root: String
+        /// The mailbox's absolute path, made when asked for (a few times per mailbox).
+        package var path: String { root + "/" + id }
         /// The file's identity when it was listed (`lstat`): what is opened later must be
         /// this same file, not one swapped in under its name.
         package var device: UInt64 = 0
@@ -189,7 +195,7 @@ package enum MailStore {
             // facts, so that the backup looks at it by path (and refuses it, named).
             let regular = (info.st_mode & S_IFMT) == S_IFREG
             func listed(_ suffix: String) -> Bool { !companions.isEmpty && companions.contains(name + suffix) }
-            listing.mailboxes.append(Mailbox(id: id, path: "\(root)/\(id)", device: UInt64(info.st_dev),
+            listing.mailboxes.append(Mailbox(id: id, root: root, device: UInt64(info.st_dev),
                                              inode: UInt64(info.st_ino), listed: regular, size: Int64(info.st_size),
                                              mtimeNanoseconds: nanoseconds(info.st_mtim),
                                              ctimeNanoseconds: nanoseconds(info.st_ctim),

@@ -26,7 +26,7 @@ struct BackupTallyTests {
         // The listing's order (String order); byte-wise, "cafe\u{301}" (e, U+0301) comes
         // before "caf\u{E9}" (0xC3 0xA9), and "Z" before "a".
         let ids = ["a/1.sqlite", "caf\u{E9}/x.sqlite", "cafe\u{301}/x.sqlite", "b/2.sqlite", "Z/3.sqlite", "a/4.sqlite", "gone.sqlite", "bad.sqlite"]
-        let mailboxes = ids.map { MailStore.Mailbox(id: $0, path: "/store/\($0)") }
+        let mailboxes = ids.map { MailStore.Mailbox(id: $0, root: "/store") }
         let old = ids.enumerated().map { Self.entry($1, seed: UInt64($0) + 1) }
         var previous = PreviousEntries()
         // The newest list holds three of them; an older snapshot one more.
@@ -74,7 +74,7 @@ struct BackupTallyTests {
 
     @Test("an unchanged mailbox whose previous entry is not held stops the list with an internal error")
     func missingPrevious() throws {
-        let mailboxes = [MailStore.Mailbox(id: "a.sqlite", path: "/store/a.sqlite")]
+        let mailboxes = [MailStore.Mailbox(id: "a.sqlite", root: "/store")]
         let tally = BackupTally([.unchanged(size: 1, newest: true, consistentAt: nil)], mailboxes: mailboxes)
         #expect(tally.facts.unreadableTime)
         #expect(throws: RepositoryError.self) {

@@ -12,7 +12,7 @@ struct ReadingOrderTests {
     func largestFirst() {
         let sizes: [Int64] = [5, 900, 5, 0, 7_000_000_000, 900, 1]
         let mailboxes = sizes.enumerated().map { index, size in
-            MailStore.Mailbox(id: "m\(index).db", path: "/store/m\(index).db", size: size)
+            MailStore.Mailbox(id: "m\(index).db", root: "/store", size: size)
         }
         let order = BackupJob.readingOrder(mailboxes)
         #expect(order == [4, 1, 5, 0, 2, 6, 3])
