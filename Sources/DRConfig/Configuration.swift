@@ -238,7 +238,9 @@ package struct Configuration: Sendable, Equatable {
             /// zstd level 1 on each page.
             case standard
             /// zstd's fastest level (-1: literals left uncompressed): measured on plain
-            /// pages, 415 → 595 MB/s per core for 3.1 % more stored (docs/BENCHMARKS.md).
+            /// pages in 4 KiB frames, 399 → 580–606 MB/s per core for 2.9 % more stored; a
+            /// full backup of the bench's plain store takes 13 % less CPU (docs/PROFILES.md,
+            /// docs/BENCHMARKS.md).
             case fast
             /// Pages stored as they are: for stores whose pages are encrypted anyway, where
             /// zstd only finds out that nothing shrinks.
