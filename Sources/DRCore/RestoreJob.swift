@@ -193,7 +193,7 @@ package enum RestoreJob {
     static func restoreMailbox(_ entry: SnapshotManifest.FileEntry, snapshot: String, from stores: [any ObjectStore],
                                readers: inout [String: TargetBlobReader], cache: NodeCache?, keys: RepositoryKeys,
                                destination: Destination, options: Options,
-                               openers: Int = 1) throws(MailboxFailure) -> Report.Restored {
+                               openers: Int) throws(MailboxFailure) -> Report.Restored {
         let target = destination.display(entry.path)
         func failure(_ error: any DRError) -> MailboxFailure {
             MailboxFailure(.init(mailbox: entry.path, code: error.code, error: error.message))

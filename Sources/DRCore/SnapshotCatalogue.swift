@@ -101,7 +101,7 @@ package struct SnapshotCatalogue: Sendable {
                 do throws(CoreError) {
                     let bytes: [UInt8]
                     do { bytes = try holder.store.get(name) } catch { throw CoreError(RepositoryError(error)) }
-                    do { opened = try repository.openManifest(bytes, name: name, store: holder.store, keys: keys) } catch {
+                    do { opened = try Repository.openManifest(bytes, name: name, store: holder.store, keys: keys) } catch {
                         throw CoreError(error)
                     }
                     break

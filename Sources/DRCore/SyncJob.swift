@@ -428,7 +428,7 @@ final class Replication {
             do throws(RepositoryError) {
                 let bytes: [UInt8]
                 do { bytes = try holder.get(name) } catch { throw RepositoryError(error) }
-                return (bytes, try repository.openManifest(bytes, name: name, store: holder, keys: keys))
+                return (bytes, try Repository.openManifest(bytes, name: name, store: holder, keys: keys))
             } catch {
                 reports[holder.targetName]?.readFailures.append(Problem(object: name, error))
             }

@@ -144,7 +144,7 @@ package enum TargetsJob {
             }
             for store in listed where names(store, "snapshots/")[name] != nil {
                 guard let bytes = try? store.get(name),
-                      let manifest = try? repository.openManifest(bytes, name: name, store: store, keys: keys) else { continue }
+                      let manifest = try? Repository.openManifest(bytes, name: name, store: store, keys: keys) else { continue }
                 summaries[name] = Snapshot(id: id, time: manifest.time, host: manifest.host)
                 break
             }

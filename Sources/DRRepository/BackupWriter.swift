@@ -383,22 +383,12 @@ package final class BackupWriter: Sendable {
     /// Flushes every worker's packs, writes the mailbox list (reusing `previousList` nodes
     /// whose packs every target holds) and then the manifest, on every healthy target.
     /// - Parameters:
-    ///   - entries: the run's mailboxes, in any order.
-    ///   - sameList: the previous list's root when `entries` are exactly its entries
-    ///     (`Previous.sameList`): reused when every node of it is on every target, as the
-    ///     builder would reuse each of them.
+    ///   - inPathOrder: calls `add` with each of the run's entries in byte-wise path order; it
+    ///     is called at most once, and the list is built as the entries come, never held whole.
+    ///   - sameList: the previous list's root when the run's entries are exactly its entries
+    ///     (`sameList(reusedFromNewest:others:previous:)`): reused when every node of it is on
+    ///     every target, as the builder would reuse each of them.
     /// - Returns: the manifest's object name, and the manifest as sealed.
-    package func commit(_ draft: SnapshotManifest, entries: [SnapshotManifest.FileEntry],
-                       previousList: [ChunkID: BlobRef],
-                       sameList: SnapshotManifest.ListRoot? = nil) throws(RepositoryError) -> (name: String, manifest: SnapshotManifest) {
-        let sorted = entries.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
-        return try commit(draft, inPathOrder: { (add) throws(RepositoryError) in for entry in sorted { try add(entry) } },
-                          previousList: previousList, sameList: sameList)
-    }
-
-    /// `commit` for entries handed one at a time in byte-wise path order (`inPathOrder` calls
-    /// `add` for each, and is called at most once): the run's list is built as they come,
-    /// never held whole.
     package func commit(_ draft: SnapshotManifest,
                        inPathOrder: (_ add: (SnapshotManifest.FileEntry) throws(RepositoryError) -> Void) throws(RepositoryError) -> Void,
                        previousList: [ChunkID: BlobRef],

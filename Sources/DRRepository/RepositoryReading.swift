@@ -21,13 +21,8 @@ extension Repository {
         return result.sorted { $0.1.time < $1.1.time }
     }
 
-    /// Opens one manifest.
-    package func openManifest(_ bytes: [UInt8], name: String, store: any ObjectStore,
-                             keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
-        try Self.openManifest(bytes, name: name, store: store, keys: keys)
-    }
-
-    /// The same, for work on a thread of its own (`Repository` is not `Sendable`; the keys are).
+    /// Opens one manifest. Static: it needs only the keys, so that work on a thread of its own
+    /// (`check`'s walk) can use it (`Repository` is not `Sendable`; the keys are).
     package static func openManifest(_ bytes: [UInt8], name: String, store: any ObjectStore,
                                      keys: RepositoryKeys) throws(RepositoryError) -> SnapshotManifest {
         try SnapshotManifest.open(bytes, name: name, target: store.targetName, keys: keys)

@@ -26,7 +26,7 @@ struct PackRecordTests {
         let first = try BackupWriter(repository: scratch.repository, cacheFolder: cache)
         let page = SecureRandom.bytes(4096)
         _ = try first.makeWorker().storeData(page, id: scratch.keys.chunkID(of: page), compress: false)
-        _ = try first.commit(Self.draft(), entries: [], previousList: [:])
+        _ = try first.commit(Self.draft(), inPathOrder: { _ in }, previousList: [:])
         #expect(!first.lostPacks)
 
         let packs = Self.packFiles(in: scratch.folder)
@@ -38,7 +38,7 @@ struct PackRecordTests {
         // `seen` is never committed (killed, say): the next run must see the loss again.
         let next = try BackupWriter(repository: scratch.repository, cacheFolder: cache)
         #expect(next.lostPacks, "a run that was not committed made this host forget the lost pack")
-        _ = try next.commit(Self.draft(), entries: [], previousList: [:])
+        _ = try next.commit(Self.draft(), inPathOrder: { _ in }, previousList: [:])
         let healed = try BackupWriter(repository: scratch.repository, cacheFolder: cache)
         #expect(!healed.lostPacks, "after a committed run the loss is behind us")
     }

@@ -43,13 +43,13 @@ struct ManifestForger {
     /// A manifest, opened.
     func manifest(_ name: String) throws -> SnapshotManifest {
         let store = try #require(repository.stores.first)
-        return try repository.openManifest(try store.get(name), name: name, store: store, keys: keys)
+        return try Repository.openManifest(try store.get(name), name: name, store: store, keys: keys)
     }
 
     /// The entries of a manifest's mailbox list (read from the first target).
     func entries(_ name: String) throws -> [SnapshotManifest.FileEntry] {
         let store = try #require(repository.stores.first)
-        let manifest = try repository.openManifest(try store.get(name), name: name, store: store, keys: keys)
+        let manifest = try Repository.openManifest(try store.get(name), name: name, store: store, keys: keys)
         var entries: [SnapshotManifest.FileEntry] = []
         try manifest.forEachEntry(reader: TargetBlobReader(store: store, keys: keys, cache: nil), keys: keys,
                                   name: name, target: store.targetName) { entries.append($0) }
